@@ -1,0 +1,153 @@
+"""escli's benchmark: one command, figures with ratios to a floor measured in the same run.
+
+    python benchmarks/run.py [--runs 21] [--events 100000]
+
+Figures:
+- dispatch latency: whole-process ``escli dispatch combat attack ogre 150`` on the embedded
+  SQLite store (median of --runs), next to the import floor
+  ``python -c "import click, rich.console, sqlite3, json"``. Runs alternate with the floor so
+  that machine noise hits both alike.
+- replay: library-level fold of one --events stream from SQLite (events/s), next to a floor
+  of bare sqlite3 + json.loads folding the same rows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import escli
+from escli.stores import open_store
+from escli.stores.base import NewEvent, new_event_id
+
+FLOOR_IMPORTS = "import click, rich.console, sqlite3, json"
+
+
+def escli_command() -> list[str]:
+    """The installed console script next to this interpreter, else ``python -m escli``."""
+    script = Path(sys.executable).with_name("escli")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "escli"]
+
+
+def seed_store(path: Path, domain: escli.Domain, hitpoints: int) -> None:
+    """An ogre that survives every attack the benchmark makes: killed, then respawned huge."""
+    store = open_store(f"sqlite:///{path}")
+    spawn, attack = domain.command_spec("spawn").cls, domain.command_spec("attack").cls
+    escli.dispatch(domain, attack("ogre", 900), store)
+    escli.dispatch(domain, spawn("ogre", hitpoints), store)
+    store.close()
+
+
+def time_process(cmd: list[str], cwd: Path, env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def bench_dispatch(runs: int, work: Path) -> tuple[float, float]:
+    domain = escli.load_domain("combat")
+    store_path = work / "dispatch.db"
+    seed_store(store_path, domain, 10**12)
+    env = {**os.environ, "ESCLI_STORE": f"sqlite:///{store_path}", "NO_COLOR": "1"}
+    command = [*escli_command(), "dispatch", "combat", "attack", "ogre", "150"]
+    floor_cmd = [sys.executable, "-c", FLOOR_IMPORTS]
+    for _ in range(2):  # warm the page cache and .pyc files
+        time_process(command, work, env)
+        time_process(floor_cmd, work, env)
+    before = open_store(f"sqlite:///{store_path}").generation("combat-ogre")
+    ours, floor = [], []
+    for _ in range(runs):
+        ours.append(time_process(command, work, env))
+        floor.append(time_process(floor_cmd, work, env))
+    after = open_store(f"sqlite:///{store_path}").generation("combat-ogre")
+    assert after - before == runs, f"expected {runs} appends, got {after - before}"
+    return statistics.median(ours), statistics.median(floor)
+
+
+def build_stream(path: Path, events: int) -> str:
+    store = open_store(f"sqlite:///{path}")
+    stream = "combat-ogre"
+    batch = 1000
+    spawn = NewEvent("combat.EntitySpawned", "1.0", "events://escli/samples/combat",
+                     {"entity_id": "ogre", "hitpoints": 10**12}, new_event_id())
+    store.append(stream, [spawn], 0)
+    generation = 1
+    while generation < events:
+        n = min(batch, events - generation)
+        store.append(stream, [
+            NewEvent("combat.EntityAttacked", "1.0", "events://escli/samples/combat",
+                     {"entity_id": "ogre", "damage": 150}, new_event_id())
+            for _ in range(n)
+        ], generation)
+        generation += n
+    store.close()
+    return stream
+
+
+def bench_replay(events: int, work: Path, repeats: int = 3) -> tuple[float, float]:
+    path = work / "replay.db"
+    stream = build_stream(path, events)
+    domain = escli.load_domain("combat")
+
+    def ours() -> None:
+        store = open_store(f"sqlite:///{path}")
+        state = escli.fold(domain, stream, store.read_data(stream))
+        assert state.generation == events
+        store.close()
+
+    def floor() -> None:
+        conn = sqlite3.connect(path)
+        hitpoints, count = 0, 0
+        loads = json.loads
+        rows = conn.execute(
+            "SELECT event_type, data FROM events WHERE stream = ? ORDER BY generation", (stream,)
+        )
+        for event_type, data in rows:
+            d = loads(data)
+            if event_type == "combat.EntityAttacked":
+                hitpoints -= d["damage"]
+            else:
+                hitpoints = d["hitpoints"]
+            count += 1
+        assert count == events
+        conn.close()
+
+    def best(f) -> float:  # type: ignore[no-untyped-def]
+        times = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            f()
+            times.append(time.perf_counter() - start)
+        return min(times)
+
+    return events / best(ours), events / best(floor)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=21)
+    parser.add_argument("--events", type=int, default=100_000)
+    args = parser.parse_args()
+    work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
+    try:
+        ours, floor = bench_dispatch(args.runs, work)
+        print(f"dispatch latency   {ours * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   "
+              f"ratio {ours / floor:.2f}x   (median of {args.runs}, sqlite)")
+        rate, floor_rate = bench_replay(args.events, work)
+        print(f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
+              f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)")
+    finally:
+        shutil.rmtree(work)
+
+
+if __name__ == "__main__":
+    main()

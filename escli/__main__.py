@@ -1,0 +1,3 @@
+from escli.cli import main
+
+main()

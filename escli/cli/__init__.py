@@ -1,0 +1,100 @@
+"""The ``escli`` command: the root group and the single error boundary.
+
+Subcommands are imported only when used (or when ``--help`` lists them), and heavy clients
+only inside the store or sink that needs them, so start-up stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+from escli.cli.app import App
+from escli.errors import EscliError, UsageError
+
+COMMANDS = {
+    "dispatch": "escli.cli.dispatch:dispatch",
+    "replay": "escli.cli.replay:replay",
+    "streams": "escli.cli.streams:streams",
+    "domains": "escli.cli.domains:domains",
+}
+
+
+class EscliGroup(click.Group):
+    """Loads subcommands lazily and turns every expected error into one ``Error:`` line."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        command: click.Command = getattr(importlib.import_module(module), attr)
+        return command
+
+    def main(  # type: ignore[override]
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> int:
+        app = extra.pop("obj", None) or App()
+        try:
+            result = super().main(
+                args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
+            )
+            code = result if isinstance(result, int) else 0
+        except click.exceptions.Abort:
+            app.error("aborted")
+            code = 130
+        except click.ClickException as e:
+            app.error(_usage_message(e))
+            code = UsageError.exit_code if isinstance(e, click.UsageError) else e.exit_code
+        except EscliError as e:
+            app.error(str(e))
+            code = e.exit_code
+        finally:
+            app.close()
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def _usage_message(e: click.ClickException) -> str:
+    message = e.format_message()
+    ctx = getattr(e, "ctx", None)
+    if isinstance(e, click.UsageError) and ctx is not None:
+        return f"{message} (see '{ctx.command_path} --help')"
+    return message
+
+
+@click.group(cls=EscliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="escli", message="escli %(version)s")
+def cli() -> None:
+    """escli: dispatch commands to event-sourced domains, replay their streams.
+
+    \b
+    Example:
+      escli dispatch combat attack ogre 150
+      escli replay combat-ogre --steps
+    """
+
+
+def main() -> None:
+    """The console script: run the command, then end the process without the interpreter's
+    teardown, which would close (and checkpoint) a SQLite store left open on purpose."""
+    code = cli.main(standalone_mode=False, obj=App(exiting_process=True))
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, ValueError):  # a reader like `head` went away; or closed
+            pass
+    os._exit(code)

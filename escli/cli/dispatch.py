@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command(
+    context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
+)
+@click.argument("domain_name", metavar="DOMAIN")
+@click.argument("command_name", metavar="COMMAND")
+@click.argument("words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED)
+@click.option("--dry-run", is_flag=True, help="Handle the command and show the result; write nothing.")
+@common_options
+@pass_app
+def dispatch(app: App, domain_name: str, command_name: str, words: tuple[str, ...], dry_run: bool) -> None:
+    """Handle a command and append the events it emits to its stream.
+
+    Reads the stream, folds it to state, handles COMMAND, and appends all its events in one
+    write that expects the generation it read (a concurrent writer makes it fail, nothing
+    written). ARGS fill the command's fields in order, or by name as --field value.
+
+    \b
+    Example:
+      escli dispatch combat attack ogre 150
+      escli dispatch combat spawn --entity-id dragon --hitpoints 2000
+    """
+    from escli.cli.render import dispatch_json, dispatch_view
+    from escli.command_line import build_command
+    from escli.dispatch import dispatch as run
+
+    domain = app.registry.get(domain_name)
+    command = build_command(domain, command_name, words)
+    result = run(domain, command, app.store, dry_run=dry_run)
+    if app.json:
+        app.print_json(dispatch_json(result))
+    else:
+        app.print_lines(dispatch_view(result))

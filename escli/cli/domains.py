@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command()
+@click.argument("domain_name", metavar="[DOMAIN]", required=False)
+@common_options
+@pass_app
+def domains(app: App, domain_name: str | None) -> None:
+    """List the domains escli can load, or show one: its commands, events and state.
+
+    \b
+    Example:
+      escli domains
+      escli domains combat
+    """
+    from escli.cli.render import domain_json, domain_view, domains_view
+
+    if domain_name is None:
+        found = app.registry.all()
+        if app.json:
+            app.print_json([domain_json(d) for d in found])
+        else:
+            app.print(domains_view(found))
+        return
+    domain = app.registry.get(domain_name)
+    if app.json:
+        app.print_json(domain_json(domain))
+    else:
+        app.print_lines(domain_view(domain))

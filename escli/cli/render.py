@@ -1,0 +1,249 @@
+"""How results look: rich renderables for people, plain dicts for ``--json``."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+
+from escli.codec import encode, field_types, type_label
+from escli.model import event_meta
+
+if TYPE_CHECKING:
+    from escli.dispatch import DispatchResult
+    from escli.model import Domain
+    from escli.replay import Step
+    from escli.stores.base import RecordedEvent, StreamInfo
+
+ARROW = "→"
+
+
+def _compact(data: Any) -> str:
+    return json.dumps(data, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _value(value: Any) -> str:
+    return value if isinstance(value, str) else _compact(value)
+
+
+Cell = str | Text
+
+
+def columns(rows: Iterable[Sequence[Cell]], indent: int = 2, gap: int = 2) -> Text:
+    """Rows as aligned columns, with no trailing spaces (rich tables pad every cell)."""
+    rows = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+    widths = [max((r[i].cell_len for r in rows if len(r) > i), default=0) for i in range(max(map(len, rows), default=0))]
+    out = Text()
+    for n, row in enumerate(rows):
+        if n:
+            out.append("\n")
+        out.append(" " * indent)
+        for i, cell in enumerate(row):
+            out.append_text(cell)
+            if i < len(row) - 1:
+                out.append(" " * (widths[i] - cell.cell_len + gap))
+    return out
+
+
+def state_table(before: dict[str, Any] | None, after: dict[str, Any]) -> Text:
+    """Fields of a state; with ``before``, changed fields show ``old → new`` in bold."""
+    rows: list[list[Cell]] = []
+    for name, new in after.items():
+        if name == "generation":
+            continue
+        old = new if before is None else before.get(name)
+        if old != new:
+            rows.append([name, Text(f"{_value(old)} {ARROW} {_value(new)}", style="bold yellow")])
+        else:
+            rows.append([name, _value(new)])
+    return columns(rows)
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if name != "generation" and before.get(name) != value
+    }
+
+
+def event_line(generation: int, event_type: str, version: str, data: dict[str, Any]) -> Text:
+    line = Text(f"  {generation:>3}  ")
+    line.append(event_type, style="bold cyan")
+    line.append(f" v{version}  ")
+    line.append(_compact(data))
+    return line
+
+
+def recorded_json(r: RecordedEvent) -> dict[str, Any]:
+    return {
+        "id": r.event_id,
+        "stream": r.stream,
+        "generation": r.generation,
+        "position": r.position,
+        "type": r.event_type,
+        "version": r.type_version,
+        "source": r.source,
+        "time": r.recorded_at,
+        "data": r.data,
+    }
+
+
+# -- dispatch ----------------------------------------------------------------------------
+
+
+def dispatch_json(result: DispatchResult) -> dict[str, Any]:
+    if result.recorded:
+        events = [recorded_json(r) for r in result.recorded]
+    else:
+        events = []
+        for offset, event in enumerate(result.events, start=1):
+            meta = event_meta(event)
+            events.append({
+                "generation": result.before.generation + offset,
+                "type": meta.event_type,
+                "version": meta.version,
+                "source": meta.source,
+                "data": encode(event),
+            })
+    return {
+        "stream": result.stream,
+        "command": type(result.command).__name__,
+        "dry_run": result.dry_run,
+        "generation": {"before": result.before.generation, "after": result.after.generation},
+        "events": events,
+        "state": {"before": encode(result.before), "after": encode(result.after)},
+        "targets": [
+            {"target": d.target, "ok": d.ok, "error": None if d.ok else str(d.error)}
+            for d in result.deliveries
+        ],
+    }
+
+
+def dispatch_view(result: DispatchResult) -> Iterable[Any]:
+    header = Text()
+    header.append(result.stream, style="bold")
+    header.append(f"  generation {result.before.generation} {ARROW} {result.after.generation}")
+    if result.dry_run:
+        header.append("  (dry run: nothing written)", style="yellow")
+    elif not result.events:
+        header.append("  (no events: nothing written)", style="yellow")
+    yield header
+    data = dispatch_json(result)
+    if data["events"]:
+        yield "events"
+        for e in data["events"]:
+            yield event_line(e["generation"], e["type"], e["version"], e["data"])
+    yield "state"
+    yield state_table(data["state"]["before"], data["state"]["after"])
+    for d in result.deliveries:
+        mark = Text("  ok  ", style="green") if d.ok else Text("  FAILED  ", style="bold red")
+        yield Text.assemble(mark, d.target, "" if d.ok else f": {d.error}")
+
+
+# -- replay ------------------------------------------------------------------------------
+
+
+def state_json(stream: str, state: Any) -> dict[str, Any]:
+    return {"stream": stream, "generation": state.generation, "state": encode(state)}
+
+
+def state_view(stream: str, state: Any) -> Iterable[Any]:
+    header = Text()
+    header.append(stream, style="bold")
+    header.append(f"  generation {state.generation}")
+    yield header
+    yield state_table(None, encode(state))
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    r = step.recorded
+    return {
+        "generation": r.generation,
+        "event": {"id": r.event_id, "type": r.event_type, "version": r.type_version, "data": r.data},
+        "changed": changed_fields(encode(step.before), encode(step.after)),
+    }
+
+
+def step_view(step: Step) -> Iterable[Any]:
+    r = step.recorded
+    yield event_line(r.generation, r.event_type, r.type_version, r.data)
+    changes = changed_fields(encode(step.before), encode(step.after))
+    if changes:
+        yield columns(
+            ([name, Text(f"{_value(old)} {ARROW} {_value(new)}", style="yellow")]
+             for name, (old, new) in changes.items()),
+            indent=7,
+        )
+
+
+# -- domains and streams -----------------------------------------------------------------
+
+
+def domain_json(domain: Domain) -> dict[str, Any]:
+    state_cls = type(domain.aggregate_impl.initial_state("_"))
+    return {
+        "name": domain.name,
+        "description": domain.description,
+        "source": domain.source,
+        "commands": [
+            {
+                "name": spec.name,
+                "class": spec.cls.__name__,
+                "stream_field": spec.stream_field,
+                "fields": {n: type_label(t) for n, t in field_types(spec.cls).items()},
+            }
+            for spec in domain.commands.values()
+        ],
+        "events": [
+            {
+                "type": event_meta(cls).event_type,
+                "version": event_meta(cls).version,
+                "source": event_meta(cls).source,
+                "fields": {n: type_label(t) for n, t in field_types(cls).items()},
+            }
+            for cls in domain.event_classes()
+        ],
+        "state": {
+            "class": state_cls.__name__,
+            "fields": {n: type_label(t) for n, t in field_types(state_cls).items()},
+        },
+    }
+
+
+def _fields_text(fields: dict[str, str]) -> str:
+    return ", ".join(f"{name}: {label}" for name, label in fields.items())
+
+
+def domain_view(domain: Domain) -> Iterable[Any]:
+    data = domain_json(domain)
+    yield Text.assemble((data["name"], "bold"), f"  {data['description']}".rstrip())
+    yield f"source  {data['source']}"
+    yield "commands"
+    yield columns(
+        [c["name"], _fields_text(c["fields"]), f"(stream: {c['stream_field']})"]
+        for c in data["commands"]
+    )
+    yield "events"
+    yield columns([e["type"], f"v{e['version']}", _fields_text(e["fields"])] for e in data["events"])
+    yield Text(f"state ({data['state']['class']})")
+    yield Text(f"  {_fields_text(data['state']['fields'])}")
+
+
+def _header(*names: str) -> list[Cell]:
+    return [Text(n, style="bold") for n in names]
+
+
+def domains_view(domains: list[Domain]) -> Text:
+    rows = [_header("domain", "commands", "events", "description")]
+    rows += [[d.name, ", ".join(d.commands), str(len(d.events)), d.description] for d in domains]
+    return columns(rows, indent=0)
+
+
+def streams_view(streams: list[StreamInfo]) -> Text:
+    width = max(len("generation"), *(len(str(s.generation)) for s in streams))
+    rows = [_header("stream", "generation", "events")]
+    rows += [[s.stream, str(s.generation).rjust(width), str(s.events)] for s in streams]
+    return columns(rows, indent=0)

@@ -1,0 +1,52 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command()
+@click.argument("stream")
+@click.option("--to-generation", type=click.IntRange(min=0), metavar="N",
+              help="Stop after generation N.")
+@click.option("--steps", is_flag=True, help="Show every transition: event, generation, changes.")
+@common_options
+@pass_app
+def replay(app: App, stream: str, to_generation: int | None, steps: bool) -> None:
+    """Fold a stream's events into its state.
+
+    The stream's domain is the part of its name before the first '-'.
+
+    \b
+    Example:
+      escli replay combat-ogre
+      escli replay combat-ogre --steps --to-generation 3
+    """
+    from rich.text import Text
+
+    from escli.cli.render import state_json, state_view, step_json, step_view
+    from escli.replay import fold
+    from escli.replay import steps as walk
+
+    domain = app.registry.for_stream(stream)
+    if not steps:
+        state = fold(domain, stream, app.store.read_data(stream, to_generation=to_generation))
+        if app.json:
+            app.print_json(state_json(stream, state))
+        else:
+            app.print_lines(state_view(stream, state))
+        return
+    records = app.store.read(stream, to_generation=to_generation)
+    state = domain.initial_state(stream)
+    if app.json:
+        walked = []
+        for step in walk(domain, stream, records):
+            walked.append(step_json(step))
+            state = step.after
+        app.print_json({**state_json(stream, state), "steps": walked})
+        return
+    app.print_lines([Text.assemble((stream, "bold"), "  from generation 0")])
+    for step in walk(domain, stream, records):
+        app.print_lines(step_view(step))
+        state = step.after
+    app.print_lines(state_view(stream, state))

@@ -1,0 +1,347 @@
+"""Dataclasses to JSON-ready dicts and back, checked against the fields' type annotations.
+
+Decoding is strict: a value that does not fit its annotation, a missing field or an unknown
+field raises ``FieldError`` naming the field's path; nothing is coerced silently. Each class's
+codec is compiled once from its annotations and cached, because replay decodes every event.
+
+Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``None``, ``X | None`` and
+other unions, ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, ``Literal[...]``, ``Enum``
+subclasses, nested dataclasses and ``Any``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import types
+import typing
+from collections.abc import Callable, Mapping
+from functools import cache
+from typing import Any
+
+__all__ = ["FieldError", "decode", "decoder", "encode", "parse_text"]
+
+Check = Callable[[Any, str], Any]
+
+
+class FieldError(ValueError):
+    """A value does not fit its field; ``path`` is like ``damage`` or ``items[2].name``."""
+
+    def __init__(self, path: str, message: str) -> None:
+        super().__init__(f"{path}: {message}" if path else message)
+        self.path = path
+        self.message = message
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _exact(tp: type, label: str) -> Check:
+    def check(value: Any, path: str) -> Any:
+        if type(value) is tp:
+            return value
+        raise FieldError(path, f"expected {label}, got {_describe(value)}")
+
+    return check
+
+
+def _check_float(value: Any, path: str) -> Any:
+    # JSON has one number type: an integral float may come back as an int.
+    if type(value) is float:
+        return value
+    if type(value) is int:
+        return float(value)
+    raise FieldError(path, f"expected a number, got {_describe(value)}")
+
+
+def _check_none(value: Any, path: str) -> Any:
+    if value is None:
+        return None
+    raise FieldError(path, f"expected null, got {_describe(value)}")
+
+
+def _check_any(value: Any, path: str) -> Any:
+    return value
+
+
+@cache
+def _checker(tp: Any) -> Check:  # noqa: C901 - one branch per supported annotation
+    if tp is Any:
+        return _check_any
+    if tp is str:
+        return _exact(str, "a string")
+    if tp is bool:
+        return _exact(bool, "true or false")
+    if tp is int:
+        return _exact(int, "an integer")
+    if tp is float:
+        return _check_float
+    if tp is None or tp is type(None):
+        return _check_none
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _enum_checker(tp)
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
+        return _dataclass_checker(tp)
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (typing.Union, types.UnionType):
+        return _union_checker(args)
+    if origin is typing.Literal:
+        return _literal_checker(args)
+    if origin is list:
+        return _list_checker(_checker(args[0]) if args else _check_any, list)
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return _list_checker(_checker(args[0]), tuple)
+    if origin is dict:
+        return _dict_checker(_checker(args[1]) if args else _check_any)
+    raise TypeError(f"escli cannot encode fields of type {_type_name(tp)}")
+
+
+def _enum_checker(tp: type[enum.Enum]) -> Check:
+    by_value = {member.value: member for member in tp}
+
+    def check(value: Any, path: str) -> Any:
+        if isinstance(value, tp):
+            return value
+        try:
+            return by_value[value]
+        except (KeyError, TypeError):
+            allowed = ", ".join(repr(v) for v in by_value)
+            raise FieldError(path, f"expected one of {allowed}, got {_describe(value)}") from None
+
+    return check
+
+
+def _literal_checker(allowed: tuple[Any, ...]) -> Check:
+    def check(value: Any, path: str) -> Any:
+        for option in allowed:
+            if value == option and type(value) is type(option):
+                return value
+        options = ", ".join(repr(v) for v in allowed)
+        raise FieldError(path, f"expected one of {options}, got {_describe(value)}")
+
+    return check
+
+
+def _union_checker(options: tuple[Any, ...]) -> Check:
+    checks = [_checker(option) for option in options]
+    label = " | ".join(_type_name(o) for o in options)
+
+    def check(value: Any, path: str) -> Any:
+        for option_check in checks:
+            try:
+                return option_check(value, path)
+            except FieldError:
+                continue
+        raise FieldError(path, f"expected {label}, got {_describe(value)}")
+
+    return check
+
+
+def _list_checker(item: Check, container: type) -> Check:
+    def check(value: Any, path: str) -> Any:
+        if not isinstance(value, (list, tuple)):
+            raise FieldError(path, f"expected a list, got {_describe(value)}")
+        return container(item(v, f"{path}[{i}]") for i, v in enumerate(value))
+
+    return check
+
+
+def _dict_checker(item: Check) -> Check:
+    def check(value: Any, path: str) -> Any:
+        if not isinstance(value, dict):
+            raise FieldError(path, f"expected an object, got {_describe(value)}")
+        out = {}
+        for key, v in value.items():
+            if type(key) is not str:
+                raise FieldError(path, f"expected string keys, got {_describe(key)}")
+            out[key] = item(v, f"{path}.{key}" if path else key)
+        return out
+
+    return check
+
+
+class _Field(typing.NamedTuple):
+    name: str
+    check: Check
+    required: bool
+
+
+@cache
+def _fields(cls: type) -> tuple[_Field, ...]:
+    hints = typing.get_type_hints(cls)
+    return tuple(
+        _Field(
+            f.name,
+            _checker(hints[f.name]),
+            f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING,
+        )
+        for f in dataclasses.fields(cls)
+        if f.init
+    )
+
+
+def _dataclass_checker(cls: type) -> Check:
+    def check(value: Any, path: str) -> Any:
+        if isinstance(value, cls):
+            return value
+        return _decode_fields(cls, value, path)
+
+    return check
+
+
+def _decode_fields(cls: type, data: Any, path: str) -> Any:
+    if not isinstance(data, Mapping):
+        raise FieldError(path, f"expected an object, got {_describe(data)}")
+    prefix = f"{path}." if path else ""
+    kwargs = {}
+    fields = _fields(cls)
+    for f in fields:
+        if f.name in data:
+            kwargs[f.name] = f.check(data[f.name], prefix + f.name)
+        elif f.required:
+            raise FieldError(prefix + f.name, "missing")
+    if len(kwargs) != len(data):
+        known = {f.name for f in fields}
+        extra = sorted(k for k in data if k not in known)
+        raise FieldError(prefix + extra[0], f"not a field of {cls.__name__}")
+    try:
+        return cls(**kwargs)
+    except (TypeError, ValueError) as e:  # a __post_init__ that validates
+        raise FieldError(path, str(e)) from e
+
+
+_SIMPLE = {str: "str", int: "int", bool: "bool"}
+
+
+@cache
+def decoder(cls: type) -> Callable[[Any], Any]:
+    """A decoder for ``cls``: a generated fast path for flat classes of str/int/bool fields
+    whose instances can be built through ``__dict__``, falling back to the general checks
+    (which also produce the error messages) whenever the fast path has any doubt."""
+    hints = typing.get_type_hints(cls)
+    fields = [f for f in dataclasses.fields(cls)]
+    flat = (
+        all(f.init and hints[f.name] in _SIMPLE for f in fields)
+        and not hasattr(cls, "__post_init__")
+        and "__slots__" not in cls.__dict__
+    )
+
+    def slow(data: Any) -> Any:
+        return _decode_fields(cls, data, "")
+
+    if not flat or not fields:
+        return slow
+    names = [f.name for f in fields]
+    lines = [
+        "def decode(data):",
+        f"    if type(data) is dict and len(data) == {len(names)}:",
+        "        try:",
+        *(f"            v{i} = data[{name!r}]" for i, name in enumerate(names)),
+        "        except KeyError:",
+        "            return slow(data)",
+        "        if " + " and ".join(
+            f"type(v{i}) is {_SIMPLE[hints[name]]}" for i, name in enumerate(names)
+        ) + ":",
+        "            obj = new(cls)",
+        "            obj.__dict__.update(data)",
+        "            return obj",
+        "    return slow(data)",
+    ]
+    namespace: dict[str, Any] = {"slow": slow, "new": object.__new__, "cls": cls}
+    exec("\n".join(lines), namespace)  # noqa: S102 - generated from field names only
+    return namespace["decode"]  # type: ignore[no-any-return]
+
+
+def decode(cls: type[Any], data: Any) -> Any:
+    """Build a ``cls`` instance from a JSON-ready mapping, checking every field's type."""
+    return decoder(cls)(data)
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, enum.Enum):
+        return value.value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return encode(value)
+    if isinstance(value, (list, tuple)):
+        return [_encode_value(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _encode_value(v) for k, v in value.items()}
+    raise TypeError(f"escli cannot encode {_describe(value)}")
+
+
+def encode(obj: Any) -> dict[str, Any]:
+    """A dataclass instance as a JSON-ready dict of its fields."""
+    return {f.name: _encode_value(getattr(obj, f.name)) for f in _fields(type(obj))}
+
+
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+
+
+def parse_text(tp: Any, text: str, path: str) -> Any:
+    """Convert a command-line word to a field's type (``"150"`` -> ``150`` for ``int``)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(tp)
+        if type(None) in args and text.lower() in ("null", "none", ""):
+            return None
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return parse_text(option, text, path)
+            except FieldError:
+                continue
+        raise FieldError(path, f"{text!r} is not a valid {_type_name(tp)}")
+    if tp is str or tp is Any:
+        return text
+    if tp is bool:
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise FieldError(path, f"expected true or false, got {text!r}")
+    if tp is int:
+        try:
+            return int(text)
+        except ValueError:
+            raise FieldError(path, f"expected an integer, got {text!r}") from None
+    if tp is float:
+        try:
+            return float(text)
+        except ValueError:
+            raise FieldError(path, f"expected a number, got {text!r}") from None
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return _checker(tp)(text, path)
+    if origin is typing.Literal:
+        for option in typing.get_args(tp):
+            if str(option) == text:
+                return option
+        return _literal_checker(typing.get_args(tp))(text, path)
+    raise FieldError(path, f"cannot be given on the command line (type {_type_name(tp)})")
+
+
+def field_types(cls: type) -> dict[str, Any]:
+    """The resolved annotations of a dataclass's init fields, in declaration order."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: hints[f.name] for f in dataclasses.fields(cls) if f.init}
+
+
+def type_label(tp: Any) -> str:
+    """A short human name for an annotation: ``int``, ``str | None``."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        return " | ".join(type_label(a) for a in typing.get_args(tp))
+    if tp is type(None):
+        return "None"
+    return _type_name(tp)

@@ -1,0 +1,102 @@
+"""Read -> fold -> handle -> append with the expected generation -> fan out to extra targets.
+
+The store is the source of truth: extra targets (sinks) receive events only after the store
+accepted them, and each reports its own result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple, Protocol
+
+from escli.codec import encode
+from escli.errors import EscliError
+from escli.model import Domain, event_meta, with_generation
+from escli.replay import fold
+from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
+
+__all__ = ["Delivery", "DispatchResult", "Sink", "dispatch", "new_event"]
+
+
+class Sink(Protocol):
+    """An extra target that receives events after the store accepted them."""
+
+    url: str
+
+    def deliver(self, recorded: Sequence[RecordedEvent]) -> None: ...
+
+
+class Delivery(NamedTuple):
+    target: str
+    error: EscliError | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class DispatchResult(NamedTuple):
+    """What a dispatch did: the states around it, the events emitted and, unless it was a dry
+    run or emitted nothing, their records and each extra target's delivery."""
+
+    stream: str
+    command: Any
+    before: Any
+    after: Any
+    events: list[Any]
+    recorded: list[RecordedEvent]
+    deliveries: list[Delivery]
+    dry_run: bool = False
+
+
+def new_event(event: Any) -> NewEvent:
+    """A domain event as the store's ``NewEvent``, with a fresh id."""
+    meta = event_meta(event)
+    return NewEvent(meta.event_type, meta.version, meta.source, encode(event), new_event_id())
+
+
+def _check_events(domain: Domain, command: Any, events: Sequence[Any]) -> None:
+    for event in events:
+        meta = getattr(event, "__escli_event__", None)
+        if meta is None or domain.events.get((meta.event_type, meta.version)) is not type(event):
+            raise TypeError(
+                f"{domain.name}: handling {type(command).__name__} returned "
+                f"{type(event).__name__!s}, which is not an event of this domain"
+            )
+
+
+def dispatch(
+    domain: Domain,
+    command: Any,
+    store: Store,
+    *,
+    sinks: Sequence[Sink] = (),
+    dry_run: bool = False,
+) -> DispatchResult:
+    """Handle ``command`` against its stream's current state and append what it emits.
+
+    All events go in one atomic append that expects the generation the state was folded at;
+    ``ConcurrencyConflict`` if the stream moved meanwhile (nothing is written then).
+    ``CommandRejected`` from the domain propagates unchanged. With ``dry_run`` nothing is
+    written anywhere.
+    """
+    stream = domain.stream_of(command)
+    before = fold(domain, stream, store.read_data(stream))
+    aggregate = domain.aggregate_impl
+    events = list(aggregate.handle_command(before, command))
+    _check_events(domain, command, events)
+    after = before
+    for event in events:
+        after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
+    if dry_run or not events:
+        return DispatchResult(stream, command, before, after, events, [], [], dry_run)
+    recorded = store.append(stream, [new_event(e) for e in events], before.generation)
+    deliveries = []
+    for sink in sinks:
+        try:
+            sink.deliver(recorded)
+        except EscliError as e:
+            deliveries.append(Delivery(sink.url, e))
+        else:
+            deliveries.append(Delivery(sink.url))
+    return DispatchResult(stream, command, before, after, events, recorded, deliveries)

@@ -1,0 +1,75 @@
+"""The one exception tree of escli, and the exit code each branch maps to.
+
+    EscliError                      1  (never raised bare)
+    ├── UsageError                  2  missing or extra arguments, bad option combinations
+    ├── NotFound                    3  unknown domain, command or stream
+    ├── InvalidInput                4  a value that does not fit its field, a bad URL or file
+    ├── CommandRejected             5  the domain refused the command (a business rule)
+    ├── ConcurrencyConflict         6  the stream moved between read and append
+    ├── StoreError                  7  the store is corrupt, read-only or holds undecodable data
+    │   └── StoreUnavailable        8  the store cannot be reached at all
+
+Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
+root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
+library only raises them.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "CommandRejected",
+    "ConcurrencyConflict",
+    "EscliError",
+    "InvalidInput",
+    "NotFound",
+    "StoreError",
+    "StoreUnavailable",
+    "UsageError",
+]
+
+
+class EscliError(Exception):
+    """A problem a user can act on; its message is printed as one line."""
+
+    exit_code = 1
+
+
+class UsageError(EscliError):
+    exit_code = 2
+
+
+class NotFound(EscliError):
+    exit_code = 3
+
+
+class InvalidInput(EscliError):
+    exit_code = 4
+
+
+class CommandRejected(EscliError):
+    """Raised by a domain's ``handle_command`` when a business rule refuses the command."""
+
+    exit_code = 5
+
+
+class ConcurrencyConflict(EscliError):
+    """The stream's generation was not the one the writer expected; nothing was written."""
+
+    exit_code = 6
+
+    def __init__(self, stream: str, expected: int, actual: int) -> None:
+        super().__init__(
+            f"stream {stream!r} moved: expected generation {expected}, found {actual}; "
+            "nothing was written, retry the command"
+        )
+        self.stream = stream
+        self.expected = expected
+        self.actual = actual
+
+
+class StoreError(EscliError):
+    exit_code = 7
+
+
+class StoreUnavailable(StoreError):
+    exit_code = 8

@@ -1,0 +1,130 @@
+"""The store interface every store implements, and the records it reads and writes.
+
+A store keeps streams of events, each event at a *generation* (1, 2, ... within its stream)
+and a global *position* (increasing across the store, possibly with gaps). It does three
+things: read a stream, append to a stream with an expected generation, list streams.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any, NamedTuple, Protocol
+
+from escli.errors import StoreError
+
+__all__ = ["BaseStore", "DuplicateEventId", "FoldRow", "NewEvent", "RecordedEvent", "Store", "StreamInfo", "now_rfc3339"]
+
+
+class DuplicateEventId(StoreError):
+    """An appended event carries an id the store already holds; nothing was written."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event id {event_id} is already stored; nothing was written")
+        self.event_id = event_id
+
+
+def new_event_id() -> str:
+    """A random (version 4) UUID string."""
+    import uuid  # lazily: importing uuid costs a few ms of CLI start-up
+
+    return str(uuid.uuid4())
+
+
+def now_rfc3339() -> str:
+    """The current time as RFC 3339 with microseconds and an explicit UTC offset."""
+    from datetime import UTC, datetime
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+# Records are NamedTuples rather than dataclasses: cheaper to define (CLI start-up) and to
+# build (one per event on replay).
+
+
+class NewEvent(NamedTuple):
+    """An event about to be appended. ``event_id`` is fixed before the write so that a retried
+    append carries the same ids (stores that deduplicate by id make retries idempotent).
+    ``recorded_at`` is set by import and copy to keep the original time; else the store's now."""
+
+    event_type: str
+    type_version: str
+    source: str
+    data: dict[str, Any]
+    event_id: str
+    recorded_at: str | None = None
+
+
+class RecordedEvent(NamedTuple):
+    """An event as a store holds it."""
+
+    stream: str
+    generation: int
+    event_id: str
+    event_type: str
+    type_version: str
+    source: str
+    data: dict[str, Any]
+    recorded_at: str
+    position: int
+
+
+class StreamInfo(NamedTuple):
+    stream: str
+    generation: int
+    events: int
+
+
+# (generation, event type, type version, data): data is a dict, or the JSON text of one
+# (stores that keep JSON as text hand it over unparsed; the fold parses it).
+FoldRow = tuple[int, str, str, dict[str, Any] | str]
+
+
+class Store(Protocol):
+    url: str
+
+    def read(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        """The stream's events with ``from_generation <= generation <= to_generation``,
+        in order, streamed rather than loaded whole. An unknown stream reads as empty."""
+        ...
+
+    def append(
+        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+    ) -> list[RecordedEvent]:
+        """Append all ``events`` atomically after ``expected_generation``, or nothing.
+
+        Raises ``ConcurrencyConflict`` when the stream's generation is not the expected one.
+        """
+        ...
+
+    def read_data(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[FoldRow]:
+        """Like ``read``, but only what folding needs: ``FoldRow`` tuples. Stores make this
+        their fastest read; ``BaseStore`` derives it from ``read``."""
+        ...
+
+    def generation(self, stream: str) -> int:
+        """The stream's current generation, 0 for a stream with no events."""
+        ...
+
+    def streams(self) -> Iterator[StreamInfo]:
+        """Every stream in the store, ordered by name."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class BaseStore:
+    """Defaults a store may inherit."""
+
+    def read(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        raise NotImplementedError
+
+    def read_data(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[FoldRow]:
+        for r in self.read(stream, from_generation, to_generation):
+            yield r.generation, r.event_type, r.type_version, r.data

@@ -1,0 +1,68 @@
+"""An in-process store: the reference implementation, used by scenarios and tests."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+
+from escli.errors import ConcurrencyConflict
+from escli.stores.base import BaseStore, DuplicateEventId, NewEvent, RecordedEvent, StreamInfo, now_rfc3339
+
+
+class MemoryStore(BaseStore):
+    def __init__(self, url: str = "memory:") -> None:
+        self.url = url
+        self._streams: dict[str, list[RecordedEvent]] = {}
+        self._ids: set[str] = set()
+        self._position = 0
+        self._lock = threading.Lock()
+
+    def read(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        events = self._streams.get(stream, [])
+        stop = len(events) if to_generation is None else min(to_generation, len(events))
+        return iter(events[max(from_generation, 1) - 1 : stop])
+
+    def append(
+        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+    ) -> list[RecordedEvent]:
+        with self._lock:
+            recorded = self._streams.get(stream, [])
+            if len(recorded) != expected_generation:
+                raise ConcurrencyConflict(stream, expected_generation, len(recorded))
+            for event in events:
+                if event.event_id in self._ids:
+                    raise DuplicateEventId(event.event_id)
+            now = now_rfc3339()
+            new = []
+            for offset, event in enumerate(events, start=1):
+                self._position += 1
+                new.append(
+                    RecordedEvent(
+                        stream=stream,
+                        generation=expected_generation + offset,
+                        event_id=event.event_id,
+                        event_type=event.event_type,
+                        type_version=event.type_version,
+                        source=event.source,
+                        data=event.data,
+                        recorded_at=event.recorded_at or now,
+                        position=self._position,
+                    )
+                )
+            self._streams[stream] = [*recorded, *new]
+            self._ids.update(e.event_id for e in events)
+            return new
+
+    def generation(self, stream: str) -> int:
+        return len(self._streams.get(stream, []))
+
+    def streams(self) -> Iterator[StreamInfo]:
+        for name in sorted(self._streams):
+            events = self._streams[name]
+            if events:
+                yield StreamInfo(name, events[-1].generation, len(events))
+
+    def close(self) -> None:
+        pass
