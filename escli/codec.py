@@ -131,7 +131,7 @@ def _literal_checker(allowed: tuple[Any, ...]) -> Check:
 
 def _union_checker(options: tuple[Any, ...]) -> Check:
     checks = [_checker(option) for option in options]
-    label = " | ".join(_type_name(o) for o in options)
+    label = type_label(typing.Union[options])  # noqa: UP007 - rebuilding the annotation
 
     def check(value: Any, path: str) -> Any:
         for option_check in checks:
@@ -230,7 +230,7 @@ def decoder(cls: type) -> Callable[[Any], Any]:
     flat = (
         all(f.init and hints[f.name] in _SIMPLE for f in fields)
         and not hasattr(cls, "__post_init__")
-        and "__slots__" not in cls.__dict__
+        and not any("__slots__" in c.__dict__ for c in cls.__mro__[:-1])
     )
 
     def slow(data: Any) -> Any:

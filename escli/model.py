@@ -43,6 +43,7 @@ __all__ = [
     "AggregateState",
     "Domain",
     "EventMeta",
+    "domain_of",
     "event_meta",
     "kebab_case",
 ]
@@ -87,7 +88,8 @@ _PLAIN_FIELDS: dict[type, frozenset[str] | None] = {}
 def _plain_fields(cls: type) -> frozenset[str] | None:
     """The field names of a dataclass whose instances can be copied through ``__dict__``
     (no ``__post_init__``, no slots), else None."""
-    plain = not hasattr(cls, "__post_init__") and "__slots__" not in cls.__dict__
+    slotted = any("__slots__" in c.__dict__ for c in cls.__mro__[:-1])
+    plain = not hasattr(cls, "__post_init__") and not slotted
     names = frozenset(f.name for f in dataclasses.fields(cls)) if plain else None
     _PLAIN_FIELDS[cls] = names
     return names
@@ -106,13 +108,17 @@ def with_generation(state: S, generation: int) -> S:
     is stamped in place (CPython's reference count proves nobody else can see it), saving a
     copy per replayed event. Anything else (the previous state, a shared constant) is copied.
     """
-    attrs = getattr(state, "__dict__", None)
-    if attrs is None:
+    cls = type(state)
+    names = _PLAIN_FIELDS.get(cls, False)
+    if names is False:
+        names = _plain_fields(cls)
+    if names is None:
         return dataclasses.replace(state, generation=generation)
+    attrs = state.__dict__
     if _refcount is not None and _refcount(state) <= _FRESH_REFCOUNT:
         attrs["generation"] = generation
         return state
-    copy = object.__new__(type(state))
+    copy = object.__new__(cls)
     copy.__dict__.update(attrs)
     copy.__dict__["generation"] = generation
     return copy
@@ -124,6 +130,15 @@ class EventMeta(NamedTuple):
     event_type: str
     version: str
     source: str
+
+
+def domain_of(obj: object) -> Domain:
+    """The domain a registered command or event (class or instance) belongs to."""
+    domain = getattr(obj, "__escli_domain__", None)
+    if domain is None:
+        name = obj.__name__ if isinstance(obj, type) else type(obj).__name__
+        raise TypeError(f"{name} is not registered with a Domain")
+    return domain  # type: ignore[no-any-return]
 
 
 def event_meta(event: object) -> EventMeta:
@@ -205,7 +220,10 @@ class Domain:
             if chosen not in names:
                 raise TypeError(f"command {cls.__name__} has no field {chosen!r} to name its stream")
             spec = CommandSpec(cls, kebab_case(cls.__name__), chosen)
+            if spec.name in self.commands:
+                raise TypeError(f"command {spec.name} is registered twice in {self.name}")
             self.commands[spec.name] = spec
+            cls.__escli_domain__ = self  # type: ignore[attr-defined]
             return cls
 
         return register if cls is None else register(cls)
@@ -243,6 +261,7 @@ class Domain:
             if key in self.events:
                 raise TypeError(f"event type {key[0]} v{key[1]} is registered twice")
             cls.__escli_event__ = meta  # type: ignore[attr-defined]
+            cls.__escli_domain__ = self  # type: ignore[attr-defined]
             self.events[key] = cls
             return cls
 

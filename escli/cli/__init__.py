@@ -76,7 +76,7 @@ def _usage_message(e: click.ClickException) -> str:
     return message
 
 
-@click.group(cls=EscliGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("escli", cls=EscliGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="escli", message="escli %(version)s")
 def cli() -> None:
     """escli: dispatch commands to event-sourced domains, replay their streams.

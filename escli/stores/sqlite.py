@@ -19,6 +19,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import threading
 from collections.abc import Iterator, Sequence
 
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
@@ -104,7 +105,10 @@ class SQLiteStore(BaseStore):
     def __init__(self, url: str) -> None:
         self.url = url
         self.path, self.read_only = path_from_url(url)
-        self._conn: sqlite3.Connection | None = None
+        # One connection per thread: a sqlite3 connection's transaction is shared by every
+        # thread using it, so threads sharing one would see each other's uncommitted writes.
+        self._conns: dict[int, sqlite3.Connection] = {}
+        self._conns_lock = threading.Lock()
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -114,8 +118,9 @@ class SQLiteStore(BaseStore):
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
         """The open connection; ``None`` when the file does not exist and ``create`` is off,
         so that reading a store that was never written creates nothing."""
-        if self._conn is not None:
-            return self._conn
+        conn = self._conns.get(threading.get_ident())
+        if conn is not None:
+            return conn
         exists = os.path.exists(self.path)
         if not exists:
             if not create:
@@ -142,7 +147,8 @@ class SQLiteStore(BaseStore):
             self._prepare(conn)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
-        self._conn = conn
+        with self._conns_lock:
+            self._conns[threading.get_ident()] = conn
         return conn
 
     def _prepare(self, conn: sqlite3.Connection) -> None:
@@ -292,9 +298,10 @@ class SQLiteStore(BaseStore):
             raise _translate(e, self.path) from e
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        with self._conns_lock:
+            conns, self._conns = list(self._conns.values()), {}
+        for conn in conns:
+            conn.close()
 
     # -- helpers -------------------------------------------------------------------------
 

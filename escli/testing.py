@@ -1,0 +1,95 @@
+"""Given/when/then for domain authors' tests, with no store::
+
+    from escli.testing import given
+
+    def test_the_blow_that_reaches_zero_kills():
+        given(EntityAttacked("ogre", 800)).when(Attack("ogre", 150)).then(
+            EntityAttacked("ogre", 150), EntityDied("ogre")
+        )
+
+    def test_attacking_the_dead_is_rejected():
+        given(EntityDied("ogre")).when(Attack("ogre", 1)).then_rejected("dead")
+
+The given events are applied to the initial state of the command's stream, exactly as a
+replay would (generation stamped by the framework); ``when`` handles the command.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from escli.errors import CommandRejected
+from escli.model import Domain, domain_of, with_generation
+
+__all__ = ["Scenario", "given"]
+
+
+def given(*events: Any, domain: Domain | None = None) -> Scenario:
+    """Start a scenario from the events already in the stream (none is fine)."""
+    return Scenario(list(events), domain)
+
+
+@dataclass
+class Scenario:
+    history: list[Any]
+    domain: Domain | None = None
+    command: Any = None
+    _emitted: list[Any] | None = field(default=None, repr=False)
+    _rejection: CommandRejected | None = field(default=None, repr=False)
+    _state: Any = field(default=None, repr=False)
+
+    def when(self, command: Any) -> Scenario:
+        domain = self.domain or domain_of(command)
+        aggregate = domain.aggregate_impl
+        state = domain.initial_state(domain.stream_of(command))
+        for event in self.history:
+            state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+        self.domain, self.command = domain, command
+        try:
+            self._emitted = list(aggregate.handle_command(state, command))
+        except CommandRejected as e:
+            self._rejection = e
+            self._emitted = None
+        else:
+            for event in self._emitted:
+                state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+        self._state = state
+        return self
+
+    def _require_handled(self) -> list[Any]:
+        if self.command is None:
+            raise AssertionError("call .when(command) before .then...")
+        if self._rejection is not None:
+            raise AssertionError(f"{self.command!r} was rejected: {self._rejection}")
+        assert self._emitted is not None
+        return self._emitted
+
+    def then(self, *events: Any) -> Scenario:
+        """The command emitted exactly these events, in this order."""
+        emitted = self._require_handled()
+        assert emitted == list(events), (
+            f"{self.command!r} emitted\n  {emitted!r}\nexpected\n  {list(events)!r}"
+        )
+        return self
+
+    def then_state(self, **fields: Any) -> Scenario:
+        """After the emitted events, the state's fields have these values."""
+        self._require_handled()
+        actual = {name: getattr(self._state, name) for name in fields}
+        assert actual == fields, f"state after {self.command!r} is {actual!r}, expected {fields!r}"
+        return self
+
+    def then_rejected(self, match: str = "") -> Scenario:
+        """The command was rejected with a message containing ``match``."""
+        if self._rejection is None:
+            raise AssertionError(f"{self.command!r} was not rejected; it emitted {self._emitted!r}")
+        assert match in str(self._rejection), (
+            f"rejection {str(self._rejection)!r} does not mention {match!r}"
+        )
+        return self
+
+    @property
+    def state(self) -> Any:
+        """The state after the scenario (for assertions ``then_state`` cannot express)."""
+        return self._state

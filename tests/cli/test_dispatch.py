@@ -1,0 +1,133 @@
+"""`escli dispatch`: exact output, JSON, dry runs, and every kind of bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from escli import open_store
+from tests.conftest import Run, snapshot
+
+
+def test_the_first_attack_takes_the_ogre_from_900_to_750(escli: Run) -> None:
+    out = escli("dispatch", "combat", "attack", "ogre", "150")
+    assert out.exit_code == 0
+    assert out.stderr == ""
+    assert out.stdout == (
+        "combat-ogre  generation 0 → 1\n"
+        "events\n"
+        '    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}\n'
+        "state\n"
+        "  entity_id      ogre\n"
+        "  hitpoints      900 → 750\n"
+        "  max_hitpoints  900\n"
+        "  alive          true\n"
+        "  known          true\n"
+        "  immortal       false\n"
+    )
+
+
+def test_five_attacks_show_generations_one_to_five(escli: Run) -> None:
+    headers, hitpoints = [], []
+    for _ in range(5):
+        out = escli("dispatch", "combat", "attack", "ogre", "150", "--json")
+        data = json.loads(out.stdout)
+        headers.append((data["generation"]["before"], data["generation"]["after"]))
+        hitpoints.append(data["state"]["after"]["hitpoints"])
+    assert headers == [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5)]
+    assert hitpoints == [750, 600, 450, 300, 150]
+
+
+def test_fields_can_be_given_by_name(escli: Run, store_url: str) -> None:
+    out = escli("dispatch", "combat", "spawn", "--hitpoints", "2000", "--entity-id", "dragon")
+    assert out.exit_code == 0
+    assert "combat.EntitySpawned v1.0" in out.stdout
+    out = escli("dispatch", "combat", "attack", "dragon", "--damage=500")
+    assert "hitpoints      2000 → 1500" in out.stdout
+
+
+def test_json_output_is_one_object_with_the_whole_transition(escli: Run) -> None:
+    out = escli("dispatch", "combat", "attack", "ogre", "900", "--json")
+    data = json.loads(out.stdout)
+    assert data["stream"] == "combat-ogre"
+    assert data["command"] == "Attack"
+    assert data["dry_run"] is False
+    assert [(e["generation"], e["type"], e["version"], e["data"]) for e in data["events"]] == [
+        (1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 900}),
+        (2, "combat.EntityDied", "1.0", {"entity_id": "ogre"}),
+    ]
+    assert [e["position"] for e in data["events"]] == [1, 2]
+    assert data["events"][0]["source"] == "events://escli/samples/combat"
+    assert data["state"]["before"]["hitpoints"] == 900
+    assert data["state"]["after"] == {
+        "generation": 2, "entity_id": "ogre", "hitpoints": 0, "max_hitpoints": 900,
+        "alive": False, "known": True, "immortal": False,
+    }
+
+
+def test_a_dry_run_shows_the_outcome_and_writes_nothing(escli: Run, store_url: str) -> None:
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--dry-run")
+    assert out.exit_code == 0
+    assert out.stdout.splitlines()[0] == "combat-ogre  generation 0 → 1  (dry run: nothing written)"
+    assert "hitpoints      900 → 750" in out.stdout
+    assert list(open_store(store_url).streams()) == []
+
+
+def test_the_store_can_be_chosen_with_an_option(escli: Run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert escli("dispatch", "combat", "attack", "ogre", "1", "--store", other).exit_code == 0
+    assert open_store(other).generation("combat-ogre") == 1
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["dispatch", "nope", "attack", "ogre", "1"], 3, "unknown domain 'nope' (known: combat)"),
+        (["dispatch", "combat", "kick", "ogre"], 3,
+         "domain 'combat' has no command 'kick' (known: attack, heal, spawn)"),
+        (["dispatch", "combat", "attack", "ogre"], 2,
+         "attack: missing DAMAGE (usage: attack ENTITY_ID DAMAGE)"),
+        (["dispatch", "combat", "attack", "ogre", "1", "2"], 2,
+         "attack: unexpected extra argument(s) '2' (usage: attack ENTITY_ID DAMAGE)"),
+        (["dispatch", "combat", "attack", "ogre", "--power", "3"], 2,
+         "attack has no option --power (options: --entity-id, --damage)"),
+        (["dispatch", "combat", "attack", "ogre", "abc"], 4,
+         "attack damage: expected an integer, got 'abc'"),
+        (["dispatch", "combat", "attack", "ghost", "10"], 5,
+         "ghost is immortal: attacks pass through it"),
+        (["dispatch", "combat", "attack", "ogre", "0"], 5, "damage must be positive, got 0"),
+        (["dispatch", "combat", "attack", "ogre", "1", "--store", "ftp://x"], 4,
+         "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory)"),
+        (["dispatch", "combat"], 2,
+         "Missing argument 'COMMAND'. (see 'escli dispatch --help')"),
+        (["launch"], 2, "No such command 'launch'. (see 'escli --help')"),
+    ],
+)
+def test_bad_input_is_one_line_with_its_exit_code_and_writes_nothing(
+    escli: Run, store_url: str, args: list[str], code: int, message: str
+) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "150")
+    before = snapshot(open_store(store_url))
+    out = escli(*args)
+    assert (out.exit_code, out.stderr, out.stdout) == (code, f"Error: {message}\n", "")
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_a_corrupt_store_file_is_a_store_error_and_stays_as_it_was(escli: Run, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    path = tmp_path / "corrupt.db"
+    path.write_bytes(b"garbage" * 1000)
+    out = escli("dispatch", "combat", "attack", "ogre", "1", "--store", f"sqlite:///{path}")
+    assert out.exit_code == 7
+    assert out.stderr.startswith(f"Error: store {path} is not a readable escli store")
+    assert out.stderr.count("\n") == 1
+    assert path.read_bytes() == b"garbage" * 1000
+
+
+def test_a_read_only_store_is_a_store_error_and_unchanged(escli: Run, store_url: str) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "150")
+    before = snapshot(open_store(store_url))
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--store", store_url + "?mode=ro")
+    assert out.exit_code == 7
+    assert out.stderr.endswith("is read-only; nothing was written\n")
+    assert snapshot(open_store(store_url)) == before

@@ -1,0 +1,153 @@
+"""The store contract: one test class every store passes. Subclass it with a ``store`` fixture
+that yields an empty store; the stream names here are unique per test run anyway."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from typing import Any
+
+import pytest
+
+from escli.errors import ConcurrencyConflict, StoreError
+from escli.stores.base import NewEvent, Store, new_event_id
+
+
+def new(data: dict[str, Any] | None = None, event_type: str = "combat.EntityAttacked") -> NewEvent:
+    return NewEvent(
+        event_type, "1.0", "events://escli/samples/combat",
+        data if data is not None else {"entity_id": "ogre", "damage": 1}, new_event_id(),
+    )
+
+
+def unique_stream() -> str:
+    return f"combat-t{uuid.uuid4().hex[:12]}"
+
+
+class StoreContract:
+    @pytest.fixture
+    def store(self) -> Store:  # pragma: no cover - each subclass provides it
+        raise NotImplementedError
+
+    def test_an_unknown_stream_reads_empty_at_generation_zero(self, store: Store) -> None:
+        stream = unique_stream()
+        assert list(store.read(stream)) == []
+        assert list(store.read_data(stream)) == []
+        assert store.generation(stream) == 0
+
+    def test_appended_events_read_back_in_order_with_generations(self, store: Store) -> None:
+        stream = unique_stream()
+        events = [new({"entity_id": "ogre", "damage": n}) for n in (1, 2, 3)]
+        recorded = store.append(stream, events, 0)
+        assert [r.generation for r in recorded] == [1, 2, 3]
+        read = list(store.read(stream))
+        assert read == recorded
+        assert [(r.event_id, r.event_type, r.type_version, r.source, r.data) for r in read] == [
+            (e.event_id, e.event_type, e.type_version, e.source, e.data) for e in events
+        ]
+        assert store.generation(stream) == 3
+
+    def test_read_data_gives_what_folding_needs(self, store: Store) -> None:
+        import json
+
+        stream = unique_stream()
+        store.append(stream, [new({"entity_id": "ogre", "damage": 7})], 0)
+        [(generation, event_type, version, data)] = list(store.read_data(stream))
+        parsed = json.loads(data) if isinstance(data, str) else data
+        assert (generation, event_type, version, parsed) == (
+            1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 7}
+        )
+
+    def test_reads_can_be_bounded_by_generation(self, store: Store) -> None:
+        stream = unique_stream()
+        store.append(stream, [new() for _ in range(5)], 0)
+        assert [r.generation for r in store.read(stream, from_generation=2, to_generation=4)] == [
+            2, 3, 4
+        ]
+        assert [row[0] for row in store.read_data(stream, to_generation=2)] == [1, 2]
+        assert [r.generation for r in store.read(stream, from_generation=5)] == [5]
+        assert list(store.read(stream, from_generation=6)) == []
+
+    def test_positions_increase_across_streams(self, store: Store) -> None:
+        a, b = unique_stream(), unique_stream()
+        first = store.append(a, [new(), new()], 0)
+        second = store.append(b, [new()], 0)
+        third = store.append(a, [new()], 2)
+        positions = [r.position for r in (*first, *second, *third)]
+        assert positions == sorted(positions)
+        assert len(set(positions)) == 4
+        assert [r.position for r in store.read(a)] == [r.position for r in (*first, *third)]
+
+    def test_recorded_time_is_rfc3339_with_an_offset(self, store: Store) -> None:
+        from datetime import datetime
+
+        [recorded] = store.append(unique_stream(), [new()], 0)
+        parsed = datetime.fromisoformat(recorded.recorded_at)
+        assert "T" in recorded.recorded_at
+        assert parsed.utcoffset() is not None
+
+    def test_a_given_recorded_time_is_kept(self, store: Store) -> None:
+        stream = unique_stream()
+        event = new()._replace(recorded_at="2020-01-02T03:04:05.000006+00:00")
+        store.append(stream, [event], 0)
+        assert [r.recorded_at for r in store.read(stream)] == ["2020-01-02T03:04:05.000006+00:00"]
+
+    def test_a_stale_expected_generation_is_a_conflict_and_writes_nothing(self, store: Store) -> None:
+        stream = unique_stream()
+        store.append(stream, [new(), new()], 0)
+        with pytest.raises(ConcurrencyConflict) as caught:
+            store.append(stream, [new(), new(), new()], 1)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        assert "expected generation 1, found 2" in str(caught.value)
+        assert store.generation(stream) == 2
+
+    def test_an_expected_generation_ahead_of_the_stream_is_a_conflict(self, store: Store) -> None:
+        stream = unique_stream()
+        with pytest.raises(ConcurrencyConflict):
+            store.append(stream, [new()], 3)
+        assert store.generation(stream) == 0
+
+    def test_a_duplicate_event_id_is_refused_and_writes_nothing(self, store: Store) -> None:
+        stream, other = unique_stream(), unique_stream()
+        [first] = store.append(stream, [new()], 0)
+        duplicate = new()._replace(event_id=first.event_id)
+        with pytest.raises(StoreError, match=first.event_id):
+            store.append(other, [new(), duplicate], 0)
+        assert store.generation(other) == 0
+
+    def test_streams_are_listed_with_generation_and_count(self, store: Store) -> None:
+        a, b = sorted([unique_stream(), unique_stream()])
+        store.append(a, [new(), new()], 0)
+        store.append(b, [new()], 0)
+        listed = {s.stream: (s.generation, s.events) for s in store.streams()}
+        assert listed[a] == (2, 2)
+        assert listed[b] == (1, 1)
+        names = [s.stream for s in store.streams()]
+        assert names == sorted(names)
+
+    def test_data_round_trips_unicode_and_nesting(self, store: Store) -> None:
+        stream = unique_stream()
+        data = {"name": "Ogre \u00e9\u4e2d\U0001f409", "tags": ["a", "b"], "nested": {"x": None}}
+        store.append(stream, [new(data)], 0)
+        assert [r.data for r in store.read(stream)] == [data]
+
+    def test_racing_writers_on_one_generation_never_both_win(self, store: Store) -> None:
+        stream = unique_stream()
+        outcomes: list[str] = []
+        barrier = threading.Barrier(4)
+
+        def writer() -> None:
+            barrier.wait()
+            try:
+                store.append(stream, [new()], 0)
+                outcomes.append("ok")
+            except ConcurrencyConflict:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=writer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
+        assert store.generation(stream) == 1

@@ -1,0 +1,173 @@
+"""The SQLite store: the contract, plus what only a file on disk can get wrong."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from escli import ConcurrencyConflict, StoreError, dispatch, load_domain, open_store
+from escli.errors import InvalidInput
+from escli.stores.sqlite import SQLiteStore, path_from_url
+from tests.stores.contract import StoreContract, new, unique_stream
+
+
+class TestSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> SQLiteStore:
+        store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
+        yield store
+        store.close()
+
+
+@pytest.mark.parametrize(
+    ("url", "path", "read_only"),
+    [
+        ("sqlite:///events.db", "events.db", False),
+        ("sqlite:///.escli/events.db", ".escli/events.db", False),
+        ("sqlite:////tmp/x/events.db", "/tmp/x/events.db", False),
+        ("sqlite:relative.db", "relative.db", False),
+        ("sqlite:///a%20b.db?mode=ro", "a b.db", True),
+        ("plain/path.db", "plain/path.db", False),
+    ],
+)
+def test_store_urls_name_a_file(url: str, path: str, read_only: bool) -> None:
+    assert path_from_url(url) == (path, read_only)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite://host/x.db", "no host"),
+        ("sqlite:///", "names no file"),
+        ("sqlite:///x.db?mode=rwc", "mode must be ro or rw"),
+        ("sqlite:///x.db?cache=shared", "unknown SQLite store option 'cache'"),
+    ],
+)
+def test_bad_store_urls_are_invalid_input(url: str, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        path_from_url(url)
+
+
+def test_reading_a_store_that_does_not_exist_creates_nothing(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'missing' / 'events.db'}")
+    assert list(store.read("combat-ogre")) == []
+    assert list(store.streams()) == []
+    assert store.generation("combat-ogre") == 0
+    assert not (tmp_path / "missing").exists()
+
+
+def test_the_first_append_creates_the_file_and_its_folder_in_wal_mode(tmp_path: Path) -> None:
+    path = tmp_path / "new" / "events.db"
+    store = open_store(f"sqlite:///{path}")
+    store.append("combat-ogre", [new()], 0)
+    store.close()
+    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    path.write_bytes(b"this is not sqlite" * 100)
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(StoreError, match="is not a readable escli store"):
+        list(store.read("combat-ogre"))
+    with pytest.raises(StoreError, match="is not a readable escli store"):
+        store.append("combat-ogre", [new()], 0)
+    assert path.read_bytes() == b"this is not sqlite" * 100
+
+
+def test_a_sqlite_file_of_another_application_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.db"
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE customers (name TEXT)")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="not an escli store"):
+        open_store(f"sqlite:///{path}").append("combat-ogre", [new()], 0)
+    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
+    assert tables == [("customers",)]
+
+
+def test_a_read_only_store_reads_but_refuses_writes(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    writable = open_store(f"sqlite:///{path}")
+    writable.append("combat-ogre", [new()], 0)
+    writable.close()
+    store = open_store(f"sqlite:///{path}?mode=ro")
+    assert store.generation("combat-ogre") == 1
+    with pytest.raises(StoreError, match="read-only"):
+        store.append("combat-ogre", [new()], 1)
+    store.close()
+    assert open_store(f"sqlite:///{path}").generation("combat-ogre") == 1
+
+
+def test_a_store_path_that_is_a_directory_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="is a directory"):
+        open_store(f"sqlite:///{tmp_path}").append("combat-ogre", [new()], 0)
+
+
+def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = open_store(f"sqlite:///{path}")
+    store.append("combat-ogre", [new()], 0)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.commit()
+    conn.close()
+    with pytest.raises(StoreError, match="schema version 99"):
+        open_store(f"sqlite:///{path}").generation("combat-ogre")
+
+
+def test_the_database_itself_refuses_a_second_event_at_a_generation(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = open_store(f"sqlite:///{path}")
+    store.append("combat-ogre", [new()], 0)
+    store.close()
+    conn = sqlite3.connect(path)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO events VALUES ('combat-ogre', 1, 99, 'x', 't', '1.0', 's', 'now', '{}')"
+        )
+
+
+def _attack_many(url: str, attacks: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
+    domain = load_domain("combat")
+    attack = domain.command_spec("attack").cls
+    store = open_store(url)
+    ok = conflicts = 0
+    for _ in range(attacks):
+        try:
+            dispatch(domain, attack("titan", 1), store)
+            ok += 1
+        except ConcurrencyConflict:
+            conflicts += 1
+    store.close()
+    results.put((ok, conflicts))
+
+
+def test_two_processes_racing_on_one_stream_lose_no_generation(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    domain = load_domain("combat")
+    dispatch(domain, domain.command_spec("spawn").cls("titan", 10**9), open_store(url))
+    context = multiprocessing.get_context("spawn")
+    results = context.Queue()
+    processes = [context.Process(target=_attack_many, args=(url, 200, results)) for _ in range(2)]
+    for p in processes:
+        p.start()
+    outcomes = [results.get(timeout=120) for _ in processes]
+    for p in processes:
+        p.join(timeout=30)
+        assert p.exitcode == 0
+    successes = sum(ok for ok, _ in outcomes)
+    assert sum(ok + conflicts for ok, conflicts in outcomes) == 400
+    store = open_store(url)
+    generations = [r.generation for r in store.read("combat-titan")]
+    assert generations == list(range(1, successes + 2))
+    assert store.generation("combat-titan") == 1 + successes
+
+
+def test_unique_streams_do_not_collide() -> None:
+    assert unique_stream() != unique_stream()
