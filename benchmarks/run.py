@@ -77,17 +77,31 @@ def build_stream(path: Path, events: int) -> str:
     store = open_store(f"sqlite:///{path}")
     stream = "combat-ogre"
     batch = 1000
-    spawn = NewEvent("combat.EntitySpawned", "1.0", "events://escli/samples/combat",
-                     {"entity_id": "ogre", "hitpoints": 10**12}, new_event_id())
+    spawn = NewEvent(
+        "combat.EntitySpawned",
+        "1.0",
+        "events://escli/samples/combat",
+        {"entity_id": "ogre", "hitpoints": 10**12},
+        new_event_id(),
+    )
     store.append(stream, [spawn], 0)
     generation = 1
     while generation < events:
         n = min(batch, events - generation)
-        store.append(stream, [
-            NewEvent("combat.EntityAttacked", "1.0", "events://escli/samples/combat",
-                     {"entity_id": "ogre", "damage": 150}, new_event_id())
-            for _ in range(n)
-        ], generation)
+        store.append(
+            stream,
+            [
+                NewEvent(
+                    "combat.EntityAttacked",
+                    "1.0",
+                    "events://escli/samples/combat",
+                    {"entity_id": "ogre", "damage": 150},
+                    new_event_id(),
+                )
+                for _ in range(n)
+            ],
+            generation,
+        )
         generation += n
     store.close()
     return stream
@@ -140,11 +154,15 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         ours, floor = bench_dispatch(args.runs, work)
-        print(f"dispatch latency   {ours * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   "
-              f"ratio {ours / floor:.2f}x   (median of {args.runs}, sqlite)")
+        print(
+            f"dispatch latency   {ours * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   "
+            f"ratio {ours / floor:.2f}x   (median of {args.runs}, sqlite)"
+        )
         rate, floor_rate = bench_replay(args.events, work)
-        print(f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
-              f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)")
+        print(
+            f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
+            f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)"
+        )
     finally:
         shutil.rmtree(work)
 

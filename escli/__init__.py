@@ -15,22 +15,27 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from escli.dispatch import DispatchResult, dispatch
-    from escli.domains import DomainRegistry, load_domain
-    from escli.errors import (
-        CommandRejected,
-        ConcurrencyConflict,
-        EscliError,
-        InvalidInput,
-        NotFound,
-        StoreError,
-        StoreUnavailable,
-        UsageError,
-    )
-    from escli.model import Aggregate, AggregateState, Domain, EventMeta, event_meta
-    from escli.replay import fold, steps
-    from escli.stores import open_store
+if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
+    from escli.dispatch import DispatchResult as DispatchResult
+    from escli.dispatch import dispatch as dispatch
+    from escli.domains import DomainRegistry as DomainRegistry
+    from escli.domains import load_domain as load_domain
+    from escli.errors import CommandRejected as CommandRejected
+    from escli.errors import ConcurrencyConflict as ConcurrencyConflict
+    from escli.errors import EscliError as EscliError
+    from escli.errors import InvalidInput as InvalidInput
+    from escli.errors import NotFound as NotFound
+    from escli.errors import StoreError as StoreError
+    from escli.errors import StoreUnavailable as StoreUnavailable
+    from escli.errors import UsageError as UsageError
+    from escli.model import Aggregate as Aggregate
+    from escli.model import AggregateState as AggregateState
+    from escli.model import Domain as Domain
+    from escli.model import EventMeta as EventMeta
+    from escli.model import event_meta as event_meta
+    from escli.replay import fold as fold
+    from escli.replay import steps as steps
+    from escli.stores import open_store as open_store
 
 _EXPORTS = {
     "DispatchResult": "escli.dispatch",
@@ -55,7 +60,28 @@ _EXPORTS = {
     "open_store": "escli.stores",
 }
 
-__all__ = sorted(_EXPORTS)
+__all__ = [
+    "Aggregate",
+    "AggregateState",
+    "CommandRejected",
+    "ConcurrencyConflict",
+    "DispatchResult",
+    "Domain",
+    "DomainRegistry",
+    "EscliError",
+    "EventMeta",
+    "InvalidInput",
+    "NotFound",
+    "StoreError",
+    "StoreUnavailable",
+    "UsageError",
+    "dispatch",
+    "event_meta",
+    "fold",
+    "load_domain",
+    "open_store",
+    "steps",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -71,7 +71,7 @@ def _check_any(value: Any, path: str) -> Any:
 
 
 @cache
-def _checker(tp: Any) -> Check:  # noqa: C901 - one branch per supported annotation
+def _checker(tp: Any) -> Check:
     if tp is Any:
         return _check_any
     if tp is str:
@@ -173,10 +173,14 @@ class _Field(typing.NamedTuple):
     required: bool
 
 
-@cache
+_FIELDS: dict[type, tuple[_Field, ...]] = {}
+
+
 def _fields(cls: type) -> tuple[_Field, ...]:
+    if cls in _FIELDS:
+        return _FIELDS[cls]
     hints = typing.get_type_hints(cls)
-    return tuple(
+    fields = _FIELDS[cls] = tuple(
         _Field(
             f.name,
             _checker(hints[f.name]),
@@ -185,6 +189,7 @@ def _fields(cls: type) -> tuple[_Field, ...]:
         for f in dataclasses.fields(cls)
         if f.init
     )
+    return fields
 
 
 def _dataclass_checker(cls: type) -> Check:
@@ -220,8 +225,19 @@ def _decode_fields(cls: type, data: Any, path: str) -> Any:
 _SIMPLE = {str: "str", int: "int", bool: "bool"}
 
 
-@cache
+_DECODERS: dict[type, Callable[[Any], Any]] = {}
+
+
 def decoder(cls: type) -> Callable[[Any], Any]:
+    """The cached decoder of a dataclass (see ``_build_decoder``)."""
+    try:
+        return _DECODERS[cls]
+    except KeyError:
+        built = _DECODERS[cls] = _build_decoder(cls)
+        return built
+
+
+def _build_decoder(cls: type) -> Callable[[Any], Any]:
     """A decoder for ``cls``: a generated fast path for flat classes of str/int/bool fields
     whose instances can be built through ``__dict__``, falling back to the general checks
     (which also produce the error messages) whenever the fast path has any doubt."""
@@ -246,16 +262,16 @@ def decoder(cls: type) -> Callable[[Any], Any]:
         *(f"            v{i} = data[{name!r}]" for i, name in enumerate(names)),
         "        except KeyError:",
         "            return slow(data)",
-        "        if " + " and ".join(
-            f"type(v{i}) is {_SIMPLE[hints[name]]}" for i, name in enumerate(names)
-        ) + ":",
+        "        if "
+        + " and ".join(f"type(v{i}) is {_SIMPLE[hints[name]]}" for i, name in enumerate(names))
+        + ":",
         "            obj = new(cls)",
         "            obj.__dict__.update(data)",
         "            return obj",
         "    return slow(data)",
     ]
     namespace: dict[str, Any] = {"slow": slow, "new": object.__new__, "cls": cls}
-    exec("\n".join(lines), namespace)  # noqa: S102 - generated from field names only
+    exec("\n".join(lines), namespace)
     return namespace["decode"]  # type: ignore[no-any-return]
 
 

@@ -48,7 +48,9 @@ def _split(spec: CommandSpec, words: Sequence[str], fields: dict[str, Any]) -> d
     free = [name for name in fields if name not in named]
     if len(positional) > len(free):
         extra = " ".join(positional[len(free) :])
-        raise UsageError(f"{spec.name}: unexpected extra argument(s) {extra!r} (usage: {command_usage(spec)})")
+        raise UsageError(
+            f"{spec.name}: unexpected extra argument(s) {extra!r} (usage: {command_usage(spec)})"
+        )
     named.update(zip(free, positional, strict=False))
     return named
 
@@ -86,5 +88,7 @@ def _has_default(cls: type, name: str) -> bool:
 
     for f in dataclasses.fields(cls):
         if f.name == name:
-            return not (f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING)
+            return not (
+                f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+            )
     return False

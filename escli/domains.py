@@ -105,7 +105,9 @@ def installed_entry_points(group: str) -> dict[str, str]:
                 continue
             seen.add(dist)
             try:
-                with open(os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8") as f:
+                with open(
+                    os.path.join(entry or ".", name, "entry_points.txt"), encoding="utf-8"
+                ) as f:
                     text = f.read()
             except OSError:
                 continue

@@ -29,12 +29,13 @@ a stream name alone says which domain folds it.
 
 from __future__ import annotations
 
+import builtins
 import dataclasses
 import re
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, overload
+from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast, overload
 
 from escli.errors import InvalidInput, NotFound, StoreError
 
@@ -67,8 +68,9 @@ class AggregateState:
         ``__init__``, several times faster on the replay hot path. States that validate in
         ``__post_init__`` or use slots get ``dataclasses.replace`` itself."""
         cls = type(self)
-        names = _PLAIN_FIELDS.get(cls, False)
-        if names is False:
+        try:
+            names = _PLAIN_FIELDS[cls]
+        except KeyError:
             names = _plain_fields(cls)
         if names is None:
             return dataclasses.replace(self, **changes)
@@ -109,8 +111,9 @@ def with_generation(state: S, generation: int) -> S:
     copy per replayed event. Anything else (the previous state, a shared constant) is copied.
     """
     cls = type(state)
-    names = _PLAIN_FIELDS.get(cls, False)
-    if names is False:
+    try:
+        names = _PLAIN_FIELDS[cls]
+    except KeyError:
         names = _plain_fields(cls)
     if names is None:
         return dataclasses.replace(state, generation=generation)
@@ -207,7 +210,9 @@ class Domain:
     @overload
     def command(self, cls: type[T], /) -> type[T]: ...
     @overload
-    def command(self, *, stream_field: str | None = None) -> Callable[[type[T]], type[T]]: ...
+    def command(
+        self, cls: None = None, /, *, stream_field: str | None = None
+    ) -> Callable[[type[T]], type[T]]: ...
 
     def command(self, cls: Any = None, /, *, stream_field: str | None = None) -> Any:
         """Register a command dataclass; ``stream_field`` names the field that picks the stream."""
@@ -218,7 +223,9 @@ class Domain:
             names = [f.name for f in dataclasses.fields(cls)]
             chosen = stream_field or self.default_stream_field or (names[0] if names else None)
             if chosen not in names:
-                raise TypeError(f"command {cls.__name__} has no field {chosen!r} to name its stream")
+                raise TypeError(
+                    f"command {cls.__name__} has no field {chosen!r} to name its stream"
+                )
             spec = CommandSpec(cls, kebab_case(cls.__name__), chosen)
             if spec.name in self.commands:
                 raise TypeError(f"command {spec.name} is registered twice in {self.name}")
@@ -232,15 +239,21 @@ class Domain:
     def event(self, cls: type[T], /) -> type[T]: ...
     @overload
     def event(
-        self, *, type: str | None = None, version: str = "1.0", source: str | None = None
-    ) -> Callable[[type[T]], type[T]]: ...
+        self,
+        cls: None = None,
+        /,
+        *,
+        type: str | None = None,
+        version: str = "1.0",
+        source: str | None = None,
+    ) -> Callable[[builtins.type[T]], builtins.type[T]]: ...
 
     def event(
         self,
         cls: Any = None,
         /,
         *,
-        type: str | None = None,  # noqa: A002 - mirrors the CloudEvents attribute name
+        type: str | None = None,
         version: str = "1.0",
         source: str | None = None,
     ) -> Any:
@@ -249,7 +262,7 @@ class Domain:
         Defaults: type ``<domain>.<ClassName>``, version ``"1.0"``, the domain's source.
         """
 
-        def register(cls: type[T]) -> type[T]:
+        def register(cls: builtins.type[T]) -> builtins.type[T]:
             if not dataclasses.is_dataclass(cls):
                 raise TypeError(f"event {cls.__name__} must be a dataclass")
             meta = EventMeta(
@@ -269,7 +282,7 @@ class Domain:
 
     def aggregate(self, cls: type[T]) -> type[T]:
         """Register the aggregate class (instantiated once, with no arguments)."""
-        self._aggregate = cls()
+        self._aggregate = cast("Aggregate[Any]", cls())
         return cls
 
     # -- lookups -------------------------------------------------------------------------
@@ -277,7 +290,9 @@ class Domain:
     @property
     def aggregate_impl(self) -> Aggregate[Any]:
         if self._aggregate is None:
-            raise TypeError(f"domain {self.name!r} has no aggregate: decorate one with @domain.aggregate")
+            raise TypeError(
+                f"domain {self.name!r} has no aggregate: decorate one with @domain.aggregate"
+            )
         return self._aggregate
 
     def command_spec(self, name: str) -> CommandSpec:

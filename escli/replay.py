@@ -14,7 +14,9 @@ from escli.stores.base import FoldRow, RecordedEvent
 __all__ = ["Step", "decode_event", "fold", "steps"]
 
 
-def _event_class(domain: Domain, stream: str, generation: int, event_type: str, version: str) -> type:
+def _event_class(
+    domain: Domain, stream: str, generation: int, event_type: str, version: str
+) -> type:
     cls = domain.events.get((event_type, version))
     if cls is None:
         raise StoreError(

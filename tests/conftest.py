@@ -51,7 +51,7 @@ def escli(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
     monkeypatch.setenv("COLUMNS", "100")
     runner = CliRunner()
 
-    def run(*args: str, input: str | None = None) -> Outcome:  # noqa: A002
+    def run(*args: str, input: str | None = None) -> Outcome:
         result = runner.invoke(cli, list(args), input=input, catch_exceptions=False)
         return Outcome(result.exit_code, result.stdout, result.stderr)
 
@@ -60,9 +60,7 @@ def escli(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
 
 def snapshot(store: Store) -> list[tuple[object, ...]]:
     """Everything a store holds, to prove a failed command changed nothing."""
-    return [
-        tuple(r) for info in store.streams() for r in store.read(info.stream)
-    ]
+    return [tuple(r) for info in store.streams() for r in store.read(info.stream)]
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -43,15 +43,39 @@ class Rich:
 
 
 def sample() -> Rich:
-    return Rich("n", 2, True, 0.5, None, Colour.BLUE, "safe", ["a"], (1, 2), {"k": 1},
-                Point(1.0, 2.5), {"free": [1]}, 8, [Point(0.0, 0.0)])
+    return Rich(
+        "n",
+        2,
+        True,
+        0.5,
+        None,
+        Colour.BLUE,
+        "safe",
+        ["a"],
+        (1, 2),
+        {"k": 1},
+        Point(1.0, 2.5),
+        {"free": [1]},
+        8,
+        [Point(0.0, 0.0)],
+    )
 
 
 def test_encode_gives_json_ready_data() -> None:
     assert encode(sample()) == {
-        "name": "n", "count": 2, "ok": True, "ratio": 0.5, "maybe": None, "colour": "blue",
-        "mode": "safe", "tags": ["a"], "pair": [1, 2], "scores": {"k": 1},
-        "where": {"x": 1.0, "y": 2.5}, "anything": {"free": [1]}, "extra": 8,
+        "name": "n",
+        "count": 2,
+        "ok": True,
+        "ratio": 0.5,
+        "maybe": None,
+        "colour": "blue",
+        "mode": "safe",
+        "tags": ["a"],
+        "pair": [1, 2],
+        "scores": {"k": 1},
+        "where": {"x": 1.0, "y": 2.5},
+        "anything": {"free": [1]},
+        "extra": 8,
         "items": [{"x": 0.0, "y": 0.0}],
     }
 
@@ -115,9 +139,18 @@ def test_the_fast_path_and_the_general_path_agree(name: str, count: int, flag: b
 
 @pytest.mark.parametrize(
     ("tp", "text", "value"),
-    [(int, "150", 150), (int, "-3", -3), (float, "1.5", 1.5), (str, "ogre", "ogre"),
-     (bool, "yes", True), (bool, "False", False), (int | None, "none", None),
-     (int | None, "4", 4), (Colour, "red", Colour.RED), (Literal["a", "b"], "b", "b")],
+    [
+        (int, "150", 150),
+        (int, "-3", -3),
+        (float, "1.5", 1.5),
+        (str, "ogre", "ogre"),
+        (bool, "yes", True),
+        (bool, "False", False),
+        (int | None, "none", None),
+        (int | None, "4", 4),
+        (Colour, "red", Colour.RED),
+        (Literal["a", "b"], "b", "b"),
+    ],
 )
 def test_command_line_words_are_converted_by_type(tp: Any, text: str, value: Any) -> None:
     assert parse_text(tp, text, "f") == value
@@ -125,8 +158,12 @@ def test_command_line_words_are_converted_by_type(tp: Any, text: str, value: Any
 
 @pytest.mark.parametrize(
     ("tp", "text", "message"),
-    [(int, "abc", "expected an integer, got 'abc'"), (float, "x", "expected a number"),
-     (bool, "maybe", "expected true or false"), (Colour, "green", "expected one of")],
+    [
+        (int, "abc", "expected an integer, got 'abc'"),
+        (float, "x", "expected a number"),
+        (bool, "maybe", "expected true or false"),
+        (Colour, "green", "expected one of"),
+    ],
 )
 def test_bad_command_line_words_are_refused(tp: Any, text: str, message: str) -> None:
     with pytest.raises(FieldError, match=message):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from escli_combat import Attack, EntityAttacked, EntityDied, Spawn
 
 from escli import CommandRejected, ConcurrencyConflict, Domain, dispatch, open_store
 from escli.errors import StoreError
 from escli.stores.base import RecordedEvent, Store
 from escli.stores.memory import MemoryStore
-from escli_combat import Attack, EntityAttacked, EntityDied, Spawn
 from tests.conftest import snapshot
 
 
@@ -72,8 +72,11 @@ def test_a_stream_that_moved_after_the_read_is_a_conflict(combat: Domain) -> Non
         def append(self, stream, events, expected_generation):  # type: ignore[no-untyped-def]
             if not getattr(self, "raced", False):
                 self.raced = True
-                super().append(stream, [e._replace(event_id=e.event_id + "-other") for e in events],
-                               expected_generation)
+                super().append(
+                    stream,
+                    [e._replace(event_id=e.event_id + "-other") for e in events],
+                    expected_generation,
+                )
             return super().append(stream, events, expected_generation)
 
     store = InterleavedStore()

@@ -101,12 +101,12 @@ def test_a_module_without_a_domain_is_invalid(tmp_path: Path) -> None:
 
 def test_a_module_whose_domain_has_another_name_is_invalid(tmp_path: Path) -> None:
     (tmp_path / "market.py").write_text(SHOP)
-    with pytest.raises(InvalidInput, match="registered as 'market' but its domain is 'shop'"):
+    with pytest.raises(InvalidInput, match=r"registered as .market. but its domain is .shop."):
         load_domain("market", [tmp_path])
 
 
 def test_a_missing_domains_path_is_invalid(tmp_path: Path) -> None:
-    with pytest.raises(InvalidInput, match="neither a folder nor a .py file"):
+    with pytest.raises(InvalidInput, match=r"neither a folder nor a \.py file"):
         DomainRegistry([tmp_path / "nowhere"])
 
 
@@ -119,7 +119,9 @@ def test_domains_from_a_folder_work_in_the_cli(escli: Run, tmp_path: Path) -> No
     folder = tmp_path / "mydomains"
     folder.mkdir()
     (folder / "shop.py").write_text(SHOP)
-    out = escli("dispatch", "shop", "add-item", "cart1", "--quantity", "3", "--domains", str(folder))
+    out = escli(
+        "dispatch", "shop", "add-item", "cart1", "--quantity", "3", "--domains", str(folder)
+    )
     assert out.exit_code == 0, out.stderr
     assert "  items    0 → 3\n" in out.stdout
     out = escli("dispatch", "shop", "add-item", "cart1", "11", "--domains", str(folder))

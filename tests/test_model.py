@@ -99,8 +99,12 @@ def test_an_unknown_command_lists_the_known_ones() -> None:
 
 @pytest.mark.parametrize(
     ("name", "kebab"),
-    [("Attack", "attack"), ("HealAll", "heal-all"), ("RecallSKU", "recall-sku"),
-     ("HTTPRequestSent", "http-request-sent")],
+    [
+        ("Attack", "attack"),
+        ("HealAll", "heal-all"),
+        ("RecallSKU", "recall-sku"),
+        ("HTTPRequestSent", "http-request-sent"),
+    ],
 )
 def test_kebab_case(name: str, kebab: str) -> None:
     assert kebab_case(name) == kebab

@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import pytest
+from escli_combat import Attack, EntityAttacked, Heal
 
 from escli import Domain, StoreError, dispatch, fold, steps
 from escli.stores.base import NewEvent, new_event_id
 from escli.stores.memory import MemoryStore
-from escli_combat import Attack, EntityAttacked, Heal
 
 
 def attacked(data: dict) -> NewEvent:  # type: ignore[type-arg]
-    return NewEvent("combat.EntityAttacked", "1.0", "events://escli/samples/combat", data,
-                    new_event_id())
+    return NewEvent(
+        "combat.EntityAttacked", "1.0", "events://escli/samples/combat", data, new_event_id()
+    )
 
 
 def test_replay_folds_to_the_state_dispatch_saw(combat: Domain) -> None:
     store = MemoryStore()
-    results = [dispatch(combat, c, store) for c in (Attack("ogre", 150), Attack("ogre", 150),
-                                                     Heal("ogre", 100))]
+    results = [
+        dispatch(combat, c, store)
+        for c in (Attack("ogre", 150), Attack("ogre", 150), Heal("ogre", 100))
+    ]
     state = fold(combat, "combat-ogre", store.read_data("combat-ogre"))
     assert state == results[-1].after
     assert (state.hitpoints, state.generation) == (700, 3)
@@ -62,12 +65,17 @@ def test_replaying_does_not_change_the_shared_initial_state(combat: Domain) -> N
         ({"entity_id": "ogre", "damage": 1.5}, "field damage: expected an integer, got 1.5"),
         ({"entity_id": "ogre", "damage": True}, "field damage: expected an integer, got True"),
         ({"entity_id": "ogre"}, "field damage: missing"),
-        ({"entity_id": "ogre", "damage": 1, "crit": True}, "field crit: not a field of EntityAttacked"),
+        (
+            {"entity_id": "ogre", "damage": 1, "crit": True},
+            "field crit: not a field of EntityAttacked",
+        ),
         ({"entity_id": 7, "damage": 1}, "field entity_id: expected a string, got 7"),
     ],
 )
 def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
-    combat: Domain, data: dict, message: str  # type: ignore[type-arg]
+    combat: Domain,
+    data: dict,
+    message: str,  # type: ignore[type-arg]
 ) -> None:
     store = MemoryStore()
     store.append("combat-ogre", [attacked({"entity_id": "ogre", "damage": 1}), attacked(data)], 0)
@@ -80,16 +88,24 @@ def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
 
 def test_an_unknown_event_type_or_version_is_a_store_error(combat: Domain) -> None:
     store = MemoryStore()
-    store.append("combat-ogre", [attacked({"entity_id": "ogre", "damage": 1})._replace(
-        type_version="2.0")], 0)
-    with pytest.raises(StoreError, match="generation 1: domain 'combat' has no event type "
-                       "combat.EntityAttacked v2.0"):
+    store.append(
+        "combat-ogre",
+        [attacked({"entity_id": "ogre", "damage": 1})._replace(type_version="2.0")],
+        0,
+    )
+    with pytest.raises(
+        StoreError,
+        match=r"generation 1: domain .combat. has no event type "
+        r"combat\.EntityAttacked v2\.0",
+    ):
         fold(combat, "combat-ogre", store.read_data("combat-ogre"))
 
 
 def test_a_gap_in_generations_is_a_store_error(combat: Domain) -> None:
-    rows = [(1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
-            (3, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1})]
+    rows = [
+        (1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
+        (3, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
+    ]
     with pytest.raises(StoreError, match="expected generation 2, the store gave 3"):
         fold(combat, "combat-ogre", rows)
 

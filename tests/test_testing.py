@@ -1,9 +1,9 @@
 """escli.testing fails loudly when a scenario does not hold."""
 
 import pytest
+from escli_combat import Attack, EntityAttacked, EntityDied
 
 from escli.testing import given
-from escli_combat import Attack, EntityAttacked, EntityDied
 
 
 def test_then_fails_when_other_events_were_emitted() -> None:

@@ -6,6 +6,7 @@ only inside the store or sink that needs them, so start-up stays fast.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
@@ -93,8 +94,7 @@ def main() -> None:
     teardown, which would close (and checkpoint) a SQLite store left open on purpose."""
     code = cli.main(standalone_mode=False, obj=App(exiting_process=True))
     for stream in (sys.stdout, sys.stderr):
-        try:
+        # A reader like `head` may have gone away, or the stream been closed.
+        with contextlib.suppress(BrokenPipeError, ValueError):
             stream.flush()
-        except (BrokenPipeError, ValueError):  # a reader like `head` went away; or closed
-            pass
     os._exit(code)

@@ -122,18 +122,29 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 def common_options(f: F) -> F:
     """``--store``, ``--domains`` and ``--json``, which every command takes."""
     f = click.option(
-        "--json", is_flag=True, expose_value=False, callback=_set_json,
+        "--json",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_json,
         help="Print machine-readable JSON instead of tables.",
     )(f)
     f = click.option(
-        "--domains", metavar="PATH", multiple=True, expose_value=False, callback=_set_domains,
+        "--domains",
+        metavar="PATH",
+        multiple=True,
+        expose_value=False,
+        callback=_set_domains,
         help="Folder (or .py file) of domain modules; repeatable. Also ESCLI_DOMAINS, "
         "paths joined with ':'.",
     )(f)
     f = click.option(
-        "--store", metavar="URL", envvar="ESCLI_STORE", expose_value=False, callback=_set_store,
-        help=f"Store URL: sqlite:///PATH or memory:. Default: $ESCLI_STORE, else {DEFAULT_STORE_URL}"
-        " (relative to the current directory).",
+        "--store",
+        metavar="URL",
+        envvar="ESCLI_STORE",
+        expose_value=False,
+        callback=_set_store,
+        help="Store URL: sqlite:///PATH or memory:. Default: $ESCLI_STORE, else "
+        f"{DEFAULT_STORE_URL} (relative to the current directory).",
     )(f)
     return f
 

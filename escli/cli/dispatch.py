@@ -11,10 +11,14 @@ from escli.cli.app import App, common_options, pass_app
 @click.argument("domain_name", metavar="DOMAIN")
 @click.argument("command_name", metavar="COMMAND")
 @click.argument("words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED)
-@click.option("--dry-run", is_flag=True, help="Handle the command and show the result; write nothing.")
+@click.option(
+    "--dry-run", is_flag=True, help="Handle the command and show the result; write nothing."
+)
 @common_options
 @pass_app
-def dispatch(app: App, domain_name: str, command_name: str, words: tuple[str, ...], dry_run: bool) -> None:
+def dispatch(
+    app: App, domain_name: str, command_name: str, words: tuple[str, ...], dry_run: bool
+) -> None:
     """Handle a command and append the events it emits to its stream.
 
     Reads the stream, folds it to state, handles COMMAND, and appends all its events in one

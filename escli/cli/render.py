@@ -33,10 +33,13 @@ Cell = str | Text
 
 def columns(rows: Iterable[Sequence[Cell]], indent: int = 2, gap: int = 2) -> Text:
     """Rows as aligned columns, with no trailing spaces (rich tables pad every cell)."""
-    rows = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
-    widths = [max((r[i].cell_len for r in rows if len(r) > i), default=0) for i in range(max(map(len, rows), default=0))]
+    cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+    widths = [
+        max((r[i].cell_len for r in cells if len(r) > i), default=0)
+        for i in range(max(map(len, cells), default=0))
+    ]
     out = Text()
-    for n, row in enumerate(rows):
+    for n, row in enumerate(cells):
         if n:
             out.append("\n")
         out.append(" " * indent)
@@ -101,13 +104,15 @@ def dispatch_json(result: DispatchResult) -> dict[str, Any]:
         events = []
         for offset, event in enumerate(result.events, start=1):
             meta = event_meta(event)
-            events.append({
-                "generation": result.before.generation + offset,
-                "type": meta.event_type,
-                "version": meta.version,
-                "source": meta.source,
-                "data": encode(event),
-            })
+            events.append(
+                {
+                    "generation": result.before.generation + offset,
+                    "type": meta.event_type,
+                    "version": meta.version,
+                    "source": meta.source,
+                    "data": encode(event),
+                }
+            )
     return {
         "stream": result.stream,
         "command": type(result.command).__name__,
@@ -162,7 +167,12 @@ def step_json(step: Step) -> dict[str, Any]:
     r = step.recorded
     return {
         "generation": r.generation,
-        "event": {"id": r.event_id, "type": r.event_type, "version": r.type_version, "data": r.data},
+        "event": {
+            "id": r.event_id,
+            "type": r.event_type,
+            "version": r.type_version,
+            "data": r.data,
+        },
         "changed": changed_fields(encode(step.before), encode(step.after)),
     }
 
@@ -173,8 +183,10 @@ def step_view(step: Step) -> Iterable[Any]:
     changes = changed_fields(encode(step.before), encode(step.after))
     if changes:
         yield columns(
-            ([name, Text(f"{_value(old)} {ARROW} {_value(new)}", style="yellow")]
-             for name, (old, new) in changes.items()),
+            (
+                [name, Text(f"{_value(old)} {ARROW} {_value(new)}", style="yellow")]
+                for name, (old, new) in changes.items()
+            ),
             indent=7,
         )
 
@@ -227,7 +239,9 @@ def domain_view(domain: Domain) -> Iterable[Any]:
         for c in data["commands"]
     )
     yield "events"
-    yield columns([e["type"], f"v{e['version']}", _fields_text(e["fields"])] for e in data["events"])
+    yield columns(
+        [e["type"], f"v{e['version']}", _fields_text(e["fields"])] for e in data["events"]
+    )
     yield Text(f"state ({data['state']['class']})")
     yield Text(f"  {_fields_text(data['state']['fields'])}")
 

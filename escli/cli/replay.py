@@ -7,8 +7,9 @@ from escli.cli.app import App, common_options, pass_app
 
 @click.command()
 @click.argument("stream")
-@click.option("--to-generation", type=click.IntRange(min=0), metavar="N",
-              help="Stop after generation N.")
+@click.option(
+    "--to-generation", type=click.IntRange(min=0), metavar="N", help="Stop after generation N."
+)
 @click.option("--steps", is_flag=True, help="Show every transition: event, generation, changes.")
 @common_options
 @pass_app

@@ -19,7 +19,9 @@ def streams(app: App) -> None:
 
     found = list(app.store.streams())
     if app.json:
-        app.print_json([{"stream": s.stream, "generation": s.generation, "events": s.events} for s in found])
+        app.print_json(
+            [{"stream": s.stream, "generation": s.generation, "events": s.events} for s in found]
+        )
     elif found:
         app.print(streams_view(found))
     else:

@@ -12,7 +12,16 @@ from typing import Any, NamedTuple, Protocol
 
 from escli.errors import StoreError
 
-__all__ = ["BaseStore", "DuplicateEventId", "FoldRow", "NewEvent", "RecordedEvent", "Store", "StreamInfo", "now_rfc3339"]
+__all__ = [
+    "BaseStore",
+    "DuplicateEventId",
+    "FoldRow",
+    "NewEvent",
+    "RecordedEvent",
+    "Store",
+    "StreamInfo",
+    "now_rfc3339",
+]
 
 
 class DuplicateEventId(StoreError):
@@ -33,6 +42,7 @@ def new_event_id() -> str:
 def now_rfc3339() -> str:
     """The current time as RFC 3339 with microseconds and an explicit UTC offset."""
     from datetime import UTC, datetime
+
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 

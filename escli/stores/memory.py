@@ -6,7 +6,14 @@ import threading
 from collections.abc import Iterator, Sequence
 
 from escli.errors import ConcurrencyConflict
-from escli.stores.base import BaseStore, DuplicateEventId, NewEvent, RecordedEvent, StreamInfo, now_rfc3339
+from escli.stores.base import (
+    BaseStore,
+    DuplicateEventId,
+    NewEvent,
+    RecordedEvent,
+    StreamInfo,
+    now_rfc3339,
+)
 
 
 class MemoryStore(BaseStore):

@@ -141,7 +141,10 @@ class SQLiteStore(BaseStore):
             target = "file:" + quoted.replace("#", "%23") + "?mode=ro"
         try:
             conn = sqlite3.connect(
-                target, uri=self.read_only, timeout=BUSY_TIMEOUT_S, isolation_level=None,
+                target,
+                uri=self.read_only,
+                timeout=BUSY_TIMEOUT_S,
+                isolation_level=None,
                 check_same_thread=False,
             )
             self._prepare(conn)
@@ -290,7 +293,8 @@ class SQLiteStore(BaseStore):
             return
         try:
             cursor = conn.execute(
-                "SELECT stream, max(generation), count(*) FROM events GROUP BY stream ORDER BY stream"
+                "SELECT stream, max(generation), count(*) FROM events"
+                " GROUP BY stream ORDER BY stream"
             )
             for name, generation, count in cursor:
                 yield StreamInfo(name, generation, count)

@@ -61,8 +61,13 @@ def test_json_output_is_one_object_with_the_whole_transition(escli: Run) -> None
     assert data["events"][0]["source"] == "events://escli/samples/combat"
     assert data["state"]["before"]["hitpoints"] == 900
     assert data["state"]["after"] == {
-        "generation": 2, "entity_id": "ogre", "hitpoints": 0, "max_hitpoints": 900,
-        "alive": False, "known": True, "immortal": False,
+        "generation": 2,
+        "entity_id": "ogre",
+        "hitpoints": 0,
+        "max_hitpoints": 900,
+        "alive": False,
+        "known": True,
+        "immortal": False,
     }
 
 
@@ -84,23 +89,43 @@ def test_the_store_can_be_chosen_with_an_option(escli: Run, tmp_path) -> None:  
     ("args", "code", "message"),
     [
         (["dispatch", "nope", "attack", "ogre", "1"], 3, "unknown domain 'nope' (known: combat)"),
-        (["dispatch", "combat", "kick", "ogre"], 3,
-         "domain 'combat' has no command 'kick' (known: attack, heal, spawn)"),
-        (["dispatch", "combat", "attack", "ogre"], 2,
-         "attack: missing DAMAGE (usage: attack ENTITY_ID DAMAGE)"),
-        (["dispatch", "combat", "attack", "ogre", "1", "2"], 2,
-         "attack: unexpected extra argument(s) '2' (usage: attack ENTITY_ID DAMAGE)"),
-        (["dispatch", "combat", "attack", "ogre", "--power", "3"], 2,
-         "attack has no option --power (options: --entity-id, --damage)"),
-        (["dispatch", "combat", "attack", "ogre", "abc"], 4,
-         "attack damage: expected an integer, got 'abc'"),
-        (["dispatch", "combat", "attack", "ghost", "10"], 5,
-         "ghost is immortal: attacks pass through it"),
+        (
+            ["dispatch", "combat", "kick", "ogre"],
+            3,
+            "domain 'combat' has no command 'kick' (known: attack, heal, spawn)",
+        ),
+        (
+            ["dispatch", "combat", "attack", "ogre"],
+            2,
+            "attack: missing DAMAGE (usage: attack ENTITY_ID DAMAGE)",
+        ),
+        (
+            ["dispatch", "combat", "attack", "ogre", "1", "2"],
+            2,
+            "attack: unexpected extra argument(s) '2' (usage: attack ENTITY_ID DAMAGE)",
+        ),
+        (
+            ["dispatch", "combat", "attack", "ogre", "--power", "3"],
+            2,
+            "attack has no option --power (options: --entity-id, --damage)",
+        ),
+        (
+            ["dispatch", "combat", "attack", "ogre", "abc"],
+            4,
+            "attack damage: expected an integer, got 'abc'",
+        ),
+        (
+            ["dispatch", "combat", "attack", "ghost", "10"],
+            5,
+            "ghost is immortal: attacks pass through it",
+        ),
         (["dispatch", "combat", "attack", "ogre", "0"], 5, "damage must be positive, got 0"),
-        (["dispatch", "combat", "attack", "ogre", "1", "--store", "ftp://x"], 4,
-         "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory)"),
-        (["dispatch", "combat"], 2,
-         "Missing argument 'COMMAND'. (see 'escli dispatch --help')"),
+        (
+            ["dispatch", "combat", "attack", "ogre", "1", "--store", "ftp://x"],
+            4,
+            "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory)",
+        ),
+        (["dispatch", "combat"], 2, "Missing argument 'COMMAND'. (see 'escli dispatch --help')"),
         (["launch"], 2, "No such command 'launch'. (see 'escli --help')"),
     ],
 )

@@ -71,7 +71,8 @@ def test_replaying_a_stream_of_an_unknown_domain_is_not_found(escli: Run) -> Non
 def test_a_stream_name_without_a_domain_is_invalid(escli: Run) -> None:
     out = escli("replay", "ogre")
     assert (out.exit_code, out.stderr) == (
-        4, "Error: stream name 'ogre' is not of the form <domain>-<id>\n"
+        4,
+        "Error: stream name 'ogre' is not of the form <domain>-<id>\n",
     )
 
 
@@ -99,7 +100,8 @@ def test_domains_lists_the_installed_combat_sample(escli: Run) -> None:
     out = escli("domains")
     assert out.stdout == (
         "domain  commands             events  description\n"
-        "combat  spawn, attack, heal  4       Entities that are spawned, attacked, healed, and die.\n"
+        "combat  spawn, attack, heal  4       "
+        "Entities that are spawned, attacked, healed, and die.\n"
     )
 
 
@@ -123,12 +125,16 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
     )
     data = json.loads(escli("domains", "combat", "--json").stdout)
     assert data["commands"][1] == {
-        "name": "attack", "class": "Attack", "stream_field": "entity_id",
+        "name": "attack",
+        "class": "Attack",
+        "stream_field": "entity_id",
         "fields": {"entity_id": "str", "damage": "int"},
     }
     assert data["events"][3] == {
-        "type": "combat.EntityDied", "version": "1.0",
-        "source": "events://escli/samples/combat", "fields": {"entity_id": "str"},
+        "type": "combat.EntityDied",
+        "version": "1.0",
+        "source": "events://escli/samples/combat",
+        "fields": {"entity_id": "str"},
     }
 
 

@@ -1,6 +1,5 @@
 """The combat rules, as given/when/then with no store."""
 
-from escli.testing import given
 from escli_combat import (
     Attack,
     EntityAttacked,
@@ -10,6 +9,8 @@ from escli_combat import (
     Heal,
     Spawn,
 )
+
+from escli.testing import given
 
 
 def test_the_ogre_is_known_from_the_start_with_900_hitpoints():

@@ -15,8 +15,11 @@ from escli.stores.base import NewEvent, Store, new_event_id
 
 def new(data: dict[str, Any] | None = None, event_type: str = "combat.EntityAttacked") -> NewEvent:
     return NewEvent(
-        event_type, "1.0", "events://escli/samples/combat",
-        data if data is not None else {"entity_id": "ogre", "damage": 1}, new_event_id(),
+        event_type,
+        "1.0",
+        "events://escli/samples/combat",
+        data if data is not None else {"entity_id": "ogre", "damage": 1},
+        new_event_id(),
     )
 
 
@@ -55,14 +58,19 @@ class StoreContract:
         [(generation, event_type, version, data)] = list(store.read_data(stream))
         parsed = json.loads(data) if isinstance(data, str) else data
         assert (generation, event_type, version, parsed) == (
-            1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 7}
+            1,
+            "combat.EntityAttacked",
+            "1.0",
+            {"entity_id": "ogre", "damage": 7},
         )
 
     def test_reads_can_be_bounded_by_generation(self, store: Store) -> None:
         stream = unique_stream()
         store.append(stream, [new() for _ in range(5)], 0)
         assert [r.generation for r in store.read(stream, from_generation=2, to_generation=4)] == [
-            2, 3, 4
+            2,
+            3,
+            4,
         ]
         assert [row[0] for row in store.read_data(stream, to_generation=2)] == [1, 2]
         assert [r.generation for r in store.read(stream, from_generation=5)] == [5]
@@ -92,7 +100,9 @@ class StoreContract:
         store.append(stream, [event], 0)
         assert [r.recorded_at for r in store.read(stream)] == ["2020-01-02T03:04:05.000006+00:00"]
 
-    def test_a_stale_expected_generation_is_a_conflict_and_writes_nothing(self, store: Store) -> None:
+    def test_a_stale_expected_generation_is_a_conflict_and_writes_nothing(
+        self, store: Store
+    ) -> None:
         stream = unique_stream()
         store.append(stream, [new(), new()], 0)
         with pytest.raises(ConcurrencyConflict) as caught:

@@ -1,0 +1,27 @@
+"""The house rules hold: ruff's checks and formatting, and mypy --strict on escli and domains."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import ROOT
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True)
+
+
+def test_ruff_finds_nothing() -> None:
+    done = run("ruff", "check", "--quiet", "escli", "domains", "tests", "benchmarks")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_code_is_formatted() -> None:
+    done = run("ruff", "format", "--check", "--quiet", "escli", "domains", "tests", "benchmarks")
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_mypy_strict_passes() -> None:
+    done = run("mypy")
+    assert done.returncode == 0, done.stdout + done.stderr
