@@ -242,7 +242,8 @@ _TIMESTAMP_RE: Final = re.compile(
 # The same with every field range-checked except days 29-31 (group 1 is the day); seconds
 # 60 (leap seconds) also take the slow path.
 _TIMESTAMP_FAST_RE: Final = re.compile(
-    r"[0-9]{4}-(?:0[1-9]|1[0-2])-([0-2][0-9]|3[01])[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+    r"[0-9]{4}-(?:0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])"
+    r"[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
     r"(?:\.[0-9]+)?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])"
 )
 # Lenient shape used only to explain why a value is not a timestamp.
@@ -386,8 +387,9 @@ def _type_problems(value: object) -> tuple[Problem, ...]:
         return tuple(found)
     assert isinstance(value, str)
     if _REVERSE_DNS_PREFIX_RE.match(value) is None:
+        example = "com.example." + value.lstrip(".")[:32]
         return (_warning("/type", f"type {_show(value)} should start with a reverse-DNS prefix "
-                                  f"naming its owner, e.g. 'com.example.{value[:32]}'"),)
+                                  f"naming its owner, e.g. {example!r}"),)
     return ()
 
 
