@@ -309,8 +309,8 @@ _MEDIA_TYPE_RE: Final = re.compile(
 )
 
 
-def _is_json_media_type(type_: str, subtype: str) -> bool:
-    """``*/json`` or ``*/*+json``, compared case-insensitively, parameters ignored."""
+def _is_json_subtype(subtype: str) -> bool:
+    """True for ``*/json`` and ``*/*+json`` media types, compared case-insensitively."""
     subtype = subtype.lower()
     return subtype == "json" or subtype.endswith("+json")
 
@@ -339,7 +339,6 @@ def _memoised(compute: Callable[[object], tuple[Problem, ...]]) -> _Check:
         if found:
             problems.extend(found)
 
-    check.cache = cache  # type: ignore[attr-defined]  # exposed for tests
     return check
 
 
@@ -586,7 +585,7 @@ def _content_type_is_json(content_type: object) -> bool | None:
     if found is not ...:
         return found  # type: ignore[return-value]
     match = _MEDIA_TYPE_RE.fullmatch(content_type)
-    result = None if match is None else _is_json_media_type(match["type"], match["subtype"])
+    result = None if match is None else _is_json_subtype(match["subtype"])
     if len(content_type) <= _CACHE_KEY_LEN:
         if len(_media_type_json_cache) >= _CACHE_SIZE:
             _media_type_json_cache.clear()
@@ -612,7 +611,7 @@ def _looks_like_encoded_json(text: str) -> bool:
         return False
     try:
         return isinstance(json.loads(stripped), dict | list)
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
 
 
