@@ -469,37 +469,17 @@ def _expected(options, oneof: str, revision_field: str) -> int:
     return {"any": ANY, "no_stream": NO_STREAM, "stream_exists": STREAM_EXISTS}[kind]
 
 
-def _parse_uuid(value) -> str:
-    kind = value.WhichOneof("value")
-    if kind == "string":
-        return str(uuid.UUID(value.string))
-    if kind == "structured":
-        msb = value.structured.most_significant_bits & (2**64 - 1)
-        lsb = value.structured.least_significant_bits & (2**64 - 1)
-        return str(uuid.UUID(int=(msb << 64) | lsb))
-    raise ValueError("UUID is not set")
-
-
-def _uuid_message(event_id: str, structured: bool):
-    if not structured:
-        return shared_pb2.UUID(string=event_id)
-    n = uuid.UUID(event_id).int
-    signed = lambda v: v - 2**64 if v >= 2**63 else v  # noqa: E731
-    return shared_pb2.UUID(structured=shared_pb2.UUID.Structured(
-        most_significant_bits=signed(n >> 64),
-        least_significant_bits=signed(n & (2**64 - 1))))
-
-
 def _to_proposed(message) -> Proposed:
     """Convert in the server's order: id, type key, content-type key, then
-    the Event constructor's checks. Raises KeyError or _BadEvent."""
+    the Event constructor's checks. Raises _BadEvent."""
     try:
-        event_id = _parse_uuid(message.id)
+        # Both clients send ids as UUID strings (structured ids: unsupported).
+        event_id = str(uuid.UUID(message.id.string))
     except ValueError as e:
         raise _BadEvent(f"Invalid event id: {e}") from None
     for key in ("type", "content-type"):
-        if key not in message.metadata:
-            raise KeyError(key)
+        if key not in message.metadata:  # .NET's KeyNotFoundException text
+            raise _BadEvent(f"The given key '{key}' was not present in the dictionary.")
     if event_id == str(uuid.UUID(int=0)):
         raise _BadEvent("Empty eventId provided. (Parameter 'eventId')")
     if not message.metadata["type"]:
@@ -515,26 +495,39 @@ def _status(code: grpc.StatusCode, message: str, detail) -> "status_pb2.Status":
     return status_pb2.Status(code=_code(code), message=message, details=packed)
 
 
-def _wrong_version_detail(current: int, expected: int):
-    detail = shared_pb2.WrongExpectedVersion()
+def _wrong_version(message, current: int, expected: int, current_field: str,
+                   expected_field: str):
+    """Fill either shape of WrongExpectedVersion (AppendResp's or shared's)."""
     if current < 0:
-        detail.current_no_stream.SetInParent()
+        message.current_no_stream.SetInParent()
     else:
-        detail.current_stream_revision = current
-    if expected == ANY:
-        detail.expected_any.SetInParent()
-    elif expected == STREAM_EXISTS:
-        detail.expected_stream_exists.SetInParent()
-    elif expected == NO_STREAM:
-        detail.expected_no_stream.SetInParent()
+        setattr(message, current_field, current)
+    special = {ANY: "expected_any", STREAM_EXISTS: "expected_stream_exists",
+               NO_STREAM: "expected_no_stream"}
+    if expected in special:
+        getattr(message, special[expected]).SetInParent()
     else:
-        detail.expected_stream_position = expected
-    return detail
+        setattr(message, expected_field, expected)
+    return message
 
 
-def _event_message(record: Recorded, structured: bool):
+def _success(success, outcome: AppendResult):
+    """Fill AppendResp.Success or BatchAppendResp.Success."""
+    if outcome.last_revision < 0:
+        success.no_stream.SetInParent()
+    else:
+        success.current_revision = outcome.last_revision
+    if outcome.position < 0:
+        success.no_position.SetInParent()
+    else:
+        success.position.commit_position = outcome.position
+        success.position.prepare_position = outcome.position
+    return success
+
+
+def _event_message(record: Recorded):
     recorded = streams_pb2.ReadResp.ReadEvent.RecordedEvent(
-        id=_uuid_message(record.event_id, structured),
+        id=shared_pb2.UUID(string=record.event_id),  # clients ask for strings
         stream_identifier=shared_pb2.StreamIdentifier(stream_name=record.stream.encode("utf8")),
         stream_revision=record.revision,
         prepare_position=record.position,
@@ -663,33 +656,11 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         if isinstance(outcome, StreamDeleted):
             _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(outcome),
                    exception="stream-deleted", stream_name=stream)
-        if isinstance(outcome, WrongExpectedVersion):
-            # In-band, not a gRPC error.
-            wrong = streams_pb2.AppendResp.WrongExpectedVersion()
-            if outcome.current < 0:
-                wrong.current_no_stream.SetInParent()
-            else:
-                wrong.current_revision = outcome.current
-            if expected == ANY:
-                wrong.expected_any.SetInParent()
-            elif expected == STREAM_EXISTS:
-                wrong.expected_stream_exists.SetInParent()
-            elif expected == NO_STREAM:
-                wrong.expected_no_stream.SetInParent()
-            else:
-                wrong.expected_revision = expected
-            return streams_pb2.AppendResp(wrong_expected_version=wrong)
-        success = streams_pb2.AppendResp.Success()
-        if outcome.last_revision < 0:
-            success.no_stream.SetInParent()
-        else:
-            success.current_revision = outcome.last_revision
-        if outcome.position < 0:
-            success.no_position.SetInParent()
-        else:
-            success.position.commit_position = outcome.position
-            success.position.prepare_position = outcome.position
-        return streams_pb2.AppendResp(success=success)
+        if isinstance(outcome, WrongExpectedVersion):  # in-band, not a gRPC error
+            return streams_pb2.AppendResp(wrong_expected_version=_wrong_version(
+                streams_pb2.AppendResp.WrongExpectedVersion(), outcome.current, expected,
+                "current_revision", "expected_revision"))
+        return streams_pb2.AppendResp(success=_success(streams_pb2.AppendResp.Success(), outcome))
 
     def BatchAppend(self, request_iterator, context):
         """Bidi: requests sharing a correlation id form one atomic write that
@@ -711,12 +682,6 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                     "expected": _expected(options, "expected_stream_position", "stream_position"),
                     "events": [], "size": 0,
                 }
-                if (options.WhichOneof("deadline_option") == "deadline"
-                        and options.deadline.ToTimedelta().total_seconds() <= 0):
-                    pending_write = pending.pop(key)
-                    yield reply(error=_status(grpc.StatusCode.DEADLINE_EXCEEDED, "Timeout",
-                                              shared_pb2.Timeout()))
-                    continue
             pending_write = pending.get(key)
             if pending_write is None:
                 continue
@@ -725,12 +690,6 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                     event = _to_proposed(message)
                     pending_write["events"].append(event)
                     pending_write["size"] += event.size
-            except KeyError as e:
-                pending.pop(key)
-                message = f"The given key '{e.args[0]}' was not present in the dictionary."
-                yield reply(error=_status(grpc.StatusCode.INVALID_ARGUMENT, "BadRequest",
-                                          shared_pb2.BadRequest(message=message)))
-                continue
             except _BadEvent as e:
                 pending.pop(key)
                 yield reply(error=_status(grpc.StatusCode.INVALID_ARGUMENT, "BadRequest",
@@ -753,20 +712,12 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                     grpc.StatusCode.NOT_FOUND, "StreamDeleted",
                     shared_pb2.StreamDeleted(stream_identifier=pending_write["identifier"])))
             elif isinstance(outcome, WrongExpectedVersion):
-                yield reply(error=_status(grpc.StatusCode.ALREADY_EXISTS, "WrongExpectedVersion",
-                                          _wrong_version_detail(outcome.current, expected)))
+                yield reply(error=_status(
+                    grpc.StatusCode.ALREADY_EXISTS, "WrongExpectedVersion", _wrong_version(
+                        shared_pb2.WrongExpectedVersion(), outcome.current, expected,
+                        "current_stream_revision", "expected_stream_position")))
             else:
-                success = streams_pb2.BatchAppendResp.Success()
-                if outcome.last_revision < 0:
-                    success.no_stream.SetInParent()
-                else:
-                    success.current_revision = outcome.last_revision
-                if outcome.position < 0:
-                    success.no_position.SetInParent()
-                else:
-                    success.position.commit_position = outcome.position
-                    success.position.prepare_position = outcome.position
-                yield reply(success=success)
+                yield reply(success=_success(streams_pb2.BatchAppendResp.Success(), outcome))
 
     # ---- deletes ----------------------------------------------------------
     def _delete(self, request, context, hard: bool):
@@ -802,7 +753,6 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
     def Read(self, request, context):
         self._count("Read")
         options = request.options
-        structured = options.uuid_option.WhichOneof("content") == "structured"
         subscribe = options.WhichOneof("count_option") == "subscription"
         backwards = options.read_direction == streams_pb2.ReadReq.Options.Backwards
         if options.WhichOneof("stream_option") == "stream":
@@ -812,7 +762,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             revision = stream_options.revision if kind == "revision" else None
             if subscribe:
                 after = -2 if kind == "end" else revision
-                yield from self._subscribe_stream(context, stream, after, structured)
+                yield from self._subscribe_stream(context, stream, after)
                 return
             if kind == "start":
                 revision = 0
@@ -829,7 +779,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                     stream_identifier=stream_options.stream_identifier))
                 return
             for record in records:
-                yield _event_message(record, structured)
+                yield _event_message(record)
             return
 
         all_options = options.all
@@ -838,7 +788,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         accept, interval = _make_filter(options)
         if subscribe:
             yield from self._subscribe_all(context, position, kind == "end", accept,
-                                           interval, structured)
+                                           interval)
             return
         if (accept is not None and position is not None
                 and not self.store.is_valid_position(position)):
@@ -850,7 +800,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             return
         for record in self.store.read_all(position=position, backwards=backwards,
                                           limit=options.count, accept=accept):
-            yield _event_message(record, structured)
+            yield _event_message(record)
 
     def _track_subscription(self, context) -> None:
         # Counted until the call ends for any reason (client stop, server
@@ -875,7 +825,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         return streams_pb2.ReadResp(confirmation=streams_pb2.ReadResp.SubscriptionConfirmation(
             subscription_id=str(uuid.uuid4())))
 
-    def _subscribe_stream(self, context, stream: str, after: Optional[int], structured: bool):
+    def _subscribe_stream(self, context, stream: str, after: Optional[int]):
         self._track_subscription(context)
         yield self._confirmation()  # always first, even for a deleted stream
         try:
@@ -886,7 +836,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         last = first - 1  # highest revision sent, or before the start
         for record in catch_up:
             last = record.revision
-            yield _event_message(record, structured)
+            yield _event_message(record)
         yield _caught_up_message(last if last >= 0 else None, None)
         for record in self._live(context, index):
             if record.stream != stream:
@@ -897,10 +847,10 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                        exception="stream-deleted", stream_name=stream)
             if record.revision > last:
                 last = record.revision
-                yield _event_message(record, structured)
+                yield _event_message(record)
 
     def _subscribe_all(self, context, position: Optional[int], from_end: bool,
-                       accept, interval: int, structured: bool):
+                       accept, interval: int):
         self._track_subscription(context)
         yield self._confirmation()
         index = self.store.log_index_after(position, from_end)
@@ -914,7 +864,7 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             nonlocal scanned, last_position
             last_position = record.position
             if accept is None or accept(record):
-                yield _event_message(record, structured)
+                yield _event_message(record)
             if accept is not None:
                 scanned += 1
                 if scanned % interval == 0:

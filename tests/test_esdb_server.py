@@ -6,12 +6,18 @@ else kurrentdbclient) and is skipped when neither is.
 
 from __future__ import annotations
 
-import threading
-import time
-import uuid
-from types import SimpleNamespace
+import os
 
-import pytest
+# Before the client imports grpc: quiet grpc's INFO logging (e.g. "Got
+# goaway" when a test server stops).
+os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
+
+import threading  # noqa: E402
+import time  # noqa: E402
+import uuid  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import pytest  # noqa: E402
 
 try:
     import esdbclient  # noqa: F401
@@ -390,20 +396,22 @@ def test_missing_required_metadata_is_rejected(client, server):
 
 def test_too_large_append_is_rejected(client, server):
     name, limit = stream_name(), esdb_server.MAX_APPEND_SIZE
-    # The server counts data + metadata + 2 bytes per character of the type.
-    overhead = 2 * len("Big") + len(b"meta")
-    just_fits = NewEvent(type="Big", data=b"x" * (limit - overhead - 10), metadata=b"meta")
-    too_big = [NewEvent(type="Big", data=b"x" * (limit // 2)), NewEvent(type="Big", data=b"x" * (limit // 2))]
+    # The server counts data + metadata + 2 bytes per character of the type,
+    # summed over the whole append.
+    room = limit - 2 * len("Big") - len(b"meta")
+    at_limit = NewEvent(type="Big", data=b"x" * room, metadata=b"meta")
+    one_over = NewEvent(type="Big", data=b"x" * (room + 1), metadata=b"meta")
+    halves = [NewEvent(type="Big", data=b"x" * (limit // 2)) for _ in range(2)]
 
-    with pytest.raises(errors.too_large):
-        client.append_to_stream(name, current_version=NO_STREAM, events=too_big)
+    for events in ([one_over], halves):
+        with pytest.raises(errors.too_large):
+            client.append_to_stream(name, current_version=NO_STREAM, events=events)
     # The single-event path (Append RPC) gives only a bare gRPC error.
     with pytest.raises(errors.grpc) as info:
-        client.append_to_stream(name, current_version=NO_STREAM,
-                                events=NewEvent(type="Big", data=b"x" * (limit + 1)))
+        client.append_to_stream(name, current_version=NO_STREAM, events=one_over)
     assert not isinstance(info.value, errors.too_large)
     assert server.store.stream_events(name) == []
-    client.append_to_stream(name, current_version=NO_STREAM, events=[just_fits])
+    client.append_to_stream(name, current_version=NO_STREAM, events=[at_limit])
     assert len(client.get_stream(name)) == 1
 
 
