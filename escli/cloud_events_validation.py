@@ -86,8 +86,11 @@ def _show(value: object, limit: int = 48) -> str:
     if value is False:
         return "false"
     if isinstance(value, int | float):
-        text = repr(value) if not isinstance(value, int) or -(10**40) < value < 10**40 else (
-            f"an integer of {value.bit_length()} bits")
+        text = (
+            repr(value)
+            if not isinstance(value, int) or -(10**40) < value < 10**40
+            else (f"an integer of {value.bit_length()} bits")
+        )
         return text if len(text) <= limit else text[:limit] + "..."
     return f"a {_json_type(value)}"
 
@@ -181,19 +184,23 @@ _H16: Final = "[0-9A-Fa-f]{1,4}"
 _DEC_OCTET: Final = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
 _IPV4: Final = rf"{_DEC_OCTET}(?:\.{_DEC_OCTET}){{3}}"
 _LS32: Final = f"(?:{_H16}:{_H16}|{_IPV4})"
-_IPV6: Final = "(?:" + "|".join(
-    [
-        f"(?:{_H16}:){{6}}{_LS32}",
-        f"::(?:{_H16}:){{5}}{_LS32}",
-        f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
-        f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
-        f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
-        f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
-        f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
-        f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
-        f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
-    ]
-) + ")"
+_IPV6: Final = (
+    "(?:"
+    + "|".join(
+        [
+            f"(?:{_H16}:){{6}}{_LS32}",
+            f"::(?:{_H16}:){{5}}{_LS32}",
+            f"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+            f"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+            f"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+            f"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+            f"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+        ]
+    )
+    + ")"
+)
 _IPVFUTURE: Final = rf"v[0-9A-Fa-f]+\.[{_UNRESERVED}{_SUB_DELIMS}:]+"
 _AUTHORITY: Final = (
     f"(?:{_zero_or_more(_UNRESERVED + _SUB_DELIMS + ':')}@)?"  # userinfo
@@ -351,8 +358,13 @@ def _specversion_problems(value: object) -> tuple[Problem, ...]:
         return ()
     if isinstance(value, str):
         found = _string_problems("/specversion", "specversion", value, non_empty=False)
-        return (*found, _error("/specversion", f"specversion {_show(value)} is not supported; "
-                                               "it must be exactly '1.0'"))
+        return (
+            *found,
+            _error(
+                "/specversion",
+                f"specversion {_show(value)} is not supported; it must be exactly '1.0'",
+            ),
+        )
     return (_error("/specversion", f"specversion must be the string '1.0', got {_show(value)}"),)
 
 
@@ -369,14 +381,29 @@ def _source_problems(value: object) -> tuple[Problem, ...]:
     assert isinstance(value, str)
     match = _URI_REFERENCE_RE.fullmatch(value)
     if match is None:
-        return (_error("/source", f"source {_show(value)} is not a URI-reference (RFC 3986): "
-                                  f"{_uri_syntax_hint(value)}"),)
+        return (
+            _error(
+                "/source",
+                f"source {_show(value)} is not a URI-reference (RFC 3986): "
+                f"{_uri_syntax_hint(value)}",
+            ),
+        )
     if match.group("scheme") is None:
-        return (_warning("/source", f"source {_show(value)} is a relative reference; an absolute "
-                                    "URI such as 'https://example.com/app' is recommended"),)
+        return (
+            _warning(
+                "/source",
+                f"source {_show(value)} is a relative reference; an absolute "
+                "URI such as 'https://example.com/app' is recommended",
+            ),
+        )
     if match.group("fragment") is not None:
-        return (_warning("/source", f"source {_show(value)} has a '#fragment'; an absolute URI "
-                                    "without one is recommended"),)
+        return (
+            _warning(
+                "/source",
+                f"source {_show(value)} has a '#fragment'; an absolute URI "
+                "without one is recommended",
+            ),
+        )
     return ()
 
 
@@ -387,8 +414,13 @@ def _type_problems(value: object) -> tuple[Problem, ...]:
     assert isinstance(value, str)
     if _REVERSE_DNS_PREFIX_RE.match(value) is None:
         example = "com.example." + value.lstrip(".")[:32]
-        return (_warning("/type", f"type {_show(value)} should start with a reverse-DNS prefix "
-                                  f"naming its owner, e.g. {example!r}"),)
+        return (
+            _warning(
+                "/type",
+                f"type {_show(value)} should start with a reverse-DNS prefix "
+                f"naming its owner, e.g. {example!r}",
+            ),
+        )
     return ()
 
 
@@ -405,9 +437,14 @@ def _datacontenttype_problems(value: object) -> tuple[Problem, ...]:
         return tuple(found)
     assert isinstance(value, str)
     if _MEDIA_TYPE_RE.fullmatch(value) is None:
-        return (_error("/datacontenttype", f"datacontenttype {_show(value)} is not a media type; "
-                                           "use 'type/subtype[; name=value]', "
-                                           "e.g. 'application/json'"),)
+        return (
+            _error(
+                "/datacontenttype",
+                f"datacontenttype {_show(value)} is not a media type; "
+                "use 'type/subtype[; name=value]', "
+                "e.g. 'application/json'",
+            ),
+        )
     return ()
 
 
@@ -418,11 +455,20 @@ def _dataschema_problems(value: object) -> tuple[Problem, ...]:
     assert isinstance(value, str)
     match = _URI_REFERENCE_RE.fullmatch(value)
     if match is None:
-        return (_error("/dataschema", f"dataschema {_show(value)} is not a URI (RFC 3986): "
-                                      f"{_uri_syntax_hint(value)}"),)
+        return (
+            _error(
+                "/dataschema",
+                f"dataschema {_show(value)} is not a URI (RFC 3986): {_uri_syntax_hint(value)}",
+            ),
+        )
     if match.group("scheme") is None:
-        return (_error("/dataschema", f"dataschema {_show(value)} must be an absolute URI with "
-                                      "a scheme, e.g. 'https://example.com/schema.json'"),)
+        return (
+            _error(
+                "/dataschema",
+                f"dataschema {_show(value)} must be an absolute URI with "
+                "a scheme, e.g. 'https://example.com/schema.json'",
+            ),
+        )
     if match.group("fragment") is not None:
         return (_error("/dataschema", f"dataschema {_show(value)} must not have a '#fragment'"),)
     return ()
@@ -474,15 +520,22 @@ def _attribute_name_problems(name: str) -> list[Problem]:
     if not name:
         return [_error(pointer, "attribute name is empty; use 1-20 characters a-z, 0-9")]
     if _NAME_RE.fullmatch(name) is None:
-        return [_error(pointer, f"attribute name {_show(name)} may only use lower-case a-z "
-                                "and digits 0-9")]
+        return [
+            _error(
+                pointer, f"attribute name {_show(name)} may only use lower-case a-z and digits 0-9"
+            )
+        ]
     found = []
     if len(name) > 20:
-        found.append(_warning(pointer, f"attribute name {_show(name)} has {len(name)} "
-                                       "characters; at most 20 is recommended"))
+        found.append(
+            _warning(
+                pointer,
+                f"attribute name {_show(name)} has {len(name)} "
+                "characters; at most 20 is recommended",
+            )
+        )
     if not name[0].isalpha():
-        found.append(_warning(pointer, f"attribute name {_show(name)} should start with a "
-                                       "letter"))
+        found.append(_warning(pointer, f"attribute name {_show(name)} should start with a letter"))
     return found
 
 
@@ -505,8 +558,13 @@ def _check_extension(name: str, value: object, problems: list[Problem]) -> None:
                 problems.append(bad)
     elif type(value) is int:
         if not _INT32_MIN <= value <= _INT32_MAX:
-            problems.append(_error(_pointer(name), f"extension {name!r} value {_show(value)} is "
-                                                   "outside the signed 32-bit integer range"))
+            problems.append(
+                _error(
+                    _pointer(name),
+                    f"extension {name!r} value {_show(value)} is "
+                    "outside the signed 32-bit integer range",
+                )
+            )
     elif type(value) is not bool and value is not None:
         _check_unusual_extension_value(name, value, problems)
 
@@ -522,15 +580,24 @@ def _check_unusual_extension_value(name: str, value: object, problems: list[Prob
         return
     if isinstance(value, int):
         if not _INT32_MIN <= value <= _INT32_MAX:
-            problems.append(_error(_pointer(name), f"extension {name!r} value {_show(value)} is "
-                                                   "outside the signed 32-bit integer range"))
+            problems.append(
+                _error(
+                    _pointer(name),
+                    f"extension {name!r} value {_show(value)} is "
+                    "outside the signed 32-bit integer range",
+                )
+            )
         return
     if isinstance(value, float):
-        message = (f"extension {name!r} value {_show(value)} is a number with a fraction or "
-                   "exponent; CloudEvents integers are whole numbers (write 7, not 7.0)")
+        message = (
+            f"extension {name!r} value {_show(value)} is a number with a fraction or "
+            "exponent; CloudEvents integers are whole numbers (write 7, not 7.0)"
+        )
     else:
-        message = (f"extension {name!r} is {_show(value)}; extension values must be a string, "
-                   "boolean, 32-bit integer or null")
+        message = (
+            f"extension {name!r} is {_show(value)}; extension values must be a string, "
+            "boolean, 32-bit integer or null"
+        )
     problems.append(_error(_pointer(name), message))
 
 
@@ -549,8 +616,9 @@ _BASE64_ZERO_LOW_2_BITS: Final = frozenset("AEIMQUYcgkosw048")
 
 def _check_data_base64(value: object, problems: list[Problem]) -> None:
     if not isinstance(value, str):
-        problems.append(_error("/data_base64", f"data_base64 must be a base64 string, got "
-                                               f"{_show(value)}"))
+        problems.append(
+            _error("/data_base64", f"data_base64 must be a base64 string, got {_show(value)}")
+        )
         return
     match = _BASE64_RE.fullmatch(value)
     if match is None:
@@ -558,18 +626,29 @@ def _check_data_base64(value: object, problems: list[Problem]) -> None:
             reason = f"its length {len(value)} is not a multiple of 4 (missing '=' padding?)"
         else:
             bad = re.search(r"[^A-Za-z0-9+/=]|=(?=[^=])", value)
-            reason = (f"character {bad.group()!r} at index {bad.start()} is not in the base64 "
-                      "alphabet" if bad is not None and bad.group() != "="
-                      else "'=' padding may only end the string")
-        problems.append(_error("/data_base64", f"data_base64 {_show(value)} is not valid base64 "
-                                               f"(RFC 4648): {reason}"))
+            reason = (
+                f"character {bad.group()!r} at index {bad.start()} is not in the base64 alphabet"
+                if bad is not None and bad.group() != "="
+                else "'=' padding may only end the string"
+            )
+        problems.append(
+            _error(
+                "/data_base64",
+                f"data_base64 {_show(value)} is not valid base64 (RFC 4648): {reason}",
+            )
+        )
         return
     two, three = match.group("two"), match.group("three")
     if (two is not None and two not in _BASE64_ZERO_LOW_4_BITS) or (
         three is not None and three not in _BASE64_ZERO_LOW_2_BITS
     ):
-        problems.append(_warning("/data_base64", "data_base64 has non-zero padding bits; it is "
-                                                 "not the canonical encoding of its bytes"))
+        problems.append(
+            _warning(
+                "/data_base64",
+                "data_base64 has non-zero padding bits; it is "
+                "not the canonical encoding of its bytes",
+            )
+        )
 
 
 _media_type_json_cache: dict[str, bool | None] = {}
@@ -583,7 +662,7 @@ def _content_type_is_json(content_type: object) -> bool | None:
         return None
     found = _media_type_json_cache.get(content_type, ...)
     if found is not ...:
-        return found  # type: ignore[return-value]
+        return found
     match = _MEDIA_TYPE_RE.fullmatch(content_type)
     result = None if match is None else _is_json_subtype(match["subtype"])
     if len(content_type) <= _CACHE_KEY_LEN:
@@ -596,13 +675,23 @@ def _content_type_is_json(content_type: object) -> bool | None:
 def _check_data(data: object, content_type: object, problems: list[Problem]) -> None:
     is_json = _content_type_is_json(content_type)
     if is_json is False and not isinstance(data, str):
-        problems.append(_error("/data", f"data is {_show(data)} but datacontenttype "
-                                        f"{_show(content_type)} is not JSON; encode the payload "
-                                        "as a string, or use data_base64 for binary"))
+        problems.append(
+            _error(
+                "/data",
+                f"data is {_show(data)} but datacontenttype "
+                f"{_show(content_type)} is not JSON; encode the payload "
+                "as a string, or use data_base64 for binary",
+            )
+        )
     elif is_json and isinstance(data, str) and _looks_like_encoded_json(data):
-        problems.append(_warning("/data", "data is a string holding an encoded JSON document; "
-                                          "with a JSON datacontenttype put the value itself "
-                                          "in data"))
+        problems.append(
+            _warning(
+                "/data",
+                "data is a string holding an encoded JSON document; "
+                "with a JSON datacontenttype put the value itself "
+                "in data",
+            )
+        )
 
 
 def _looks_like_encoded_json(text: str) -> bool:
@@ -691,8 +780,9 @@ def validate_event(event: object, *, size: int | None = None) -> list[Problem]:
             if value is not None:
                 check(value, problems)
             elif name in _REQUIRED:
-                problems.append(_error(_pointer(name), f"required attribute {name!r} must not "
-                                                       "be null"))
+                problems.append(
+                    _error(_pointer(name), f"required attribute {name!r} must not be null")
+                )
             # null on an optional attribute means "unset"
         elif name != "data" and name != "data_base64":
             _check_extension(name, value, problems)
@@ -701,8 +791,9 @@ def validate_event(event: object, *, size: int | None = None) -> list[Problem]:
     if data_base64 is not None:  # null means unset, like any optional member
         _check_data_base64(data_base64, problems)
         if "data" in event:
-            problems.append(_error("/data_base64", "event has both data and data_base64; "
-                                                   "keep only one"))
+            problems.append(
+                _error("/data_base64", "event has both data and data_base64; keep only one")
+            )
     elif "data" in event:
         _check_data(event["data"], event.get("datacontenttype"), problems)
 
@@ -712,9 +803,14 @@ def validate_event(event: object, *, size: int | None = None) -> list[Problem]:
         except (TypeError, ValueError, RecursionError) as exc:
             problems.append(_error("", f"event cannot be serialised as JSON: {exc}"))
     if size is not None and size > MAX_EVENT_SIZE:
-        problems.append(_warning("", f"event is {size} bytes serialised, over the 64 KiB "
-                                     f"({MAX_EVENT_SIZE} bytes) that intermediaries must "
-                                     "forward; it may be dropped"))
+        problems.append(
+            _warning(
+                "",
+                f"event is {size} bytes serialised, over the 64 KiB "
+                f"({MAX_EVENT_SIZE} bytes) that intermediaries must "
+                "forward; it may be dropped",
+            )
+        )
     return problems
 
 
@@ -739,16 +835,36 @@ def validate_batch(value: object) -> list[tuple[int, Problem]]:
             if first_version_index < 0:
                 first_version, first_version_index = version, index
             elif version != first_version:
-                found.append((index, _error("/specversion", (
-                    f"specversion {_show(version)} differs from {_show(first_version)} of event "
-                    f"{first_version_index}; all events in a batch must share one specversion"))))
+                found.append(
+                    (
+                        index,
+                        _error(
+                            "/specversion",
+                            (
+                                f"specversion {_show(version)} differs from "
+                                f"{_show(first_version)} of event {first_version_index}; "
+                                "all events in a batch must share one specversion"
+                            ),
+                        ),
+                    )
+                )
         source, id_ = event.get("source"), event.get("id")
         if isinstance(source, str) and isinstance(id_, str):
             earlier = seen_ids.setdefault((source, id_), index)
             if earlier != index and value[earlier] != event:
-                found.append((index, _warning("/id", (
-                    f"source {_show(source)} and id {_show(id_)} repeat event {earlier} with "
-                    "different content; source + id should identify one distinct event"))))
+                found.append(
+                    (
+                        index,
+                        _warning(
+                            "/id",
+                            (
+                                f"source {_show(source)} and id {_show(id_)} repeat event "
+                                f"{earlier} with different content; source + id should "
+                                "identify one distinct event"
+                            ),
+                        ),
+                    )
+                )
     return found
 
 

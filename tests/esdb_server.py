@@ -51,22 +51,22 @@ import os
 # server logs "Got goaway" at INFO level on every test.
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-import bisect  # noqa: E402
-import collections  # noqa: E402
-import dataclasses  # noqa: E402
-import importlib  # noqa: E402
-import importlib.util  # noqa: E402
-import json  # noqa: E402
-import re  # noqa: E402
-import sys  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from concurrent import futures  # noqa: E402
-from typing import Callable, Iterator, Optional, Sequence  # noqa: E402
+import bisect
+import collections
+import dataclasses
+import importlib
+import importlib.util
+import json
+import re
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from concurrent import futures
 
-import grpc  # noqa: E402
-from google.protobuf import any_pb2, timestamp_pb2  # noqa: E402
+import grpc
+from google.protobuf import any_pb2, timestamp_pb2
 
 # --------------------------------------------------------------------------
 # Compatibility: the only place that knows which client package is present.
@@ -184,9 +184,7 @@ class InProcessEventStore:
         self._log: list[Recorded] = []
         self._positions: list[int] = []  # parallel to _log, for bisect
         self._next_position = _FIRST_POSITION
-        self._ids: collections.OrderedDict[str, tuple[str, int]] = (
-            collections.OrderedDict()
-        )
+        self._ids: collections.OrderedDict[str, tuple[str, int]] = collections.OrderedDict()
         self._id_cache_size = id_cache_size
         self.closed = False
 
@@ -235,8 +233,9 @@ class InProcessEventStore:
             self._cond.notify_all()
             return record.position
 
-    def _check_commit(self, name: str, s: Optional[_Stream], expected: int,
-                      ids: Sequence[str]) -> Optional[int]:
+    def _check_commit(
+        self, name: str, s: _Stream | None, expected: int, ids: Sequence[str]
+    ) -> int | None:
         """The server's expected-version decision (IndexWriter.CheckCommit).
 
         Returns None to write, or the last revision of an idempotent
@@ -278,10 +277,18 @@ class InProcessEventStore:
         return None
 
     def _write(self, name: str, s: _Stream, event: Proposed, revision: int) -> Recorded:
-        record = Recorded(name, revision, event.event_id, event.type, event.is_json,
-                          event.data, event.metadata, self._next_position,
-                          time.time_ns() // 100)
-        self._next_position += (_RECORD_OVERHEAD + len(name.encode()) + event.size)
+        record = Recorded(
+            name,
+            revision,
+            event.event_id,
+            event.type,
+            event.is_json,
+            event.data,
+            event.metadata,
+            self._next_position,
+            time.time_ns() // 100,
+        )
+        self._next_position += _RECORD_OVERHEAD + len(name.encode()) + event.size
         if revision != DELETED_STREAM:
             s.events.append(record)
         self._log.append(record)
@@ -295,13 +302,18 @@ class InProcessEventStore:
     def _write_metadata(self, name: str, metadata: dict) -> Recorded:
         meta_name = "$$" + name
         meta = self._streams.setdefault(meta_name, _Stream())
-        event = Proposed(str(uuid.uuid4()), "$metadata", True,
-                         json.dumps(metadata).encode(), b"")
+        event = Proposed(str(uuid.uuid4()), "$metadata", True, json.dumps(metadata).encode(), b"")
         return self._write(meta_name, meta, event, len(meta.events))
 
     # ---- reads ----------------------------------------------------------
-    def read_stream(self, stream: str, *, revision: Optional[int] = None,
-                    backwards: bool = False, limit: int = sys.maxsize) -> list[Recorded]:
+    def read_stream(
+        self,
+        stream: str,
+        *,
+        revision: int | None = None,
+        backwards: bool = False,
+        limit: int = sys.maxsize,
+    ) -> list[Recorded]:
         """Forwards from `revision` (default 0) or backwards from it (default
         the end), both inclusive. Raises StreamDeleted or StreamNotFound."""
         with self._cond:
@@ -313,17 +325,25 @@ class InProcessEventStore:
             lo = s.truncate_before
             if backwards:
                 hi = s.last if revision is None else min(revision, s.last)
-                return s.events[lo:hi + 1][::-1][:limit]
-            return s.events[max(lo, revision or 0):][:limit]
+                return s.events[lo : hi + 1][::-1][:limit]
+            return s.events[max(lo, revision or 0) :][:limit]
 
-    def read_all(self, *, position: Optional[int] = None, backwards: bool = False,
-                 limit: int = sys.maxsize,
-                 accept: Optional[Callable[[Recorded], bool]] = None) -> list[Recorded]:
+    def read_all(
+        self,
+        *,
+        position: int | None = None,
+        backwards: bool = False,
+        limit: int = sys.maxsize,
+        accept: Callable[[Recorded], bool] | None = None,
+    ) -> list[Recorded]:
         """Forwards from `position` inclusive, backwards from it exclusive."""
         with self._cond:
             if backwards:
-                end = len(self._log) if position is None else bisect.bisect_left(
-                    self._positions, position)
+                end = (
+                    len(self._log)
+                    if position is None
+                    else bisect.bisect_left(self._positions, position)
+                )
                 candidates = reversed(self._log[:end])
             else:
                 start = bisect.bisect_left(self._positions, position or 0)
@@ -340,11 +360,12 @@ class InProcessEventStore:
         """0, the head, or the position of a record in the log."""
         with self._cond:
             i = bisect.bisect_left(self._positions, position)
-            return (position in (0, self._next_position)
-                    or (i < len(self._positions) and self._positions[i] == position))
+            return position in (0, self._next_position) or (
+                i < len(self._positions) and self._positions[i] == position
+            )
 
     # ---- subscriptions --------------------------------------------------
-    def subscribe_stream(self, stream: str, after: Optional[int]):
+    def subscribe_stream(self, stream: str, after: int | None):
         """For a stream subscription starting after revision `after` (None:
         from the start, -2: from the end): the catch-up events, the log
         index where live tailing begins and the first revision to send."""
@@ -356,10 +377,10 @@ class InProcessEventStore:
             first = last + 1 if after == -2 else (0 if after is None else after + 1)
             events: list[Recorded] = []
             if s is not None and not s.soft_deleted:
-                events = s.events[max(first, s.truncate_before):]
+                events = s.events[max(first, s.truncate_before) :]
             return events, len(self._log), first
 
-    def log_index_after(self, position: Optional[int], from_end: bool) -> int:
+    def log_index_after(self, position: int | None, from_end: bool) -> int:
         """Log index of the first record a $all subscription sends (the start
         position itself is excluded, like a real server)."""
         with self._cond:
@@ -418,9 +439,9 @@ class Fault:
 
 
 class _Faults:
-    def __init__(self, fault: Optional[Fault]):
+    def __init__(self, fault: Fault | None):
         self._lock = threading.Lock()
-        self._fault: Optional[Fault] = None
+        self._fault: Fault | None = None
         self._left = 0
         self.fired = 0
         if fault is not None:
@@ -430,7 +451,7 @@ class _Faults:
         with self._lock:
             self._fault, self._left = fault, fault.times
 
-    def take(self) -> Optional[Fault]:
+    def take(self) -> Fault | None:
         with self._lock:
             if self._fault is None or self._left <= 0:
                 return None
@@ -453,8 +474,7 @@ def _code(code: grpc.StatusCode) -> int:
 def _abort(context, code: grpc.StatusCode, details: str, **trailers: str):
     # The server sends its error facts as trailing metadata too.
     if trailers:
-        context.set_trailing_metadata(
-            tuple((k.replace("_", "-"), v) for k, v in trailers.items()))
+        context.set_trailing_metadata(tuple((k.replace("_", "-"), v) for k, v in trailers.items()))
     context.abort(code, details)
 
 
@@ -484,26 +504,32 @@ def _to_proposed(message) -> Proposed:
         raise _BadEvent("Empty eventId provided. (Parameter 'eventId')")
     if not message.metadata["type"]:
         raise _BadEvent("Empty eventType provided. (Parameter 'eventType')")
-    return Proposed(event_id, message.metadata["type"],
-                    message.metadata["content-type"] == "application/json",
-                    message.data, message.custom_metadata)
+    return Proposed(
+        event_id,
+        message.metadata["type"],
+        message.metadata["content-type"] == "application/json",
+        message.data,
+        message.custom_metadata,
+    )
 
 
-def _status(code: grpc.StatusCode, message: str, detail) -> "status_pb2.Status":
+def _status(code: grpc.StatusCode, message: str, detail) -> status_pb2.Status:
     packed = any_pb2.Any()
     packed.Pack(detail)
     return status_pb2.Status(code=_code(code), message=message, details=packed)
 
 
-def _wrong_version(message, current: int, expected: int, current_field: str,
-                   expected_field: str):
+def _wrong_version(message, current: int, expected: int, current_field: str, expected_field: str):
     """Fill either shape of WrongExpectedVersion (AppendResp's or shared's)."""
     if current < 0:
         message.current_no_stream.SetInParent()
     else:
         setattr(message, current_field, current)
-    special = {ANY: "expected_any", STREAM_EXISTS: "expected_stream_exists",
-               NO_STREAM: "expected_no_stream"}
+    special = {
+        ANY: "expected_any",
+        STREAM_EXISTS: "expected_stream_exists",
+        NO_STREAM: "expected_no_stream",
+    }
     if expected in special:
         getattr(message, special[expected]).SetInParent()
     else:
@@ -542,8 +568,9 @@ def _event_message(record: Recorded):
         custom_metadata=record.metadata,
         data=record.data,
     )
-    return streams_pb2.ReadResp(event=streams_pb2.ReadResp.ReadEvent(
-        event=recorded, commit_position=record.position))
+    return streams_pb2.ReadResp(
+        event=streams_pb2.ReadResp.ReadEvent(event=recorded, commit_position=record.position)
+    )
 
 
 def _now_timestamp():
@@ -552,7 +579,7 @@ def _now_timestamp():
     return stamp
 
 
-def _caught_up_message(revision: Optional[int], position: Optional[int]):
+def _caught_up_message(revision: int | None, position: int | None):
     # Newer protos (kurrentdbclient) carry where the subscription caught up.
     extra = {}
     if "timestamp" in _CAUGHT_UP_FIELDS:
@@ -561,14 +588,18 @@ def _caught_up_message(revision: Optional[int], position: Optional[int]):
         extra["stream_revision"] = revision
     if "position" in _CAUGHT_UP_FIELDS and position is not None:
         extra["position"] = streams_pb2.ReadResp.Position(
-            commit_position=position, prepare_position=position)
+            commit_position=position, prepare_position=position
+        )
     return streams_pb2.ReadResp(caught_up=streams_pb2.ReadResp.CaughtUp(**extra))
 
 
 def _checkpoint_message(position: int):
     extra = {"timestamp": _now_timestamp()} if "timestamp" in _CHECKPOINT_FIELDS else {}
-    return streams_pb2.ReadResp(checkpoint=streams_pb2.ReadResp.Checkpoint(
-        commit_position=position, prepare_position=position, **extra))
+    return streams_pb2.ReadResp(
+        checkpoint=streams_pb2.ReadResp.Checkpoint(
+            commit_position=position, prepare_position=position, **extra
+        )
+    )
 
 
 def _make_filter(options):
@@ -637,16 +668,24 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             message = request.proposed_message
             for key in ("type", "content-type"):
                 if key not in message.metadata:
-                    _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                           f"Required Metadata Property '{key}' is missing",
-                           exception="missing-required-metadata-property",
-                           required_metadata_properties="type,content-type")
-            size += len(message.data) + len(message.custom_metadata) + 2 * len(message.metadata["type"])
+                    _abort(
+                        context,
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        f"Required Metadata Property '{key}' is missing",
+                        exception="missing-required-metadata-property",
+                        required_metadata_properties="type,content-type",
+                    )
+            size += (
+                len(message.data) + len(message.custom_metadata) + 2 * len(message.metadata["type"])
+            )
             if size > self.max_append_size:
-                _abort(context, grpc.StatusCode.INVALID_ARGUMENT,
-                       f"Maximum Append Size of {self.max_append_size} Exceeded.",
-                       exception="maximum-append-size-exceeded",
-                       maximum_append_size=str(self.max_append_size))
+                _abort(
+                    context,
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"Maximum Append Size of {self.max_append_size} Exceeded.",
+                    exception="maximum-append-size-exceeded",
+                    maximum_append_size=str(self.max_append_size),
+                )
             try:
                 events.append(_to_proposed(message))
             except _BadEvent:
@@ -654,12 +693,23 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
 
         outcome = self._store_append(context, stream, expected, events)
         if isinstance(outcome, StreamDeleted):
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(outcome),
-                   exception="stream-deleted", stream_name=stream)
+            _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(outcome),
+                exception="stream-deleted",
+                stream_name=stream,
+            )
         if isinstance(outcome, WrongExpectedVersion):  # in-band, not a gRPC error
-            return streams_pb2.AppendResp(wrong_expected_version=_wrong_version(
-                streams_pb2.AppendResp.WrongExpectedVersion(), outcome.current, expected,
-                "current_revision", "expected_revision"))
+            return streams_pb2.AppendResp(
+                wrong_expected_version=_wrong_version(
+                    streams_pb2.AppendResp.WrongExpectedVersion(),
+                    outcome.current,
+                    expected,
+                    "current_revision",
+                    "expected_revision",
+                )
+            )
         return streams_pb2.AppendResp(success=_success(streams_pb2.AppendResp.Success(), outcome))
 
     def BatchAppend(self, request_iterator, context):
@@ -670,17 +720,21 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         for request in request_iterator:
             key = request.correlation_id.SerializeToString()
 
+            # Called only within this iteration, so the loop variables are the current ones.
             def reply(**result):
                 return streams_pb2.BatchAppendResp(
-                    correlation_id=request.correlation_id,
-                    stream_identifier=pending_write["identifier"], **result)
+                    correlation_id=request.correlation_id,  # noqa: B023
+                    stream_identifier=pending_write["identifier"],  # noqa: B023
+                    **result,
+                )
 
             if request.HasField("options"):
                 options = request.options
                 pending[key] = {
                     "identifier": options.stream_identifier,
                     "expected": _expected(options, "expected_stream_position", "stream_position"),
-                    "events": [], "size": 0,
+                    "events": [],
+                    "size": 0,
                 }
             pending_write = pending.get(key)
             if pending_write is None:
@@ -692,14 +746,23 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
                     pending_write["size"] += event.size
             except _BadEvent as e:
                 pending.pop(key)
-                yield reply(error=_status(grpc.StatusCode.INVALID_ARGUMENT, "BadRequest",
-                                          shared_pb2.BadRequest(message=str(e))))
+                yield reply(
+                    error=_status(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        "BadRequest",
+                        shared_pb2.BadRequest(message=str(e)),
+                    )
+                )
                 continue
             if pending_write["size"] > self.max_append_size:
                 pending.pop(key)
-                yield reply(error=_status(
-                    grpc.StatusCode.INVALID_ARGUMENT, "MaximumAppendSizeExceeded",
-                    shared_pb2.MaximumAppendSizeExceeded(maxAppendSize=self.max_append_size)))
+                yield reply(
+                    error=_status(
+                        grpc.StatusCode.INVALID_ARGUMENT,
+                        "MaximumAppendSizeExceeded",
+                        shared_pb2.MaximumAppendSizeExceeded(maxAppendSize=self.max_append_size),
+                    )
+                )
                 continue
             if not request.is_final:
                 continue
@@ -708,14 +771,27 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             expected = pending_write["expected"]
             outcome = self._store_append(context, stream, expected, pending_write["events"])
             if isinstance(outcome, StreamDeleted):
-                yield reply(error=_status(
-                    grpc.StatusCode.NOT_FOUND, "StreamDeleted",
-                    shared_pb2.StreamDeleted(stream_identifier=pending_write["identifier"])))
+                yield reply(
+                    error=_status(
+                        grpc.StatusCode.NOT_FOUND,
+                        "StreamDeleted",
+                        shared_pb2.StreamDeleted(stream_identifier=pending_write["identifier"]),
+                    )
+                )
             elif isinstance(outcome, WrongExpectedVersion):
-                yield reply(error=_status(
-                    grpc.StatusCode.ALREADY_EXISTS, "WrongExpectedVersion", _wrong_version(
-                        shared_pb2.WrongExpectedVersion(), outcome.current, expected,
-                        "current_stream_revision", "expected_stream_position")))
+                yield reply(
+                    error=_status(
+                        grpc.StatusCode.ALREADY_EXISTS,
+                        "WrongExpectedVersion",
+                        _wrong_version(
+                            shared_pb2.WrongExpectedVersion(),
+                            outcome.current,
+                            expected,
+                            "current_stream_revision",
+                            "expected_stream_position",
+                        ),
+                    )
+                )
             else:
                 yield reply(success=_success(streams_pb2.BatchAppendResp.Success(), outcome))
 
@@ -727,27 +803,43 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         try:
             return self.store.delete(stream, expected, hard=hard)
         except StreamDeleted as e:
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(e),
-                   exception="stream-deleted", stream_name=stream)
+            _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(e),
+                exception="stream-deleted",
+                stream_name=stream,
+            )
         except WrongExpectedVersion as e:
             # The client parses this text; the server says "Delete" for both.
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
-                   f"Delete failed due to WrongExpectedVersion. Stream: {stream}, "
-                   f"Expected version: {expected}, Actual version: {e.current}",
-                   exception="wrong-expected-version", stream_name=stream,
-                   expected_version=str(expected), actual_version=str(e.current))
+            _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"Delete failed due to WrongExpectedVersion. Stream: {stream}, "
+                f"Expected version: {expected}, Actual version: {e.current}",
+                exception="wrong-expected-version",
+                stream_name=stream,
+                expected_version=str(expected),
+                actual_version=str(e.current),
+            )
 
     def Delete(self, request, context):
         self._count("Delete")
         position = self._delete(request, context, hard=False)
-        return streams_pb2.DeleteResp(position=streams_pb2.DeleteResp.Position(
-            commit_position=position, prepare_position=position))
+        return streams_pb2.DeleteResp(
+            position=streams_pb2.DeleteResp.Position(
+                commit_position=position, prepare_position=position
+            )
+        )
 
     def Tombstone(self, request, context):
         self._count("Tombstone")
         position = self._delete(request, context, hard=True)
-        return streams_pb2.TombstoneResp(position=streams_pb2.TombstoneResp.Position(
-            commit_position=position, prepare_position=position))
+        return streams_pb2.TombstoneResp(
+            position=streams_pb2.TombstoneResp.Position(
+                commit_position=position, prepare_position=position
+            )
+        )
 
     # ---- reads and subscriptions -------------------------------------------
     def Read(self, request, context):
@@ -769,14 +861,23 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             elif kind == "end" and not backwards:
                 revision = sys.maxsize  # forwards from the end: nothing
             try:
-                records = self.store.read_stream(stream, revision=revision,
-                                                 backwards=backwards, limit=options.count)
+                records = self.store.read_stream(
+                    stream, revision=revision, backwards=backwards, limit=options.count
+                )
             except StreamDeleted as e:
-                _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(e),
-                       exception="stream-deleted", stream_name=stream)
+                _abort(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    str(e),
+                    exception="stream-deleted",
+                    stream_name=stream,
+                )
             except StreamNotFound:
-                yield streams_pb2.ReadResp(stream_not_found=streams_pb2.ReadResp.StreamNotFound(
-                    stream_identifier=stream_options.stream_identifier))
+                yield streams_pb2.ReadResp(
+                    stream_not_found=streams_pb2.ReadResp.StreamNotFound(
+                        stream_identifier=stream_options.stream_identifier
+                    )
+                )
                 return
             for record in records:
                 yield _event_message(record)
@@ -787,19 +888,23 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
         position = all_options.position.commit_position if kind == "position" else None
         accept, interval = _make_filter(options)
         if subscribe:
-            yield from self._subscribe_all(context, position, kind == "end", accept,
-                                           interval)
+            yield from self._subscribe_all(context, position, kind == "end", accept, interval)
             return
-        if (accept is not None and position is not None
-                and not self.store.is_valid_position(position)):
+        if (
+            accept is not None
+            and position is not None
+            and not self.store.is_valid_position(position)
+        ):
             # A made-up position on a filtered read (kurrentdbclient maps this
             # text to InvalidCommitPositionError).
-            context.abort(grpc.StatusCode.UNKNOWN,
-                          "Unexpected FilteredReadAllResult: InvalidPosition")
+            context.abort(
+                grpc.StatusCode.UNKNOWN, "Unexpected FilteredReadAllResult: InvalidPosition"
+            )
         if (kind == "end" and not backwards) or (kind == "start" and backwards):
             return
-        for record in self.store.read_all(position=position, backwards=backwards,
-                                          limit=options.count, accept=accept):
+        for record in self.store.read_all(
+            position=position, backwards=backwards, limit=options.count, accept=accept
+        ):
             yield _event_message(record)
 
     def _track_subscription(self, context) -> None:
@@ -822,17 +927,25 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             yield from batch
 
     def _confirmation(self):
-        return streams_pb2.ReadResp(confirmation=streams_pb2.ReadResp.SubscriptionConfirmation(
-            subscription_id=str(uuid.uuid4())))
+        return streams_pb2.ReadResp(
+            confirmation=streams_pb2.ReadResp.SubscriptionConfirmation(
+                subscription_id=str(uuid.uuid4())
+            )
+        )
 
-    def _subscribe_stream(self, context, stream: str, after: Optional[int]):
+    def _subscribe_stream(self, context, stream: str, after: int | None):
         self._track_subscription(context)
         yield self._confirmation()  # always first, even for a deleted stream
         try:
             catch_up, index, first = self.store.subscribe_stream(stream, after)
         except StreamDeleted as e:
-            _abort(context, grpc.StatusCode.FAILED_PRECONDITION, str(e),
-                   exception="stream-deleted", stream_name=stream)
+            _abort(
+                context,
+                grpc.StatusCode.FAILED_PRECONDITION,
+                str(e),
+                exception="stream-deleted",
+                stream_name=stream,
+            )
         last = first - 1  # highest revision sent, or before the start
         for record in catch_up:
             last = record.revision
@@ -842,15 +955,18 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
             if record.stream != stream:
                 continue
             if record.revision == DELETED_STREAM:
-                _abort(context, grpc.StatusCode.FAILED_PRECONDITION,
-                       f"Event stream '{stream}' is deleted.",
-                       exception="stream-deleted", stream_name=stream)
+                _abort(
+                    context,
+                    grpc.StatusCode.FAILED_PRECONDITION,
+                    f"Event stream '{stream}' is deleted.",
+                    exception="stream-deleted",
+                    stream_name=stream,
+                )
             if record.revision > last:
                 last = record.revision
                 yield _event_message(record)
 
-    def _subscribe_all(self, context, position: Optional[int], from_end: bool,
-                       accept, interval: int):
+    def _subscribe_all(self, context, position: int | None, from_end: bool, accept, interval: int):
         self._track_subscription(context)
         yield self._confirmation()
         index = self.store.log_index_after(position, from_end)
@@ -884,8 +1000,14 @@ class _StreamsServicer(streams_pb2_grpc.StreamsServicer):
 class ServerHandle:
     """A running server: `.url`, `.port`, `.store`, `.stop()`; a context manager."""
 
-    def __init__(self, server: grpc.Server, port: int, store: InProcessEventStore,
-                 servicer: _StreamsServicer, faults: _Faults):
+    def __init__(
+        self,
+        server: grpc.Server,
+        port: int,
+        store: InProcessEventStore,
+        servicer: _StreamsServicer,
+        faults: _Faults,
+    ):
         self._server, self.port, self.store = server, port, store
         self._servicer, self._faults = servicer, faults
         self.url = f"esdb://127.0.0.1:{port}?Tls=false"
@@ -911,17 +1033,21 @@ class ServerHandle:
         self.store.close()
         self._server.stop(grace).wait()
 
-    def __enter__(self) -> "ServerHandle":
+    def __enter__(self) -> ServerHandle:
         return self
 
     def __exit__(self, *exc_info) -> None:
         self.stop()
 
 
-def start_server(*, port: int = 0, fault: Optional[Fault] = None,
-                 store: Optional[InProcessEventStore] = None,
-                 max_append_size: int = MAX_APPEND_SIZE,
-                 max_concurrent_rpcs: int = 16) -> ServerHandle:
+def start_server(
+    *,
+    port: int = 0,
+    fault: Fault | None = None,
+    store: InProcessEventStore | None = None,
+    max_append_size: int = MAX_APPEND_SIZE,
+    max_concurrent_rpcs: int = 16,
+) -> ServerHandle:
     """Serve the Streams service on 127.0.0.1 (insecure; port 0: ephemeral)."""
     store = store if store is not None else InProcessEventStore()
     store.closed = False  # a store may be reused to simulate a restart
@@ -931,8 +1057,9 @@ def start_server(*, port: int = 0, fault: Optional[Fault] = None,
     # cap makes an overflowing call fail fast with RESOURCE_EXHAUSTED instead
     # of queueing forever behind subscriptions that never end.
     server = grpc.server(
-        futures.ThreadPoolExecutor(max_workers=max_concurrent_rpcs + 4,
-                                   thread_name_prefix="esdb-server"),
+        futures.ThreadPoolExecutor(
+            max_workers=max_concurrent_rpcs + 4, thread_name_prefix="esdb-server"
+        ),
         maximum_concurrent_rpcs=max_concurrent_rpcs,
         options=[
             ("grpc.so_reuseport", 0),

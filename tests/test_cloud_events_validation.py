@@ -51,8 +51,10 @@ def _schema_validator() -> tuple[Any, str]:
     checker = Draft7Validator.FORMAT_CHECKER
     missing = {"date-time", "uri", "uri-reference"} - set(checker.checkers)
     if missing:
-        return None, (f"jsonschema cannot check formats {sorted(missing)}: "
-                      "pip install rfc3339-validator rfc3986-validator")
+        return None, (
+            f"jsonschema cannot check formats {sorted(missing)}: "
+            "pip install rfc3339-validator rfc3986-validator"
+        )
     schema = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     Draft7Validator.check_schema(schema)
     return Draft7Validator(schema, format_checker=checker), ""
@@ -177,8 +179,9 @@ def test_control_character_in_a_string_attribute_is_an_error(name: str, char: st
 
 
 @pytest.mark.parametrize("name", STRING_ATTRIBUTES)
-@pytest.mark.parametrize("char", ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe",
-                                  "\U0010ffff"])
+@pytest.mark.parametrize(
+    "char", ["\ufdd0", "\ufdef", "\ufffe", "\uffff", "\U0001fffe", "\U0010ffff"]
+)
 def test_unicode_noncharacter_in_a_string_attribute_is_an_error(name: str, char: str) -> None:
     assert_valid(event(**{name: "\ufdcf\ufdf0\ufffd\U0001fffd"}))  # neighbours are fine
     problem = assert_only(event(**{name: f"x{char}"}), f"/{name}", "error")
@@ -187,8 +190,9 @@ def test_unicode_noncharacter_in_a_string_attribute_is_an_error(name: str, char:
 
 @pytest.mark.parametrize("name", STRING_ATTRIBUTES)
 def test_unpaired_surrogate_in_a_string_attribute_is_an_error(name: str) -> None:
-    paired = loads_json_object_strict(json.dumps(event(**{name: "x"})).replace(
-        '"x"', '"\\ud83d\\ude00"'))  # an escaped pair is one character, U+1F600
+    paired = loads_json_object_strict(
+        json.dumps(event(**{name: "x"})).replace('"x"', '"\\ud83d\\ude00"')
+    )  # an escaped pair is one character, U+1F600
     assert_valid(paired)
     lone = loads_json_object_strict(json.dumps(event(**{name: "x"})).replace('"x"', '"a\\ud83d"'))
     problem = assert_only(lone, f"/{name}", "error")
@@ -204,29 +208,55 @@ def test_problem_messages_truncate_long_values() -> None:
 # source: URI-reference, absolute recommended.
 
 
-@pytest.mark.parametrize("value", [
-    "https://github.com/cloudevents", "mailto:cncf-wg-serverless@lists.cncf.io",
-    "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66", "http://[2001:db8::1]:8080/a?b=c",
-    "http://[v7.fe80::a+en1]/", "http://user:pw@10.0.0.1:80/%7Euser", "x:", "events://escli/a",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "https://github.com/cloudevents",
+        "mailto:cncf-wg-serverless@lists.cncf.io",
+        "urn:uuid:6e8bc430-9c3a-11d9-9669-0800200c9a66",
+        "http://[2001:db8::1]:8080/a?b=c",
+        "http://[v7.fe80::a+en1]/",
+        "http://user:pw@10.0.0.1:80/%7Euser",
+        "x:",
+        "events://escli/a",
+    ],
+)
 def test_absolute_uri_source_is_valid(value: str) -> None:
     assert_valid(event(source=value))
 
 
-@pytest.mark.parametrize("value", [
-    "has space", "http://x/%zz", "http://[::1", "http://[1:2:3:4:5:6:7:8:9]/", "::",
-    "1abc:def", "http://ex\u00e4mple.com/", "a|b", "http://x/a#b#c", "http://a/{id}",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "has space",
+        "http://x/%zz",
+        "http://[::1",
+        "http://[1:2:3:4:5:6:7:8:9]/",
+        "::",
+        "1abc:def",
+        "http://ex\u00e4mple.com/",
+        "a|b",
+        "http://x/a#b#c",
+        "http://a/{id}",
+    ],
+)
 def test_source_that_is_not_a_uri_reference_is_an_error(value: str) -> None:
     assert_valid(event(source="https://example.com/a"))
     problem = assert_only(event(source=value), "/source", "error")
     assert "URI-reference" in problem.message
 
 
-@pytest.mark.parametrize("value", [
-    "cloudevents/spec/pull/123", "/sensors/tn-1234567/alerts", "1-555-123-4567", "//host/p",
-    "?q", "#frag",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "cloudevents/spec/pull/123",
+        "/sensors/tn-1234567/alerts",
+        "1-555-123-4567",
+        "//host/p",
+        "?q",
+        "#frag",
+    ],
+)
 def test_relative_source_is_a_warning(value: str) -> None:
     assert_valid(event(source="https://example.com/a"))
     problem = assert_only(event(source=value), "/source", "warning")
@@ -265,8 +295,9 @@ def test_relative_dataschema_is_an_error(value: str) -> None:
 
 def test_dataschema_with_fragment_is_an_error() -> None:
     assert_valid(event(dataschema="https://example.com/s.json"))
-    problem = assert_only(event(dataschema="https://example.com/s.json#/defs/a"), "/dataschema",
-                          "error")
+    problem = assert_only(
+        event(dataschema="https://example.com/s.json#/defs/a"), "/dataschema", "error"
+    )
     assert "fragment" in problem.message
 
 
@@ -280,11 +311,19 @@ def test_empty_or_malformed_dataschema_is_an_error(value: object) -> None:
 # time: RFC 3339 timestamp.
 
 
-@pytest.mark.parametrize("value", [
-    "2018-04-05T17:31:00Z", "2026-11-26T12:30:00.123456+00:00", "2026-11-26T12:30:00-05:30",
-    "2024-02-29T00:00:00Z", "2000-02-29T23:59:59.9Z", "0001-01-01T00:00:00Z",
-    "9999-12-31T23:59:59+23:59", "2026-11-26t12:30:00z",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2018-04-05T17:31:00Z",
+        "2026-11-26T12:30:00.123456+00:00",
+        "2026-11-26T12:30:00-05:30",
+        "2024-02-29T00:00:00Z",
+        "2000-02-29T23:59:59.9Z",
+        "0001-01-01T00:00:00Z",
+        "9999-12-31T23:59:59+23:59",
+        "2026-11-26t12:30:00z",
+    ],
+)
 def test_rfc3339_timestamps_are_valid(value: str) -> None:
     assert_valid(event(time=value))
 
@@ -312,26 +351,45 @@ def test_time_with_space_instead_of_t_is_an_error() -> None:
     assert_only(event(time="2026-11-26 12:30:00Z"), "/time", "error")
 
 
-@pytest.mark.parametrize("value", [
-    "2026-11-26T12:30:00+0100", "2026-11-26T12:30:00+01", "26-11-26T12:30:00Z",
-    "2026-11-26T12:30:00.Z", "2026-11-26T12:30:00,5Z", "2026-11-26T12:30:00 Z", "now", "",
-    "2026-11-26T12:30:00Z\n", "\uff12026-11-26T12:30:00Z",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "2026-11-26T12:30:00+0100",
+        "2026-11-26T12:30:00+01",
+        "26-11-26T12:30:00Z",
+        "2026-11-26T12:30:00.Z",
+        "2026-11-26T12:30:00,5Z",
+        "2026-11-26T12:30:00 Z",
+        "now",
+        "",
+        "2026-11-26T12:30:00Z\n",
+        "\uff12026-11-26T12:30:00Z",
+    ],
+)
 def test_malformed_time_is_an_error(value: str) -> None:
     assert_valid(event(time="2026-11-26T12:30:00Z"))
     assert ("/time", "error") in found(event(time=value))
     assert {p for p, _ in found(event(time=value))} == {"/time"}
 
 
-@pytest.mark.parametrize(("value", "field"), [
-    ("2026-00-10T12:30:00Z", "month"), ("2026-13-10T12:30:00Z", "month"),
-    ("2026-11-00T12:30:00Z", "day"), ("2026-11-31T12:30:00Z", "day"),
-    ("2026-02-29T12:30:00Z", "day"), ("1900-02-29T12:30:00Z", "day"),
-    ("2026-01-32T12:30:00Z", "day"), ("2026-11-26T24:00:00Z", "hour"),
-    ("2026-11-26T12:60:00Z", "minute"), ("2026-11-26T12:30:61Z", "second"),
-    ("2026-11-26T12:30:60Z", "second"), ("2026-11-26T12:30:00+24:00", "offset"),
-    ("2026-11-26T12:30:00-01:60", "offset"),
-])
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("2026-00-10T12:30:00Z", "month"),
+        ("2026-13-10T12:30:00Z", "month"),
+        ("2026-11-00T12:30:00Z", "day"),
+        ("2026-11-31T12:30:00Z", "day"),
+        ("2026-02-29T12:30:00Z", "day"),
+        ("1900-02-29T12:30:00Z", "day"),
+        ("2026-01-32T12:30:00Z", "day"),
+        ("2026-11-26T24:00:00Z", "hour"),
+        ("2026-11-26T12:60:00Z", "minute"),
+        ("2026-11-26T12:30:61Z", "second"),
+        ("2026-11-26T12:30:60Z", "second"),
+        ("2026-11-26T12:30:00+24:00", "offset"),
+        ("2026-11-26T12:30:00-01:60", "offset"),
+    ],
+)
 def test_time_with_a_field_out_of_range_is_an_error(value: str, field: str) -> None:
     assert_valid(event(time="2026-11-26T12:30:00Z"))
     problem = assert_only(event(time=value), "/time", "error")
@@ -354,20 +412,41 @@ def test_empty_or_non_string_subject_is_an_error(value: object) -> None:
     assert_only(event(subject=value), "/subject", "error")
 
 
-@pytest.mark.parametrize("value", [
-    "application/json", "text/xml", "image/png", "multipart/form-data; boundary=xyz",
-    'text/plain; charset="utf-8"', "application/vnd.api+json;charset=UTF-8",
-    'text/plain;a=b ;c="\\"q\\""',
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "application/json",
+        "text/xml",
+        "image/png",
+        "multipart/form-data; boundary=xyz",
+        'text/plain; charset="utf-8"',
+        "application/vnd.api+json;charset=UTF-8",
+        'text/plain;a=b ;c="\\"q\\""',
+    ],
+)
 def test_rfc2046_media_types_are_valid_datacontenttype(value: str) -> None:
     assert_valid(event(datacontenttype=value, data="payload" if "json" not in value else {}))
 
 
-@pytest.mark.parametrize("value", [
-    "", "json", "application", "application/", "/json", "application/json;", "text/plain; a",
-    "text/plain; a=", "text/plain; a=b c", "text /plain", "application/json charset=utf-8",
-    "text/plain; a=\"unterminated", "t\u00ebxt/plain", 5,
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "",
+        "json",
+        "application",
+        "application/",
+        "/json",
+        "application/json;",
+        "text/plain; a",
+        "text/plain; a=",
+        "text/plain; a=b c",
+        "text /plain",
+        "application/json charset=utf-8",
+        'text/plain; a="unterminated',
+        "t\u00ebxt/plain",
+        5,
+    ],
+)
 def test_malformed_datacontenttype_is_an_error(value: object) -> None:
     assert_valid(event(datacontenttype="application/json"))
     assert_only(event(datacontenttype=value), "/datacontenttype", "error")
@@ -377,8 +456,9 @@ def test_malformed_datacontenttype_is_an_error(value: object) -> None:
 # Optional attributes and null.
 
 
-@pytest.mark.parametrize("name", ["subject", "time", "dataschema", "datacontenttype",
-                                  "typeversion"])
+@pytest.mark.parametrize(
+    "name", ["subject", "time", "dataschema", "datacontenttype", "typeversion"]
+)
 def test_null_optional_attribute_means_unset_and_is_valid(name: str) -> None:
     assert_valid(event(**{name: None}))
     assert_valid(event(**{name: ...}))
@@ -393,8 +473,9 @@ def test_null_datacontenttype_means_json() -> None:
 # Attribute names.
 
 
-@pytest.mark.parametrize("name", ["Generation", "type_version", "type-version", "caf\u00e9",
-                                  "a.b", "a b", "ID"])
+@pytest.mark.parametrize(
+    "name", ["Generation", "type_version", "type-version", "caf\u00e9", "a.b", "a b", "ID"]
+)
 def test_attribute_name_outside_lowercase_a_z_0_9_is_an_error(name: str) -> None:
     assert_valid(event(typeversion2="x"))
     problem = assert_only(event(**{name: "x"}), "/" + name.replace("/", "~1"), "error")
@@ -446,11 +527,13 @@ def test_extension_integer_outside_signed_32_bit_range_is_an_error(value: int) -
 
 @pytest.mark.parametrize("text", ["1.0", "7.5", "1e3", "-0.0", "1E-2"])
 def test_extension_number_with_fraction_or_exponent_is_an_error(text: str) -> None:
-    valid = loads_json_object_strict(json.dumps(event()).replace('"generation": 7',
-                                                                  '"generation": 1'))
+    valid = loads_json_object_strict(
+        json.dumps(event()).replace('"generation": 7', '"generation": 1')
+    )
     assert_valid(valid)
-    parsed = loads_json_object_strict(json.dumps(event()).replace('"generation": 7',
-                                                                   f'"generation": {text}'))
+    parsed = loads_json_object_strict(
+        json.dumps(event()).replace('"generation": 7', f'"generation": {text}')
+    )
     problem = assert_only(parsed, "/generation", "error")
     assert "fraction or exponent" in problem.message
 
@@ -481,8 +564,22 @@ def test_rfc4648_base64_data_base64_is_valid(value: str) -> None:
     assert_valid(event(data=..., datacontenttype="application/octet-stream", data_base64=value))
 
 
-@pytest.mark.parametrize("value", ["Zm9vYg=", "Zm9vYg", "Zm9v\nYmFy", "Zm9v YmFy", "Zm9vYg==Zm9v",
-                                   "Zm9-Yg==", "Zm9_Yg==", "====", "Zg===", 5, ["AA=="]])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "Zm9vYg=",
+        "Zm9vYg",
+        "Zm9v\nYmFy",
+        "Zm9v YmFy",
+        "Zm9vYg==Zm9v",
+        "Zm9-Yg==",
+        "Zm9_Yg==",
+        "====",
+        "Zg===",
+        5,
+        ["AA=="],
+    ],
+)
 def test_data_base64_that_is_not_rfc4648_base64_is_an_error(value: object) -> None:
     assert_valid(event(data=..., data_base64="Zm9vYg=="))
     assert_only(event(data=..., data_base64=value), "/data_base64", "error")
@@ -501,20 +598,34 @@ def test_non_string_data_with_a_non_json_datacontenttype_is_an_error(data: objec
     assert "text/xml" in problem.message
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/json", "APPLICATION/JSON", "text/json", "application/cloudevents+json",
-    "application/vnd.api+JSON; charset=utf-8", "application/json;v=\"1;2\"",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/json",
+        "APPLICATION/JSON",
+        "text/json",
+        "application/cloudevents+json",
+        "application/vnd.api+JSON; charset=utf-8",
+        'application/json;v="1;2"',
+    ],
+)
 def test_json_datacontenttype_is_detected_case_insensitively_ignoring_parameters(
     content_type: str,
 ) -> None:
     assert_valid(event(datacontenttype=content_type, data={"a": [1, None]}))
 
 
-@pytest.mark.parametrize("content_type", [
-    "application/jsonx", "application/json-seq", "application/x-json5", "json/plain",
-    "application/jsonl", "application/geo+json-seq",
-])
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/jsonx",
+        "application/json-seq",
+        "application/x-json5",
+        "json/plain",
+        "application/jsonl",
+        "application/geo+json-seq",
+    ],
+)
 def test_similar_but_non_json_datacontenttype_requires_string_data(content_type: str) -> None:
     assert_valid(event(datacontenttype=content_type, data="x"))
     assert_only(event(datacontenttype=content_type, data={"a": 1}), "/data", "error")
@@ -540,14 +651,25 @@ def test_explicit_null_data_is_valid_with_json_datacontenttype() -> None:
 # type prefix and size.
 
 
-@pytest.mark.parametrize("value", ["com.github.pull_request.opened",
-                                   "com.example.object.deleted.v2", "io.k8s.x", "dev.escli.a"])
+@pytest.mark.parametrize(
+    "value",
+    ["com.github.pull_request.opened", "com.example.object.deleted.v2", "io.k8s.x", "dev.escli.a"],
+)
 def test_type_with_reverse_dns_prefix_is_valid(value: str) -> None:
     assert_valid(event(type=value))
 
 
-@pytest.mark.parametrize("value", ["combat.EntityAttacked", "EntityAttacked", "com.example",
-                                   "1com.example.x", ".com.example.x", "com..example.x"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "combat.EntityAttacked",
+        "EntityAttacked",
+        "com.example",
+        "1com.example.x",
+        ".com.example.x",
+        "com..example.x",
+    ],
+)
 def test_type_without_reverse_dns_prefix_is_a_warning(value: str) -> None:
     assert_valid(event(type="com.example.combat.EntityAttacked"))
     problem = assert_only(event(type=value), "/type", "warning")
@@ -566,8 +688,7 @@ def test_event_larger_than_64_kib_is_a_warning() -> None:
 
 def test_event_size_given_by_the_caller_is_used_instead_of_reserialising() -> None:
     assert validate_event(VALID, size=65536) == []
-    assert [(p.pointer, p.severity) for p in validate_event(VALID, size=65537)] == [("",
-                                                                                     "warning")]
+    assert [(p.pointer, p.severity) for p in validate_event(VALID, size=65537)] == [("", "warning")]
 
 
 # --------------------------------------------------------------------------------------------
@@ -594,7 +715,7 @@ def test_duplicate_member_inside_data_is_rejected_with_its_path() -> None:
     assert caught.value.pointer == "/data/list/1/k"
 
 
-@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', '[-Infinity]'])
+@pytest.mark.parametrize("text", ['{"a": NaN}', '{"a": Infinity}', "[-Infinity]"])
 def test_nan_and_infinity_are_rejected(text: str) -> None:
     assert loads_json_object_strict('{"a": 1e308}') == {"a": 1e308}
     with pytest.raises(NonStandardJSONError):
@@ -626,15 +747,19 @@ def test_batch_that_is_not_an_array_is_an_error(value: object) -> None:
 def test_batch_problems_carry_the_event_index() -> None:
     assert validate_batch([VALID, event(id="2")]) == []
     tagged = validate_batch([VALID, event(id="2", time="2026-11-26"), 5])
-    assert [(i, p.pointer, p.severity) for i, p in tagged] == [(1, "/time", "error"),
-                                                               (2, "", "error")]
+    assert [(i, p.pointer, p.severity) for i, p in tagged] == [
+        (1, "/time", "error"),
+        (2, "", "error"),
+    ]
 
 
 def test_batch_events_with_different_specversions_is_an_error() -> None:
     assert validate_batch([VALID, event(id="2")]) == []
     tagged = validate_batch([VALID, event(id="2", specversion="0.3")])
-    assert [(i, p.pointer, p.severity) for i, p in tagged] == [(1, "/specversion", "error"),
-                                                               (1, "/specversion", "error")]
+    assert [(i, p.pointer, p.severity) for i, p in tagged] == [
+        (1, "/specversion", "error"),
+        (1, "/specversion", "error"),
+    ]
     assert "differs" in tagged[1][1].message
 
 
@@ -681,38 +806,57 @@ _type = st.builds(
     st.from_regex(r"[a-z0-9](?:[a-z0-9-]{0,10}[a-z0-9])?", fullmatch=True),
     st.from_regex(r"[A-Za-z][A-Za-z0-9._]{0,20}", fullmatch=True),
 )
-_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(
-    lambda m: timezone(timedelta(minutes=m)))
+_offsets = st.integers(-(23 * 60 + 59), 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
 
 
 @st.composite
 def timestamps(draw: st.DrawFn) -> str:
-    moment = draw(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),
-                               timezones=_offsets))
-    text = moment.isoformat(timespec=draw(st.sampled_from(["seconds", "milliseconds",
-                                                           "microseconds"])))
+    moment = draw(
+        st.datetimes(
+            min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=_offsets
+        )
+    )
+    text = moment.isoformat(
+        timespec=draw(st.sampled_from(["seconds", "milliseconds", "microseconds"]))
+    )
     if moment.utcoffset() == timedelta(0) and draw(st.booleans()):
         text = text[: -len("+00:00")] + "Z"
     return text
 
 
-_json_scalars = st.none() | st.booleans() | st.integers() | st.floats(
-    allow_nan=False, allow_infinity=False) | _text
-_json = st.recursive(_json_scalars, lambda inner: st.lists(inner, max_size=4)
-                     | st.dictionaries(_text, inner, max_size=4), max_leaves=12)
-_json_data = _json.filter(
-    lambda d: not (isinstance(d, str) and d.strip()[:1] in ("{", "[")))
-_CORE = {"id", "source", "specversion", "type", "datacontenttype", "dataschema", "subject",
-         "time", "data"}
+_json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | _text
+)
+_json = st.recursive(
+    _json_scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_text, inner, max_size=4),
+    max_leaves=12,
+)
+_json_data = _json.filter(lambda d: not (isinstance(d, str) and d.strip()[:1] in ("{", "[")))
+_CORE = {
+    "id",
+    "source",
+    "specversion",
+    "type",
+    "datacontenttype",
+    "dataschema",
+    "subject",
+    "time",
+    "data",
+}
 _extension_names = st.from_regex(r"[a-z][a-z0-9]{0,19}", fullmatch=True).filter(
-    lambda n: n not in _CORE)
+    lambda n: n not in _CORE
+)
 _extension_values = st.one_of(_text, st.booleans(), st.integers(-(2**31), 2**31 - 1), st.none())
 
 
 @st.composite
 def valid_events(draw: st.DrawFn) -> dict[str, Any]:
-    result: dict[str, Any] = draw(st.dictionaries(_extension_names, _extension_values,
-                                                  max_size=5))
+    result: dict[str, Any] = draw(st.dictionaries(_extension_names, _extension_values, max_size=5))
     result.update(
         specversion="1.0",
         id=draw(_text.filter(bool)),
@@ -730,8 +874,11 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
             result[name] = None if choice == "null" else draw(strategy)
     payload = draw(st.sampled_from(["none", "json", "text", "binary"]))
     if payload == "json":
-        content_type = draw(st.sampled_from([None, "application/json", "text/json",
-                                             "application/vnd.x+json; charset=utf-8"]))
+        content_type = draw(
+            st.sampled_from(
+                [None, "application/json", "text/json", "application/vnd.x+json; charset=utf-8"]
+            )
+        )
         if content_type is not None:
             result["datacontenttype"] = content_type
         result["data"] = draw(_json_data)
@@ -745,8 +892,9 @@ def valid_events(draw: st.DrawFn) -> dict[str, Any]:
     return result
 
 
-GENERATED = settings(max_examples=300, database=None, deadline=None,
-                     suppress_health_check=[HealthCheck.too_slow])
+GENERATED = settings(
+    max_examples=300, database=None, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 
 @GENERATED
@@ -773,8 +921,14 @@ def test_generated_valid_events_pass_the_official_schema(value: dict[str, Any]) 
 
 @needs_schema
 @GENERATED
-@given(st.lists(st.sampled_from(_PCHAR + "/?#%[]") | _pct | st.sampled_from(
-    ["//", "::", "[::1]", "[v1.x]", "1.2.3.4", " ", "\u00e9"]), max_size=12).map("".join))
+@given(
+    st.lists(
+        st.sampled_from(_PCHAR + "/?#%[]")
+        | _pct
+        | st.sampled_from(["//", "::", "[::1]", "[v1.x]", "1.2.3.4", " ", "\u00e9"]),
+        max_size=12,
+    ).map("".join)
+)
 def test_source_uri_reference_check_agrees_with_the_schema(value: str) -> None:
     ours = ("/source", "error") not in found(event(source=value))
     theirs = not list(SCHEMA.iter_errors(event(source=value)))
@@ -821,7 +975,8 @@ def test_validator_rejects_schema_expressible_violations(value: object, pointer:
 @needs_schema
 @pytest.mark.parametrize(("value", "pointer"), SCHEMA_EXPRESSIBLE_REJECTIONS)
 def test_schema_also_rejects_what_the_validator_rejects_for_schema_reasons(
-    value: object, pointer: str,
+    value: object,
+    pointer: str,
 ) -> None:
     assert list(SCHEMA.iter_errors(VALID)) == []
     assert (pointer, "error") in found(value)
@@ -833,4 +988,3 @@ def test_schema_tests_skip_with_a_reason_when_the_schema_is_absent() -> None:
         assert SCHEMA_SKIP_REASON == "" or "jsonschema" in SCHEMA_SKIP_REASON
     else:
         assert str(SCHEMA_PATH) in SCHEMA_SKIP_REASON
-

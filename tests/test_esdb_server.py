@@ -6,54 +6,64 @@ else kurrentdbclient) and is skipped when neither is.
 
 from __future__ import annotations
 
+import itertools
 import os
 
 # Before the client imports grpc: quiet grpc's INFO logging (e.g. "Got
 # goaway" when a test server stops).
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
-import threading  # noqa: E402
-import time  # noqa: E402
-import uuid  # noqa: E402
-from types import SimpleNamespace  # noqa: E402
+import threading
+import time
+import uuid
+from types import SimpleNamespace
 
-import pytest  # noqa: E402
+import pytest
 
 try:
     import esdbclient  # noqa: F401
 except ImportError:
     pytest.importorskip("kurrentdbclient")
 
-import grpc  # noqa: E402
-
-import esdb_server  # noqa: E402
-from esdb_server import Fault, start_server  # noqa: E402
+import esdb_server
+import grpc
+from esdb_server import Fault, start_server
 
 # The one place that knows the two clients' names.
 if esdb_server.CLIENT_PACKAGE == "esdbclient":
-    from esdbclient import EventStoreDBClient as Client  # noqa: E402
-    from esdbclient import NewEvent, StreamState  # noqa: E402
-    from esdbclient import exceptions as _x  # noqa: E402
+    from esdbclient import EventStoreDBClient as Client
+    from esdbclient import NewEvent, StreamState
+    from esdbclient import exceptions as _x
 
     errors = SimpleNamespace(
-        base=_x.EventStoreDBClientException, grpc=_x.GrpcError,
-        not_found=_x.NotFound, wrong_version=_x.WrongCurrentVersion,
-        deleted=_x.StreamIsDeleted, too_large=_x.MaximumAppendSizeExceededError,
-        bad_request=_x.BadRequestError, deadline=_x.GrpcDeadlineExceeded,
-        unavailable=_x.ServiceUnavailable, failed_precondition=_x.FailedPrecondition,
+        base=_x.EventStoreDBClientException,
+        grpc=_x.GrpcError,
+        not_found=_x.NotFound,
+        wrong_version=_x.WrongCurrentVersion,
+        deleted=_x.StreamIsDeleted,
+        too_large=_x.MaximumAppendSizeExceededError,
+        bad_request=_x.BadRequestError,
+        deadline=_x.GrpcDeadlineExceeded,
+        unavailable=_x.ServiceUnavailable,
+        failed_precondition=_x.FailedPrecondition,
         invalid_position=_x.UnknownError,
     )
 else:
-    from kurrentdbclient import KurrentDBClient as Client  # noqa: E402
-    from kurrentdbclient import NewEvent, StreamState  # noqa: E402
-    from kurrentdbclient import exceptions as _x  # noqa: E402
+    from kurrentdbclient import KurrentDBClient as Client
+    from kurrentdbclient import NewEvent, StreamState
+    from kurrentdbclient import exceptions as _x
 
     errors = SimpleNamespace(
-        base=_x.KurrentDBClientError, grpc=_x.GrpcError,
-        not_found=_x.NotFoundError, wrong_version=_x.WrongCurrentVersionError,
-        deleted=_x.StreamIsDeletedError, too_large=_x.MaximumAppendSizeExceededError,
-        bad_request=_x.BadRequestError, deadline=_x.GrpcDeadlineExceededError,
-        unavailable=_x.ServiceUnavailableError, failed_precondition=_x.FailedPreconditionError,
+        base=_x.KurrentDBClientError,
+        grpc=_x.GrpcError,
+        not_found=_x.NotFoundError,
+        wrong_version=_x.WrongCurrentVersionError,
+        deleted=_x.StreamIsDeletedError,
+        too_large=_x.MaximumAppendSizeExceededError,
+        bad_request=_x.BadRequestError,
+        deadline=_x.GrpcDeadlineExceededError,
+        unavailable=_x.ServiceUnavailableError,
+        failed_precondition=_x.FailedPreconditionError,
         invalid_position=_x.InvalidCommitPositionError,
     )
 
@@ -102,13 +112,18 @@ def wait_until(predicate, timeout=3.0):
 
 def append_later(client, name, events, current_version, delay=0.3):
     """Append from another thread once the subscriber is waiting live."""
-    t = threading.Timer(delay, client.append_to_stream, args=(name,),
-                        kwargs={"events": events, "current_version": current_version})
+    t = threading.Timer(
+        delay,
+        client.append_to_stream,
+        args=(name,),
+        kwargs={"events": events, "current_version": current_version},
+    )
     t.start()
     return t
 
 
 # ---- appends and expected versions ----------------------------------------
+
 
 def test_append_with_no_stream_then_explicit_versions(client):
     name = stream_name()
@@ -123,8 +138,11 @@ def test_append_with_no_stream_then_explicit_versions(client):
     assert recorded[1].type == "Other" and recorded[1].metadata == b'{"m": 1}'
     assert recorded[2].data == b'{"n": 2}' and recorded[0].content_type == "application/json"
     # An append returns the position of its last event; positions grow.
-    assert (p1, p2, p3) == (recorded[1].commit_position, recorded[2].commit_position,
-                            recorded[4].commit_position)
+    assert (p1, p2, p3) == (
+        recorded[1].commit_position,
+        recorded[2].commit_position,
+        recorded[4].commit_position,
+    )
     assert p1 < p2 < p3
     assert abs(recorded[0].recorded_at.timestamp() - time.time()) < 60
     assert client.get_current_version(name) == 4
@@ -198,6 +216,7 @@ def test_concurrent_appends_at_one_version_have_one_winner(server):
 
 # ---- reads ----------------------------------------------------------------
 
+
 def test_read_stream_forwards_and_backwards_with_limits(client):
     name = stream_name()
     client.append_to_stream(name, current_version=NO_STREAM, events=[event(n=i) for i in range(5)])
@@ -231,17 +250,26 @@ def test_read_all_and_commit_position(client):
 
     everything = list(client.read_all())
     assert [(e.stream_name, e.data) for e in everything] == [
-        (a, b'{"n": 0}'), (a, b'{"n": 1}'), (b, b'{"n": 2}'), (a, b'{"n": 3}')]
+        (a, b'{"n": 0}'),
+        (a, b'{"n": 1}'),
+        (b, b'{"n": 2}'),
+        (a, b'{"n": 3}'),
+    ]
     positions = [e.commit_position for e in everything]
-    assert all(later - earlier > 1 for earlier, later in zip(positions, positions[1:]))
+    assert all(later - earlier > 1 for earlier, later in itertools.pairwise(positions))
     assert client.get_commit_position() == last == positions[-1]
 
     # From a position: inclusive forwards, exclusive backwards.
-    assert [e.commit_position for e in client.read_all(commit_position=positions[1])] == positions[1:]
-    assert [e.commit_position for e in client.read_all(commit_position=positions[2], backwards=True)] \
-        == [positions[1], positions[0]]
+    assert [e.commit_position for e in client.read_all(commit_position=positions[1])] == positions[
+        1:
+    ]
+    assert [
+        e.commit_position for e in client.read_all(commit_position=positions[2], backwards=True)
+    ] == [positions[1], positions[0]]
     assert [e.commit_position for e in client.read_all(backwards=True, limit=2)] == positions[:1:-1]
-    assert [e.stream_name for e in client.read_all(filter_include=[b], filter_by_stream_name=True)] == [b]
+    assert [
+        e.stream_name for e in client.read_all(filter_include=[b], filter_by_stream_name=True)
+    ] == [b]
     # A made-up position is an error on a filtered read.
     with pytest.raises(errors.invalid_position):
         list(client.read_all(commit_position=positions[0] + 1))
@@ -260,18 +288,25 @@ def test_default_filter_hides_system_events(client):
 
 # ---- catch-up subscriptions -------------------------------------------------
 
+
 def test_subscribe_to_stream_catches_up_then_goes_live(client, server):
     name, other = stream_name(), stream_name()
     client.append_to_stream(name, current_version=NO_STREAM, events=[event(n=0), event(n=1)])
     subscription = client.subscribe_to_stream(name, timeout=SUB_TIMEOUT)
     assert wait_until(lambda: server.active_subscriptions == 1)
-    writers = [append_later(client, other, [event(n=99)], NO_STREAM, delay=0.2),
-               append_later(client, name, [event(n=2), event(n=3)], 1, delay=0.4)]
+    writers = [
+        append_later(client, other, [event(n=99)], NO_STREAM, delay=0.2),
+        append_later(client, name, [event(n=2), event(n=3)], 1, delay=0.4),
+    ]
     received = take(subscription, 4)
     for w in writers:
         w.join()
     assert [(e.stream_position, e.data) for e in received] == [
-        (0, b'{"n": 0}'), (1, b'{"n": 1}'), (2, b'{"n": 2}'), (3, b'{"n": 3}')]
+        (0, b'{"n": 0}'),
+        (1, b'{"n": 1}'),
+        (2, b'{"n": 2}'),
+        (3, b'{"n": 3}'),
+    ]
 
     subscription.stop()
     assert wait_until(lambda: server.active_subscriptions == 0)
@@ -291,7 +326,10 @@ def test_subscribe_to_all_catches_up_then_goes_live(client, server):
     received = take(subscription, 3)
     writer.join()
     assert [(e.stream_name, e.data) for e in received] == [
-        (a, b'{"n": 0}'), (b, b'{"n": 1}'), (a, b'{"n": 2}')]
+        (a, b'{"n": 0}'),
+        (b, b'{"n": 1}'),
+        (a, b'{"n": 2}'),
+    ]
     subscription.stop()
     assert wait_until(lambda: server.active_subscriptions == 0)
 
@@ -305,11 +343,17 @@ def test_filtered_subscription_skips_system_events_and_sends_checkpoints(client,
     client.append_to_stream(name, current_version=NO_STREAM, events=[event()])
     client.delete_stream(name, current_version=0)
     client.append_to_stream(name, current_version=NO_STREAM, events=[event(n=1)])
-    with client.subscribe_to_all(include_checkpoints=True, window_size=1,
-                                 checkpoint_interval_multiplier=1, timeout=SUB_TIMEOUT) as sub:
+    with client.subscribe_to_all(
+        include_checkpoints=True,
+        window_size=1,
+        checkpoint_interval_multiplier=1,
+        timeout=SUB_TIMEOUT,
+    ) as sub:
         received = take(sub, 6)
-    kinds = [(type(e).__name__, e.type if type(e).__name__ == "RecordedEvent" else None)
-             for e in received]
+    kinds = [
+        (type(e).__name__, e.type if type(e).__name__ == "RecordedEvent" else None)
+        for e in received
+    ]
     # Each scanned record is followed by a checkpoint (interval 1); the two
     # $metadata records (delete, then re-create) are scanned but not sent.
     assert [k for k in kinds if k[0] == "RecordedEvent"] == [("RecordedEvent", "Happened")] * 2
@@ -317,6 +361,7 @@ def test_filtered_subscription_skips_system_events_and_sends_checkpoints(client,
 
 
 # ---- delete and tombstone ---------------------------------------------------
+
 
 def test_soft_delete_then_append_continues_numbering(client):
     name = stream_name()
@@ -362,6 +407,7 @@ def test_tombstone_makes_every_call_raise_stream_deleted(client):
 
 # ---- malformed and oversized appends ---------------------------------------
 
+
 def test_missing_required_metadata_is_rejected(client, server):
     pb, name = esdb_server.streams_pb2, stream_name()
     shared = esdb_server.shared_pb2
@@ -370,20 +416,27 @@ def test_missing_required_metadata_is_rejected(client, server):
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         stub = esdb_server.streams_pb2_grpc.StreamsStub(channel)
         options = pb.AppendReq.Options(stream_identifier=ident, any=shared.Empty())
-        message = pb.AppendReq.ProposedMessage(id=shared.UUID(string=str(uuid.uuid4())),
-                                               metadata=only_type, data=b"{}")
+        message = pb.AppendReq.ProposedMessage(
+            id=shared.UUID(string=str(uuid.uuid4())), metadata=only_type, data=b"{}"
+        )
         with pytest.raises(grpc.RpcError) as info:
-            stub.Append(iter([pb.AppendReq(options=options),
-                              pb.AppendReq(proposed_message=message)]))
+            stub.Append(
+                iter([pb.AppendReq(options=options), pb.AppendReq(proposed_message=message)])
+            )
         assert info.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert info.value.details() == "Required Metadata Property 'content-type' is missing"
 
         # BatchAppend answers in-band with a BadRequest status, as the server does.
         batch = pb.BatchAppendReq(
-            correlation_id=shared.UUID(string=str(uuid.uuid4())), is_final=True,
+            correlation_id=shared.UUID(string=str(uuid.uuid4())),
+            is_final=True,
             options=pb.BatchAppendReq.Options(stream_identifier=ident, any={}),
-            proposed_messages=[pb.BatchAppendReq.ProposedMessage(
-                id=shared.UUID(string=str(uuid.uuid4())), metadata=only_type, data=b"{}")])
+            proposed_messages=[
+                pb.BatchAppendReq.ProposedMessage(
+                    id=shared.UUID(string=str(uuid.uuid4())), metadata=only_type, data=b"{}"
+                )
+            ],
+        )
         (response,) = list(stub.BatchAppend(iter([batch])))
         assert response.WhichOneof("result") == "error"
         bad = shared.BadRequest()
@@ -416,6 +469,7 @@ def test_too_large_append_is_rejected(client, server):
 
 
 # ---- fault injection and the client's retries --------------------------------
+
 
 def test_unavailable_after_store_is_retried_and_stored_once(client, server):
     name, events = stream_name(), [event(n=0), event(n=1)]
@@ -470,6 +524,7 @@ def test_recreating_a_soft_deleted_stream_with_no_stream_is_not_retry_safe(clien
 
 
 # ---- server limits and lifecycle -----------------------------------------------
+
 
 def test_concurrency_cap_fails_fast_instead_of_hanging():
     with start_server(max_concurrent_rpcs=2) as small:
