@@ -16,8 +16,8 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
-    from escli.dispatch import DispatchResult as DispatchResult
-    from escli.dispatch import dispatch as dispatch
+    from escli.dispatcher import DispatchResult as DispatchResult
+    from escli.dispatcher import dispatch as dispatch
     from escli.domains import DomainRegistry as DomainRegistry
     from escli.domains import load_domain as load_domain
     from escli.errors import CommandRejected as CommandRejected
@@ -38,8 +38,8 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.stores import open_store as open_store
 
 _EXPORTS = {
-    "DispatchResult": "escli.dispatch",
-    "dispatch": "escli.dispatch",
+    "DispatchResult": "escli.dispatcher",
+    "dispatch": "escli.dispatcher",
     "DomainRegistry": "escli.domains",
     "load_domain": "escli.domains",
     "CommandRejected": "escli.errors",

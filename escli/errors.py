@@ -8,6 +8,7 @@
     ├── ConcurrencyConflict         6  the stream moved between read and append
     ├── StoreError                  7  the store is corrupt, read-only or holds undecodable data
     │   └── StoreUnavailable        8  the store cannot be reached at all
+    ├── DeliveryIncomplete          9  stored, but an extra target did not get the events
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
 root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
@@ -19,6 +20,7 @@ from __future__ import annotations
 __all__ = [
     "CommandRejected",
     "ConcurrencyConflict",
+    "DeliveryIncomplete",
     "EscliError",
     "InvalidInput",
     "NotFound",
@@ -73,3 +75,9 @@ class StoreError(EscliError):
 
 class StoreUnavailable(StoreError):
     exit_code = 8
+
+
+class DeliveryIncomplete(EscliError):
+    """The store accepted the events; at least one extra target (``--to``) did not."""
+
+    exit_code = 9

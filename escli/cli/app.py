@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
 
+    from escli.dispatcher import Sink
     from escli.domains import DomainRegistry
     from escli.stores.base import Store
 
@@ -37,6 +38,7 @@ class App:
         self.store_url = DEFAULT_STORE_URL
         self.domain_paths: list[str] = []
         self._store: Store | None = None
+        self._targets: list[Sink] = []
 
     # -- output --------------------------------------------------------------------------
 
@@ -90,7 +92,23 @@ class App:
             self._store = open_store(self.store_url)
         return self._store
 
+    def open_targets(self, urls: Iterable[str]) -> list[Sink]:
+        """The ``--to`` targets, opened before anything is written so a bad URL stops the
+        command early. They are closed with the app."""
+        if not urls:
+            return []
+        from escli.targets import open_target
+
+        for url in urls:
+            self._targets.append(open_target(url))
+        return list(self._targets)
+
     def close(self) -> None:
+        targets, self._targets = self._targets, []
+        for target in targets:
+            close = getattr(target, "close", None)
+            if close is not None:
+                close()
         store, self._store = self._store, None
         if store is None:
             return

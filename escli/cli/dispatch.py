@@ -14,10 +14,23 @@ from escli.cli.app import App, common_options, pass_app
 @click.option(
     "--dry-run", is_flag=True, help="Handle the command and show the result; write nothing."
 )
+@click.option(
+    "--to",
+    "targets",
+    metavar="URL",
+    multiple=True,
+    help="Also send the appended events to this target (a store URL); repeatable. Targets "
+    "get the events only after the store accepted them.",
+)
 @common_options
 @pass_app
 def dispatch(
-    app: App, domain_name: str, command_name: str, words: tuple[str, ...], dry_run: bool
+    app: App,
+    domain_name: str,
+    command_name: str,
+    words: tuple[str, ...],
+    dry_run: bool,
+    targets: tuple[str, ...],
 ) -> None:
     """Handle a command and append the events it emits to its stream.
 
@@ -29,15 +42,25 @@ def dispatch(
     Example:
       escli dispatch combat attack ogre 150
       escli dispatch combat spawn --entity-id dragon --hitpoints 2000
+      escli dispatch combat heal ogre 50 --to sqlite:///mirror.db
     """
     from escli.cli.render import dispatch_json, dispatch_view
     from escli.command_line import build_command
-    from escli.dispatch import dispatch as run
+    from escli.dispatcher import dispatch as run
+    from escli.errors import DeliveryIncomplete
 
     domain = app.registry.get(domain_name)
     command = build_command(domain, command_name, words)
-    result = run(domain, command, app.store, dry_run=dry_run)
+    sinks = app.open_targets(targets)
+    result = run(domain, command, app.store, sinks=sinks, dry_run=dry_run)
     if app.json:
         app.print_json(dispatch_json(result))
     else:
         app.print_lines(dispatch_view(result))
+    failed = [d for d in result.deliveries if not d.ok]
+    if failed:
+        raise DeliveryIncomplete(
+            f"stored in {app.store_url} at generations {result.recorded[0].generation}"
+            f"..{result.recorded[-1].generation}, but not delivered to "
+            + ", ".join(d.target for d in failed)
+        )

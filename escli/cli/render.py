@@ -12,7 +12,7 @@ from escli.codec import encode, field_types, type_label
 from escli.model import event_meta
 
 if TYPE_CHECKING:
-    from escli.dispatch import DispatchResult
+    from escli.dispatcher import DispatchResult
     from escli.model import Domain
     from escli.replay import Step
     from escli.stores.base import RecordedEvent, StreamInfo

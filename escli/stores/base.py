@@ -122,6 +122,21 @@ class Store(Protocol):
         """Every stream in the store, ordered by name."""
         ...
 
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        """Every event of every stream with ``position > after_position``, in position
+        order, streamed."""
+        ...
+
+    def subscribe(
+        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
+    ) -> Iterator[RecordedEvent]:
+        """Catch up, then follow live: the events of ``stream`` after generation ``after``
+        (or of every stream after position ``after`` when ``stream`` is None), then each new
+        one as it is committed, never missing or repeating one. Blocks between events; ends
+        when the caller closes the iterator. ``BaseStore`` polls; stores with a push
+        mechanism (EventStoreDB subscriptions, PostgreSQL LISTEN/NOTIFY) override it."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -138,3 +153,23 @@ class BaseStore:
     ) -> Iterator[FoldRow]:
         for r in self.read(stream, from_generation, to_generation):
             yield r.generation, r.event_type, r.type_version, r.data
+
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        raise NotImplementedError
+
+    def subscribe(
+        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
+    ) -> Iterator[RecordedEvent]:
+        # Polling: re-read from the last event seen. Generations and positions only grow
+        # and commits are atomic, so nothing is missed or repeated.
+        import time
+
+        while True:
+            fresh = False
+            records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
+            for recorded in records:
+                fresh = True
+                after = recorded.generation if stream is not None else recorded.position
+                yield recorded
+            if not fresh:
+                time.sleep(poll_interval)

@@ -62,6 +62,12 @@ class MemoryStore(BaseStore):
             self._ids.update(e.event_id for e in events)
             return new
 
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        with self._lock:
+            everything = [r for events in self._streams.values() for r in events]
+        everything.sort(key=lambda r: r.position)
+        return iter([r for r in everything if r.position > after_position])
+
     def generation(self, stream: str) -> int:
         return len(self._streams.get(stream, []))
 

@@ -204,6 +204,23 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        conn = self._connect(create=False)
+        if conn is None:
+            return
+        try:
+            cursor = conn.execute(
+                f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
+                (after_position,),
+            )
+            loads = json.loads
+            for stream, generation, event_id, etype, version, source, data, at, pos in cursor:
+                yield RecordedEvent(
+                    stream, generation, event_id, etype, version, source, loads(data), at, pos
+                )
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
     def read_data(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
     ) -> Iterator[FoldRow]:

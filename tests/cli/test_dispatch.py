@@ -156,3 +156,42 @@ def test_a_read_only_store_is_a_store_error_and_unchanged(escli: Run, store_url:
     assert out.exit_code == 7
     assert out.stderr.endswith("is read-only; nothing was written\n")
     assert snapshot(open_store(store_url)) == before
+
+
+def test_a_store_target_receives_the_same_events_with_the_same_ids(
+    escli: Run, store_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
+    for _ in range(2):
+        out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
+        assert out.exit_code == 0, out.stderr
+    assert out.stdout.endswith(f"  ok  {mirror}\n")
+    # Everything but the position, which each store assigns itself.
+    assert [r[:-1] for r in open_store(mirror).read("combat-ogre")] == [
+        r[:-1] for r in open_store(store_url).read("combat-ogre")
+    ]
+    assert open_store(mirror).generation("combat-ogre") == 2
+
+
+def test_a_target_that_fails_is_reported_with_its_own_exit_code_after_storing(
+    escli: Run, store_url: str, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    from escli import dispatch, load_domain
+
+    mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
+    combat = load_domain("combat")
+    dispatch(combat, combat.command_spec("attack").cls("ogre", 1), open_store(mirror))
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
+    assert out.exit_code == 9
+    assert f"  FAILED  {mirror}: {mirror}: combat-ogre is at generation 1" in out.stdout
+    assert out.stderr == (
+        f"Error: stored in {store_url} at generations 1..1, but not delivered to {mirror}\n"
+    )
+    assert open_store(store_url).generation("combat-ogre") == 1
+
+
+def test_a_bad_target_url_stops_before_anything_is_written(escli: Run, store_url: str) -> None:
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", "gopher://x")
+    assert out.exit_code == 4
+    assert out.stderr.startswith("Error: unknown store URL scheme 'gopher'")
+    assert open_store(store_url).generation("combat-ogre") == 0

@@ -161,3 +161,57 @@ class StoreContract:
             t.join()
         assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
         assert store.generation(stream) == 1
+
+    def test_read_all_gives_every_stream_in_position_order(self, store: Store) -> None:
+        a, b = unique_stream(), unique_stream()
+        start = max((r.position for r in store.read_all()), default=0)
+        store.append(a, [new(), new()], 0)
+        store.append(b, [new()], 0)
+        store.append(a, [new()], 2)
+        mine = [(r.stream, r.generation) for r in store.read_all(start) if r.stream in (a, b)]
+        assert mine == [(a, 1), (a, 2), (b, 1), (a, 3)]
+        positions = [r.position for r in store.read_all(start)]
+        assert positions == sorted(positions)
+        middle = positions[1]
+        assert [r.position for r in store.read_all(middle)] == positions[2:]
+
+    def test_a_stream_subscription_catches_up_then_follows_live(self, store: Store) -> None:
+        stream = unique_stream()
+        store.append(stream, [new(), new()], 0)
+
+        def later() -> None:
+            for generation in (2, 3, 4):
+                store.append(stream, [new({"entity_id": "ogre", "damage": generation})], generation)
+
+        writer = threading.Timer(0.05, later)
+        writer.start()
+        seen = []
+        subscription = store.subscribe(stream, after=1, poll_interval=0.01)
+        for recorded in subscription:
+            seen.append(recorded.generation)
+            if len(seen) == 4:
+                break
+        subscription.close()  # type: ignore[attr-defined]
+        writer.join()
+        assert seen == [2, 3, 4, 5]
+
+    def test_an_all_subscription_follows_every_stream_from_a_position(self, store: Store) -> None:
+        a, b = unique_stream(), unique_stream()
+        [first] = store.append(a, [new()], 0)
+
+        def later() -> None:
+            store.append(b, [new()], 0)
+            store.append(a, [new()], 1)
+
+        writer = threading.Timer(0.05, later)
+        writer.start()
+        seen = []
+        subscription = store.subscribe(None, after=first.position - 1, poll_interval=0.01)
+        for recorded in subscription:
+            if recorded.stream in (a, b):
+                seen.append((recorded.stream, recorded.generation))
+            if len(seen) == 3:
+                break
+        subscription.close()  # type: ignore[attr-defined]
+        writer.join()
+        assert seen == [(a, 1), (b, 1), (a, 2)]
