@@ -275,6 +275,11 @@ def _build_decoder(cls: type) -> Callable[[Any], Any]:
     return namespace["decode"]  # type: ignore[no-any-return]
 
 
+def check_value(tp: Any, value: Any, path: str) -> Any:
+    """``value`` checked (and, for nested dataclasses, built) against annotation ``tp``."""
+    return _checker(tp)(value, path)
+
+
 def decode(cls: type[Any], data: Any) -> Any:
     """Build a ``cls`` instance from a JSON-ready mapping, checking every field's type."""
     return decoder(cls)(data)

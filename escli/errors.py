@@ -9,6 +9,7 @@
     ├── StoreError                  7  the store is corrupt, read-only or holds undecodable data
     │   └── StoreUnavailable        8  the store cannot be reached at all
     ├── DeliveryIncomplete          9  stored, but an extra target did not get the events
+    └── ExpectationFailed          10  a script step or scenario did not do what it said
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
 root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
@@ -22,6 +23,7 @@ __all__ = [
     "ConcurrencyConflict",
     "DeliveryIncomplete",
     "EscliError",
+    "ExpectationFailed",
     "InvalidInput",
     "NotFound",
     "StoreError",
@@ -77,7 +79,22 @@ class StoreUnavailable(StoreError):
     exit_code = 8
 
 
+class ExpectationFailed(EscliError):
+    """A script step or a scenario did not do what it said it would."""
+
+    exit_code = 10
+
+
 class DeliveryIncomplete(EscliError):
     """The store accepted the events; at least one extra target (``--to``) did not."""
 
     exit_code = 9
+
+
+def in_context(error: EscliError, where: str) -> EscliError:
+    """The same error (same class, same exit code) with ``where: `` in front of its message."""
+    import copy
+
+    located = copy.copy(error)
+    located.args = (f"{where}: {error}",)
+    return located

@@ -77,14 +77,18 @@ class AggregateState:
         if not names.issuperset(changes):
             unknown = sorted(set(changes) - names)
             raise TypeError(f"{cls.__name__} has no field {unknown[0]!r}")
-        copy = object.__new__(cls)
-        attrs = copy.__dict__
-        attrs.update(self.__dict__)
+        attrs = self.__dict__.copy()
         attrs.update(changes)
+        copy = _new(cls)
+        _set(copy, "__dict__", attrs)
         return copy
 
 
 _PLAIN_FIELDS: dict[type, frozenset[str] | None] = {}
+# Copies are made by handing a new instance a copy of the old one's __dict__; the frozen
+# dataclass __setattr__ is bypassed on purpose (the instance is not yet visible to anyone).
+_new = object.__new__
+_set = object.__setattr__
 
 
 def _plain_fields(cls: type) -> frozenset[str] | None:
@@ -121,9 +125,10 @@ def with_generation(state: S, generation: int) -> S:
     if _refcount is not None and _refcount(state) <= _FRESH_REFCOUNT:
         attrs["generation"] = generation
         return state
-    copy = object.__new__(cls)
-    copy.__dict__.update(attrs)
-    copy.__dict__["generation"] = generation
+    attrs = attrs.copy()
+    attrs["generation"] = generation
+    copy = _new(cls)
+    _set(copy, "__dict__", attrs)
     return copy
 
 

@@ -12,17 +12,21 @@
 
 The given events are applied to the initial state of the command's stream, exactly as a
 replay would (generation stamped by the framework); ``when`` handles the command.
+
+Scenario files (the YAML that ``escli test`` runs) load with ``scenarios_from(path)``.
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from escli.errors import CommandRejected
 from escli.model import Domain, domain_of, with_generation
 
-__all__ = ["Scenario", "given"]
+__all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
 
 
 def given(*events: Any, domain: Domain | None = None) -> Scenario:
@@ -93,3 +97,40 @@ class Scenario:
     def state(self) -> Any:
         """The state after the scenario (for assertions ``then_state`` cannot express)."""
         return self._state
+
+
+@dataclass(frozen=True)
+class FileScenario:
+    """A scenario from a YAML scenario file, runnable from pytest::
+
+    @pytest.mark.parametrize("scenario", scenarios_from("combat.scenarios.yaml"), ids=str)
+    def test_combat(scenario):
+        scenario.check()
+    """
+
+    scenario: Any
+
+    def __str__(self) -> str:
+        return str(self.scenario.name)
+
+    def check(self) -> None:
+        """Run the scenario in its store (in memory by default); AssertionError with the diff
+        if it does not hold."""
+        from escli.scripts import run_scenario
+        from escli.stores import open_store
+
+        outcome = run_scenario(self.scenario, open_store)
+        if not outcome.ok:
+            details = "\n".join(outcome.problems)
+            raise AssertionError(f"{self.scenario.name} ({self.scenario.where})\n{details}")
+
+
+def scenarios_from(path: str | os.PathLike[str], domains: Sequence[str] = ()) -> list[FileScenario]:
+    """The scenarios of a scenario file (see ``escli test``), checked in full on load."""
+    from escli.domains import DomainRegistry
+    from escli.scripts import load_scenarios
+
+    source = os.fspath(path)
+    with open(source, encoding="utf-8") as f:
+        text = f.read()
+    return [FileScenario(s) for s in load_scenarios(text, source, DomainRegistry(domains))]

@@ -22,6 +22,8 @@ COMMANDS = {
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
     "domains": "escli.cli.domains:domains",
+    "run": "escli.cli.run:run",
+    "test": "escli.cli.test:test",
 }
 
 

@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from escli.errors import InvalidInput
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
@@ -39,6 +41,8 @@ class App:
         self.domain_paths: list[str] = []
         self._store: Store | None = None
         self._targets: list[Sink] = []
+        self._extra_stores: dict[str, Store] = {}
+        self.store_from_command_line = False
 
     # -- output --------------------------------------------------------------------------
 
@@ -92,6 +96,29 @@ class App:
             self._store = open_store(self.store_url)
         return self._store
 
+    def read_text(self, path: str) -> str:
+        """A file's text, or stdin's for ``-``; unreadable files are invalid input."""
+        if path == "-":
+            return sys.stdin.read()
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as e:
+            raise InvalidInput(f"{path}: {e.strerror}") from e
+        except UnicodeDecodeError as e:
+            raise InvalidInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+
+    def store_for(self, url: str | None) -> Store:
+        """The store a script runs against: --store if given on the command line, else the
+        script's own ``store:``, else $ESCLI_STORE or the default."""
+        if url is None or self.store_from_command_line:
+            return self.store
+        if url not in self._extra_stores:
+            from escli.stores import open_store
+
+            self._extra_stores[url] = open_store(url)
+        return self._extra_stores[url]
+
     def open_targets(self, urls: Iterable[str]) -> list[Sink]:
         """The ``--to`` targets, opened before anything is written so a bad URL stops the
         command early. They are closed with the app."""
@@ -109,6 +136,9 @@ class App:
             close = getattr(target, "close", None)
             if close is not None:
                 close()
+        extra, self._extra_stores = list(self._extra_stores.values()), {}
+        for store_ in extra:
+            store_.close()
         store, self._store = self._store, None
         if store is None:
             return
@@ -120,9 +150,12 @@ class App:
         store.close()
 
 
-def _set_store(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     if value:
-        ctx.ensure_object(App).store_url = value
+        app = ctx.ensure_object(App)
+        app.store_url = value
+        source = ctx.get_parameter_source(param.name or "store")
+        app.store_from_command_line = source is click.core.ParameterSource.COMMANDLINE
 
 
 def _set_domains(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from escli.dispatcher import DispatchResult
     from escli.model import Domain
     from escli.replay import Step
+    from escli.scripts import ScenarioOutcome, StepOutcome
     from escli.stores.base import RecordedEvent, StreamInfo
 
 ARROW = "→"
@@ -261,3 +262,72 @@ def streams_view(streams: list[StreamInfo]) -> Text:
     rows = [_header("stream", "generation", "events")]
     rows += [[s.stream, str(s.generation).rjust(width), str(s.events)] for s in streams]
     return columns(rows, indent=0)
+
+
+# -- scripts and scenarios ---------------------------------------------------------------
+
+
+def _error_json(error: Any) -> dict[str, str] | None:
+    if error is None:
+        return None
+    from escli.scripts import error_kind_of
+
+    return {"kind": error_kind_of(error), "message": str(error)}
+
+
+def script_step_json(number: int, outcome: StepOutcome) -> dict[str, Any]:
+    return {
+        "step": number,
+        "where": str(outcome.step.where),
+        "command": outcome.step.text,
+        "ok": outcome.ok,
+        "result": None if outcome.result is None else dispatch_json(outcome.result),
+        "error": _error_json(outcome.error),
+        "problems": outcome.problems,
+    }
+
+
+def script_step_view(number: int, outcome: StepOutcome) -> Iterable[Any]:
+    yield Text.assemble(("── ", "dim"), (f"step {number}: ", "bold"), outcome.step.text)
+    if outcome.result is not None:
+        yield from dispatch_view(outcome.result)
+    elif outcome.error is not None and outcome.ok:
+        from escli.scripts import error_kind_of
+
+        yield Text(f"{error_kind_of(outcome.error)} as expected: {outcome.error}", style="green")
+    if not outcome.ok:
+        yield Text(f"FAILED at {outcome.step.where}", style="bold red")
+        for line in outcome.problems:
+            yield Text(f"  {line}", style=_diff_style(line))
+
+
+def script_summary(passed: int, failed: int) -> Text:
+    return Text(f"{passed} passed, {failed} failed", style="bold red" if failed else "bold green")
+
+
+def _diff_style(line: str) -> str:
+    if line.startswith("+"):
+        return "green"
+    if line.startswith("-"):
+        return "red"
+    return ""
+
+
+def scenario_json(outcome: ScenarioOutcome) -> dict[str, Any]:
+    return {
+        "name": outcome.scenario.name,
+        "where": str(outcome.scenario.where),
+        "ok": outcome.ok,
+        "problems": outcome.problems,
+    }
+
+
+def scenario_view(outcome: ScenarioOutcome) -> Iterable[Any]:
+    if outcome.ok:
+        yield Text.assemble(("PASS", "bold green"), f"  {outcome.scenario.name}")
+        return
+    yield Text.assemble(
+        ("FAIL", "bold red"), f"  {outcome.scenario.name}  ({outcome.scenario.where})"
+    )
+    for line in outcome.problems:
+        yield Text(f"      {line}", style=_diff_style(line))

@@ -1,5 +1,8 @@
 """The combat rules, as given/when/then with no store."""
 
+from pathlib import Path
+
+import pytest
 from escli_combat import (
     Attack,
     EntityAttacked,
@@ -10,7 +13,9 @@ from escli_combat import (
     Spawn,
 )
 
-from escli.testing import given
+from escli.testing import FileScenario, given, scenarios_from
+
+SCENARIOS = Path(__file__).resolve().parents[2] / "sample_streams" / "combat.scenarios.yaml"
 
 
 def test_the_ogre_is_known_from_the_start_with_900_hitpoints():
@@ -93,3 +98,23 @@ def test_events_carry_type_version_and_source():
         "1.0",
         "events://escli/samples/combat",
     )
+
+
+@pytest.mark.parametrize("scenario", scenarios_from(SCENARIOS), ids=str)
+def test_the_sample_scenario_file_holds_in_pytest_too(scenario: FileScenario) -> None:
+    scenario.check()
+
+
+def test_a_file_scenario_that_does_not_hold_fails_with_its_diff(tmp_path: Path) -> None:
+    path = tmp_path / "wrong.yaml"
+    path.write_text(
+        "scenarios:\n"
+        "  - name: wrong\n"
+        "    when: combat attack ogre 150\n"
+        "    then: {state: {hitpoints: 1}}\n"
+    )
+    [scenario] = scenarios_from(path)
+    with pytest.raises(
+        AssertionError, match=r'(?s)wrong .*-  "hitpoints": 1\n\+  "hitpoints": 750'
+    ):
+        scenario.check()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command()
+@click.argument("files", metavar="FILE...", nargs=-1, required=True)
+@click.option("--keep-going", is_flag=True, help="Run every step even after one fails.")
+@common_options
+@pass_app
+def run(app: App, files: tuple[str, ...], keep_going: bool) -> None:
+    """Run command scripts: YAML steps with expectations, or one command per line.
+
+    FILE may be - for stdin. Every file is checked in full (keys, domains, commands, field
+    types) before the first step runs. A step that fails its expectation, or a command that
+    is rejected without an expected error, stops the run (unless --keep-going) and sets the
+    exit code. The store is --store if given, else the script's store:, else the default.
+
+    \b
+    Example:
+      escli run sample_streams/combat-demo.yaml
+      printf 'combat attack ogre 150\\ncombat heal ogre 50\\n' | escli run -
+    """
+    from escli.cli.render import script_step_json, script_step_view, script_summary
+    from escli.scripts import failure, load_script, run_script
+
+    scripts = [load_script(app.read_text(f), f, app.registry) for f in files]
+    passed, errors = 0, []
+    for script in scripts:
+        store = app.store_for(script.store_url)
+        for number, outcome in enumerate(run_script(script, store, keep_going=keep_going), 1):
+            if app.json:
+                app.print_json(script_step_json(number, outcome))
+            else:
+                app.print_lines(script_step_view(number, outcome))
+            if outcome.ok:
+                passed += 1
+            else:
+                errors.append(failure(outcome, number))
+        if errors and not keep_going:
+            break
+    if app.json:
+        app.print_json({"summary": {"passed": passed, "failed": len(errors)}})
+    else:
+        app.print_lines([script_summary(passed, len(errors))])
+    if errors:
+        raise errors[0]

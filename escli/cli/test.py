@@ -1,0 +1,45 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command()
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
+@common_options
+@pass_app
+def test(app: App, paths: tuple[str, ...]) -> None:
+    """Run given/when/then scenario files and report each scenario.
+
+    A PATH is a scenario file or a folder searched for them (*.yaml, *.yml files with a
+    top-level scenarios: list). Each scenario seeds its given events in an isolated
+    in-memory store (unless it names a store), handles its when command and compares the
+    outcome with then. Ends with 'N passed, M failed'; the exit code is 10 if any failed.
+
+    \b
+    Example:
+      escli test sample_streams/
+    """
+    from escli.cli.render import scenario_json, scenario_view
+    from escli.errors import ExpectationFailed
+    from escli.scripts import find_scenario_files, load_scenarios, run_scenario
+    from escli.stores import open_store
+
+    files = find_scenario_files(paths)
+    scenarios = [s for f in files for s in load_scenarios(app.read_text(f), f, app.registry)]
+    failed = 0
+    for scenario in scenarios:
+        outcome = run_scenario(scenario, open_store)
+        failed += not outcome.ok
+        if app.json:
+            app.print_json(scenario_json(outcome))
+        else:
+            app.print_lines(scenario_view(outcome))
+    summary = f"{len(scenarios) - failed} passed, {failed} failed"
+    if app.json:
+        app.print_json({"summary": {"passed": len(scenarios) - failed, "failed": failed}})
+    else:
+        app.print_lines([summary])
+    if failed:
+        raise ExpectationFailed(f"{failed} of {len(scenarios)} scenarios failed")

@@ -1,0 +1,682 @@
+"""Commands as data: scripts (steps with expectations) and given/when/then scenarios.
+
+A *script* is YAML: a list of steps, or a mapping with defaults (``domain``, ``store``) and
+``steps``. A step is the same words as the CLI (``combat attack ogre 150``, an optional
+leading ``dispatch``; the domain may be left out when a default domain is set), or a mapping::
+
+    - combat attack ogre 150
+    - {domain: combat, command: attack, args: {entity_id: ogre, damage: 150}}
+    - run: combat attack ghost 1
+      expect:
+        error: {kind: rejected, message: immortal}
+    - run: combat attack ogre 750
+      expect:
+        events: [{type: EntityAttacked, data: {damage: 750}}, {type: EntityDied}]
+        state: {hitpoints: 0, alive: false}
+        generation: 3
+
+Plain text works too (a file or stdin that is not a YAML list or mapping): one CLI-style
+command per line, ``#`` comments and blank lines ignored.
+
+A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
+``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
+isolated in-memory store unless a ``store`` is named.
+
+Everything is parsed and checked in full (keys, domains, commands, field types) before the
+first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is read with the safe loader.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import shlex
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from escli.codec import FieldError, check_value, decode, encode, field_types, parse_text
+from escli.command_line import build_command, make_command
+from escli.dispatcher import DispatchResult, dispatch
+from escli.domains import DomainRegistry
+from escli.errors import (
+    CommandRejected,
+    ConcurrencyConflict,
+    EscliError,
+    ExpectationFailed,
+    InvalidInput,
+    NotFound,
+    StoreError,
+    UsageError,
+    in_context,
+)
+from escli.model import Domain, event_meta
+from escli.stores.base import NewEvent, Store, new_event_id
+
+__all__ = [
+    "ERROR_KINDS",
+    "Expectation",
+    "ExpectationFailed",
+    "Scenario",
+    "ScenarioOutcome",
+    "Script",
+    "Step",
+    "StepOutcome",
+    "load_scenarios",
+    "load_script",
+    "run_scenario",
+    "run_step",
+]
+
+ERROR_KINDS: dict[str, type[EscliError]] = {
+    "rejected": CommandRejected,
+    "conflict": ConcurrencyConflict,
+    "invalid": InvalidInput,
+    "not-found": NotFound,
+    "usage": UsageError,
+    "store": StoreError,
+}
+
+
+# -- YAML with locations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Where:
+    """A place in a source: ``file:line:column`` (1-based)."""
+
+    source: str
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+class YMap(dict[str, Any]):
+    """A YAML mapping that remembers where it and each of its keys and values stand."""
+
+    where: Where
+    key_where: dict[str, Where]
+    value_where: dict[str, Where]
+
+
+class YList(list[Any]):
+    where: Where
+    item_where: list[Where]
+
+
+# Tags of plain data; anything else (``!!python/...``, custom tags) is refused outright.
+_PLAIN_TAGS = {
+    f"tag:yaml.org,2002:{name}"
+    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
+}
+
+
+def _where(source: str, node: Any) -> Where:
+    mark = node.start_mark
+    return Where(source, mark.line + 1, mark.column + 1)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """YAML text as plain values (``YMap``/``YList`` carry locations), safe tags only.
+    Duplicate keys, which PyYAML silently accepts, are an error here."""
+    import yaml
+
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+
+        def convert(node: Any) -> Any:
+            if isinstance(node, yaml.MappingNode) and node.tag in _PLAIN_TAGS:
+                out = YMap()
+                out.where, out.key_where, out.value_where = _where(source, node), {}, {}
+                for key_node, value_node in node.value:
+                    key = convert(key_node)
+                    if not isinstance(key, str):
+                        raise InvalidInput(f"{_where(source, key_node)}: keys must be strings")
+                    if key in out:
+                        raise InvalidInput(f"{_where(source, key_node)}: duplicate key {key!r}")
+                    out[key] = convert(value_node)
+                    out.key_where[key] = _where(source, key_node)
+                    out.value_where[key] = _where(source, value_node)
+                return out
+            if node.tag not in _PLAIN_TAGS:
+                raise InvalidInput(f"{_where(source, node)}: unsupported YAML tag {node.tag}")
+            if isinstance(node, yaml.SequenceNode):
+                items = YList(convert(item) for item in node.value)
+                items.where = _where(source, node)
+                items.item_where = [_where(source, item) for item in node.value]
+                return items
+            return loader.construct_object(node, deep=True)
+
+        return convert(node)
+    except yaml.MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        raise InvalidInput(f"{where}: invalid YAML: {e.problem or e.context}") from e
+    except yaml.YAMLError as e:
+        raise InvalidInput(f"{source}: invalid YAML: {e}") from e
+    finally:
+        loader.dispose()
+
+
+def _check_keys(value: YMap, allowed: Sequence[str], what: str) -> None:
+    for key in value:
+        if key not in allowed:
+            raise InvalidInput(
+                f"{value.key_where[key]}: unknown key {key!r} in {what} "
+                f"(allowed: {', '.join(allowed)})"
+            )
+
+
+def _expect_type(value: Any, kind: type | tuple[type, ...], where: Where, what: str) -> None:
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
+        wanted = names.get(kind, str(kind)) if isinstance(kind, type) else "a string or mapping"
+        raise InvalidInput(f"{where}: {what} must be {wanted}, got {json.dumps(value)}")
+
+
+# -- steps and expectations ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class EventPattern:
+    """An expected event: its type (full ``combat.EntityDied`` or class name ``EntityDied``)
+    and some of its fields."""
+
+    event_type: str
+    data: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Expectation:
+    events: list[EventPattern] | None = None
+    state: dict[str, Any] | None = None
+    generation: int | None = None
+    error_kind: str | None = None
+    error_message: str = ""
+
+    def problems(self, result: DispatchResult | None, error: EscliError | None) -> list[str]:
+        """What differs from the expectation, as lines of a readable diff; empty if none."""
+        if self.error_kind is not None:
+            if error is None:
+                return [f"expected a {self.error_kind} error, but the command succeeded"]
+            kind = error_kind_of(error)
+            if kind != self.error_kind or self.error_message not in str(error):
+                return [
+                    f"- error: {self.error_kind}: ...{self.error_message}...",
+                    f"+ error: {kind}: {error}",
+                ]
+            return []
+        if error is not None:
+            return [f"unexpected {error_kind_of(error)} error: {error}"]
+        assert result is not None
+        problems: list[str] = []
+        if self.events is not None:
+            actual = [{"type": event_meta(e).event_type, "data": encode(e)} for e in result.events]
+            if not _events_match(self.events, actual):
+                expected = [{"type": p.event_type, "data": p.data} for p in self.events]
+                problems += _diff("events", expected, _as_patterns(self.events, actual))
+        if self.state is not None:
+            after = encode(result.after)
+            actual_state = {k: after.get(k, "<missing>") for k in self.state}
+            if actual_state != self.state:
+                problems += _diff("state", self.state, actual_state)
+        if self.generation is not None and result.after.generation != self.generation:
+            problems += [
+                f"- generation: {self.generation}",
+                f"+ generation: {result.after.generation}",
+            ]
+        return problems
+
+
+def error_kind_of(error: EscliError) -> str:
+    for kind, cls in ERROR_KINDS.items():
+        if isinstance(error, cls):
+            return kind
+    return "error"
+
+
+def _events_match(patterns: list[EventPattern], actual: list[dict[str, Any]]) -> bool:
+    if len(patterns) != len(actual):
+        return False
+    for pattern, event in zip(patterns, actual, strict=True):
+        type_ok = pattern.event_type in (event["type"], event["type"].rsplit(".", 1)[-1])
+        if not type_ok or any(event["data"].get(k, object()) != v for k, v in pattern.data.items()):
+            return False
+    return True
+
+
+def _as_patterns(patterns: list[EventPattern], actual: list[dict[str, Any]]) -> list[Any]:
+    """The actual events shown the way the expectation is written (short type names, only
+    the fields it names), so a diff shows what differs and not what was left out."""
+    shown = []
+    for i, event in enumerate(actual):
+        if i >= len(patterns):
+            shown.append(event)
+            continue
+        pattern = patterns[i]
+        short = event["type"].rsplit(".", 1)[-1]
+        event_type = short if pattern.event_type == short else event["type"]
+        data = {k: event["data"].get(k, "<missing>") for k in pattern.data}
+        shown.append({"type": event_type, "data": data})
+    return shown
+
+
+def _diff(label: str, expected: Any, actual: Any) -> list[str]:
+    def lines(value: Any) -> list[str]:
+        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+
+    diff = difflib.unified_diff(
+        lines(expected), lines(actual), f"expected {label}", f"actual {label}", lineterm="", n=2
+    )
+    return list(diff)
+
+
+@dataclass(frozen=True)
+class Step:
+    """One command to dispatch, built and checked before anything runs."""
+
+    where: Where
+    text: str
+    domain: Domain
+    command: Any
+    expect: Expectation | None = None
+
+
+@dataclass
+class Script:
+    source: str
+    steps: list[Step]
+    store_url: str | None = None
+
+
+class _Builder:
+    """Turns parsed YAML (or text lines) into checked steps, scenarios and events."""
+
+    def __init__(self, registry: DomainRegistry, source: str) -> None:
+        self.registry = registry
+        self.source = source
+
+    def domain(self, name: Any, where: Where) -> Domain:
+        _expect_type(name, str, where, "domain")
+        try:
+            return self.registry.get(name)
+        except EscliError as e:
+            raise InvalidInput(f"{where}: {e}") from e
+
+    def words_step(self, text: str, where: Where, default: str | None) -> tuple[Domain, Any]:
+        try:
+            words = shlex.split(text, comments=True)
+        except ValueError as e:
+            raise InvalidInput(f"{where}: {e}") from e
+        if words and words[0] == "dispatch":
+            words = words[1:]
+        if not words:
+            raise InvalidInput(f"{where}: empty command")
+        if default is not None and words[0] not in self.registry.names():
+            words = [default, *words]
+        if len(words) < 2:
+            raise InvalidInput(f"{where}: expected DOMAIN COMMAND ARGS..., got {text!r}")
+        domain = self.domain(words[0], where)
+        try:
+            return domain, build_command(domain, words[1], words[2:])
+        except EscliError as e:
+            raise InvalidInput(f"{where}: {e}") from e
+
+    def mapping_step(self, value: YMap, default: str | None) -> tuple[Domain, Any]:
+        where = value.where
+        name = value.get("domain", default)
+        if name is None:
+            raise InvalidInput(f"{where}: step names no domain and the file sets no default")
+        domain = self.domain(name, value.value_where.get("domain", where))
+        if "command" not in value:
+            raise InvalidInput(f"{where}: step has no command")
+        command_name = value["command"]
+        _expect_type(command_name, str, value.value_where["command"], "command")
+        try:
+            spec = domain.command_spec(command_name)
+        except EscliError as e:
+            raise InvalidInput(f"{value.value_where['command']}: {e}") from e
+        args = value.get("args", YMap())
+        args_where = value.value_where.get("args", where)
+        _expect_type(args, dict, args_where, "args")
+        types = field_types(spec.cls)
+        values = {}
+        for key, raw in args.items():
+            key_where = args.key_where[key] if isinstance(args, YMap) else args_where
+            name_ = key.replace("-", "_")
+            if name_ not in types:
+                raise InvalidInput(
+                    f"{key_where}: {spec.name} has no field {key!r} (fields: {', '.join(types)})"
+                )
+            value_where = args.value_where[key] if isinstance(args, YMap) else args_where
+            values[name_] = self.field_value(types[name_], raw, value_where, f"{spec.name} {key}")
+        missing = [f for f in types if f not in values]
+        try:
+            command = make_command(spec, values)
+        except InvalidInput as e:
+            raise InvalidInput(
+                f"{args_where}: {spec.name}: missing {', '.join(missing)}"
+                if missing
+                else f"{args_where}: {e}"
+            ) from e
+        return domain, command
+
+    @staticmethod
+    def field_value(tp: Any, raw: Any, where: Where, what: str) -> Any:
+        """A YAML value for a field: typed YAML values are checked strictly; a string for a
+        non-string field is converted as on the command line (``"150"`` for an int)."""
+        try:
+            if isinstance(raw, str) and tp is not str:
+                return parse_text(tp, raw, what)
+            return check_value(tp, raw, what)
+        except FieldError as e:
+            raise InvalidInput(f"{where}: {e}") from e
+
+    def expectation(self, value: Any, where: Where) -> Expectation:
+        _expect_type(value, dict, where, "expect")
+        assert isinstance(value, YMap)
+        _check_keys(value, ["events", "state", "generation", "error"], "expect")
+        events = None
+        if "events" in value:
+            raw = value["events"]
+            _expect_type(raw, list, value.value_where["events"], "events")
+            events = [self.event_pattern(item, raw.item_where[i]) for i, item in enumerate(raw)]
+        state = None
+        if "state" in value:
+            _expect_type(value["state"], dict, value.value_where["state"], "state")
+            state = dict(value["state"])
+        generation = None
+        if "generation" in value:
+            _expect_type(value["generation"], int, value.value_where["generation"], "generation")
+            generation = value["generation"]
+        kind, message = None, ""
+        if "error" in value:
+            error = value["error"]
+            error_where = value.value_where["error"]
+            if isinstance(error, str):
+                kind = error
+            else:
+                _expect_type(error, dict, error_where, "error")
+                _check_keys(error, ["kind", "message"], "error")
+                kind = error.get("kind")
+                message = error.get("message", "")
+                _expect_type(message, str, error_where, "error message")
+            if kind not in ERROR_KINDS:
+                raise InvalidInput(
+                    f"{error_where}: error kind must be one of {', '.join(ERROR_KINDS)}, "
+                    f"got {kind!r}"
+                )
+            if events is not None or state is not None or generation is not None:
+                raise InvalidInput(f"{where}: expect either an error or events/state/generation")
+        return Expectation(events, state, generation, kind, message)
+
+    def event_pattern(self, item: Any, where: Where) -> EventPattern:
+        if isinstance(item, str):
+            return EventPattern(item, {})
+        _expect_type(item, dict, where, "an expected event")
+        _check_keys(item, ["type", "data"], "an expected event")
+        if "type" not in item:
+            raise InvalidInput(f"{where}: an expected event needs a type")
+        _expect_type(item["type"], str, item.value_where["type"], "type")
+        data = item.get("data", {})
+        _expect_type(data, dict, item.value_where.get("data", where), "data")
+        return EventPattern(item["type"], dict(data))
+
+    def step(self, item: Any, where: Where, default: str | None) -> Step:
+        if isinstance(item, str):
+            domain, command = self.words_step(item, where, default)
+            return Step(where, item, domain, command)
+        _expect_type(item, (str, dict), where, "a step")
+        assert isinstance(item, YMap)
+        _check_keys(item, ["run", "domain", "command", "args", "expect"], "a step")
+        if "run" in item:
+            if {"domain", "command", "args"} & set(item):
+                raise InvalidInput(f"{where}: a step has either run: or domain/command/args")
+            _expect_type(item["run"], str, item.value_where["run"], "run")
+            domain, command = self.words_step(item["run"], item.value_where["run"], default)
+            text = item["run"]
+        else:
+            domain, command = self.mapping_step(item, default)
+            text = f"{domain.name} {domain.spec_of(command).name} " + " ".join(
+                str(v) for v in encode(command).values()
+            )
+        expect = None
+        if "expect" in item:
+            expect = self.expectation(item["expect"], item.value_where["expect"])
+        return Step(where, text, domain, command, expect)
+
+    def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
+        _expect_type(item, dict, where, "a given event")
+        _check_keys(item, ["type", "version", "data"], "a given event")
+        if "type" not in item:
+            raise InvalidInput(f"{where}: a given event needs a type")
+        wanted = item["type"]
+        _expect_type(wanted, str, item.value_where["type"], "type")
+        version = item.get("version")
+        matches = [
+            cls
+            for (event_type, v), cls in domain.events.items()
+            if wanted in (event_type, cls.__name__) and (version is None or v == str(version))
+        ]
+        if not matches:
+            raise InvalidInput(
+                f"{item.value_where['type']}: domain {domain.name!r} has no event {wanted!r}"
+                + (f" v{version}" if version is not None else "")
+            )
+        cls = matches[-1]
+        data = item.get("data", {})
+        _expect_type(data, dict, item.value_where.get("data", where), "data")
+        try:
+            event = decode(cls, dict(data))
+        except FieldError as e:
+            top = e.path.split(".")[0].split("[")[0]
+            at = data.value_where.get(top) if isinstance(data, YMap) else None
+            raise InvalidInput(f"{at or item.value_where.get('data', where)}: {wanted} {e}") from e
+        meta = event_meta(event)
+        return NewEvent(meta.event_type, meta.version, meta.source, encode(event), new_event_id())
+
+
+def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
+    lines = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if stripped and not stripped.startswith("#"):
+            lines.append((stripped, Where(source, number, len(line) - len(line.lstrip()) + 1)))
+    return lines
+
+
+def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
+    """A script from YAML or plain text, checked in full before anything runs."""
+    builder = _Builder(registry, source)
+    parsed: Any
+    try:
+        parsed = parse_yaml(text, source)
+    except InvalidInput:
+        parsed = None
+        if text.lstrip().startswith(("-", "{", "[", "steps:", "domain:", "store:")):
+            raise
+    if not isinstance(parsed, (list, dict)):
+        steps = [builder.step(line, where, None) for line, where in _text_lines(text, source)]
+        return Script(source, steps)
+    default_domain: str | None = None
+    store_url: str | None = None
+    items: Any = parsed
+    items_where = [Where(source, 1, 1)]
+    if isinstance(parsed, YMap):
+        _check_keys(parsed, ["domain", "store", "steps"], "a script")
+        if "scenarios" in parsed:
+            raise InvalidInput(f"{source}: this is a scenario file: run it with escli test")
+        if "domain" in parsed:
+            builder.domain(parsed["domain"], parsed.value_where["domain"])
+            default_domain = parsed["domain"]
+        if "store" in parsed:
+            _expect_type(parsed["store"], str, parsed.value_where["store"], "store")
+            store_url = parsed["store"]
+        if "steps" not in parsed:
+            raise InvalidInput(f"{parsed.where}: a script needs steps")
+        items = parsed["steps"]
+        _expect_type(items, list, parsed.value_where["steps"], "steps")
+    assert isinstance(items, YList)
+    items_where = items.item_where
+    steps = [builder.step(item, items_where[i], default_domain) for i, item in enumerate(items)]
+    return Script(source, steps, store_url)
+
+
+# -- running ------------------------------------------------------------------------------
+
+
+@dataclass
+class StepOutcome:
+    step: Step
+    result: DispatchResult | None
+    error: EscliError | None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def run_step(step: Step, store: Store) -> StepOutcome:
+    """Dispatch one step and compare with its expectation. A step without ``expect`` must
+    succeed; errors that are not ``EscliError`` (bugs) propagate."""
+    try:
+        result = dispatch(step.domain, step.command, store)
+    except EscliError as e:
+        expectation = step.expect or Expectation()
+        return StepOutcome(step, None, e, expectation.problems(None, e))
+    problems = step.expect.problems(result, None) if step.expect else []
+    return StepOutcome(step, result, None, problems)
+
+
+def run_script(script: Script, store: Store, *, keep_going: bool = False) -> Iterator[StepOutcome]:
+    """Run the steps in order; stop after the first failure unless ``keep_going``."""
+    for step in script.steps:
+        outcome = run_step(step, store)
+        yield outcome
+        if not outcome.ok and not keep_going:
+            return
+
+
+def failure(outcome: StepOutcome, number: int) -> EscliError:
+    """The error a failed step ends the run with: the command's own error (and its exit
+    code) when it failed unexpectedly, else ``ExpectationFailed``."""
+    where = f"step {number} at {outcome.step.where} ({outcome.step.text})"
+    expected_error = outcome.step.expect is not None and outcome.step.expect.error_kind
+    if outcome.error is not None and not expected_error:
+        return in_context(outcome.error, where)
+    return ExpectationFailed(f"{where} did not meet its expectation")
+
+
+# -- scenarios ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    where: Where
+    domain: Domain
+    given: list[NewEvent]
+    when: Step
+    then: Expectation
+    store_url: str | None = None
+
+
+@dataclass
+class ScenarioOutcome:
+    scenario: Scenario
+    problems: list[str]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def is_scenario_file(parsed: Any) -> bool:
+    return isinstance(parsed, dict) and "scenarios" in parsed
+
+
+def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Scenario]:
+    """The scenarios of a file, checked in full."""
+    parsed = parse_yaml(text, source)
+    if not isinstance(parsed, YMap) or "scenarios" not in parsed:
+        raise InvalidInput(f"{source}: a scenario file is a mapping with a scenarios: list")
+    _check_keys(parsed, ["domain", "store", "scenarios"], "a scenario file")
+    builder = _Builder(registry, source)
+    default = parsed.get("domain")
+    if default is not None:
+        builder.domain(default, parsed.value_where["domain"])
+    file_store = parsed.get("store")
+    items = parsed["scenarios"]
+    _expect_type(items, list, parsed.value_where["scenarios"], "scenarios")
+    scenarios = []
+    for i, item in enumerate(items):
+        where = items.item_where[i]
+        _expect_type(item, dict, where, "a scenario")
+        _check_keys(item, ["name", "domain", "store", "given", "when", "then"], "a scenario")
+        for key in ("name", "when", "then"):
+            if key not in item:
+                raise InvalidInput(f"{where}: a scenario needs {key}:")
+        _expect_type(item["name"], str, item.value_where["name"], "name")
+        domain_name = item.get("domain", default)
+        when = builder.step(item["when"], item.value_where["when"], domain_name)
+        if when.expect is not None:
+            raise InvalidInput(f"{item.value_where['when']}: put expectations under then:")
+        stream = when.domain.stream_of(when.command)
+        given_items = item.get("given", YList())
+        _expect_type(given_items, list, item.value_where.get("given", where), "given")
+        given = [
+            builder.given_event(g, given_items.item_where[j], when.domain, stream)
+            for j, g in enumerate(given_items)
+        ]
+        then = builder.expectation(item["then"], item.value_where["then"])
+        store = item.get("store", file_store)
+        scenarios.append(Scenario(item["name"], where, when.domain, given, when, then, store))
+    return scenarios
+
+
+def run_scenario(scenario: Scenario, open_store: Callable[[str], Store]) -> ScenarioOutcome:
+    """Seed the ``given`` events, handle ``when``, compare with ``then``."""
+    store = open_store(scenario.store_url or "memory:")
+    try:
+        stream = scenario.domain.stream_of(scenario.when.command)
+        if scenario.given:
+            store.append(stream, scenario.given, store.generation(stream))
+        try:
+            result = dispatch(scenario.domain, scenario.when.command, store)
+        except EscliError as e:
+            return ScenarioOutcome(scenario, scenario.then.problems(None, e))
+        return ScenarioOutcome(scenario, scenario.then.problems(result, None))
+    finally:
+        store.close()
+
+
+def find_scenario_files(paths: Sequence[str]) -> list[str]:
+    """Scenario files: each PATH that is a file, and under each folder the *.yaml/*.yml
+    files with a top-level ``scenarios:`` key, in name order."""
+    import os
+
+    found: list[str] = []
+    for path in paths:
+        if os.path.isfile(path):
+            found.append(path)
+            continue
+        if not os.path.isdir(path):
+            raise InvalidInput(f"{path}: no such file or folder")
+        for folder, dirs, names in os.walk(path):
+            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+            for name in sorted(names):
+                if not name.endswith((".yaml", ".yml")):
+                    continue
+                full = os.path.join(folder, name)
+                with open(full, encoding="utf-8") as f:
+                    if any(line.startswith("scenarios:") for line in f):
+                        found.append(full)
+    if not found:
+        raise InvalidInput(f"no scenario files in {', '.join(paths)}")
+    return found

@@ -1,0 +1,103 @@
+"""`escli test`: given/when/then scenario files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from escli import open_store
+from tests.conftest import ROOT, Run, snapshot
+
+PASSING = """\
+domain: combat
+scenarios:
+  - name: an attack on a dead ogre is rejected
+    given:
+      - {type: EntityAttacked, data: {entity_id: ogre, damage: 900}}
+      - {type: combat.EntityDied, version: "1.0", data: {entity_id: ogre}}
+    when: attack ogre 1
+    then:
+      error: {kind: rejected, message: dead}
+"""
+
+FAILING = """\
+scenarios:
+  - name: the ogre loses what it is hit for
+    when: combat attack ogre 150
+    then:
+      state: {hitpoints: 700}
+      events: [{type: EntityAttacked, data: {damage: 140}}]
+"""
+
+
+def test_the_sample_scenarios_all_pass(escli: Run) -> None:
+    out = escli("test", str(ROOT / "sample_streams"))
+    assert out.exit_code == 0, out.stdout + out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[-1] == f"{len(lines) - 1} passed, 0 failed"
+    assert len(lines) - 1 >= 15
+    assert all(line.startswith("PASS  ") for line in lines[:-1])
+
+
+def test_a_failing_scenario_prints_a_diff_and_sets_the_exit_code(
+    escli: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "a.yaml").write_text(PASSING)
+    (tmp_path / "b.yaml").write_text(FAILING)
+    (tmp_path / "notes.yaml").write_text("just: data\n")
+    out = escli("test", str(tmp_path))
+    assert out.exit_code == 10
+    assert out.stdout.startswith(
+        "PASS  an attack on a dead ogre is rejected\n"
+        f"FAIL  the ogre loses what it is hit for  ({tmp_path / 'b.yaml'}:2:5)\n"
+    )
+    assert '      -      "damage": 140\n' in out.stdout
+    assert '      +      "damage": 150\n' in out.stdout
+    assert "entity_id" not in out.stdout
+    assert '      -  "hitpoints": 700\n' in out.stdout
+    assert '      +  "hitpoints": 750\n' in out.stdout
+    assert out.stdout.endswith("1 passed, 1 failed\n")
+    assert out.stderr == "Error: 1 of 2 scenarios failed\n"
+
+
+def test_scenarios_run_in_memory_and_leave_the_store_alone(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "150")
+    before = snapshot(open_store(store_url))
+    (tmp_path / "a.yaml").write_text(PASSING)
+    assert escli("test", str(tmp_path / "a.yaml")).exit_code == 0
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_json_reports_each_scenario(escli: Run, tmp_path: Path) -> None:
+    (tmp_path / "b.yaml").write_text(FAILING)
+    out = escli("test", str(tmp_path), "--json")
+    first, summary = (json.loads(line) for line in out.stdout.splitlines())
+    assert (first["name"], first["ok"]) == ("the ogre loses what it is hit for", False)
+    assert summary == {"summary": {"passed": 0, "failed": 1}}
+
+
+def test_a_bad_given_event_is_a_located_error(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(PASSING.replace("damage: 900", "damage: lots"))
+    out = escli("test", str(path))
+    assert out.exit_code == 4
+    assert out.stderr == (
+        f"Error: {path}:5:64: EntityAttacked damage: expected an integer, got 'lots'\n"
+    )
+
+
+def test_an_unknown_event_type_in_given_is_a_located_error(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "bad.yaml"
+    path.write_text(PASSING.replace("type: EntityAttacked", "type: EntityExploded"))
+    out = escli("test", str(path))
+    assert (out.exit_code, out.stderr) == (
+        4,
+        f"Error: {path}:5:16: domain 'combat' has no event 'EntityExploded'\n",
+    )
+
+
+def test_a_folder_without_scenarios_is_invalid_input(escli: Run, tmp_path: Path) -> None:
+    out = escli("test", str(tmp_path))
+    assert (out.exit_code, out.stderr) == (4, f"Error: no scenario files in {tmp_path}\n")
