@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from typing import Any
 
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
 from escli.stores.base import (
@@ -183,62 +184,53 @@ class SQLiteStore(BaseStore):
 
     # -- the store interface -------------------------------------------------------------
 
-    def read(
-        self, stream: str, from_generation: int = 1, to_generation: int | None = None
-    ) -> Iterator[RecordedEvent]:
+    def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
+        """The rows of a read query, streamed; none when the file does not exist yet."""
         conn = self._connect(create=False)
         if conn is None:
             return
-        upper = to_generation if to_generation is not None else 2**62
         try:
-            cursor = conn.execute(
-                f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND generation BETWEEN ? AND ?"
-                " ORDER BY generation",
-                (stream, from_generation, upper),
-            )
-            loads = json.loads
-            for generation, event_id, etype, version, source, data, at, position in cursor:
-                yield RecordedEvent(
-                    stream, generation, event_id, etype, version, source, loads(data), at, position
-                )
+            yield from conn.execute(sql, params)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
-    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
-        conn = self._connect(create=False)
-        if conn is None:
-            return
-        try:
-            cursor = conn.execute(
-                f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
-                (after_position,),
+    def read(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        upper = to_generation if to_generation is not None else 2**62
+        rows = self._rows(
+            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND generation BETWEEN ? AND ?"
+            " ORDER BY generation",
+            (stream, from_generation, upper),
+        )
+        loads = json.loads
+        for generation, event_id, etype, version, source, data, at, position in rows:
+            yield RecordedEvent(
+                stream, generation, event_id, etype, version, source, loads(data), at, position
             )
-            loads = json.loads
-            for stream, generation, event_id, etype, version, source, data, at, pos in cursor:
-                yield RecordedEvent(
-                    stream, generation, event_id, etype, version, source, loads(data), at, pos
-                )
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from e
+
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        rows = self._rows(
+            f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
+            (after_position,),
+        )
+        loads = json.loads
+        for stream, generation, event_id, etype, version, source, data, at, pos in rows:
+            yield RecordedEvent(
+                stream, generation, event_id, etype, version, source, loads(data), at, pos
+            )
 
     def read_data(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
     ) -> Iterator[FoldRow]:
-        conn = self._connect(create=False)
-        if conn is None:
-            return
+        # The JSON text goes out as it is stored: the fold parses it, which spares a
+        # Python-level loop here (the rows come straight from the C cursor).
         upper = to_generation if to_generation is not None else 2**62
-        try:
-            cursor = conn.execute(
-                "SELECT generation, event_type, type_version, data FROM events"
-                " WHERE stream = ? AND generation BETWEEN ? AND ? ORDER BY generation",
-                (stream, from_generation, upper),
-            )
-            # The JSON text goes out as it is stored: the fold parses it, which spares a
-            # Python-level loop here (``yield from`` hands the C cursor's rows straight on).
-            yield from cursor
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from e
+        return self._rows(
+            "SELECT generation, event_type, type_version, data FROM events"
+            " WHERE stream = ? AND generation BETWEEN ? AND ? ORDER BY generation",
+            (stream, from_generation, upper),
+        )
 
     def append(
         self, stream: str, events: Sequence[NewEvent], expected_generation: int
@@ -305,18 +297,11 @@ class SQLiteStore(BaseStore):
             raise _translate(e, self.path) from e
 
     def streams(self) -> Iterator[StreamInfo]:
-        conn = self._connect(create=False)
-        if conn is None:
-            return
-        try:
-            cursor = conn.execute(
-                "SELECT stream, max(generation), count(*) FROM events"
-                " GROUP BY stream ORDER BY stream"
-            )
-            for name, generation, count in cursor:
-                yield StreamInfo(name, generation, count)
-        except sqlite3.Error as e:
-            raise _translate(e, self.path) from e
+        rows = self._rows(
+            "SELECT stream, max(generation), count(*) FROM events GROUP BY stream ORDER BY stream"
+        )
+        for name, generation, count in rows:
+            yield StreamInfo(name, generation, count)
 
     def close(self) -> None:
         with self._conns_lock:
