@@ -27,8 +27,13 @@ class Sink(Protocol):
 
 
 class Delivery(NamedTuple):
+    """One target's result: which generations it was sent (pending ones first) and whether
+    they arrived."""
+
     target: str
     error: EscliError | None = None
+    from_generation: int = 0
+    to_generation: int = 0
 
     @property
     def ok(self) -> bool:
@@ -91,12 +96,7 @@ def dispatch(
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
     recorded = store.append(stream, [new_event(e) for e in events], before.generation)
-    deliveries = []
-    for sink in sinks:
-        try:
-            sink.deliver(recorded)
-        except EscliError as e:
-            deliveries.append(Delivery(sink.url, e))
-        else:
-            deliveries.append(Delivery(sink.url))
+    from escli.delivery import deliver
+
+    deliveries = [deliver(store, sink, recorded) for sink in sinks]
     return DispatchResult(stream, command, before, after, events, recorded, deliveries)

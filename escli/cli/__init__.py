@@ -22,6 +22,7 @@ COMMANDS = {
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
     "domains": "escli.cli.domains:domains",
+    "publish": "escli.cli.publish:publish",
     "run": "escli.cli.run:run",
     "test": "escli.cli.test:test",
 }

@@ -61,6 +61,7 @@ def dispatch(
     if failed:
         raise DeliveryIncomplete(
             f"stored in {app.store_url} at generations {result.recorded[0].generation}"
-            f"..{result.recorded[-1].generation}, but not delivered to "
-            + ", ".join(d.target for d in failed)
+            f"..{result.recorded[-1].generation}; pending for "
+            + ", ".join(f"{d.target} ({d.from_generation}..{d.to_generation})" for d in failed)
+            + ": escli publish --pending --to URL sends them"
         )

@@ -12,6 +12,7 @@ from escli.codec import encode, field_types, type_label
 from escli.model import event_meta
 
 if TYPE_CHECKING:
+    from escli.delivery import Published
     from escli.dispatcher import DispatchResult
     from escli.model import Domain
     from escli.replay import Step
@@ -122,7 +123,13 @@ def dispatch_json(result: DispatchResult) -> dict[str, Any]:
         "events": events,
         "state": {"before": encode(result.before), "after": encode(result.after)},
         "targets": [
-            {"target": d.target, "ok": d.ok, "error": None if d.ok else str(d.error)}
+            {
+                "target": d.target,
+                "ok": d.ok,
+                "from_generation": d.from_generation,
+                "to_generation": d.to_generation,
+                "error": None if d.ok else str(d.error),
+            }
             for d in result.deliveries
         ],
     }
@@ -145,8 +152,13 @@ def dispatch_view(result: DispatchResult) -> Iterable[Any]:
     yield "state"
     yield state_table(data["state"]["before"], data["state"]["after"])
     for d in result.deliveries:
-        mark = Text("  ok  ", style="green") if d.ok else Text("  FAILED  ", style="bold red")
-        yield Text.assemble(mark, d.target, "" if d.ok else f": {d.error}")
+        span = f"generations {d.from_generation}..{d.to_generation}"
+        if d.ok:
+            yield Text.assemble(("  ok  ", "green"), d.target, f"  {span}")
+        else:
+            yield Text.assemble(
+                ("  FAILED  ", "bold red"), d.target, f"  {span} pending: {d.error}"
+            )
 
 
 # -- replay ------------------------------------------------------------------------------
@@ -331,3 +343,16 @@ def scenario_view(outcome: ScenarioOutcome) -> Iterable[Any]:
     )
     for line in outcome.problems:
         yield Text(f"      {line}", style=_diff_style(line))
+
+
+def published_json(item: Published) -> dict[str, Any]:
+    return item._asdict()
+
+
+def published_view(item: Published) -> Text:
+    if not item.events:
+        return Text(f"{item.stream}  no events from generation {item.from_generation}")
+    return Text(
+        f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
+        f"{item.events} event{'s' if item.events != 1 else ''} sent"
+    )

@@ -17,6 +17,7 @@ __all__ = [
     "DuplicateEventId",
     "FoldRow",
     "NewEvent",
+    "Pending",
     "RecordedEvent",
     "Store",
     "StreamInfo",
@@ -75,6 +76,15 @@ class RecordedEvent(NamedTuple):
     data: dict[str, Any]
     recorded_at: str
     position: int
+
+
+class Pending(NamedTuple):
+    """Events of ``stream`` stored but not yet delivered to ``target``."""
+
+    target: str
+    stream: str
+    from_generation: int
+    to_generation: int
 
 
 class StreamInfo(NamedTuple):
@@ -137,6 +147,22 @@ class Store(Protocol):
         mechanism (EventStoreDB subscriptions, PostgreSQL LISTEN/NOTIFY) override it."""
         ...
 
+    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        """Pending deliveries, for one target and/or stream or all, ordered by target and
+        stream."""
+        ...
+
+    def set_pending(
+        self, target: str, stream: str, from_generation: int, to_generation: int
+    ) -> None:
+        """Record that generations ``from..to`` of ``stream`` did not reach ``target``,
+        merged with what was pending already (the range only grows)."""
+        ...
+
+    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+        """Forget what is pending for (target, stream) up to a generation (delivered)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -173,3 +199,34 @@ class BaseStore:
                 yield recorded
             if not fresh:
                 time.sleep(poll_interval)
+
+    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        return []
+
+    def set_pending(
+        self, target: str, stream: str, from_generation: int, to_generation: int
+    ) -> None:
+        raise StoreError(
+            f"{getattr(self, 'url', 'this store')} cannot record pending deliveries: "
+            f"{stream} generations {from_generation}..{to_generation} did not reach {target}"
+        )
+
+    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+        pass
+
+
+def merge_pending(old: Pending | None, new: Pending) -> Pending:
+    """The pending range after another failure: it covers both."""
+    if old is None:
+        return new
+    return new._replace(
+        from_generation=min(old.from_generation, new.from_generation),
+        to_generation=max(old.to_generation, new.to_generation),
+    )
+
+
+def cleared(old: Pending, up_to_generation: int) -> Pending | None:
+    """The pending range left once everything up to a generation arrived."""
+    if up_to_generation >= old.to_generation:
+        return None
+    return old._replace(from_generation=max(old.from_generation, up_to_generation + 1))

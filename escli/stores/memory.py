@@ -10,8 +10,11 @@ from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
     NewEvent,
+    Pending,
     RecordedEvent,
     StreamInfo,
+    cleared,
+    merge_pending,
     now_rfc3339,
 )
 
@@ -23,6 +26,7 @@ class MemoryStore(BaseStore):
         self._ids: set[str] = set()
         self._position = 0
         self._lock = threading.Lock()
+        self._pending: dict[tuple[str, str], Pending] = {}
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
@@ -76,6 +80,28 @@ class MemoryStore(BaseStore):
             events = self._streams[name]
             if events:
                 yield StreamInfo(name, events[-1].generation, len(events))
+
+    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        return [
+            p
+            for key, p in sorted(self._pending.items())
+            if target in (None, key[0]) and stream in (None, key[1])
+        ]
+
+    def set_pending(
+        self, target: str, stream: str, from_generation: int, to_generation: int
+    ) -> None:
+        with self._lock:
+            old = self._pending.get((target, stream))
+            new = Pending(target, stream, from_generation, to_generation)
+            self._pending[target, stream] = merge_pending(old, new)
+
+    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+        with self._lock:
+            old = self._pending.pop((target, stream), None)
+            left = cleared(old, up_to_generation) if old else None
+            if left is not None:
+                self._pending[target, stream] = left
 
     def close(self) -> None:
         pass

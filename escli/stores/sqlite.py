@@ -29,6 +29,7 @@ from escli.stores.base import (
     DuplicateEventId,
     FoldRow,
     NewEvent,
+    Pending,
     RecordedEvent,
     StreamInfo,
     now_rfc3339,
@@ -49,6 +50,13 @@ CREATE TABLE events (
     recorded_at  TEXT    NOT NULL,
     data         TEXT    NOT NULL,
     PRIMARY KEY (stream, generation)
+) WITHOUT ROWID;
+CREATE TABLE pending (
+    target          TEXT    NOT NULL,
+    stream          TEXT    NOT NULL,
+    from_generation INTEGER NOT NULL,
+    to_generation   INTEGER NOT NULL,
+    PRIMARY KEY (target, stream)
 ) WITHOUT ROWID;
 PRAGMA user_version = 1;
 """
@@ -302,6 +310,53 @@ class SQLiteStore(BaseStore):
         )
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
+
+    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        rows = self._rows(
+            "SELECT target, stream, from_generation, to_generation FROM pending"
+            " WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR stream = ?2)"
+            " ORDER BY target, stream",
+            (target, stream),
+        )
+        return [Pending(*row) for row in rows]
+
+    def set_pending(
+        self, target: str, stream: str, from_generation: int, to_generation: int
+    ) -> None:
+        self._write(
+            "INSERT INTO pending VALUES (?, ?, ?, ?) ON CONFLICT (target, stream) DO UPDATE SET"
+            " from_generation = min(from_generation, excluded.from_generation),"
+            " to_generation = max(to_generation, excluded.to_generation)",
+            (target, stream, from_generation, to_generation),
+        )
+
+    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+        self._write(
+            "DELETE FROM pending WHERE target = ? AND stream = ? AND to_generation <= ?",
+            (target, stream, up_to_generation),
+            "UPDATE pending SET from_generation = max(from_generation, ? + 1)"
+            " WHERE target = ? AND stream = ?",
+            (up_to_generation, target, stream),
+        )
+
+    def _write(self, *statements: Any) -> None:
+        """Run (sql, params) pairs in one write transaction."""
+        conn = self._connect(create=True)
+        assert conn is not None
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for sql, params in zip(statements[::2], statements[1::2], strict=True):
+                    conn.execute(sql, params)
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
 
     def close(self) -> None:
         with self._conns_lock:

@@ -165,7 +165,7 @@ def test_a_store_target_receives_the_same_events_with_the_same_ids(
     for _ in range(2):
         out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
         assert out.exit_code == 0, out.stderr
-    assert out.stdout.endswith(f"  ok  {mirror}\n")
+    assert out.stdout.endswith(f"  ok  {mirror}  generations 2..2\n")
     # Everything but the position, which each store assigns itself.
     assert [r[:-1] for r in open_store(mirror).read("combat-ogre")] == [
         r[:-1] for r in open_store(store_url).read("combat-ogre")
@@ -183,9 +183,13 @@ def test_a_target_that_fails_is_reported_with_its_own_exit_code_after_storing(
     dispatch(combat, combat.command_spec("attack").cls("ogre", 1), open_store(mirror))
     out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
     assert out.exit_code == 9
-    assert f"  FAILED  {mirror}: {mirror}: combat-ogre is at generation 1" in out.stdout
+    assert (
+        f"  FAILED  {mirror}  generations 1..1 pending: {mirror}: combat-ogre is at "
+        "generation 1 and does not hold these events; the target has diverged from the store\n"
+    ) in out.stdout
     assert out.stderr == (
-        f"Error: stored in {store_url} at generations 1..1, but not delivered to {mirror}\n"
+        f"Error: stored in {store_url} at generations 1..1; pending for {mirror} (1..1): "
+        "escli publish --pending --to URL sends them\n"
     )
     assert open_store(store_url).generation("combat-ogre") == 1
 

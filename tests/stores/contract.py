@@ -215,3 +215,33 @@ class StoreContract:
         subscription.close()  # type: ignore[attr-defined]
         writer.join()
         assert seen == [(a, 1), (b, 1), (a, 2)]
+
+    def test_pending_deliveries_grow_by_merging_and_shrink_as_they_arrive(
+        self, store: Store
+    ) -> None:
+        stream, target = unique_stream(), f"test:{uuid.uuid4().hex}"
+        assert store.pending(target) == []
+        store.set_pending(target, stream, 3, 4)
+        store.set_pending(target, stream, 5, 7)
+        [pending] = store.pending(target, stream)
+        assert (pending.target, pending.stream, pending.from_generation, pending.to_generation) == (
+            target,
+            stream,
+            3,
+            7,
+        )
+        store.clear_pending(target, stream, 5)
+        assert [(p.from_generation, p.to_generation) for p in store.pending(target)] == [(6, 7)]
+        store.clear_pending(target, stream, 7)
+        assert store.pending(target) == []
+
+    def test_pending_deliveries_are_kept_per_target_and_stream(self, store: Store) -> None:
+        a, b = sorted([unique_stream(), unique_stream()])
+        one, two = sorted([f"test:{uuid.uuid4().hex}", f"test:{uuid.uuid4().hex}"])
+        store.set_pending(one, a, 1, 1)
+        store.set_pending(one, b, 2, 2)
+        store.set_pending(two, a, 3, 3)
+        assert [(p.stream, p.from_generation) for p in store.pending(one)] == [(a, 1), (b, 2)]
+        assert [
+            (p.target, p.from_generation) for p in store.pending(stream=a) if p.target in (one, two)
+        ] == [(one, 1), (two, 3)]

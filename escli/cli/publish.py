@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+
+@click.command()
+@click.argument("streams", metavar="[STREAM...]", nargs=-1)
+@click.option("--to", "target", metavar="URL", required=True, help="The target to send to.")
+@click.option("--all", "every", is_flag=True, help="Every stream in the store.")
+@click.option(
+    "--from-generation",
+    type=click.IntRange(min=1),
+    default=1,
+    metavar="N",
+    help="Start at generation N of each stream.",
+)
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Send exactly what earlier dispatches failed to deliver to the target, and clear it.",
+)
+@common_options
+@pass_app
+def publish(
+    app: App,
+    streams: tuple[str, ...],
+    target: str,
+    every: bool,
+    from_generation: int,
+    pending: bool,
+) -> None:
+    """Send stored events to a target again: a stream's range, every stream, or what is
+    pending.
+
+    Safe to repeat for targets that deduplicate by event id (stores, NATS JetStream). What
+    arrives is cleared from the pending list; a failure stops the command with the target's
+    error and leaves the rest pending.
+
+    \b
+    Example:
+      escli publish --pending --to sqlite:///mirror.db
+      escli publish combat-ogre --to sqlite:///mirror.db --from-generation 3
+    """
+    from escli.cli.render import published_json, published_view
+    from escli.delivery import publish as send
+    from escli.delivery import publish_pending
+    from escli.errors import UsageError
+
+    if pending == bool(streams or every) or (streams and every):
+        raise UsageError("name STREAM..., or --all, or --pending (one of them)")
+    [sink] = app.open_targets([target])
+    store = app.store
+    if pending:
+        sent = publish_pending(store, sink)
+    else:
+        names = [s.stream for s in store.streams()] if every else list(streams)
+        sent = (send(store, sink, name, from_generation) for name in names)
+    done = []
+    for item in sent:
+        done.append(item)
+        if not app.json:
+            app.print_lines([published_view(item)])
+    if app.json:
+        app.print_json([published_json(item) for item in done])
+    elif not done:
+        app.note(f"nothing {'pending' if pending else 'to send'} for {sink.url}")

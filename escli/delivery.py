@@ -1,0 +1,92 @@
+"""Getting events to extra targets after the store accepted them, and not forgetting those
+that did not arrive.
+
+The store is the source of truth. For each (target, stream) the store keeps at most one
+*pending* range of generations: events stored but not delivered to that target. Newer
+events for that stream queue behind it, so a target always receives a stream's events in
+order: every delivery first re-sends what is pending, and only then the new events. A
+failure extends the pending range; a success clears it. ``escli publish --pending`` sends
+the pending ranges on demand.
+
+Re-sending is safe for targets that deduplicate by event id (stores, NATS JetStream's
+``Nats-Msg-Id``); a CloudEvents file simply gets the lines again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+from escli.dispatcher import Delivery, Sink
+from escli.errors import EscliError
+from escli.stores.base import Pending, RecordedEvent, Store
+
+__all__ = ["BATCH", "deliver", "publish", "publish_pending"]
+
+# Events handed to a target in one call when re-sending a range.
+BATCH = 1000
+
+
+def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
+    batch: list[RecordedEvent] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Delivery:
+    """Deliver freshly appended events to ``sink``, behind anything pending for their
+    stream; record what did not arrive."""
+    stream, first, last = recorded[0].stream, recorded[0].generation, recorded[-1].generation
+    pending = store.pending(sink.url, stream)
+    start = pending[0].from_generation if pending else first
+    try:
+        if pending:
+            for batch in _batches(store.read(stream, start, first - 1)):
+                sink.deliver(batch)
+        sink.deliver(recorded)
+    except EscliError as e:
+        store.set_pending(sink.url, stream, start, last)
+        return Delivery(sink.url, e, start, last)
+    if pending:
+        store.clear_pending(sink.url, stream, last)
+    return Delivery(sink.url, None, start, last)
+
+
+class Published(NamedTuple):
+    stream: str
+    from_generation: int
+    to_generation: int
+    events: int
+
+
+def publish(
+    store: Store,
+    sink: Sink,
+    stream: str,
+    from_generation: int = 1,
+    to_generation: int | None = None,
+) -> Published:
+    """Re-send a stream's events (a generation range) to ``sink``; clears what it covers of
+    the pending range on success."""
+    count, last = 0, from_generation - 1
+    for batch in _batches(store.read(stream, from_generation, to_generation)):
+        sink.deliver(batch)
+        count += len(batch)
+        last = batch[-1].generation
+    pending = store.pending(sink.url, stream)
+    if count and pending and pending[0].from_generation >= from_generation:
+        store.clear_pending(sink.url, stream, last)
+    return Published(stream, from_generation, last, count)
+
+
+def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
+    """Send exactly what earlier deliveries to ``sink`` left pending, stream by stream, in
+    order, clearing each range once it arrived. Stops at the first failure (it propagates)."""
+    pending: list[Pending] = store.pending(sink.url)
+    for item in pending:
+        yield publish(store, sink, item.stream, item.from_generation, item.to_generation)

@@ -1,0 +1,125 @@
+"""Extra targets get a stream's events in order, and nothing that failed is forgotten."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from escli_combat import Attack
+
+from escli import Domain, dispatch, open_store
+from escli.delivery import publish, publish_pending
+from escli.errors import StoreUnavailable
+from escli.stores.base import RecordedEvent
+from escli.stores.memory import MemoryStore
+from tests.conftest import Run
+
+
+class FlakySink:
+    """A target that is down while ``down`` is set, and records what it received."""
+
+    def __init__(self) -> None:
+        self.url = "flaky:"
+        self.down = False
+        self.received: list[int] = []
+
+    def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
+        if self.down:
+            raise StoreUnavailable("flaky: is down")
+        self.received.extend(r.generation for r in recorded)
+
+
+def test_a_failed_delivery_is_recorded_as_pending(combat: Domain) -> None:
+    store, sink = MemoryStore(), FlakySink()
+    sink.down = True
+    result = dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    [delivery] = result.deliveries
+    assert (delivery.ok, delivery.from_generation, delivery.to_generation) == (False, 1, 1)
+    assert [(p.stream, p.from_generation, p.to_generation) for p in store.pending("flaky:")] == [
+        ("combat-ogre", 1, 1)
+    ]
+
+
+def test_newer_events_queue_behind_pending_ones_and_arrive_in_order(combat: Domain) -> None:
+    store, sink = MemoryStore(), FlakySink()
+    dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    sink.down = True
+    dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    assert [(p.from_generation, p.to_generation) for p in store.pending("flaky:")] == [(2, 3)]
+    sink.down = False
+    result = dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    assert [(d.ok, d.from_generation, d.to_generation) for d in result.deliveries] == [(True, 2, 4)]
+    assert sink.received == [1, 2, 3, 4]
+    assert store.pending("flaky:") == []
+
+
+def test_publish_pending_sends_exactly_what_is_missing(combat: Domain) -> None:
+    store, sink = MemoryStore(), FlakySink()
+    dispatch(combat, Attack("goblin", 1), store, sinks=[sink])
+    sink.down = True
+    dispatch(combat, Attack("goblin", 1), store, sinks=[sink])
+    dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    sink.down = False
+    sent = list(publish_pending(store, sink))
+    assert [(p.stream, p.from_generation, p.to_generation, p.events) for p in sent] == [
+        ("combat-goblin", 2, 2, 1),
+        ("combat-ogre", 1, 1, 1),
+    ]
+    assert sink.received == [1, 2, 1]
+    assert store.pending() == []
+    assert list(publish_pending(store, sink)) == []
+
+
+def test_publishing_a_range_resends_it(combat: Domain) -> None:
+    store, sink = MemoryStore(), FlakySink()
+    for _ in range(4):
+        dispatch(combat, Attack("ogre", 1), store)
+    assert publish(store, sink, "combat-ogre", 2).events == 3
+    assert sink.received == [2, 3, 4]
+
+
+def test_dispatch_to_a_broken_target_exits_9_and_publish_pending_repairs_it(
+    escli: Run, store_url: str, tmp_path: Path
+) -> None:
+    broken = tmp_path / "mirror.db"
+    broken.mkdir()  # a folder where the target's file should be: every write fails
+    target = f"sqlite:///{broken}"
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", target)
+    assert out.exit_code == 9
+    assert f"  FAILED  {target}  generations 1..1 pending: store {broken} is a directory" in (
+        out.stdout
+    )
+    assert out.stderr == (
+        f"Error: stored in {store_url} at generations 1..1; pending for {target} (1..1): "
+        "escli publish --pending --to URL sends them\n"
+    )
+    out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", target)
+    assert out.exit_code == 9
+    assert "generations 1..2 pending" in out.stdout
+    broken.rmdir()
+    out = escli("publish", "--pending", "--to", target)
+    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..2  2 events sent\n")
+    assert [r.generation for r in open_store(target).read("combat-ogre")] == [1, 2]
+    out = escli("publish", "--pending", "--to", target)
+    assert (out.exit_code, out.stdout, out.stderr) == (0, "", f"nothing pending for {target}\n")
+
+
+def test_publish_needs_exactly_one_way_to_choose_streams(escli: Run) -> None:
+    out = escli("publish", "--to", "memory:")
+    assert (out.exit_code, out.stderr) == (
+        2,
+        "Error: name STREAM..., or --all, or --pending (one of them)\n",
+    )
+
+
+def test_publish_all_mirrors_every_stream(escli: Run, tmp_path: Path) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "1")
+    escli("dispatch", "combat", "attack", "goblin", "1")
+    mirror = f"sqlite:///{tmp_path / 'm.db'}"
+    out = escli("publish", "--all", "--to", mirror, "--json")
+    assert out.exit_code == 0
+    assert [s.stream for s in open_store(mirror).streams()] == ["combat-goblin", "combat-ogre"]
+    out = escli("publish", "--all", "--to", mirror)
+    assert out.exit_code == 0, "re-publishing to a store target is idempotent"
+    assert open_store(mirror).generation("combat-ogre") == 1
