@@ -22,6 +22,8 @@ COMMANDS = {
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
     "domains": "escli.cli.domains:domains",
+    "init": "escli.cli.init:init",
+    "copy": "escli.cli.copy:copy",
 }
 
 
