@@ -54,6 +54,7 @@ is never shown: ``store.url`` and every message carry ``***`` in its place.
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 import time
@@ -218,7 +219,8 @@ class PostgresStore(BaseStore):
         self.url = mask_url(url)
         params = conninfo_to_dict(self._conninfo)
         self._password = str(params.get("password") or "")
-        host, port = params.get("host") or "localhost", params.get("port") or "5432"
+        host = params.get("host") or os.environ.get("PGHOST") or "the local socket"
+        port = params.get("port") or os.environ.get("PGPORT") or "5432"
         self.where = f"PostgreSQL at {host}:{port}"
         self.database = str(params.get("dbname") or params.get("user") or "")
         self.user = str(params.get("user") or "")
@@ -274,10 +276,10 @@ class PostgresStore(BaseStore):
                 f"cannot reach {self.where}: no answer within {self.connect_timeout} s"
                 " (connect_timeout)"
             )
+        if "failed to resolve host" in lower or "could not translate host name" in lower:
+            return StoreUnavailable(f"cannot reach {self.where}: unknown host")
         unreachable = (
             "connection refused",
-            "failed to resolve host",
-            "could not translate host name",
             "no route to host",
             "network is unreachable",
             "no such file or directory",  # no server on the Unix socket
@@ -308,6 +310,7 @@ class PostgresStore(BaseStore):
         ):
             return StoreUnavailable(f"lost the connection to {self.where}: {message}")
         if isinstance(e, pgerrors.UndefinedTable | pgerrors.InvalidSchemaName):
+            self._ready = False  # dropped behind our back: the next append recreates them
             return StoreError(
                 f"{self.url}: the escli tables of schema {self.schema!r} are gone ({message})"
             )
