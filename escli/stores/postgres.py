@@ -196,9 +196,7 @@ def parse_url(url: str) -> tuple[str, str]:
 
 
 def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    for prefix in ("connection failed: ",):
-        text = text.removeprefix(prefix)
+    text = str(error).strip().removeprefix("connection failed: ")
     return text.splitlines()[0].strip() if text else type(error).__name__
 
 

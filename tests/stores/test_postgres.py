@@ -400,6 +400,23 @@ def test_a_subscription_is_woken_by_notify_not_by_polling(postgres_url: str) -> 
     assert arrived - appended_at[0] < 2
 
 
+def test_a_stream_subscription_sleeps_through_other_streams_appends(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    mine, other = unique_stream(), unique_stream()
+    listener = store._connect()
+    listener.execute(f'LISTEN "escli.{store.schema}"')
+    store.append(other, [new()], 0)
+    start = time.monotonic()
+    store._wait(listener, mine, 0.5)
+    assert time.monotonic() - start >= 0.5  # the other stream's notification did not wake it
+    store.append(mine, [new()], 0)
+    start = time.monotonic()
+    store._wait(listener, mine, 5)
+    assert time.monotonic() - start < 1
+    listener.close()
+    store.close()
+
+
 # -- racing processes --------------------------------------------------------------------
 
 
@@ -471,7 +488,7 @@ def test_eight_processes_on_four_streams_leave_exact_generations_and_positions(
             if recorded.stream == "combat-stop":
                 return
 
-    watcher = threading.Thread(target=watch)
+    watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     start = time.monotonic()
     successes, conflicts = race(url, entities, processes=8, attacks=250)
