@@ -16,8 +16,8 @@ store, only with the number of streams.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import chain
-from typing import NamedTuple
+from contextlib import contextmanager
+from typing import NamedTuple, TypeVar
 
 from escli.errors import NotFound, StoreError
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
@@ -25,6 +25,8 @@ from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
 __all__ = ["BATCH", "CopyPlan", "CopyResult", "StreamCopy", "copy_streams", "plan_copy"]
 
 BATCH = 1000
+
+T = TypeVar("T")
 
 Progress = Callable[[int], None]
 
@@ -77,22 +79,38 @@ def _present(source: Store, target: Store, stream: str, progress: Progress | Non
     held = target.generation(stream)
     if not held:
         return 0
-    theirs = target.read(stream, 1, held)
     checked = 0
-    for ours in source.read(stream, 1, held):
-        there = next(theirs, None)
-        if there is None or there.event_id != ours.event_id:
-            raise StoreError(
-                f"{stream} has diverged in {target.url}: generation {ours.generation} is "
-                f"event {there.event_id if there else '(none)'} there but {ours.event_id} "
-                f"in {source.url}; nothing was written to {stream}"
-            )
-        checked += 1
-        if progress is not None and checked % BATCH == 0:
-            progress(BATCH)
+    # Reads a divergence leaves unfinished are closed here, while their stores are open.
+    with (
+        _closing(source.read(stream, 1, held)) as ours,
+        _closing(target.read(stream, 1, held)) as theirs,
+    ):
+        for mine in ours:
+            there = next(theirs, None)
+            if there is None or there.event_id != mine.event_id:
+                raise StoreError(
+                    f"{stream} has diverged in {target.url}: generation {mine.generation} is "
+                    f"event {there.event_id if there else '(none)'} there but {mine.event_id} "
+                    f"in {source.url}; nothing was written to {stream}"
+                )
+            checked += 1
+            if progress is not None and checked % BATCH == 0:
+                progress(BATCH)
     if progress is not None and checked % BATCH:
         progress(checked % BATCH)
     return checked  # fewer than ``held`` when the target is ahead of the source
+
+
+@contextmanager
+def _closing(iterator: Iterator[T]) -> Iterator[Iterator[T]]:
+    """Close a store's read (a generator holding a cursor) when done with it, even unfinished,
+    while its store is still open; plain iterators have nothing to close."""
+    try:
+        yield iterator
+    finally:
+        close = getattr(iterator, "close", None)
+        if close is not None:
+            close()
 
 
 def _batches(records: Iterable[RecordedEvent]) -> Iterator[tuple[str, list[NewEvent]]]:
@@ -120,19 +138,25 @@ def copy_streams(
         info.stream: _present(source, target, info.stream, progress) for info in plan.streams
     }
     copied = dict.fromkeys(present, 0)
-    records: Iterable[RecordedEvent]
+
+    def append(records: Iterable[RecordedEvent]) -> None:
+        for stream, batch in _batches(records):
+            target.append(stream, batch, present[stream] + copied[stream])
+            copied[stream] += len(batch)
+            if progress is not None:
+                progress(len(batch))
+
+    # Reads are closed explicitly, so that a failed append leaves none open.
     if plan.everything:
         # Streams created after the plan wait for the next copy: they were not checked.
-        records = (
-            r for r in source.read_all() if r.stream in present and r.generation > present[r.stream]
-        )
+        with _closing(source.read_all()) as everything:
+            append(
+                r for r in everything if r.stream in present and r.generation > present[r.stream]
+            )
     else:
-        records = chain.from_iterable(source.read(s, present[s] + 1) for s in present)
-    for stream, batch in _batches(records):
-        target.append(stream, batch, present[stream] + copied[stream])
-        copied[stream] += len(batch)
-        if progress is not None:
-            progress(len(batch))
+        for name in present:
+            with _closing(source.read(name, present[name] + 1)) as records:
+                append(records)
     return CopyResult(
         source.url, target.url, [StreamCopy(s, copied[s], present[s]) for s in present]
     )

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from escli import NotFound, StoreError, open_store
+from escli import ConcurrencyConflict, NotFound, StoreError, open_store
 from escli.copy import BATCH, copy_streams, plan_copy
 from escli.stores.base import NewEvent, RecordedEvent, Store
 from tests.conftest import snapshot
@@ -132,6 +132,57 @@ def test_a_long_stream_is_copied_in_batches_with_progress(tmp_path: Path) -> Non
     copy_streams(source, target, plan_copy(source), progress)  # type: ignore[arg-type]
     assert target.appends == [BATCH, BATCH, 500]  # nothing more
     assert sum(handled) == 2 * BATCH + 500  # every event checked counts
+
+
+class ReadTracker:
+    """A store that counts its reads still open (started, neither finished nor closed)."""
+
+    def __init__(self, store: Store, fail_appends: bool = False) -> None:
+        self.store = store
+        self.url = store.url
+        self.open = 0
+        self.fail_appends = fail_appends
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def _track(self, records: Any) -> Any:
+        self.open += 1
+        try:
+            yield from records
+        finally:
+            self.open -= 1
+
+    def read(self, *args: Any) -> Any:
+        return self._track(self.store.read(*args))
+
+    def read_all(self, *args: Any) -> Any:
+        return self._track(self.store.read_all(*args))
+
+    def append(self, stream: str, events: Any, expected_generation: int) -> Any:
+        if self.fail_appends:
+            raise ConcurrencyConflict(stream, expected_generation, expected_generation + 1)
+        return self.store.append(stream, events, expected_generation)
+
+
+def test_a_failed_copy_leaves_no_read_open(source: Store, target: Store) -> None:
+    """Checked while the error is in hand: later, garbage collection would close the reads
+    anyway, after the CLI closed their stores (SQLite then fails to close its cursor)."""
+    target.append("combat-ogre", [new()], 0)
+    tracked_source, tracked_target = ReadTracker(source), ReadTracker(target)
+    failing = ReadTracker(open_store("memory:"), fail_appends=True)
+    attempts = [
+        (tracked_target, plan_copy(source), StoreError),  # diverged
+        (failing, plan_copy(source), ConcurrencyConflict),
+        (failing, plan_copy(source, ["combat-troll"]), ConcurrencyConflict),
+    ]
+    for copy_target, plan, error in attempts:
+        try:
+            copy_streams(tracked_source, copy_target, plan)  # type: ignore[arg-type]
+        except error:
+            assert (tracked_source.open, tracked_target.open) == (0, 0)
+        else:
+            pytest.fail(f"expected {error.__name__}")
 
 
 def _as_new(records: Any) -> Any:
