@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -66,3 +66,50 @@ def snapshot(store: Store) -> list[tuple[object, ...]]:
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
 IN_CI = os.environ.get("CI") == "true"
+
+
+def require_service(name: str, host: str, port: int) -> None:
+    """Skip the test unless ``name`` listens at host:port; when ``CI=true``, fail instead,
+    so that CI never passes by skipping what it was meant to run."""
+    import socket
+
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as e:
+        reason = f"{name} is not reachable at {host}:{port} ({e.strerror or e})"
+        if IN_CI:
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+
+
+POSTGRES_HOST, POSTGRES_PORT = "127.0.0.1", 5432
+POSTGRES_DSN = f"postgresql://postgres@{POSTGRES_HOST}:{POSTGRES_PORT}/test"
+
+
+@pytest.fixture(scope="session")
+def postgres_schemas() -> Iterator[Callable[[], str]]:
+    """Makes PostgreSQL store URLs on the local server's ``test`` database, each in a fresh
+    schema (``escli_t<random>_<n>``); every one is dropped when the session ends."""
+    require_service("PostgreSQL", POSTGRES_HOST, POSTGRES_PORT)
+    import uuid
+
+    import psycopg
+
+    prefix = f"escli_t{uuid.uuid4().hex[:10]}"
+    made: list[str] = []
+
+    def new_url() -> str:
+        schema = f"{prefix}_{len(made)}"
+        made.append(schema)
+        return f"{POSTGRES_DSN}?schema={schema}"
+
+    yield new_url
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        for schema in made:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_schemas: Callable[[], str]) -> str:
+    """One PostgreSQL store URL (a schema of its own) shared by the whole session."""
+    return postgres_schemas()

@@ -25,6 +25,8 @@ COMMANDS = {
     "publish": "escli.cli.publish:publish",
     "run": "escli.cli.run:run",
     "test": "escli.cli.test:test",
+    "init": "escli.cli.init:init",
+    "copy": "escli.cli.copy:copy",
 }
 
 

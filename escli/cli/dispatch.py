@@ -60,7 +60,7 @@ def dispatch(
     failed = [d for d in result.deliveries if not d.ok]
     if failed:
         raise DeliveryIncomplete(
-            f"stored in {app.store_url} at generations {result.recorded[0].generation}"
+            f"stored in {app.store.url} at generations {result.recorded[0].generation}"
             f"..{result.recorded[-1].generation}; pending for "
             + ", ".join(f"{d.target} ({d.from_generation}..{d.to_generation})" for d in failed)
             + ": escli publish --pending --to URL sends them"

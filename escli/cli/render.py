@@ -12,6 +12,7 @@ from escli.codec import encode, field_types, type_label
 from escli.model import event_meta
 
 if TYPE_CHECKING:
+    from escli.copy import CopyResult
     from escli.delivery import Published
     from escli.dispatcher import DispatchResult
     from escli.model import Domain
@@ -356,3 +357,29 @@ def published_view(item: Published) -> Text:
         f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
         f"{item.events} event{'s' if item.events != 1 else ''} sent"
     )
+
+
+# -- copy --------------------------------------------------------------------------------
+
+
+def copy_json(result: CopyResult) -> dict[str, Any]:
+    return {
+        "source": result.source,
+        "target": result.target,
+        "copied": result.copied,
+        "present": result.present,
+        "streams": [s._asdict() for s in result.streams],
+    }
+
+
+def copy_view(result: CopyResult) -> Text:
+    width = max(len("copied"), *(len(str(s.copied)) for s in result.streams))
+    rows = [_header("stream", "copied", "already present")]
+    rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in result.streams]
+    return columns(rows, indent=0)
+
+
+def copy_summary(result: CopyResult) -> str:
+    if not result.copied:
+        return f"nothing to copy: {result.target} already holds all {result.present} events"
+    return f"copied {result.copied} events to {result.target} ({result.present} were already there)"

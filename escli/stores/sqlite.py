@@ -118,6 +118,7 @@ class SQLiteStore(BaseStore):
         # thread using it, so threads sharing one would see each other's uncommitted writes.
         self._conns: dict[int, sqlite3.Connection] = {}
         self._conns_lock = threading.Lock()
+        self._created = False
 
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
@@ -176,6 +177,7 @@ class SQLiteStore(BaseStore):
                     for statement in SCHEMA.split(";"):
                         if statement.strip():
                             conn.execute(statement)
+                    self._created = True
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -357,6 +359,12 @@ class SQLiteStore(BaseStore):
                 raise
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
+
+    def init(self) -> bool:
+        """Create the file and its table if missing; whether this call created them."""
+        self._created = False
+        self._connect(create=True)
+        return self._created
 
     def close(self) -> None:
         with self._conns_lock:
