@@ -4,7 +4,9 @@
 
 Figures:
 - dispatch latency: whole-process ``escli dispatch combat attack ogre 150`` on the embedded
-  SQLite store (median of --runs), next to the import floor
+  SQLite store (median of --runs), run from a regular install of this checkout made in a
+  temporary folder (``pip install --target``; an editable install adds an import hook),
+  next to the import floor
   ``python -c "import click, rich.console, sqlite3, json"``. Runs alternate with the floor so
   that machine noise hits both alike.
 - replay: library-level fold of one --events stream from SQLite (events/s), next to a floor
@@ -32,10 +34,30 @@ from escli.stores.base import NewEvent, new_event_id
 FLOOR_IMPORTS = "import click, rich.console, sqlite3, json"
 
 
-def escli_command() -> list[str]:
-    """The installed console script next to this interpreter, else ``python -m escli``."""
-    script = Path(sys.executable).with_name("escli")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "escli"]
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def installed_copy(work: Path) -> dict[str, str]:
+    """A regular (non-editable) install of this checkout in ``work``, as ``pip install .``
+    gives a user, and the environment that puts it first on sys.path. An editable install's
+    import hook would otherwise be measured too."""
+    target = work / "site"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--target",
+            str(target),
+            str(ROOT),
+        ],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+    return {"PYTHONPATH": str(target)}
 
 
 def seed_store(path: Path, domain: escli.Domain, hitpoints: int) -> None:
@@ -57,8 +79,8 @@ def bench_dispatch(runs: int, work: Path) -> tuple[float, float]:
     domain = escli.load_domain("combat")
     store_path = work / "dispatch.db"
     seed_store(store_path, domain, 10**12)
-    env = {**os.environ, "ESCLI_STORE": f"sqlite:///{store_path}", "NO_COLOR": "1"}
-    command = [*escli_command(), "dispatch", "combat", "attack", "ogre", "150"]
+    env = {**os.environ, **installed_copy(work), "ESCLI_STORE": f"sqlite:///{store_path}"}
+    command = [sys.executable, "-m", "escli", "dispatch", "combat", "attack", "ogre", "150"]
     floor_cmd = [sys.executable, "-c", FLOOR_IMPORTS]
     for _ in range(2):  # warm the page cache and .pyc files
         time_process(command, work, env)
@@ -150,21 +172,43 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=21)
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument(
+        "--only",
+        choices=["sqlite", "postgres"],
+        action="append",
+        help="Run only these groups (repeatable); default: all whose server is reachable.",
+    )
     args = parser.parse_args()
+    groups = set(args.only or ["sqlite", "postgres"])
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
-        ours, floor = bench_dispatch(args.runs, work)
-        print(
-            f"dispatch latency   {ours * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   "
-            f"ratio {ours / floor:.2f}x   (median of {args.runs}, sqlite)"
-        )
-        rate, floor_rate = bench_replay(args.events, work)
-        print(
-            f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
-            f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)"
-        )
+        if "sqlite" in groups:
+            ours, floor = bench_dispatch(args.runs, work)
+            print(
+                f"dispatch latency   {ours * 1e3:7.1f} ms   floor {floor * 1e3:7.1f} ms   "
+                f"ratio {ours / floor:.2f}x   (median of {args.runs}, sqlite)",
+                flush=True,
+            )
+            rate, floor_rate = bench_replay(args.events, work)
+            print(
+                f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
+                f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)",
+                flush=True,
+            )
     finally:
         shutil.rmtree(work)
+    if "postgres" in groups:
+        try:
+            from postgres import bench_postgres
+        except ImportError as e:  # psycopg is not installed
+            print(f"postgres           skipped: {e}")
+        else:
+            try:
+                lines = bench_postgres(args.events)
+            except Exception as e:  # a benchmark reports and goes on
+                lines = [f"postgres           skipped: {str(e).splitlines()[0]}"]
+            for line in lines:
+                print(line, flush=True)
 
 
 if __name__ == "__main__":
