@@ -22,6 +22,8 @@ COMMANDS = {
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
     "domains": "escli.cli.domains:domains",
+    "export": "escli.cli.transfer:export",
+    "import": "escli.cli.transfer:import_",
 }
 
 
