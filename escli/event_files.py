@@ -10,7 +10,8 @@ the mapping):
 - ``event``: one event (``application/cloudevents+json``). Errors: ``FILE: message``.
 
 Reading detects the format: a first non-blank character ``[`` is a batch; a file that is one
-JSON object (over several lines or one) is an event; anything else is JSON Lines.
+JSON object (over several lines or one, so a one-line file too) is an event; anything else
+is JSON Lines.
 
 Export streams events from the store and writes them as it goes (constant memory, a batch
 too). Import checks every event and the whole file against the store before it writes
@@ -268,7 +269,18 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
             return "event"
         lines: Iterable[bytes] = text.splitlines(keepends=True)
     else:
-        lines = chain(head, stream)
+        more: list[bytes] = []  # after a one-line object: is there anything else?
+        if start == b"{" and _is_json(first):
+            for raw in stream:
+                more.append(raw)
+                if raw.strip():
+                    break
+            if not any(raw.strip() for raw in more):
+                event = _whole_event(b"".join(head + more), name)
+                if event is not None:
+                    parser.add_object(event, 1, size=0)
+                    return "event"
+        lines = chain(head, more, stream)
     _read_lines(lines, name, parser, progress)
     return "jsonl"
 
@@ -458,7 +470,7 @@ def plan_import(parsed: ParsedFile, store: Store) -> list[StreamImport]:
         present = max(0, min(current - first + 1, len(pending)))
         if present:
             stored = store.read(stream, first, first + present - 1)
-            for p, r in zip(pending, stored, strict=True):
+            for p, r in zip(pending[:present], stored, strict=True):
                 if r.event_id != p.event.event_id:
                     problems.append(
                         (
