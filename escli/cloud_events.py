@@ -35,9 +35,12 @@ import json
 import re
 import sys
 from collections.abc import Iterable, Sequence
+from datetime import date as datetime_date
+from itertools import repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from json.scanner import c_make_scanner  # type: ignore[attr-defined]
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO
+from operator import add, attrgetter, call
+from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO, cast
 
 from escli.cloud_events_validation import (
     DuplicateMemberError,
@@ -347,13 +350,16 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+# JSON objects as dicts, refusing duplicate members; and as tuples of (name, value) pairs,
+# which is all C (a flat object's duplicates then show as a dict shorter than its pairs).
 _scan_strict = c_make_scanner(
     json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
 )
+_scan_pairs = c_make_scanner(json.JSONDecoder(object_pairs_hook=tuple, parse_constant=_no_constant))
 
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
-# The fast path reads these; anything else takes the general path, which gives the same
-# result for these lines (a test checks both agree) and the error messages.
+# The fast paths read these; anything else takes the general path, which gives the same
+# result for these lines (tests check both agree) and the error messages.
 _PLAIN: Final = r"[ !#-\[\]-~]"  # printable ASCII but '"' and '\': a JSON string as is
 _LINE_RE: Final = re.compile(
     r'\{"specversion": "1\.0", "id": "(' + _PLAIN + r'+)"'
@@ -369,14 +375,43 @@ _LINE_RE: Final = re.compile(
     r'(, "datacontenttype": "application/json", "typeversion": "' + _PLAIN + r'*")'
     r', "generation": ([1-9][0-9]{0,9}), "data": (\{.*\})\}\n?'
 )
+_groups = re.Match.groups
+_new_event = tuple.__new__  # NewEvent(...) without the Python-level __new__ of a NamedTuple
+_resolved_fields = attrgetter("event_type", "type_version", "source")
+_resolved_stream = attrgetter("stream")
+_resolved_decode = attrgetter("decode")
+
+
+def _stored_fraction(fraction: str | None) -> str:
+    return (fraction or "").ljust(6, "0")
+
+
+_real_dates: set[str] = set()
+
+
+def _real_date(clock: str) -> bool:
+    """Whether the date of 'YYYY-MM-DDTHH:MM:SS' exists (days 29-31 do not in every month)."""
+    date = clock[:10]
+    if date in _real_dates:
+        return True
+    try:
+        datetime_date.fromisoformat(date)
+    except ValueError:
+        return False
+    if len(_real_dates) >= _CACHE_SIZE:
+        _real_dates.clear()
+    _real_dates.add(date)
+    return True
 
 
 class EventParser:
-    """Checks CloudEvents strictly and sorts the escli events among them by stream.
+    """Checks CloudEvents strictly and keeps the escli events among them, in file order.
 
-    ``add_line`` / ``add_object`` check one event and file it under ``streams[subject]`` as
-    a ``Pending``; an unknown type is an ``EventError`` or, with ``skip_unknown``, counted in
-    ``skipped``. Nothing here touches a store.
+    ``add_lines`` (a chunk of JSON Lines), ``add_line`` and ``add_object`` (one event) check
+    events and append them to four parallel columns: ``stream_names``, ``generations``,
+    ``locations`` (line or event number) and ``events`` (what the store will be given). An
+    unknown type is an ``EventError`` or, with ``skip_unknown``, counted in ``skipped``.
+    Nothing here touches a store.
     """
 
     def __init__(
@@ -384,12 +419,94 @@ class EventParser:
     ) -> None:
         self._domains = _DomainLookup(domains)
         self.skip_unknown = skip_unknown
-        self.streams: dict[str, list[Pending]] = {}
+        self.stream_names: list[str] = []
+        self.generations: list[int] = []
+        self.locations: list[int] = []
+        self.events: list[NewEvent] = []
         self.skipped = 0
         self.count = 0
-        # (source + type + subject text, typeversion text) as written in a plain line.
-        self._line_cache: dict[tuple[str, str], tuple[_Resolved, list[Pending] | None]] = {}
+        # (source + type + subject text, typeversion text) as a plain line writes them ->
+        # what they resolve to. Filled only from lines the general path accepted.
+        self._line_cache: dict[tuple[str, str], _Resolved] = {}
         self._resolved: dict[tuple[str, str, str, str], _Resolved] = {}
+
+    def by_stream(self) -> dict[str, list[int]]:
+        """The index of every event in the columns, by stream, streams in file order."""
+        names = self.stream_names
+        if names and names.count(names[0]) == len(names):
+            return {names[0]: list(range(len(names)))}
+        found: dict[str, list[int]] = {}
+        for index, name in enumerate(names):
+            indexes = found.get(name)
+            if indexes is None:
+                found[name] = [index]
+            else:
+                indexes.append(index)
+        return found
+
+    def pending(self, stream: str) -> list[Pending]:
+        """One stream's events, in file order (for tests and small files)."""
+        return [
+            Pending(self.generations[i], self.locations[i], self.events[i])
+            for i in self.by_stream().get(stream, [])
+        ]
+
+    # -- a chunk of JSON Lines -----------------------------------------------------------
+
+    def add_lines(self, lines: list[str], first: int) -> bool:
+        """Check a chunk of JSON Lines (line ``i`` is at location ``first + i``) through the
+        fast path, all or nothing: False, with nothing added, when any line needs the
+        general path (the caller then gives them to ``add_line`` one by one).
+
+        The fast path is the work of the general path for lines as ``to_json`` writes them
+        whose source, type, subject and typeversion an earlier line had checked, done with
+        C-level ``map`` over the chunk rather than a Python loop per line."""
+        matches = list(map(_LINE_RE.fullmatch, lines))
+        if not matches or None in matches:
+            return False
+        plain = cast("list[re.Match[str]]", matches)
+        ids, middles, clocks, days, fractions, tails, generations, datas = zip(
+            *map(_groups, plain), strict=True
+        )
+        resolved = list(map(self._line_cache.get, zip(middles, tails, strict=True)))
+        if None in resolved or max(map(len, generations)) > 9:
+            return False  # unseen attributes; or 10 digits, which may pass int32
+        if max(days) > "28" and not all(map(_real_date, clocks)):
+            return False
+        decoders = list(map(_resolved_decode, resolved))
+        if None in decoders:
+            return False  # unknown types to skip
+        try:
+            if sum(map(str.count, datas, repeat("{"))) == len(datas):  # flat objects
+                pairs, ends = zip(*map(_scan_pairs, datas, repeat(0)), strict=True)
+                values = list(map(dict, pairs))
+                if list(map(len, values)) != list(map(len, pairs)):
+                    return False  # a duplicate member
+            else:
+                scanned, ends = zip(*map(_scan_strict, datas, repeat(0)), strict=True)
+                values = list(scanned)
+            if list(ends) != list(map(len, datas)):
+                return False
+            for _ in map(call, decoders, values):
+                pass
+        except (ValueError, FieldError):
+            return False  # the general path says what is wrong
+        if None in fractions or min(map(len, fractions)) < 6:
+            fractions = tuple(map(_stored_fraction, fractions))
+        times = map("{}.{}+00:00".format, clocks, fractions)
+        fields = map(_resolved_fields, resolved)
+        self.events.extend(
+            map(
+                _new_event,
+                repeat(NewEvent),
+                map(add, fields, zip(values, ids, times, strict=True)),
+            )
+        )
+        self.stream_names.extend(map(_resolved_stream, resolved))
+        self.generations.extend(map(int, generations))
+        self.locations.extend(range(first, first + len(lines)))
+        self.count += len(lines)
+        return True
 
     # -- one event -----------------------------------------------------------------------
 
@@ -410,21 +527,18 @@ class EventParser:
         # size=0: size is only a SHOULD (a warning), and an import reports errors only.
         resolved = self._add(event, location, 0)
         if match is not None:
-            # Later lines with the same attributes take the fast path.
+            # Later lines with the same attributes take the fast paths.
             if len(self._line_cache) >= _CACHE_SIZE:
                 self._line_cache.clear()
-            bucket = None if resolved.decode is None else self.streams[resolved.stream]
-            self._line_cache[match.group(2), match.group(6)] = (resolved, bucket)
+            self._line_cache[match.group(2), match.group(6)] = resolved
 
     def _add_plain(self, match: re.Match[str], location: int) -> bool:
-        """The fast path for a line as ``to_json`` writes it, whose source, type, subject and
-        typeversion an earlier line already had checked: False when in any doubt."""
+        """``add_lines``'s fast path for one line: False when in any doubt."""
         event_id, middle, clock, day, fraction, tail, generation, data = match.groups()
-        cached = self._line_cache.get((middle, tail))
-        if cached is None or day > "28" or len(generation) > 9:
-            return False  # days 29-31 exist in some months only; 10 digits may pass int32
-        resolved, bucket = cached
-        if bucket is None:
+        resolved = self._line_cache.get((middle, tail))
+        if resolved is None or len(generation) > 9 or (day > "28" and not _real_date(clock)):
+            return False
+        if resolved.decode is None:
             self.skipped += 1
             return True
         try:
@@ -433,12 +547,16 @@ class EventParser:
                 return False
             resolved.decode(value)
         except (ValueError, FieldError):
-            return False  # the general path says what is wrong
-        time = f"{clock}.{(fraction or '').ljust(6, '0')}+00:00"
-        event = NewEvent(
-            resolved.event_type, resolved.type_version, resolved.source, value, event_id, time
+            return False
+        time = f"{clock}.{_stored_fraction(fraction)}+00:00"
+        self.stream_names.append(resolved.stream)
+        self.generations.append(int(generation))
+        self.locations.append(location)
+        self.events.append(
+            NewEvent(
+                resolved.event_type, resolved.type_version, resolved.source, value, event_id, time
+            )
         )
-        bucket.append(Pending(int(generation), location, event))
         return True
 
     def add_object(self, event: object, location: int, *, size: int | None = None) -> None:
@@ -450,11 +568,11 @@ class EventParser:
         generation, new, resolved = self.check(event, size=size)
         if new is None:
             self.skipped += 1
-            return resolved
-        bucket = self.streams.get(resolved.stream)
-        if bucket is None:
-            bucket = self.streams[resolved.stream] = []
-        bucket.append(Pending(generation, location, new))
+        else:
+            self.stream_names.append(resolved.stream)
+            self.generations.append(generation)
+            self.locations.append(location)
+            self.events.append(new)
         return resolved
 
     def check(

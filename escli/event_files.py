@@ -20,6 +20,7 @@ anything, then makes one append per stream (see ``plan_import``).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import sys
@@ -27,9 +28,9 @@ import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
-from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol
+from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
-from escli.cloud_events import EventError, EventParser, Pending, to_json
+from escli.cloud_events import EventError, EventParser, to_json
 from escli.cloud_events_validation import DuplicateMemberError, loads_json_object_strict
 from escli.errors import InvalidInput, NotFound, UsageError
 from escli.stores.base import BaseStore, NewEvent, RecordedEvent, Store
@@ -56,6 +57,10 @@ FORMATS: Final = ("jsonl", "batch", "event")
 FORMAT_NAMES: Final = {"jsonl": "JSON Lines", "batch": "batch", "event": "event"}
 STDIN: Final = "<stdin>"
 _EVERY: Final = 4096  # events between progress updates
+_BLOCK: Final = 1 << 18  # bytes per read
+# Lines the parser's fast path takes at once: it works stage by stage over the chunk, which
+# stays in the CPU's caches at this size (4096 lines were 30% slower).
+_LINES: Final = 512
 _CHUNK: Final = 1024  # events per write
 
 
@@ -221,6 +226,19 @@ def _open_input(path: str) -> Iterator[tuple[IO[bytes], str]]:
         yield f, path
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector: reading keeps every event (no cycles among them), and the
+    collector would traverse them again and again, about a third of the reading time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _count_lines(path: str) -> int | None:
     """Lines in a regular file (a total for the progress bar), None for anything else."""
     if path == "-" or not os.path.isfile(path):
@@ -244,7 +262,7 @@ def read_events(
     Raises ``InvalidInput`` located at the first event that is not a valid escli event."""
     parser = EventParser(domains, skip_unknown=skip_unknown)
     progress.start("checking", _count_lines(path) if progress.enabled else None)
-    with _open_input(path) as (stream, name):
+    with _open_input(path) as (stream, name), _collector_paused():
         kind = _read(stream, name, parser, progress)
     progress.update(parser.count)
     return ParsedFile(name, kind, parser)
@@ -267,7 +285,7 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
         if event is not None:
             parser.add_object(event, 1, size=0)
             return "event"
-        lines: Iterable[bytes] = text.splitlines(keepends=True)
+        blocks: Iterable[bytes] = [text]
     else:
         more: list[bytes] = []  # after a one-line object: is there anything else?
         if start == b"{" and _is_json(first):
@@ -280,9 +298,23 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
                 if event is not None:
                     parser.add_object(event, 1, size=0)
                     return "event"
-        lines = chain(head, more, stream)
-    _read_lines(lines, name, parser, progress)
+        blocks = _blocks(b"".join(head + more), stream)
+    _read_lines(blocks, name, parser, progress)
     return "jsonl"
+
+
+def _blocks(start: bytes, stream: IO[bytes]) -> Iterator[bytes]:
+    """``start``, then the rest of ``stream``, in blocks of whole lines (a file's last line
+    may lack its newline): far fewer objects than a bytes object per line."""
+    rest = start
+    while block := stream.read(_BLOCK):
+        rest += block
+        cut = rest.rfind(b"\n") + 1
+        if cut:
+            yield rest[:cut]
+            rest = rest[cut:]
+    if rest:
+        yield rest
 
 
 def _incomplete(line: bytes) -> bool:
@@ -325,23 +357,44 @@ def _is_json(line: bytes) -> bool:
     return True
 
 
-def _read_lines(lines: Iterable[bytes], name: str, parser: EventParser, progress: Progress) -> None:
+def _read_lines(
+    blocks: Iterable[bytes], name: str, parser: EventParser, progress: Progress
+) -> None:
+    """JSON Lines in chunks: the parser's fast path takes a whole chunk, or its lines go
+    one by one through the general path, which locates what is wrong."""
+    number = 1
     add = parser.add_line
-    for number, raw in enumerate(lines, start=1):
+    for block in blocks:
+        ended = block.endswith(b"\n")
         try:
-            add(raw.decode("utf-8"), number)
-        except (EventError, UnicodeDecodeError) as e:
-            raise InvalidInput(f"{name}:{number}: {_line_problem(raw, e)}") from None
-        if not number % _EVERY:
-            progress.update(number)
+            texts: list[str] | list[bytes] = block.decode("utf-8").split("\n")
+            decoded = True
+        except UnicodeDecodeError:
+            texts, decoded = block.split(b"\n"), False
+        if ended:
+            del texts[-1]
+        last = len(texts) - 1
+        for start in range(0, len(texts), _LINES):
+            part = texts[start : start + _LINES]
+            if decoded and parser.add_lines(cast("list[str]", part), number):
+                number += len(part)
+            else:
+                for offset, line in enumerate(cast("list[str | bytes]", part), start=start):
+                    try:
+                        add(line if isinstance(line, str) else line.decode("utf-8"), number)
+                    except (EventError, UnicodeDecodeError) as e:
+                        problem = _line_problem(line, ended or offset < last, e)
+                        raise InvalidInput(f"{name}:{number}: {problem}") from None
+                    number += 1
+            progress.update(number - 1)
 
 
-def _line_problem(raw: bytes, error: Exception) -> str:
+def _line_problem(line: str | bytes, newline: bool, error: Exception) -> str:
     if isinstance(error, UnicodeDecodeError):
         return f"not UTF-8 text (byte {error.start + 1})"
-    if not raw.strip():
+    if not line.strip():
         return "empty line; JSON Lines has one event on every line"
-    if not raw.endswith(b"\n") and str(error).startswith("not JSON"):
+    if not newline and str(error).startswith("not JSON"):
         return f"{error}; the last line has no newline: was the file cut off?"
     return str(error)
 
@@ -407,16 +460,18 @@ class ImportResult(NamedTuple):
         return sum(s.present for s in self.streams)
 
 
-def _order_problem(stream: str, pending: list[Pending]) -> tuple[int, str] | None:
-    expected = pending[0].generation
-    for p in pending:
-        if p.generation != expected:
-            return p.location, (
-                f"{stream} generation {p.generation} does not follow generation "
-                f"{expected - 1}; a stream's events must come in order, without gaps"
-            )
-        expected += 1
-    return None
+def _order_problem(
+    stream: str, generations: list[int], locations: list[int]
+) -> tuple[int, str] | None:
+    """Where a stream's generations in the file stop counting up by one, if they do."""
+    first = generations[0]
+    if generations == list(range(first, first + len(generations))):
+        return None
+    k = next(k for k, g in enumerate(generations) if g != first + k)
+    return locations[k], (
+        f"{stream} generation {generations[k]} does not follow generation "
+        f"{first + k - 1}; a stream's events must come in order, without gaps"
+    )
 
 
 def _difference(stored: RecordedEvent, event: NewEvent) -> str | None:
@@ -439,59 +494,62 @@ def plan_import(parsed: ParsedFile, store: Store) -> list[StreamImport]:
     the store already holds (same id at the same generation, same content) are skipped, the
     rest must start right after the store's generation. An id the file repeats, or that the
     store holds elsewhere, is an error. Raises ``InvalidInput`` at the earliest problem."""
+    parser = parsed.parser
+    events, locations = parser.events, parser.locations
     problems: list[tuple[int, str]] = []
-    plans: list[StreamImport] = []
-    first_seen: dict[str, int] = {}
-    fresh: dict[str, int] = {}  # ids of the events to append -> their location
-    for stream, pending in parsed.parser.streams.items():
-        for p in pending:
-            seen = first_seen.setdefault(p.event.event_id, p.location)
-            if seen != p.location:
-                later, earlier = max(seen, p.location), min(seen, p.location)
-                problems.append(
-                    (later, f"event id {p.event.event_id} repeats {parsed.ref(earlier)}")
-                )
+    ids = [e.event_id for e in events]
+    if len(set(ids)) != len(ids):
+        first_seen: dict[str, int] = {}
+        for event_id, location in zip(ids, locations, strict=True):
+            seen = first_seen.setdefault(event_id, location)
+            if seen != location:
+                problems.append((location, f"event id {event_id} repeats {parsed.ref(seen)}"))
                 break
-        order = _order_problem(stream, pending)
+    plans: list[StreamImport] = []
+    fresh: dict[str, int] = {}  # ids of the events to append -> their location
+    for stream, indexes in parser.by_stream().items():
+        generations = [parser.generations[i] for i in indexes]
+        where = [locations[i] for i in indexes]
+        order = _order_problem(stream, generations, where)
         if order is not None:
             problems.append(order)
             continue
         current = store.generation(stream)
-        first = pending[0].generation
+        first = generations[0]
         if first > current + 1:
             problems.append(
                 (
-                    pending[0].location,
+                    where[0],
                     f"{stream} generation {first} does not continue the store, where "
                     f"{stream} is at generation {current}",
                 )
             )
             continue
-        present = max(0, min(current - first + 1, len(pending)))
-        if present:
-            stored = store.read(stream, first, first + present - 1)
-            for p, r in zip(pending[:present], stored, strict=True):
-                if r.event_id != p.event.event_id:
-                    problems.append(
-                        (
-                            p.location,
-                            f"{stream} generation {p.generation} is already taken in the "
-                            f"store by event {r.event_id}",
-                        )
+        present = max(0, min(current - first + 1, len(indexes)))
+        stored = store.read(stream, first, first + present - 1) if present else iter(())
+        for i, r in zip(indexes[:present], stored, strict=True):
+            differs = "id" if r.event_id != ids[i] else _difference(r, events[i])
+            if differs == "id":
+                problems.append(
+                    (
+                        locations[i],
+                        f"{stream} generation {r.generation} is already taken in the store by "
+                        f"event {r.event_id}",
                     )
-                    break
-                differs = _difference(r, p.event)
-                if differs is not None:
-                    problems.append(
-                        (
-                            p.location,
-                            f"event {r.event_id} is already stored at {stream} generation "
-                            f"{p.generation} with another {differs}",
-                        )
+                )
+                break
+            if differs is not None:
+                problems.append(
+                    (
+                        locations[i],
+                        f"event {r.event_id} is already stored at {stream} generation "
+                        f"{r.generation} with another {differs}",
                     )
-                    break
-        fresh.update((p.event.event_id, p.location) for p in pending[present:])
-        plans.append(StreamImport(stream, current, [p.event for p in pending[present:]], present))
+                )
+                break
+        new = indexes[present:]
+        fresh.update((ids[i], locations[i]) for i in new)
+        plans.append(StreamImport(stream, current, [events[i] for i in new], present))
     if not problems and fresh and next(iter(store.streams()), None) is not None:
         # Ids are unique store-wide; find any the store already holds before writing.
         for r in store.read_all():
@@ -566,7 +624,8 @@ def stream_from_file(
     """The stream a CloudEvents file holds (or ``stream``, when it holds several), checked
     as an import checks it, from generation 1."""
     parsed = read_events(path, domains)
-    streams = parsed.parser.streams
+    parser = parsed.parser
+    streams = parser.by_stream()
     if not streams:
         raise InvalidInput(f"{parsed.name} holds no events")
     if stream is None:
@@ -580,29 +639,32 @@ def stream_from_file(
         raise NotFound(
             f"{parsed.name} holds no events of {stream} (it holds {', '.join(sorted(streams))})"
         )
-    pending = streams[stream]
-    order = _order_problem(stream, pending)
+    indexes = streams[stream]
+    generations = [parser.generations[i] for i in indexes]
+    where = [parser.locations[i] for i in indexes]
+    order = _order_problem(stream, generations, where)
     if order is not None:
         raise parsed.error(*order)
-    if pending[0].generation != 1:
+    if generations[0] != 1:
         raise parsed.error(
-            pending[0].location,
-            f"{stream} starts at generation {pending[0].generation}; a replay needs its "
-            "events from generation 1",
+            where[0],
+            f"{stream} starts at generation {generations[0]}; a replay needs its events from "
+            "generation 1",
         )
     records = [
         RecordedEvent(
             stream,
-            p.generation,
+            generation,
             e.event_id,
             e.event_type,
             e.type_version,
             e.source,
             e.data,
             e.recorded_at or "",  # always set: the parser requires a time
-            p.location,
+            location,
         )
-        for p in pending
-        for e in (p.event,)
+        for generation, location, e in zip(
+            generations, where, [parser.events[i] for i in indexes], strict=True
+        )
     ]
     return stream, FileStream(records)
