@@ -16,6 +16,7 @@ from escli import Domain
 from escli.cloud_events import (
     EventError,
     EventParser,
+    Pending,
     from_cloudevent,
     sdk_json,
     sdk_time,
@@ -25,7 +26,7 @@ from escli.cloud_events import (
 )
 from escli.cloud_events_validation import validate_event
 from escli.errors import InvalidInput, StoreError
-from escli.stores.base import RecordedEvent
+from escli.stores.base import NewEvent, RecordedEvent
 from tests.test_startup import probe
 
 SCHEMA_PATH = (
@@ -255,6 +256,18 @@ def test_every_exported_event_passes_the_validators_rules(record: RecordedEvent)
 # Reading: the fast path gives what the general path gives, or leaves the line to it.
 
 
+def outcome(parser: EventParser, before: int = 0) -> tuple[Any, ...]:
+    """What a parser took in after its first ``before`` events: ("ok", stream, pending)."""
+    ((stream, generation, location, event),) = zip(
+        parser.stream_names[before:],
+        parser.generations[before:],
+        parser.locations[before:],
+        parser.events[before:],
+        strict=True,
+    )
+    return ("ok", stream, Pending(generation, location, event))
+
+
 def read_general(combat: Domain, text: str) -> tuple[Any, ...]:
     """The general path alone: strict JSON, the validator, escli's rules."""
     from escli.cloud_events_validation import loads_json_object_strict
@@ -265,25 +278,31 @@ def read_general(combat: Domain, text: str) -> tuple[Any, ...]:
         parser.add_object(event, 1)
     except (EventError, ValueError):
         return ("error",)
-    (pending,) = [p for bucket in parser.streams.values() for p in bucket]
-    return ("ok", *parser.streams, pending)
+    return outcome(parser)
 
 
 def read_fast(combat: Domain, warm_up: str, text: str) -> tuple[Any, ...]:
-    """``text`` read after ``warm_up`` filled the fast path's cache."""
+    """``text`` read by ``add_line`` after ``warm_up`` filled the fast path's cache."""
     parser = EventParser([combat])
     parser.add_line(warm_up, 0)
-    before = {stream: len(bucket) for stream, bucket in parser.streams.items()}
     try:
         parser.add_line(text, 1)
     except EventError:
         return ("error",)
-    ((stream, pending),) = [
-        (stream, p)
-        for stream, bucket in parser.streams.items()
-        for p in bucket[before.get(stream, 0) :]
-    ]
-    return ("ok", stream, pending)
+    return outcome(parser, 1)
+
+
+def read_chunk(combat: Domain, warm_up: str, text: str) -> tuple[Any, ...]:
+    """``text`` read by the chunk path (``add_lines``), or by ``add_line`` when it declines."""
+    parser = EventParser([combat])
+    parser.add_line(warm_up, 0)
+    if not parser.add_lines([text.removesuffix("\n")], 1):
+        assert (len(parser.events), parser.count) == (1, 1), "declined, and added nothing"
+        try:
+            parser.add_line(text, 1)
+        except EventError:
+            return ("error",)
+    return outcome(parser, 1)
 
 
 @settings(max_examples=300, database=None)
@@ -293,7 +312,7 @@ def test_reading_a_written_line_gives_back_the_record(record: RecordedEvent) -> 
 
     line = to_json(record)
     fast = read_fast(combat, line, line)
-    assert fast == read_general(combat, line)
+    assert fast == read_general(combat, line) == read_chunk(combat, line, line)
     assert fast[0] == "ok", line
     pending = fast[2]
     assert (pending.generation, pending.event.event_id, pending.event.data) == (
@@ -314,16 +333,66 @@ def test_a_damaged_line_reads_the_same_on_both_paths(record: RecordedEvent, data
     end = data.draw(st.integers(start, min(len(line), start + 4)))
     insert = data.draw(st.text(alphabet='{}[]":, 0123456789Zaz.-T\\"', max_size=4))
     damaged = line[:start] + insert + line[end:]
-    assert read_fast(combat, line, damaged) == read_general(combat, damaged)
+    general = read_general(combat, damaged)
+    assert read_fast(combat, line, damaged) == general
+    assert read_chunk(combat, line, damaged) == general
 
 
-def test_the_fast_path_is_taken_for_exported_lines(combat: Domain, monkeypatch: Any) -> None:
-    line = to_json(RECORD)
+def test_the_fast_paths_are_taken_for_exported_lines(combat: Domain, monkeypatch: Any) -> None:
     parser = EventParser([combat])
-    parser.add_line(line, 1)
+    parser.add_line(to_json(RECORD), 1)
     monkeypatch.setattr(parser, "check", None)  # the general path would fail now
     parser.add_line(to_json(RECORD._replace(generation=4, event_id="e2")), 2)
-    assert [p.generation for p in parser.streams["combat-ogre"]] == [3, 4]
+    chunk = [to_json(RECORD._replace(generation=g, event_id=f"e{g}")) for g in (5, 6, 7)]
+    assert parser.add_lines(chunk, 3)
+    assert parser.generations == [3, 4, 5, 6, 7]
+    assert parser.locations == [1, 2, 3, 4, 5]
+    assert [e.event_id for e in parser.events] == [RECORD.event_id, "e2", "e5", "e6", "e7"]
+
+
+GOOD = to_json(RECORD._replace(event_id="e2"))
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        GOOD.replace('"generation": 3', '"generation": 2147483648'),  # ten digits
+        to_json(RECORD._replace(event_id="e3", event_type="combat.EntityHealed")),  # unseen
+        GOOD.replace('"damage": 150', '"damage": "x"'),  # does not fit its class
+        GOOD.replace('"damage": 150', '"damage": 150, "damage": 1'),  # duplicate member
+        GOOD.replace("2026-11-26", "2026-02-30"),  # no such day
+        GOOD.replace('"data": {', '"data": {"x": {}, '),  # a nested object, not a field
+        GOOD.replace('"id": "e2"', '"id": "e\\u0032"'),  # an escape
+    ],
+)
+def test_a_chunk_with_any_doubt_is_declined_whole(combat: Domain, odd: str) -> None:
+    parser = EventParser([combat])
+    parser.add_line(to_json(RECORD), 1)
+    assert not parser.add_lines([GOOD, odd], 2)
+    assert (len(parser.events), parser.count) == (1, 1)
+
+
+def test_a_chunk_of_several_streams_and_types_is_read_whole(combat: Domain) -> None:
+    records = [
+        RECORD._replace(stream=f"combat-e{n % 3}", generation=n // 3 + 1, event_id=f"i{n}")
+        for n in range(30)
+    ]
+    records += [
+        RECORD._replace(event_type="combat.EntityDied", data={"entity_id": "x"}, event_id=f"d{n}")
+        for n in range(3)
+    ]
+    parser = EventParser([combat])
+    for n, record in enumerate(records[:3] + records[-1:]):
+        parser.add_line(to_json(record), n)
+    assert parser.add_lines([to_json(r) for r in records], 100)
+    assert parser.events[4:] == [
+        NewEvent(
+            r.event_type, "1.0", r.source, r.data, r.event_id, stored_time(sdk_time(r.recorded_at))
+        )
+        for r in records
+    ]
+    assert parser.stream_names[4:] == [r.stream for r in records]
+    assert parser.by_stream()["combat-e1"][:3] == [1, 5, 8]
 
 
 # --------------------------------------------------------------------------------------------

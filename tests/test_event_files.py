@@ -158,3 +158,36 @@ def test_an_empty_batch_is_an_empty_array() -> None:
     out = io.StringIO()
     assert export_events([], out, "batch") == 0
     assert out.getvalue() == "[]\n"
+
+
+@pytest.fixture(scope="module")
+def imp_lines() -> list[str]:
+    """3000 events of one stream as JSON Lines, over 1 MiB: several read blocks."""
+    from escli.stores.base import NewEvent
+
+    store = open_store("memory:")
+    kind = ("combat.EntityAttacked", "1.0", "events://escli/samples/combat")
+    store.append(
+        "combat-imp",
+        [NewEvent(*kind, {"entity_id": "imp", "damage": 1}, f"imp-{n}") for n in range(3000)],
+        0,
+    )
+    out = io.StringIO()
+    export_events(store.read("combat-imp"), out)
+    return out.getvalue().splitlines(keepends=True)
+
+
+@pytest.mark.parametrize("bad_line", [1, 511, 512, 513, 2500, 3000])
+def test_errors_are_located_across_read_blocks_and_chunks(
+    tmp_path: Path, imp_lines: list[str], bad_line: int
+) -> None:
+    from escli.errors import InvalidInput
+
+    lines = list(imp_lines)
+    lines[bad_line - 1] = lines[bad_line - 1].replace('"typeversion": "1.0"', '"typeversion": 1')
+    path = tmp_path / "imp.jsonl"
+    path.write_text("".join(lines))
+    assert path.stat().st_size > 3 * (1 << 18)
+    with pytest.raises(InvalidInput) as raised:
+        import_file(str(path), [COMBAT], open_store("memory:"))
+    assert str(raised.value) == f"{path}:{bad_line}: typeversion must be a non-empty string, got 1"
