@@ -7,6 +7,8 @@ import re
 import shlex
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import ROOT, Run
 
 README = ROOT / "README.md"
@@ -34,7 +36,10 @@ def test_the_readme_has_examples() -> None:
     assert len(commands) >= 10
 
 
-def test_the_readme_examples_print_what_they_show(escli: Run) -> None:
+def test_the_readme_examples_print_what_they_show(
+    escli: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(ROOT)  # the examples name files like sample_streams/combat-ogre.jsonl
     for command, expected in examples(README.read_text()):
         words = shlex.split(command)
         assert words[0] == "escli"
