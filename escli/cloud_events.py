@@ -63,7 +63,6 @@ __all__ = [
     "CloudEventsFile",
     "EventError",
     "EventParser",
-    "Pending",
     "from_cloudevent",
     "sdk_json",
     "to_cloudevent",
@@ -283,15 +282,6 @@ class EventError(ValueError):
     """One event is not an escli event; the message says why (the caller adds where)."""
 
 
-class Pending(NamedTuple):
-    """A checked event waiting to be appended: its generation, where it was in the file
-    (a line or an event number), and what the store will be given."""
-
-    generation: int
-    location: int
-    event: NewEvent
-
-
 class _Resolved(NamedTuple):
     """What the attributes shared by many events resolve to, worked out once."""
 
@@ -443,13 +433,6 @@ class EventParser:
             else:
                 indexes.append(index)
         return found
-
-    def pending(self, stream: str) -> list[Pending]:
-        """One stream's events, in file order (for tests and small files)."""
-        return [
-            Pending(self.generations[i], self.locations[i], self.events[i])
-            for i in self.by_stream().get(stream, [])
-        ]
 
     # -- a chunk of JSON Lines -----------------------------------------------------------
 

@@ -15,7 +15,8 @@ is JSON Lines.
 
 Export streams events from the store and writes them as it goes (constant memory, a batch
 too). Import checks every event and the whole file against the store before it writes
-anything, then makes one append per stream (see ``plan_import``).
+anything, then makes one append per stream (see ``plan_import``); it holds the file's
+events in memory meanwhile, as one append per stream needs them.
 """
 
 from __future__ import annotations
