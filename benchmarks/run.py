@@ -174,12 +174,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "postgres"],
+        choices=["sqlite", "cloudevents", "postgres"],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
     args = parser.parse_args()
-    groups = set(args.only or ["sqlite", "postgres"])
+    groups = set(args.only or ["sqlite", "cloudevents", "postgres"])
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         if "sqlite" in groups:
@@ -197,6 +197,11 @@ def main() -> None:
             )
     finally:
         shutil.rmtree(work)
+    if "cloudevents" in groups:
+        from cloudevents_bench import bench_cloudevents
+
+        for line in bench_cloudevents(args.events):
+            print(line, flush=True)
     if "postgres" in groups:
         try:
             from postgres import bench_postgres

@@ -50,4 +50,8 @@ class StoreTarget:
 
 def open_target(url: str) -> Sink:
     """The target a ``--to`` URL names."""
+    if url[: len("cloudevents:")].lower() == "cloudevents:":
+        from escli.cloud_events import CloudEventsFile
+
+        return CloudEventsFile(url)
     return StoreTarget(open_store(url))

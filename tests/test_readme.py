@@ -39,7 +39,7 @@ def test_the_readme_has_examples() -> None:
 def test_the_readme_examples_print_what_they_show(
     escli: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.chdir(ROOT)
+    monkeypatch.chdir(ROOT)  # the examples name files like sample_streams/combat-ogre.jsonl
     for command, expected in examples(README.read_text()):
         words = shlex.split(command)
         assert words[0] == "escli"

@@ -27,6 +27,8 @@ COMMANDS = {
     "test": "escli.cli.test:test",
     "init": "escli.cli.init:init",
     "copy": "escli.cli.copy:copy",
+    "export": "escli.cli.transfer:export",
+    "import": "escli.cli.transfer:import_",
 }
 
 

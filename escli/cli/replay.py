@@ -1,19 +1,33 @@
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from escli.cli.app import App, common_options, pass_app
 
+if TYPE_CHECKING:
+    from escli.event_files import FileStream
+    from escli.stores.base import Store
+
 
 @click.command()
-@click.argument("stream")
+@click.argument("stream", required=False)
 @click.option(
     "--to-generation", type=click.IntRange(min=0), metavar="N", help="Stop after generation N."
 )
 @click.option("--steps", is_flag=True, help="Show every transition: event, generation, changes.")
+@click.option(
+    "--file",
+    metavar="FILE",
+    help="Fold a CloudEvents file (JSON Lines, batch or one event; - for stdin) instead of "
+    "the store. STREAM is needed only when the file holds several.",
+)
 @common_options
 @pass_app
-def replay(app: App, stream: str, to_generation: int | None, steps: bool) -> None:
+def replay(
+    app: App, stream: str | None, to_generation: int | None, steps: bool, file: str | None
+) -> None:
     """Fold a stream's events into its state.
 
     The stream's domain is the part of its name before the first '-'.
@@ -22,6 +36,7 @@ def replay(app: App, stream: str, to_generation: int | None, steps: bool) -> Non
     Example:
       escli replay combat-ogre
       escli replay combat-ogre --steps --to-generation 3
+      escli replay --file sample_streams/combat-ogre.jsonl
     """
     from rich.text import Text
 
@@ -29,15 +44,24 @@ def replay(app: App, stream: str, to_generation: int | None, steps: bool) -> Non
     from escli.replay import fold
     from escli.replay import steps as walk
 
+    events: Store | FileStream
+    if file is not None:
+        from escli.event_files import stream_from_file
+
+        stream, events = stream_from_file(file, app.registry, stream)
+    elif stream is None:
+        raise click.UsageError("Missing argument 'STREAM'.", click.get_current_context())
+    else:
+        events = app.store
     domain = app.registry.for_stream(stream)
     if not steps:
-        state = fold(domain, stream, app.store.read_data(stream, to_generation=to_generation))
+        state = fold(domain, stream, events.read_data(stream, to_generation=to_generation))
         if app.json:
             app.print_json(state_json(stream, state))
         else:
             app.print_lines(state_view(stream, state))
         return
-    records = app.store.read(stream, to_generation=to_generation)
+    records = events.read(stream, to_generation=to_generation)
     state = domain.initial_state(stream)
     if app.json:
         walked = []
