@@ -21,6 +21,7 @@ import os
 import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
@@ -91,6 +92,20 @@ def path_from_url(url: str) -> tuple[str, bool]:
     if mode not in ("ro", "rw"):
         raise InvalidInput(f"SQLite store mode must be ro or rw, got {mode!r}")
     return raw, mode == "ro"
+
+
+@contextmanager
+def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction that takes the write lock at once (waiting up to the busy
+    timeout), committed on success and rolled back on any exception."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
 
 
 def _translate(error: sqlite3.Error, path: str) -> StoreError:
@@ -167,8 +182,7 @@ class SQLiteStore(BaseStore):
     def _prepare(self, conn: sqlite3.Connection) -> None:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version == 0 and not self.read_only:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
                 if version == 0:
                     has_tables = conn.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]
@@ -178,11 +192,6 @@ class SQLiteStore(BaseStore):
                         if statement.strip():
                             conn.execute(statement)
                     self._created = True
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
             version = SCHEMA_VERSION
             # WAL is a property of the file: set once, when the file is made.
             conn.execute("PRAGMA journal_mode=WAL")
@@ -265,8 +274,7 @@ class SQLiteStore(BaseStore):
             for offset, e in enumerate(events, start=1)
         ]
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 actual = self._generation(conn, stream)
                 if actual != expected_generation:
                     raise ConcurrencyConflict(stream, expected_generation, actual)
@@ -277,11 +285,6 @@ class SQLiteStore(BaseStore):
                     " VALUES (?, ?, ? + ?, ?, ?, ?, ?, ?, ?)",
                     [(r[0], r[1], last, *r[2:]) for r in rows],
                 )
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
                 duplicate = self._first_known_id(conn, [r[3] for r in rows])
@@ -348,15 +351,9 @@ class SQLiteStore(BaseStore):
         if self.read_only:
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _immediate(conn):
                 for sql, params in zip(statements[::2], statements[1::2], strict=True):
                     conn.execute(sql, params)
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                raise
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
