@@ -22,6 +22,7 @@ COMMANDS = {
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
     "domains": "escli.cli.domains:domains",
+    "follow": "escli.cli.follow:follow",
 }
 
 
