@@ -60,7 +60,7 @@ def dispatch(
     failed = [d for d in result.deliveries if not d.ok]
     if failed:
         raise DeliveryIncomplete(
-            f"stored in {app.store_url} at generations {result.recorded[0].generation}"
+            f"stored in {app.store.url} at generations {result.recorded[0].generation}"
             f"..{result.recorded[-1].generation}, but not delivered to "
             + ", ".join(d.target for d in failed)
         )

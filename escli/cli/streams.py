@@ -25,4 +25,4 @@ def streams(app: App) -> None:
     elif found:
         app.print(streams_view(found))
     else:
-        app.note(f"no streams in {app.store_url}")
+        app.note(f"no streams in {app.store.url}")
