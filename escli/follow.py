@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from typing import Any
+from typing import Any, NamedTuple
 
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain, with_generation
 from escli.replay import Step, decode_event, fold
 from escli.stores.base import RecordedEvent, Store
 
-__all__ = ["follow", "known_domains"]
+__all__ = ["Followed", "follow", "known_domains"]
 
 DomainFor = Callable[[str], Domain | None]
 
@@ -31,6 +31,15 @@ def known_domains(lookup: Callable[[str], Domain]) -> DomainFor:
     return domain_for
 
 
+class Followed(NamedTuple):
+    """One followed event. ``step`` carries the decoded event and the states around it when
+    the stream's domain is known and the event applies; else those three are None, and
+    ``problem`` says why when the event could not be applied."""
+
+    step: Step
+    problem: str | None = None
+
+
 def follow(
     store: Store,
     domain_for: DomainFor,
@@ -39,31 +48,40 @@ def follow(
     from_generation: int = 1,
     limit: int | None = None,
     poll_interval: float = 0.2,
-) -> Generator[Step, None, None]:
+) -> Generator[Followed, None, None]:
     """The events of ``stream`` from ``from_generation`` (of every stream when None), then
     each new one as it is committed, until ``limit`` events or until the caller stops.
 
-    Each comes as a ``Step``; when ``domain_for`` knows the stream's domain it carries the
-    decoded event and the states around it (a stream joined midway is first folded up to
-    there), else those three are None. Blocks between events.
+    A stream joined midway is first folded up to there. An event that cannot be applied (its
+    data does not fit its class, the stream has a gap) is still shown, with the problem, and
+    that stream's state is not tracked any further: following is for watching, and one odd
+    event must not end it. Blocks between events.
     """
     if limit is not None and limit <= 0:
         return
     after = max(from_generation, 1) - 1 if stream is not None else 0
     states: dict[str, Any] = {}
+    untracked: set[str] = set()
     subscription = store.subscribe(stream, after, poll_interval=poll_interval)
     try:
         for count, recorded in enumerate(subscription, start=1):
-            domain = domain_for(recorded.stream)
+            name = recorded.stream
+            domain = None if name in untracked else domain_for(name)
             if domain is None:
-                yield Step(recorded, None, None, None)
+                yield Followed(Step(recorded, None, None, None))
             else:
-                before = _state_before(store, domain, recorded, states.get(recorded.stream))
-                event = decode_event(domain, recorded)
-                apply = domain.aggregate_impl.apply_event
-                after_state = with_generation(apply(before, event), recorded.generation)
-                states[recorded.stream] = after_state
-                yield Step(recorded, event, before, after_state)
+                try:
+                    before = _state_before(store, domain, recorded, states.get(name))
+                    event = decode_event(domain, recorded)
+                except StoreError as e:
+                    untracked.add(name)
+                    states.pop(name, None)
+                    problem = f"{e}; the state of {name} is no longer shown"
+                    yield Followed(Step(recorded, None, None, None), problem)
+                else:
+                    apply = domain.aggregate_impl.apply_event
+                    states[name] = with_generation(apply(before, event), recorded.generation)
+                    yield Followed(Step(recorded, event, before, states[name]))
             if limit is not None and count >= limit:
                 return
     finally:

@@ -7,7 +7,7 @@ import click
 from escli.cli.app import App, common_options, pass_app
 
 if TYPE_CHECKING:
-    from escli.replay import Step
+    from escli.follow import Followed
 
 
 @click.command()
@@ -64,45 +64,48 @@ def follow(
     )
     try:
         with contextlib.closing(followed):
-            for step in followed:
+            for item in followed:
                 if app.json:
-                    app.print_json(_step_json(step))
+                    app.print_json(_followed_json(item))
                     sys.stdout.flush()  # a reader (jq, a pipe) sees each event as it comes
                 else:
-                    app.print_lines(_step_view(step, every_stream))
+                    app.print_lines(_followed_view(item, every_stream))
     except KeyboardInterrupt:
         pass  # the usual way to stop following: not an error
 
 
-def _step_json(step: Step) -> dict[str, Any]:
+def _followed_json(item: Followed) -> dict[str, Any]:
     from escli.cli.render import recorded_json, step_json
 
-    if step.before is None:
-        return {**recorded_json(step.recorded), "changed": None}
-    return {**recorded_json(step.recorded), "changed": step_json(step)["changed"]}
+    step = item.step
+    changed = None if step.before is None else step_json(step)["changed"]
+    return {**recorded_json(step.recorded), "changed": changed, "problem": item.problem}
 
 
-def _step_view(step: Step, with_stream: bool) -> list[Any]:
+def _followed_view(item: Followed, with_stream: bool) -> list[Any]:
     from rich.text import Text
 
     from escli.cli.render import event_line, step_view
 
+    step = item.step
     r = step.recorded
-    lines = (
+    lines: list[Any] = (
         list(step_view(step))
         if step.before is not None
         else [event_line(r.generation, r.event_type, r.type_version, r.data)]
     )
+    if item.problem:
+        lines.append(Text(f"       {item.problem}", style="red"))
     if with_stream:
-        # The stream's name in front of the event line; change lines indented to match.
+        # The stream's name in front of the event line; the lines below indented to match.
         pad = " " * (len(r.stream) + 1)
-        changes = [
+        below = [
             part
             for line in lines[1:]
             for part in (line if isinstance(line, Text) else Text(line)).split("\n")
         ]
         lines = [
             Text.assemble((r.stream, "bold"), " ", lines[0]),
-            *(Text.assemble(pad, part) for part in changes),
+            *(Text.assemble(pad, part) for part in below),
         ]
     return lines

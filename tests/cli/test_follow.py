@@ -112,6 +112,7 @@ def test_follow_json_from_a_generation_folds_what_came_before(
         "time": stored.recorded_at,
         "data": {"entity_id": name, "damage": 100},
         "changed": {"hitpoints": [500, 400]},
+        "problem": None,
     }
 
 
@@ -159,6 +160,31 @@ def test_events_of_an_unknown_domain_are_shown_without_state(escli: Run, url: st
     assert (data["type"], data["data"], data["changed"]) == ("shop.ItemAdded", {"sku": "x"}, None)
     out = escli("follow", stream, "--limit", "1", "--store", url)
     assert out.stdout == '    1  shop.ItemAdded v1.0  {"sku": "x"}\n'
+
+
+def test_an_event_that_does_not_apply_is_shown_with_the_problem_and_following_goes_on(
+    escli: Run, url: str, name: str
+) -> None:
+    from escli.stores.base import NewEvent, new_event_id
+
+    stream, source = f"combat-{name}", "events://escli/samples/combat"
+    store = open_store(url)
+    for generation, data in enumerate(({"damage": 1}, {"entity_id": name, "damage": 2})):
+        event = NewEvent("combat.EntityAttacked", "1.0", source, data, new_event_id())
+        store.append(stream, [event], generation)
+    out = escli("follow", stream, "--limit", "2", "--store", url)
+    assert out.exit_code == 0
+    assert out.stdout == (
+        '    1  combat.EntityAttacked v1.0  {"damage": 1}\n'
+        f"       {stream} generation 1: combat.EntityAttacked field entity_id: missing; "
+        f"the state of {stream} is no longer shown\n"
+        f'    2  combat.EntityAttacked v1.0  {{"entity_id": "{name}", "damage": 2}}\n'
+    )
+    lines = escli("follow", stream, "--limit", "2", "--json", "--store", url).stdout.splitlines()
+    assert [(json.loads(x)["changed"], bool(json.loads(x)["problem"])) for x in lines] == [
+        (None, True),
+        (None, False),
+    ]
 
 
 def test_follow_shows_an_event_appended_by_another_thread(escli: Run, url: str, name: str) -> None:
