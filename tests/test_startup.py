@@ -34,6 +34,7 @@ def probe(*args: str, cwd: Path) -> dict:  # type: ignore[type-arg]
         ["dispatch", "combat", "attack", "ogre", "150"],
         ["replay", "combat-ogre"],
         ["streams"],
+        ["follow", "--help"],
     ],
 )
 def test_common_commands_import_no_heavy_client(args: list[str], tmp_path: Path) -> None:
