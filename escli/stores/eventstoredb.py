@@ -119,6 +119,7 @@ class ClientApi:
     tls_failed: type[Exception]
     deadline: type[Exception]
     discovery_failed: type[Exception]
+    not_leader: type[Exception]
     access_denied: tuple[type[Exception], ...]
     bad_position: tuple[type[Exception], ...]
 
@@ -153,6 +154,7 @@ def load_client_api() -> ClientApi:
             tls_failed=x.SSLError,
             deadline=x.DeadlineExceeded,
             discovery_failed=x.DiscoveryFailed,
+            not_leader=x.NodeIsNotLeader,
             access_denied=(x.AccessDeniedError,),
             # A made-up position on a filtered $all read: only a generic UNKNOWN here.
             bad_position=(x.UnknownError,),
@@ -175,6 +177,7 @@ def load_client_api() -> ClientApi:
         tls_failed=x.SSLError,
         deadline=x.DeadlineExceededError,
         discovery_failed=x.DiscoveryFailedError,
+        not_leader=x.NodeIsNotLeaderError,
         access_denied=(x.AccessDeniedError, x.UnauthenticatedError),
         bad_position=(x.InvalidCommitPositionError,),
     )
@@ -339,8 +342,18 @@ class EventStoreDBStore(BaseStore):
             raise StoreUnavailable(
                 f"cannot discover an EventStoreDB cluster at {where} ({_reason(detail)})"
             ) from e
+        if isinstance(e, api.not_leader):
+            # esdbclient names the leader as one target, kurrentdbclient as host and port.
+            leader = getattr(e, "leader_grpc_target", None)
+            if leader is None and getattr(e, "host", None):
+                leader = f"{e.host}:{e.port}"  # type: ignore[attr-defined]
+            raise StoreError(
+                f"EventStoreDB at {where} is not the cluster's leader"
+                + (f" (the leader is {leader})" if leader else "")
+                + ": use esdb+discover:// or the leader's address"
+            ) from e
         if isinstance(e, api.deleted):
-            raise StoreError(f"stream {stream} was deleted") from e
+            raise StoreError(f"stream {stream or 'a stream'} was deleted") from e
         if isinstance(e, api.too_large):
             limit = re.search(r"\d+", detail)
             size = f"{int(limit.group()):,} bytes" if limit else "its maximum append size"

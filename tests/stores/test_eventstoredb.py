@@ -292,10 +292,13 @@ def refusing_server() -> Iterator[Any]:
 
     class Refuse(grpc.GenericRpcHandler):
         code = grpc.StatusCode.UNAUTHENTICATED
+        details = "Bad credentials"
+        trailers: tuple[tuple[str, str], ...] = ()
 
         def service(self, handler_call_details: Any) -> Any:
             def refuse(request: Any, context: Any) -> Any:
-                context.abort(self.code, "Bad credentials")
+                context.set_trailing_metadata(self.trailers)
+                context.abort(self.code, self.details)
 
             return grpc.unary_stream_rpc_method_handler(refuse)
 
@@ -321,6 +324,20 @@ def test_refused_credentials_are_a_store_error_without_the_password(
     assert str(error) == (
         f"EventStoreDB at 127.0.0.1:{port} refused access to user 'admin': check the user and "
         "password in the store URL"
+    )
+
+
+def test_a_node_that_is_not_the_leader_says_where_the_leader_is(refusing_server: Any) -> None:
+    import grpc
+
+    handler, port = refusing_server
+    handler.code, handler.details = grpc.StatusCode.NOT_FOUND, "Leader info available"
+    handler.trailers = (("leader-endpoint-host", "node2.example"), ("leader-endpoint-port", "2113"))
+    error, _ = timed_failure(f"esdb://127.0.0.1:{port}?Tls=false")
+    assert type(error) is StoreError
+    assert str(error) == (
+        f"EventStoreDB at 127.0.0.1:{port} is not the cluster's leader (the leader is "
+        "node2.example:2113): use esdb+discover:// or the leader's address"
     )
 
 
