@@ -203,82 +203,87 @@ def test_follow_shows_an_event_appended_by_another_thread(escli: Run, url: str, 
     )
 
 
-def escli_process(*args: str, cwd: Path | None = None) -> subprocess.Popen[str]:
-    """The console script in a process of its own that Ctrl-C (SIGINT) can interrupt."""
-    script = Path(sys.executable).with_name("escli")
-    command = [str(script)] if script.exists() else [sys.executable, "-m", "escli"]
-    return subprocess.Popen(
-        [*command, *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        # A shell that started the tests in the background may have left SIGINT ignored.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
-    )
-
-
-def lines_of(process: subprocess.Popen[str]) -> queue.Queue[str]:
-    out: queue.Queue[str] = queue.Queue()
-
-    def pump() -> None:
-        assert process.stdout is not None
-        for line in process.stdout:
-            out.put(line)
-
-    threading.Thread(target=pump, daemon=True).start()
-    return out
-
-
 STARTUP = 30.0  # seconds a process may take to print its first line on a loaded machine
 
 
-def next_event(lines: queue.Queue[str], process: subprocess.Popen[str], timeout: float) -> Any:
-    try:
-        return json.loads(lines.get(timeout=timeout))
-    except queue.Empty:
-        process.kill()
-        _, stderr = process.communicate(timeout=10)
-        pytest.fail(f"no line from escli follow within {timeout} s; stderr: {stderr!r}")
+class Follower:
+    """`escli follow --json` as a process of its own (the console script), which Ctrl-C
+    (SIGINT) can interrupt; a thread reads its lines as they come."""
+
+    def __init__(self, *args: str) -> None:
+        script = Path(sys.executable).with_name("escli")
+        command = [str(script)] if script.exists() else [sys.executable, "-m", "escli"]
+        self.process = subprocess.Popen(
+            [*command, "follow", "--json", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            # A shell that started the tests in the background may have left SIGINT ignored.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        # The only reader of stdout until it ends (communicate() would race it).
+        self.reader = threading.Thread(target=self._read, daemon=True)
+        self.reader.start()
+        self.stderr: str | None = None
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.put(line)
+
+    def next_event(self, timeout: float) -> Any:
+        try:
+            return json.loads(self.lines.get(timeout=timeout))
+        except queue.Empty:
+            stderr = self.stop(signal.SIGKILL)
+            pytest.fail(f"no line from escli follow within {timeout} s; stderr: {stderr!r}")
+
+    def stop(self, sig: int = signal.SIGINT) -> str:
+        """Send ``sig`` and wait for the end; what the process wrote to stderr."""
+        if self.stderr is None:
+            if self.process.poll() is None:
+                self.process.send_signal(sig)
+            self.process.wait(timeout=10)
+            self.reader.join(timeout=10)
+            assert self.process.stdout is not None and self.process.stderr is not None
+            self.stderr = self.process.stderr.read()
+            self.process.stdout.close()
+            self.process.stderr.close()
+        return self.stderr
 
 
 def follow_lines(
     url: str, args: list[str], until: Callable[[dict[str, Any]], bool]
 ) -> list[dict[str, Any]]:
-    process = escli_process("follow", *args, "--json", "--store", url)
-    lines = lines_of(process)
+    follower = Follower(*args, "--store", url)
     seen: list[dict[str, Any]] = []
     try:
         while True:
-            event = next_event(lines, process, STARTUP)
+            event = follower.next_event(STARTUP)
             seen.append(event)
             if until(event):
                 return seen
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            process.communicate(timeout=10)
+        follower.stop()
 
 
 def test_follow_in_a_process_shows_a_new_event_within_a_second_and_stops_on_ctrl_c(
     escli: Run, url: str, name: str
 ) -> None:
     spawn_and_attack(escli, url, name)
-    process = escli_process("follow", f"combat-{name}", "--json", "--store", url)
-    lines = lines_of(process)
+    follower = Follower(f"combat-{name}", "--store", url)
     try:
-        assert next_event(lines, process, STARTUP)["generation"] == 1
-        assert next_event(lines, process, STARTUP)["generation"] == 2
+        assert follower.next_event(STARTUP)["generation"] == 1
+        assert follower.next_event(STARTUP)["generation"] == 2
         appended = time.monotonic()
         attack(url, name, 5)
-        live = next_event(lines, process, 5)
+        live = follower.next_event(5)
         assert time.monotonic() - appended < 1.0
         assert (live["generation"], live["changed"]) == (3, {"hitpoints": [400, 395]})
     finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGINT)
-            stderr = process.communicate(timeout=10)[1]
-    assert process.returncode == 0
+        stderr = follower.stop()
+    assert follower.process.returncode == 0
     assert stderr == ""  # no traceback; --json prints no note
 
 
