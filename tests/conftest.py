@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +15,9 @@ from click.testing import CliRunner
 from escli import Domain, load_domain, open_store
 from escli.cli import cli
 from escli.stores.base import Store
+
+if TYPE_CHECKING:
+    from tests.esdb_server import ServerHandle
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +118,44 @@ def postgres_schemas() -> Iterator[Callable[[], str]]:
 def postgres_url(postgres_schemas: Callable[[], str]) -> str:
     """One PostgreSQL store URL (a schema of its own) shared by the whole session."""
     return postgres_schemas()
+
+
+# -- EventStoreDB -------------------------------------------------------------------------
+# The adapter tests run against the in-process gRPC server (tests/esdb_server.py) with the
+# real client package, or against a real server when ESCLI_TEST_ESDB_URL names one.
+
+ESDB_CLIENT = next(
+    (p for p in ("esdbclient", "kurrentdbclient") if importlib.util.find_spec(p) is not None), None
+)
+REAL_ESDB_URL = os.environ.get("ESCLI_TEST_ESDB_URL") or None
+needs_esdb_client = pytest.mark.skipif(
+    ESDB_CLIENT is None,
+    reason="needs esdbclient or kurrentdbclient: pip install -e '.[test,esdb]'",
+)
+
+
+@pytest.fixture(scope="session")
+def esdb_session_server() -> Iterator[ServerHandle]:
+    from tests.esdb_server import start_server
+
+    with start_server(max_concurrent_rpcs=32) as server:
+        yield server
+
+
+@pytest.fixture
+def esdb_server() -> Iterator[ServerHandle]:
+    """An in-process server of the test's own: for fault injection and inspection."""
+    from tests.esdb_server import start_server
+
+    with start_server() as server:
+        yield server
+
+
+@pytest.fixture
+def esdb_url(request: pytest.FixtureRequest) -> str:
+    """The server the EventStoreDB tests use: $ESCLI_TEST_ESDB_URL, else the in-process one
+    (shared by the session: tests use streams of their own)."""
+    if REAL_ESDB_URL:
+        return REAL_ESDB_URL
+    server: ServerHandle = request.getfixturevalue("esdb_session_server")
+    return server.url

@@ -14,7 +14,7 @@ TLS, stream metadata semantics ($maxAge, $maxCount, a user-written $tb).
 
 Start and stop::
 
-    from esdb_server import start_server
+    from tests.esdb_server import start_server
     with start_server() as server:          # 127.0.0.1, ephemeral port
         client = EventStoreDBClient(server.url)   # esdb://127.0.0.1:PORT?Tls=false
         ...

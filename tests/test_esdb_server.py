@@ -1,4 +1,4 @@
-"""The real EventStoreDB client against the in-process server (esdb_server).
+"""The real EventStoreDB client against the in-process server (tests.esdb_server).
 
 Runs with whichever client package is installed (esdbclient preferred,
 else kurrentdbclient) and is skipped when neither is.
@@ -25,9 +25,10 @@ try:
 except ImportError:
     pytest.importorskip("kurrentdbclient")
 
-import esdb_server
 import grpc
-from esdb_server import Fault, start_server
+
+from tests import esdb_server
+from tests.esdb_server import Fault, start_server
 
 # The one place that knows the two clients' names.
 if esdb_server.CLIENT_PACKAGE == "esdbclient":

@@ -194,7 +194,8 @@ def common_options(f: F) -> F:
         envvar="ESCLI_STORE",
         expose_value=False,
         callback=_set_store,
-        help="Store URL: sqlite:///PATH, memory: or postgresql://... Default: $ESCLI_STORE, else "
+        help="Store URL: sqlite:///PATH, memory:, postgresql://... or esdb://HOST:PORT?Tls=false. "
+        "Default: $ESCLI_STORE, else "
         f"{DEFAULT_STORE_URL} (relative to the current directory).",
     )(f)
     return f

@@ -18,15 +18,25 @@ __all__ = [
 
 DEFAULT_STORE_URL = "sqlite:///.escli/events.db"
 
+# EventStoreDB and its successor KurrentDB speak the same gRPC protocol: one adapter.
+EVENTSTOREDB_SCHEMES = frozenset(
+    {"esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover", "kdb", "kdb+discover"}
+)
+
 
 def open_store(url: str) -> Store:
     """The store a URL names: ``sqlite:///path`` (or a bare path), ``memory:``,
-    ``postgresql://...`` (or ``postgres://...``)."""
+    ``postgresql://...`` (or ``postgres://...``), ``esdb://host:port?Tls=false`` (also
+    ``esdb+discover://``, ``kurrentdb://``, ``kdb://``)."""
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "memory":
         from escli.stores.memory import MemoryStore
 
         return MemoryStore(url)
+    if scheme in EVENTSTOREDB_SCHEMES:
+        from escli.stores.eventstoredb import EventStoreDBStore
+
+        return EventStoreDBStore(url)
     if scheme in ("sqlite", "") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
         from escli.stores.sqlite import SQLiteStore
 
@@ -37,7 +47,8 @@ def open_store(url: str) -> Store:
         return PostgresStore(url)
     raise InvalidInput(
         f"unknown store URL scheme {scheme!r} in {mask_url(url)!r} "
-        "(known: sqlite, memory, postgresql)"
+        "(known: sqlite, memory, postgresql, esdb[+discover], kurrentdb[+discover], "
+        "kdb[+discover])"
     )
 
 

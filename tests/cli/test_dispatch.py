@@ -123,7 +123,8 @@ def test_the_store_can_be_chosen_with_an_option(escli: Run, tmp_path) -> None:  
         (
             ["dispatch", "combat", "attack", "ogre", "1", "--store", "ftp://x"],
             4,
-            "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory, postgresql)",
+            "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory, postgresql, "
+            "esdb[+discover], kurrentdb[+discover], kdb[+discover])",
         ),
         (["dispatch", "combat"], 2, "Missing argument 'COMMAND'. (see 'escli dispatch --help')"),
         (["launch"], 2, "No such command 'launch'. (see 'escli --help')"),

@@ -124,7 +124,8 @@ def test_copy_to_a_bad_url_is_invalid_input(escli: Run, urls: tuple[str, str]) -
     assert (out.exit_code, out.stderr) == (
         4,
         "Error: unknown store URL scheme 'ftp' in 'ftp://u:***@x/y' "
-        "(known: sqlite, memory, postgresql)\n",
+        "(known: sqlite, memory, postgresql, esdb[+discover], kurrentdb[+discover], "
+        "kdb[+discover])\n",
     )
 
 

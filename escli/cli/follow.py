@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from escli.cli.app import App, common_options, pass_app
+
+if TYPE_CHECKING:
+    from escli.follow import Followed
+
+
+@click.command()
+@click.argument("stream", required=False)
+@click.option("--all", "every_stream", is_flag=True, help="Follow every stream instead of one.")
+@click.option(
+    "--from-generation",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Start at generation N of STREAM (default: 1, the whole stream).",
+)
+@click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Stop after N events.")
+@common_options
+@pass_app
+def follow(
+    app: App, stream: str | None, every_stream: bool, from_generation: int | None, limit: int | None
+) -> None:
+    """Print a stream's events, then each new one as it is appended, until Ctrl-C.
+
+    A catch-up subscription: the events already stored come first, then new ones live.
+    When the stream's domain is known, each event is applied to the state and the changed
+    fields are shown (as replay --steps does); --json prints one JSON object per line.
+    Ctrl-C stops following and exits 0, like --limit.
+
+    \b
+    Example:
+      escli follow combat-ogre
+      escli follow combat-ogre --from-generation 3 --limit 1 --json
+      escli follow --all --store esdb://127.0.0.1:2113?Tls=false
+    """
+    import contextlib
+    import sys
+
+    from escli.errors import UsageError
+    from escli.follow import follow as run
+    from escli.follow import known_domains
+
+    if (stream is None) is not every_stream:
+        raise UsageError(
+            "follow: give a STREAM or --all, not both"
+            if stream
+            else "follow: give a STREAM to follow, or --all"
+        )
+    if every_stream and from_generation is not None:
+        raise UsageError("follow: --from-generation needs a STREAM")
+    if not app.json:
+        app.note(f"following {stream or 'every stream'} in {app.store.url} (Ctrl-C to stop)")
+    followed = run(
+        app.store,
+        known_domains(app.registry.for_stream),
+        stream,
+        from_generation=from_generation or 1,
+        limit=limit,
+    )
+    try:
+        with contextlib.closing(followed):
+            for item in followed:
+                if app.json:
+                    app.print_json(_followed_json(item))
+                    sys.stdout.flush()  # a reader (jq, a pipe) sees each event as it comes
+                else:
+                    app.print_lines(_followed_view(item, every_stream))
+    except KeyboardInterrupt:
+        pass  # the usual way to stop following: not an error
+
+
+def _followed_json(item: Followed) -> dict[str, Any]:
+    from escli.cli.render import recorded_json, step_json
+
+    step = item.step
+    changed = None if step.before is None else step_json(step)["changed"]
+    return {**recorded_json(step.recorded), "changed": changed, "problem": item.problem}
+
+
+def _followed_view(item: Followed, with_stream: bool) -> list[Any]:
+    from rich.text import Text
+
+    from escli.cli.render import event_line, step_view
+
+    step = item.step
+    r = step.recorded
+    lines: list[Any] = (
+        list(step_view(step))
+        if step.before is not None
+        else [event_line(r.generation, r.event_type, r.type_version, r.data)]
+    )
+    if item.problem:
+        lines.append(Text(f"       {item.problem}", style="red"))
+    if with_stream:
+        # The stream's name in front of the event line; the lines below indented to match.
+        pad = " " * (len(r.stream) + 1)
+        below = [
+            part
+            for line in lines[1:]
+            for part in (line if isinstance(line, Text) else Text(line)).split("\n")
+        ]
+        lines = [
+            Text.assemble((r.stream, "bold"), " ", lines[0]),
+            *(Text.assemble(pad, part) for part in below),
+        ]
+    return lines
