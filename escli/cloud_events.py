@@ -32,6 +32,7 @@ event is checked with ``escli.cloud_events_validation`` and then against what es
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
@@ -703,8 +704,9 @@ def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
 
 class CloudEventsFile:
     """Appends delivered events to a file as CloudEvents JSON Lines (``cloudevents:-`` is
-    standard output). The file is opened when the target is, so a bad path stops the command
-    before anything is written."""
+    standard output). The path is checked when the target is opened, so a bad one stops the
+    command before anything is written; the file itself is created by the first delivery, so
+    a command that fails earlier leaves no trace."""
 
     SCHEME: ClassVar[str] = "cloudevents:"
 
@@ -715,19 +717,28 @@ class CloudEventsFile:
             raise InvalidInput(f"{url!r} names no file: use cloudevents:FILE or cloudevents:-")
         self._file: TextIO | None = None
         if self.path != "-":
-            try:
-                self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
-            except OSError as e:
-                raise InvalidInput(f"{url}: cannot open {self.path}: {e.strerror}") from e
+            folder = os.path.dirname(os.path.abspath(self.path))
+            if os.path.isdir(self.path):
+                raise InvalidInput(f"{url}: {self.path} is a directory")
+            if not os.path.isdir(folder):
+                raise InvalidInput(f"{url}: cannot open {self.path}: no such directory {folder}")
+            writable = self.path if os.path.exists(self.path) else folder
+            if not os.access(writable, os.W_OK):
+                raise InvalidInput(f"{url}: cannot open {self.path}: permission denied")
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
         text = "".join([to_json(r) + "\n" for r in recorded])
-        out = sys.stdout if self._file is None else self._file
         try:
+            if self.path == "-":
+                out: TextIO = sys.stdout
+            else:
+                if self._file is None:
+                    self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
+                out = self._file
             out.write(text)
             out.flush()
         except OSError as e:
-            raise StoreError(f"{self.url}: cannot write: {e.strerror}") from e
+            raise StoreError(f"{self.url}: cannot write {self.path}: {e.strerror}") from e
 
     def close(self) -> None:
         if self._file is not None:

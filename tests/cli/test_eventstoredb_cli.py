@@ -141,6 +141,33 @@ def test_an_unavailable_store_fails_before_any_target_gets_anything(
     assert not out_db.exists()
 
 
+def test_an_unavailable_store_leaves_no_cloudevents_file_and_fails_within_3s(
+    escli: Run, tmp_path: Path
+) -> None:
+    import time
+
+    out_file = tmp_path / "out.jsonl"
+    start = time.monotonic()
+    out = escli(
+        "dispatch",
+        "combat",
+        "attack",
+        "ogre",
+        "150",
+        "--store",
+        "esdb://127.0.0.1:1?Tls=false",
+        "--to",
+        f"cloudevents:{out_file}",
+    )
+    assert time.monotonic() - start < 3
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        8,
+        "",
+        "Error: EventStoreDB at 127.0.0.1:1 is unavailable (connection refused)\n",
+    )
+    assert not out_file.exists()
+
+
 @pytest.fixture
 def silent_port() -> Iterator[int]:
     """A port that accepts connections and never answers."""

@@ -529,7 +529,7 @@ def test_a_cloudevents_target_that_cannot_be_opened_stops_before_the_store(
     out = escli("dispatch", "combat", "attack", "ogre", "1", "--to", f"cloudevents:{bad}")
     assert (out.exit_code, out.stderr) == (
         4,
-        f"Error: cloudevents:{bad}: cannot open {bad}: No such file or directory\n",
+        f"Error: cloudevents:{bad}: cannot open {bad}: no such directory {bad.parent}\n",
     )
     assert snapshot(open_store(store_url)) == []
 
