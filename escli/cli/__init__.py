@@ -29,6 +29,7 @@ COMMANDS = {
     "copy": "escli.cli.copy:copy",
     "export": "escli.cli.transfer:export",
     "import": "escli.cli.transfer:import_",
+    "follow-nats": "escli.cli.follow_nats:follow_nats",
 }
 
 
