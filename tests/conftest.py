@@ -6,6 +6,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -13,6 +14,9 @@ from click.testing import CliRunner
 from escli import Domain, load_domain, open_store
 from escli.cli import cli
 from escli.stores.base import Store
+
+if TYPE_CHECKING:
+    from tests.nats_server import JetStreamPlace, NatsServer
 
 
 @pytest.fixture(scope="session")
@@ -113,3 +117,35 @@ def postgres_schemas() -> Iterator[Callable[[], str]]:
 def postgres_url(postgres_schemas: Callable[[], str]) -> str:
     """One PostgreSQL store URL (a schema of its own) shared by the whole session."""
     return postgres_schemas()
+
+
+NATS_HOST, NATS_PORT = "127.0.0.1", 4222
+
+
+@pytest.fixture
+def jetstream() -> Iterator[JetStreamPlace]:
+    """A JetStream stream and subjects of this test's own on the shared NATS server
+    (127.0.0.1:4222), deleted afterwards."""
+    require_service("NATS", NATS_HOST, NATS_PORT)
+    from tests.nats_server import JetStreamPlace
+
+    place = JetStreamPlace.unique(f"nats://{NATS_HOST}:{NATS_PORT}")
+    yield place
+    place.probe.delete(place.stream)
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test's own, with JetStream, on a free port; the test may stop
+    and start it. Skipped when nats-server is not installed, unless CI=true."""
+    from tests.nats_server import NATS_SERVER, NatsServer
+
+    if not NATS_SERVER.exists():
+        reason = f"{NATS_SERVER} is not installed"
+        if IN_CI:
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()
