@@ -393,12 +393,7 @@ class _Connection:
                     raise
         except EscliError:
             raise
-        except nats.js.errors.ServiceUnavailableError as e:
-            raise StoreError(
-                f"NATS at {options.address} has no JetStream ({e.description or 'unavailable'})"
-                ": start nats-server with -js"
-            ) from e
-        except nats.errors.NoRespondersError as e:
+        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as e:
             raise StoreError(
                 f"NATS at {options.address} has no JetStream: start nats-server with -js"
             ) from e
@@ -592,27 +587,38 @@ class NatsTarget:
     async def _publish(
         self, client: Client, subject: str, recorded: Sequence[RecordedEvent]
     ) -> None:
+        """Publish every event, then wait for every ack; raise unless all were accepted."""
         acks = self._acks = _Acks(self._token, len(recorded))
         self._token += len(recorded)
         inbox, base = self._inbox, acks.base
         lost = self._connection.lost
-        try:
+        stop = False
+
+        async def send() -> None:
             for index, r in enumerate(recorded):
+                if stop:  # nats-py swallows a cancel while it waits for a flush
+                    return
                 await client.publish(
                     subject,
                     to_json(r).encode(),
                     reply=f"{inbox}{base + index}",
                     headers={HEADER_CONTENT_TYPE: CONTENT_TYPE, MSG_ID: r.event_id},
                 )
-            waiting = asyncio.ensure_future(acks.done.wait())
-            gone = asyncio.ensure_future(lost.wait())
-            try:
-                await asyncio.wait(
-                    (waiting, gone), timeout=REQUEST_TIMEOUT, return_when=asyncio.FIRST_COMPLETED
-                )
-            finally:
-                waiting.cancel()
-                gone.cancel()
+
+        # A connection that dies while nats-py waits to flush leaves that wait hanging:
+        # every wait here also ends when the connection is lost, or at the deadline.
+        limit = REQUEST_TIMEOUT + len(recorded) // 10_000
+        deadline = time.monotonic() + limit
+        sending = asyncio.ensure_future(send())
+        waiting = asyncio.ensure_future(acks.done.wait())
+        gone = asyncio.ensure_future(lost.wait())
+        first = asyncio.FIRST_COMPLETED
+        try:
+            finished, _ = await asyncio.wait((sending, gone), timeout=limit, return_when=first)
+            if sending in finished:
+                sending.result()
+                left = max(deadline - time.monotonic(), 0.001)
+                await asyncio.wait((waiting, gone), timeout=left, return_when=first)
         except nats.errors.MaxPayloadError as e:
             raise StoreError(
                 f"{recorded[0].stream}: an event's CloudEvent is larger than the largest "
@@ -621,6 +627,14 @@ class NatsTarget:
         except (nats.errors.Error, OSError) as e:
             raise self._connection.unavailable("lost the connection to", e) from e
         finally:
+            stop = True
+            waiting.cancel()
+            gone.cancel()
+            if not sending.done():
+                sending.cancel()
+                await asyncio.wait((sending,), timeout=1)
+            if sending.done() and not sending.cancelled():
+                sending.exception()  # retrieved (raised above when it mattered)
             self._acks = None
         if acks.waiting:
             got = acks.size - acks.waiting
@@ -630,7 +644,7 @@ class NatsTarget:
                 )
             raise StoreUnavailable(
                 f"JetStream at {self.options.address} acked {got} of {acks.size} events "
-                f"within {REQUEST_TIMEOUT:g} s"
+                f"within {limit:g} s"
             )
         if acks.refused:
             index = min(acks.refused)
