@@ -31,6 +31,7 @@ def probe(*args: str, cwd: Path) -> dict:  # type: ignore[type-arg]
     "args",
     [
         ["--help"],
+        ["follow-nats", "--help"],
         ["dispatch", "combat", "attack", "ogre", "150"],
         ["replay", "combat-ogre"],
         ["streams"],

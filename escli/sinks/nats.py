@@ -50,8 +50,10 @@ import asyncio
 import contextlib
 import json
 import re
+import signal
 import socket
 import string
+import threading
 import time
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
@@ -723,6 +725,7 @@ class Follower:
         self._connection = _Connection(self.options)
         self._subscription: Subscription | None = None
         self._waiting: asyncio.Task[Msg] | None = None
+        self._interrupted = False
 
     def __enter__(self) -> Follower:
         return self
@@ -755,12 +758,40 @@ class Follower:
             raise connection.unavailable("lost", e) from e
 
     def __iter__(self) -> Iterator[Followed]:
+        """The events, as they come; Ctrl-C raises ``KeyboardInterrupt`` here, between two
+        events, never inside nats-py (which an interrupt there can leave half done)."""
         self.open()
         connection = self._connection
-        while True:
-            self._waiting = connection.loop.create_task(self._next())
-            msg = connection.run(self._waiting)
-            yield self._decode(msg)
+        interruptible = self._catch_interrupts()
+        try:
+            while True:
+                self._waiting = connection.loop.create_task(self._next())
+                try:
+                    msg = connection.run(self._waiting)
+                except asyncio.CancelledError:
+                    if self._interrupted:
+                        raise KeyboardInterrupt from None
+                    raise
+                yield self._decode(msg)
+        finally:
+            if interruptible and not connection.loop.is_closed():
+                connection.loop.remove_signal_handler(signal.SIGINT)
+
+    def _catch_interrupts(self) -> bool:
+        """Turn SIGINT into a cancel of the wait for the next message (main thread only)."""
+        if threading.current_thread() is not threading.main_thread():
+            return False
+
+        def interrupt() -> None:
+            self._interrupted = True
+            if self._waiting is not None:
+                self._waiting.cancel()
+
+        try:
+            self._connection.loop.add_signal_handler(signal.SIGINT, interrupt)
+        except (NotImplementedError, RuntimeError, ValueError):
+            return False  # no signal handlers on this platform or thread: a plain Ctrl-C
+        return True
 
     async def _next(self) -> Msg:
         subscription = self._subscription
