@@ -134,17 +134,24 @@ def jetstream() -> Iterator[JetStreamPlace]:
     place.probe.delete(place.stream)
 
 
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    """A nats-server of this test's own, with JetStream, on a free port; the test may stop
-    and start it. Skipped when nats-server is not installed, unless CI=true."""
-    from tests.nats_server import NATS_SERVER, NatsServer
+def require_nats_server() -> None:
+    """Skip the test unless the nats-server binary is installed; when ``CI=true``, fail."""
+    from tests.nats_server import NATS_SERVER
 
     if not NATS_SERVER.exists():
         reason = f"{NATS_SERVER} is not installed"
         if IN_CI:
             pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
         pytest.skip(reason)
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test's own, with JetStream, on a free port; the test may stop
+    and start it. Skipped when nats-server is not installed, unless CI=true."""
+    from tests.nats_server import NatsServer
+
+    require_nats_server()
     server = NatsServer(tmp_path / "nats")
     server.start()
     yield server

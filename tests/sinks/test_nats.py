@@ -19,7 +19,7 @@ from escli.sinks.nats import NatsTarget, SubjectTemplate, parse_url, subject_mat
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
 from escli.stores.memory import MemoryStore
 from escli.targets import open_target
-from tests.conftest import Run
+from tests.conftest import Run, require_nats_server
 from tests.nats_server import JetStreamPlace, Message, NatsServer, free_port
 
 # -- subjects and URLs (no server) -------------------------------------------------------------
@@ -293,13 +293,7 @@ def test_a_publish_refused_in_the_middle_of_a_batch_leaves_the_whole_batch_pendi
 
 
 def test_a_server_without_jetstream_is_a_clear_error(escli: Run, tmp_path: Path) -> None:
-    from tests.conftest import IN_CI
-    from tests.nats_server import NATS_SERVER
-
-    if not NATS_SERVER.exists():
-        if IN_CI:
-            pytest.fail(f"{NATS_SERVER} is not installed, and CI=true requires it")
-        pytest.skip(f"{NATS_SERVER} is not installed")
+    require_nats_server()
     server = NatsServer(tmp_path, jetstream=False)
     server.start()
     try:
