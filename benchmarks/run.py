@@ -11,6 +11,12 @@ Figures:
   that machine noise hits both alike.
 - replay: library-level fold of one --events stream from SQLite (events/s), next to a floor
   of bare sqlite3 + json.loads folding the same rows.
+- cloudevents (cloudevents_bench.py): export and import of --events events, next to the
+  CloudEvents SDK doing the same.
+- postgres (postgres.py): append and replay on the local PostgreSQL, next to bare psycopg.
+- nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
+
+``--only GROUP`` (repeatable) runs some; a group whose server or client is missing says so.
 """
 
 from __future__ import annotations
@@ -174,12 +180,12 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "cloudevents", "postgres"],
+        choices=["sqlite", "cloudevents", "postgres", "nats"],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
     args = parser.parse_args()
-    groups = set(args.only or ["sqlite", "cloudevents", "postgres"])
+    groups = set(args.only or ["sqlite", "cloudevents", "postgres", "nats"])
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         if "sqlite" in groups:
@@ -214,6 +220,16 @@ def main() -> None:
                 lines = [f"postgres           skipped: {str(e).splitlines()[0]}"]
             for line in lines:
                 print(line, flush=True)
+
+    if "nats" in groups:
+        try:
+            from nats_bench import bench_nats
+
+            lines = bench_nats(args.events)
+        except Exception as e:  # a benchmark reports and goes on (no server, no nats-py)
+            lines = [f"nats               skipped: {str(e).splitlines()[0]}"]
+        for line in lines:
+            print(line, flush=True)
 
 
 if __name__ == "__main__":

@@ -54,4 +54,8 @@ def open_target(url: str) -> Sink:
         from escli.cloud_events import CloudEventsFile
 
         return CloudEventsFile(url)
+    if url[: len("nats://")].lower() == "nats://":
+        from escli.sinks.nats import NatsTarget
+
+        return NatsTarget(url)
     return StoreTarget(open_store(url))

@@ -18,6 +18,7 @@ from escli.stores.base import Store
 
 if TYPE_CHECKING:
     from tests.esdb_server import ServerHandle
+    from tests.nats_server import JetStreamPlace, NatsServer
 
 
 @pytest.fixture(scope="session")
@@ -159,3 +160,42 @@ def esdb_url(request: pytest.FixtureRequest) -> str:
         return REAL_ESDB_URL
     server: ServerHandle = request.getfixturevalue("esdb_session_server")
     return server.url
+
+
+NATS_HOST, NATS_PORT = "127.0.0.1", 4222
+
+
+@pytest.fixture
+def jetstream() -> Iterator[JetStreamPlace]:
+    """A JetStream stream and subjects of this test's own on the shared NATS server
+    (127.0.0.1:4222), deleted afterwards."""
+    require_service("NATS", NATS_HOST, NATS_PORT)
+    from tests.nats_server import JetStreamPlace
+
+    place = JetStreamPlace.unique(f"nats://{NATS_HOST}:{NATS_PORT}")
+    yield place
+    place.probe.delete(place.stream)
+
+
+def require_nats_server() -> None:
+    """Skip the test unless the nats-server binary is installed; when ``CI=true``, fail."""
+    from tests.nats_server import NATS_SERVER
+
+    if not NATS_SERVER.exists():
+        reason = f"{NATS_SERVER} is not installed"
+        if IN_CI:
+            pytest.fail(f"{reason}, and CI=true requires it", pytrace=False)
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    """A nats-server of this test's own, with JetStream, on a free port; the test may stop
+    and start it. Skipped when nats-server is not installed, unless CI=true."""
+    from tests.nats_server import NatsServer
+
+    require_nats_server()
+    server = NatsServer(tmp_path / "nats")
+    server.start()
+    yield server
+    server.stop()

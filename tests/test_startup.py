@@ -31,12 +31,12 @@ def probe(*args: str, cwd: Path) -> dict:  # type: ignore[type-arg]
     "args",
     [
         ["--help"],
+        ["follow", "--help"],
         ["dispatch", "combat", "attack", "ogre", "150"],
         ["replay", "combat-ogre"],
         ["streams"],
         ["init"],
         ["copy", "sqlite:///.escli/events.db", "sqlite:///copy.db", "--all"],
-        ["follow", "--help"],
     ],
 )
 def test_common_commands_import_no_heavy_client(args: list[str], tmp_path: Path) -> None:

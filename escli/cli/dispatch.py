@@ -19,8 +19,9 @@ from escli.cli.app import App, common_options, pass_app
     "targets",
     metavar="URL",
     multiple=True,
-    help="Also send the appended events to this target (a store URL, or cloudevents:FILE to "
-    "append them to FILE as CloudEvents JSON Lines; cloudevents:- is stdout); repeatable. "
+    help="Also send the appended events to this target (a store URL; cloudevents:FILE to "
+    "append them to FILE as CloudEvents JSON Lines, cloudevents:- is stdout; or "
+    "nats://HOST:PORT to publish them to NATS JetStream); repeatable. "
     "Targets get the events only after the store accepted them.",
 )
 @common_options

@@ -20,12 +20,34 @@ if TYPE_CHECKING:
     help="Start at generation N of STREAM (default: 1, the whole stream).",
 )
 @click.option("--limit", type=click.IntRange(min=1), metavar="N", help="Stop after N events.")
+@click.option(
+    "--subject",
+    metavar="SUBJECT",
+    help="With a nats:// URL: the subject to follow (wildcards * and > allowed). Default: "
+    "every subject the URL's template makes (events.> by default).",
+)
+@click.option(
+    "--new",
+    is_flag=True,
+    help="With a nats:// URL: only events published from now on (default: every event the "
+    "JetStream stream holds, then new ones).",
+)
 @common_options
 @pass_app
 def follow(
-    app: App, stream: str | None, every_stream: bool, from_generation: int | None, limit: int | None
+    app: App,
+    stream: str | None,
+    every_stream: bool,
+    from_generation: int | None,
+    limit: int | None,
+    subject: str | None,
+    new: bool,
 ) -> None:
     """Print a stream's events, then each new one as it is appended, until Ctrl-C.
+
+    STREAM may also be a nats:// URL: then the escli events published to that NATS JetStream
+    (see --subject, --new) are decoded through the loaded domains and printed as they arrive;
+    --json prints the CloudEvents themselves.
 
     A catch-up subscription: the events already stored come first, then new ones live.
     When the stream's domain is known, each event is applied to the state and the changed
@@ -37,6 +59,7 @@ def follow(
       escli follow combat-ogre
       escli follow combat-ogre --from-generation 3 --limit 1 --json
       escli follow --all --store esdb://127.0.0.1:2113?Tls=false
+      escli follow nats://127.0.0.1:4222 --subject 'events.combat.>' --new
     """
     import contextlib
     import sys
@@ -45,6 +68,15 @@ def follow(
     from escli.follow import follow as run
     from escli.follow import known_domains
 
+    if stream is not None and stream[: len("nats://")].lower() == "nats://":
+        if every_stream or from_generation is not None:
+            raise UsageError("follow: --all and --from-generation are for stores, not nats://")
+        from escli.cli.follow_nats import follow_nats
+
+        follow_nats(app, stream, subject, new, limit)
+        return
+    if subject is not None or new:
+        raise UsageError("follow: --subject and --new need a nats:// URL")
     if (stream is None) is not every_stream:
         raise UsageError(
             "follow: give a STREAM or --all, not both"
