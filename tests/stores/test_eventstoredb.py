@@ -9,7 +9,6 @@ misbehaves start an in-process server of their own either way.
 from __future__ import annotations
 
 import json
-import multiprocessing
 import os
 import socket
 import time
@@ -21,12 +20,13 @@ from typing import Any
 
 import pytest
 
-from escli import ConcurrencyConflict, StoreError, StoreUnavailable, dispatch, load_domain
+from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
 from escli.stores import open_store
 from escli.stores.eventstoredb import EventStoreDBStore, load_client_api, parse_url
 from tests.conftest import ESDB_CLIENT, needs_esdb_client
 from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.race import race
 
 pytestmark = needs_esdb_client
 
@@ -488,43 +488,14 @@ def test_an_append_whose_retries_fail_is_unavailable_and_never_duplicated(
 # -- two processes racing for one stream ----------------------------------------------------
 
 
-def _attack_many(url: str, entity: str, attacks: int, results: Any) -> None:
-    domain = load_domain("combat")
-    attack = domain.command_spec("attack").cls
-    store = open_store(url)
-    ok = conflicts = 0
-    for _ in range(attacks):
-        try:
-            dispatch(domain, attack(entity, 1), store)
-            ok += 1
-        except ConcurrencyConflict:
-            conflicts += 1
-    store.close()
-    results.put((ok, conflicts))
-
-
 def test_two_processes_racing_on_one_stream_lose_no_generation(esdb_url: str) -> None:
-    domain = load_domain("combat")
     entity = f"titan{uuid.uuid4().hex[:8]}"
-    store = open_store(esdb_url)
-    dispatch(domain, domain.command_spec("spawn").cls(entity, 10**9), store)
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    processes = [
-        context.Process(target=_attack_many, args=(esdb_url, entity, 200, results))
-        for _ in range(2)
-    ]
-    for p in processes:
-        p.start()
-    outcomes = [results.get(timeout=300) for _ in processes]
-    for p in processes:
-        p.join(timeout=30)
-        assert p.exitcode == 0
-    successes = sum(ok for ok, _ in outcomes)
-    assert sum(ok + conflicts for ok, conflicts in outcomes) == 400
+    successes, conflicts = race(esdb_url, [entity], processes=2, attacks=200)
+    assert successes[entity] + conflicts == 400
     stream = f"combat-{entity}"
+    store = open_store(esdb_url)
     records = list(store.read(stream))
-    assert [r.generation for r in records] == list(range(1, successes + 2))
+    assert [r.generation for r in records] == list(range(1, successes[entity] + 2))
     assert len({r.event_id for r in records}) == len(records)
-    assert store.generation(stream) == 1 + successes
+    assert store.generation(stream) == 1 + successes[entity]
     store.close()

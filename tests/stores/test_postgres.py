@@ -3,7 +3,6 @@ networked database can get wrong (schemas, connections, racing processes, LISTEN
 
 from __future__ import annotations
 
-import multiprocessing
 import socket
 import threading
 import time
@@ -12,13 +11,14 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
-from escli import ConcurrencyConflict, StoreError, StoreUnavailable, dispatch, load_domain
+from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
 from escli.stores import mask_url, open_store
 from escli.stores.base import DuplicateEventId
 from escli.stores.postgres import PostgresStore, parse_url
 from tests.conftest import POSTGRES_DSN
 from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.race import race
 
 
 class TestPostgresStore(StoreContract):
@@ -419,47 +419,6 @@ def test_a_stream_subscription_sleeps_through_other_streams_appends(postgres_url
 
 
 # -- racing processes --------------------------------------------------------------------
-
-
-def _attack(url: str, entities: list[str], attacks: int, offset: int, results: object) -> None:
-    domain = load_domain("combat")
-    attack = domain.command_spec("attack").cls
-    store = open_store(url)
-    ok = dict.fromkeys(entities, 0)
-    conflicts = 0
-    for n in range(attacks):
-        entity = entities[(n + offset) % len(entities)]
-        try:
-            dispatch(domain, attack(entity, 1), store)
-            ok[entity] += 1
-        except ConcurrencyConflict:
-            conflicts += 1
-    store.close()
-    results.put((ok, conflicts))  # type: ignore[attr-defined]
-
-
-def race(url: str, entities: list[str], processes: int, attacks: int) -> tuple[dict[str, int], int]:
-    """Spawn ``processes`` workers that each dispatch ``attacks`` attacks round the entities;
-    the successful dispatches per entity, and the number of conflicts."""
-    domain = load_domain("combat")
-    store = open_store(url)
-    for entity in entities:
-        dispatch(domain, domain.command_spec("spawn").cls(entity, 10**9), store)
-    store.close()
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    workers = [
-        context.Process(target=_attack, args=(url, entities, attacks, i, results))
-        for i in range(processes)
-    ]
-    for p in workers:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in workers]
-    for p in workers:
-        p.join(timeout=30)
-        assert p.exitcode == 0
-    successes = {e: sum(ok[e] for ok, _ in outcomes) for e in entities}
-    return successes, sum(conflicts for _, conflicts in outcomes)
 
 
 def test_two_processes_racing_on_one_stream_lose_no_generation(

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from escli import ConcurrencyConflict, StoreError, dispatch, load_domain, open_store
+from escli import StoreError, open_store
 from escli.errors import InvalidInput
 from escli.stores.sqlite import SQLiteStore, path_from_url
 from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.race import race
 
 
 class TestSQLiteStore(StoreContract):
@@ -133,40 +133,14 @@ def test_the_database_itself_refuses_a_second_event_at_a_generation(tmp_path: Pa
         )
 
 
-def _attack_many(url: str, attacks: int, results: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    domain = load_domain("combat")
-    attack = domain.command_spec("attack").cls
-    store = open_store(url)
-    ok = conflicts = 0
-    for _ in range(attacks):
-        try:
-            dispatch(domain, attack("titan", 1), store)
-            ok += 1
-        except ConcurrencyConflict:
-            conflicts += 1
-    store.close()
-    results.put((ok, conflicts))
-
-
 def test_two_processes_racing_on_one_stream_lose_no_generation(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'events.db'}"
-    domain = load_domain("combat")
-    dispatch(domain, domain.command_spec("spawn").cls("titan", 10**9), open_store(url))
-    context = multiprocessing.get_context("spawn")
-    results = context.Queue()
-    processes = [context.Process(target=_attack_many, args=(url, 200, results)) for _ in range(2)]
-    for p in processes:
-        p.start()
-    outcomes = [results.get(timeout=120) for _ in processes]
-    for p in processes:
-        p.join(timeout=30)
-        assert p.exitcode == 0
-    successes = sum(ok for ok, _ in outcomes)
-    assert sum(ok + conflicts for ok, conflicts in outcomes) == 400
+    successes, conflicts = race(url, ["titan"], processes=2, attacks=200)
+    assert successes["titan"] + conflicts == 400
     store = open_store(url)
     generations = [r.generation for r in store.read("combat-titan")]
-    assert generations == list(range(1, successes + 2))
-    assert store.generation("combat-titan") == 1 + successes
+    assert generations == list(range(1, successes["titan"] + 2))
+    assert store.generation("combat-titan") == 1 + successes["titan"]
 
 
 def test_unique_streams_do_not_collide() -> None:
