@@ -38,20 +38,38 @@ def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
         yield batch
 
 
+def _send(store: Store, sink: Sink, batch: Sequence[RecordedEvent]) -> None:
+    """Hand ``batch`` to the sink; a store target that lacks earlier events of the stream
+    (it was not given them before) gets those from the store first."""
+    from escli.targets import TargetBehind
+
+    try:
+        sink.deliver(batch)
+    except TargetBehind as e:
+        stream, first = batch[0].stream, batch[0].generation
+        for earlier in _batches(store.read(stream, e.generation + 1, first - 1)):
+            sink.deliver(earlier)
+        sink.deliver(batch)
+
+
 def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Delivery:
     """Deliver freshly appended events to ``sink``, behind anything pending for their
-    stream; record what did not arrive."""
+    stream; record what did not arrive (whatever stopped it: an error of the target's, or
+    Ctrl-C, which is recorded and then goes on)."""
     stream, first, last = recorded[0].stream, recorded[0].generation, recorded[-1].generation
     pending = store.pending(sink.url, stream)
     start = pending[0].from_generation if pending else first
     try:
         if pending:
             for batch in _batches(store.read(stream, start, first - 1)):
-                sink.deliver(batch)
-        sink.deliver(recorded)
+                _send(store, sink, batch)
+        _send(store, sink, recorded)
     except EscliError as e:
         store.set_pending(sink.url, stream, start, last)
         return Delivery(sink.url, e, start, last)
+    except BaseException:
+        store.set_pending(sink.url, stream, start, last)
+        raise
     if pending:
         store.clear_pending(sink.url, stream, last)
     return Delivery(sink.url, None, start, last)
@@ -75,7 +93,7 @@ def publish(
     the pending range on success."""
     count, last = 0, from_generation - 1
     for batch in _batches(store.read(stream, from_generation, to_generation)):
-        sink.deliver(batch)
+        _send(store, sink, batch)
         count += len(batch)
         last = batch[-1].generation
     pending = store.pending(sink.url, stream)

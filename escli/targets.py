@@ -11,11 +11,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from escli.dispatcher import Sink
-from escli.errors import ConcurrencyConflict, StoreError
+from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
 from escli.stores import open_store
 from escli.stores.base import NewEvent, RecordedEvent, Store
 
-__all__ = ["StoreTarget", "open_target"]
+__all__ = ["StoreTarget", "TargetBehind", "open_target"]
+
+
+class TargetBehind(StoreError):
+    """The target lacks events before those it was given; the sender sends those first."""
+
+    def __init__(self, url: str, stream: str, generation: int) -> None:
+        super().__init__(f"{url}: {stream} is only at generation {generation}")
+        self.generation = generation
 
 
 class StoreTarget:
@@ -26,23 +34,34 @@ class StoreTarget:
         self.url = store.url
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
+        """Append what the target lacks of ``recorded``: events it already holds (same ids at
+        the same generations) are skipped, so delivering twice is harmless."""
         if not recorded:
             return
-        stream = recorded[0].stream
-        events = [
-            NewEvent(r.event_type, r.type_version, r.source, r.data, r.event_id, r.recorded_at)
-            for r in recorded
-        ]
-        try:
-            self.store.append(stream, events, recorded[0].generation - 1)
-        except ConcurrencyConflict as e:
-            there = list(self.store.read(stream, recorded[0].generation, recorded[-1].generation))
-            if [r.event_id for r in there] != [r.event_id for r in recorded]:
+        stream, first = recorded[0].stream, recorded[0].generation
+        for _ in range(3):  # a writer of the target's own may move it meanwhile
+            held = self.store.generation(stream)
+            if held < first - 1:
+                raise TargetBehind(self.url, stream, held)
+            there = [r.event_id for r in self.store.read(stream, first, recorded[-1].generation)]
+            if there != [r.event_id for r in recorded[: len(there)]]:
                 raise StoreError(
-                    f"{self.url}: {stream} is at generation {e.actual} and does not hold these "
-                    "events; the target has diverged from the store"
-                ) from e
-            # Already delivered (a retry): nothing to do.
+                    f"{self.url}: {stream} holds other events at generations {first}.."
+                    f"{first + len(there) - 1}; the target has diverged from the store"
+                )
+            missing = recorded[len(there) :]
+            if not missing:
+                return
+            events = [
+                NewEvent(r.event_type, r.type_version, r.source, r.data, r.event_id, r.recorded_at)
+                for r in missing
+            ]
+            try:
+                self.store.append(stream, events, missing[0].generation - 1)
+                return
+            except ConcurrencyConflict:
+                continue
+        raise StoreError(f"{self.url}: {stream} kept moving while events were delivered to it")
 
     def close(self) -> None:
         self.store.close()
@@ -58,4 +77,6 @@ def open_target(url: str) -> Sink:
         from escli.sinks.nats import NatsTarget
 
         return NatsTarget(url)
+    if url.split(":", 1)[0].lower() == "memory":
+        raise InvalidInput("memory: cannot be a --to target: it is gone when the command ends")
     return StoreTarget(open_store(url))

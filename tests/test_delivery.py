@@ -123,3 +123,44 @@ def test_publish_all_mirrors_every_stream(escli: Run, tmp_path: Path) -> None:
     out = escli("publish", "--all", "--to", mirror)
     assert out.exit_code == 0, "re-publishing to a store target is idempotent"
     assert open_store(mirror).generation("combat-ogre") == 1
+
+
+def test_a_store_target_that_missed_earlier_events_gets_them_first(
+    escli: Run, store_url: str, tmp_path: Path
+) -> None:
+    mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
+    assert escli("dispatch", "combat", "attack", "ogre", "100", "--to", mirror).exit_code == 0
+    assert escli("dispatch", "combat", "attack", "ogre", "100").exit_code == 0
+    out = escli("dispatch", "combat", "attack", "ogre", "100", "--to", mirror)
+    assert out.exit_code == 0, out.stdout + out.stderr
+    assert [r[:-1] for r in open_store(mirror).read("combat-ogre")] == [
+        r[:-1] for r in open_store(store_url).read("combat-ogre")
+    ]
+    out = escli("publish", "combat-ogre", "--to", mirror, "--from-generation", "3")
+    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 3..3  1 event sent\n")
+    assert open_store(mirror).generation("combat-ogre") == 3
+
+
+def test_ctrl_c_during_a_delivery_leaves_the_range_pending(combat: Domain) -> None:
+    import pytest
+
+    class Interrupted:
+        url = "interrupted:"
+
+        def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
+            raise KeyboardInterrupt
+
+    store = MemoryStore()
+    with pytest.raises(KeyboardInterrupt):
+        dispatch(combat, Attack("ogre", 1), store, sinks=[Interrupted()])
+    assert store.generation("combat-ogre") == 1
+    assert [(p.from_generation, p.to_generation) for p in store.pending("interrupted:")] == [(1, 1)]
+
+
+def test_memory_cannot_be_a_target(escli: Run, store_url: str) -> None:
+    out = escli("dispatch", "combat", "attack", "ogre", "1", "--to", "memory:")
+    assert (out.exit_code, out.stderr) == (
+        4,
+        "Error: memory: cannot be a --to target: it is gone when the command ends\n",
+    )
+    assert open_store(store_url).generation("combat-ogre") == 0

@@ -185,8 +185,8 @@ def test_a_target_that_fails_is_reported_with_its_own_exit_code_after_storing(
     out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
     assert out.exit_code == 9
     assert (
-        f"  FAILED  {mirror}  generations 1..1 pending: {mirror}: combat-ogre is at "
-        "generation 1 and does not hold these events; the target has diverged from the store\n"
+        f"  FAILED  {mirror}  generations 1..1 pending: {mirror}: combat-ogre holds other "
+        "events at generations 1..1; the target has diverged from the store\n"
     ) in out.stdout
     assert out.stderr == (
         f"Error: stored in {store_url} at generations 1..1; pending for {mirror} (1..1): "
