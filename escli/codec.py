@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import re
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -304,6 +305,7 @@ def encode(obj: Any) -> dict[str, Any]:
     return {f.name: _encode_value(getattr(obj, f.name)) for f in _fields(type(obj))}
 
 
+_INTEGER = re.compile(r"[+-]?[0-9]+")
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -333,10 +335,10 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
             return False
         raise FieldError(path, f"expected true or false, got {text!r}")
     if tp is int:
-        try:
-            return int(text)
-        except ValueError:
-            raise FieldError(path, f"expected an integer, got {text!r}") from None
+        # ASCII digits only: int() would also take " 5", "1_000" and other scripts' digits.
+        if not _INTEGER.fullmatch(text):
+            raise FieldError(path, f"expected an integer, got {text!r}")
+        return int(text)
     if tp is float:
         try:
             return float(text)

@@ -264,7 +264,11 @@ def read_events(
     parser = EventParser(domains, skip_unknown=skip_unknown)
     progress.start("checking", _count_lines(path) if progress.enabled else None)
     with _open_input(path) as (stream, name), _collector_paused():
-        kind = _read(stream, name, parser, progress)
+        try:
+            kind = _read(stream, name, parser, progress)
+        except RecursionError:
+            # Python's JSON parser recurses per nesting level; no event is nested that deep.
+            raise InvalidInput(f"{name}: JSON nested too deeply to be an event") from None
     progress.update(parser.count)
     return ParsedFile(name, kind, parser)
 

@@ -80,7 +80,7 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
             state = with_generation(apply(state, decode(data)), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e
-    except json.JSONDecodeError as e:  # stored text that is not JSON
+    except (json.JSONDecodeError, RecursionError) as e:  # stored text that is not JSON
         raise StoreError(f"{stream} generation {generation}: stored data is not JSON ({e})") from e
     return state
 

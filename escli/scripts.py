@@ -640,9 +640,12 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
     return scenarios
 
 
-def run_scenario(scenario: Scenario, open_store: Callable[[str], Store]) -> ScenarioOutcome:
-    """Seed the ``given`` events, handle ``when``, compare with ``then``."""
-    store = open_store(scenario.store_url or "memory:")
+def run_scenario(
+    scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
+) -> ScenarioOutcome:
+    """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
+    store, else ``default_store`` (an isolated in-memory store unless the caller names one)."""
+    store = open_store(scenario.store_url or default_store)
     try:
         stream = scenario.domain.stream_of(scenario.when.command)
         if scenario.given:
@@ -674,9 +677,12 @@ def find_scenario_files(paths: Sequence[str]) -> list[str]:
                 if not name.endswith((".yaml", ".yml")):
                     continue
                 full = os.path.join(folder, name)
-                with open(full, encoding="utf-8") as f:
-                    if any(line.startswith("scenarios:") for line in f):
-                        found.append(full)
+                try:
+                    with open(full, encoding="utf-8-sig") as f:
+                        if any(line.startswith("scenarios:") for line in f):
+                            found.append(full)
+                except (OSError, UnicodeDecodeError) as e:
+                    raise InvalidInput(f"{full}: cannot read it as UTF-8 text ({e})") from e
     if not found:
         raise InvalidInput(f"no scenario files in {', '.join(paths)}")
     return found

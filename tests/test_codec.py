@@ -168,3 +168,9 @@ def test_command_line_words_are_converted_by_type(tp: Any, text: str, value: Any
 def test_bad_command_line_words_are_refused(tp: Any, text: str, message: str) -> None:
     with pytest.raises(FieldError, match=message):
         parse_text(tp, text, "f")
+
+
+@pytest.mark.parametrize("text", [" 5", "1_000", "\u0663", "5 ", "", "+", "0x10", "1e3"])
+def test_integers_on_the_command_line_are_plain_ascii_digits(text: str) -> None:
+    with pytest.raises(FieldError, match="expected an integer"):
+        parse_text(int, text, "f")

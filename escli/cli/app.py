@@ -99,10 +99,13 @@ class App:
     def read_text(self, path: str) -> str:
         """A file's text, or stdin's for ``-``; unreadable files are invalid input."""
         if path == "-":
-            return sys.stdin.read()
+            return sys.stdin.read().removeprefix("\ufeff")
         try:
-            with open(path, encoding="utf-8") as f:
+            # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
+            with open(path, encoding="utf-8-sig") as f:
                 return f.read()
+        except IsADirectoryError:
+            raise InvalidInput(f"{path}: is a directory, not a file") from None
         except OSError as e:
             raise InvalidInput(f"{path}: {e.strerror}") from e
         except UnicodeDecodeError as e:

@@ -14,8 +14,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
 
     A PATH is a scenario file or a folder searched for them (*.yaml, *.yml files with a
     top-level scenarios: list). Each scenario seeds its given events in an isolated
-    in-memory store (unless it names a store), handles its when command and compares the
-    outcome with then. Ends with 'N passed, M failed'; the exit code is 10 if any failed.
+    in-memory store (unless it names a store, or --store is given on the command line),
+    handles its when command and compares the outcome with then. Ends with
+    'N passed, M failed'; the exit code is 10 if any failed.
 
     \b
     Example:
@@ -30,7 +31,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     scenarios = [s for f in files for s in load_scenarios(app.read_text(f), f, app.registry)]
     failed = 0
     for scenario in scenarios:
-        outcome = run_scenario(scenario, open_store)
+        outcome = run_scenario(
+            scenario, open_store, app.store_url if app.store_from_command_line else "memory:"
+        )
         failed += not outcome.ok
         if app.json:
             app.print_json(scenario_json(outcome))

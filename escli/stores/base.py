@@ -33,6 +33,20 @@ class DuplicateEventId(StoreError):
         self.event_id = event_id
 
 
+def parse_data(text: str, stream: str, generation: int) -> dict[str, Any]:
+    """A stored event's JSON data; text that is not a JSON object is a store error naming
+    the stream and generation."""
+    import json
+
+    try:
+        data = json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise StoreError(f"{stream} generation {generation}: stored data is not JSON ({e})") from e
+    if not isinstance(data, dict):
+        raise StoreError(f"{stream} generation {generation}: stored data is not a JSON object")
+    return data
+
+
 def new_event_id() -> str:
     """A random (version 4) UUID string."""
     import uuid  # lazily: importing uuid costs a few ms of CLI start-up

@@ -572,19 +572,21 @@ class EventStoreDBStore(BaseStore):
         if len(events) == 1:
             positions = [position]
         else:
-            # An append returns its last event's position only: read the others back.
-            stored = {
-                str(r.id): r.commit_position
-                for r in self._call(
-                    lambda: client.get_stream(
+            # An append returns its last event's position only: read the others back. The
+            # events are stored by now, so a failed read-back must not report a failed append:
+            # those positions are then unknown (-1), the last one is not.
+            try:
+                stored = {
+                    str(r.id): r.commit_position
+                    for r in client.get_stream(
                         stream,
                         stream_position=expected_generation,
                         limit=len(events),
                         timeout=self._target.timeout,
-                    ),
-                    stream,
-                )
-            }
+                    )
+                }
+            except self._api.error:
+                stored = {str(proposed[-1].id): position}
             positions = [stored.get(str(p.id), -1) for p in proposed]
         return [
             RecordedEvent(

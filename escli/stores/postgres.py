@@ -80,6 +80,7 @@ from escli.stores.base import (
     Pending,
     RecordedEvent,
     StreamInfo,
+    parse_data,
 )
 
 __all__ = ["PostgresStore", "parse_url"]
@@ -450,21 +451,35 @@ class PostgresStore(BaseStore):
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
     ) -> Iterator[RecordedEvent]:
         upper = to_generation if to_generation is not None else 2**62
-        loads = json.loads
         for generation, event_id, etype, version, source, data, at, position in self._rows(
             self._read_sql, (stream, from_generation, upper)
         ):
             yield RecordedEvent(
-                stream, generation, event_id, etype, version, source, loads(data), at, position
+                stream,
+                generation,
+                event_id,
+                etype,
+                version,
+                source,
+                parse_data(data, stream, generation),
+                at,
+                position,
             )
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
-        loads = json.loads
         for stream, generation, event_id, etype, version, source, data, at, pos in self._rows(
             self._read_all_sql, (after_position,)
         ):
             yield RecordedEvent(
-                stream, generation, event_id, etype, version, source, loads(data), at, pos
+                stream,
+                generation,
+                event_id,
+                etype,
+                version,
+                source,
+                parse_data(data, stream, generation),
+                at,
+                pos,
             )
 
     def read_data(

@@ -34,6 +34,7 @@ from escli.stores.base import (
     RecordedEvent,
     StreamInfo,
     now_rfc3339,
+    parse_data,
 )
 
 SCHEMA_VERSION = 1
@@ -71,7 +72,7 @@ def path_from_url(url: str) -> tuple[str, bool]:
 
     Parsed by hand rather than with urllib.parse, which costs CLI start-up time.
     """
-    if not url.startswith("sqlite:"):
+    if url[: len("sqlite:")].lower() != "sqlite:":
         return url, False
     raw, _, query = url[len("sqlite:") :].partition("?")
     if raw.startswith("///"):
@@ -222,10 +223,17 @@ class SQLiteStore(BaseStore):
             " ORDER BY generation",
             (stream, from_generation, upper),
         )
-        loads = json.loads
         for generation, event_id, etype, version, source, data, at, position in rows:
             yield RecordedEvent(
-                stream, generation, event_id, etype, version, source, loads(data), at, position
+                stream,
+                generation,
+                event_id,
+                etype,
+                version,
+                source,
+                parse_data(data, stream, generation),
+                at,
+                position,
             )
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
@@ -233,10 +241,17 @@ class SQLiteStore(BaseStore):
             f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
             (after_position,),
         )
-        loads = json.loads
         for stream, generation, event_id, etype, version, source, data, at, pos in rows:
             yield RecordedEvent(
-                stream, generation, event_id, etype, version, source, loads(data), at, pos
+                stream,
+                generation,
+                event_id,
+                etype,
+                version,
+                source,
+                parse_data(data, stream, generation),
+                at,
+                pos,
             )
 
     def read_data(

@@ -581,3 +581,14 @@ def test_a_non_terminal_gets_no_progress_even_for_many_events(
         "",
         f"imported 10500 events into 1 stream from {target}",
     )
+
+
+def test_json_nested_too_deeply_is_invalid_input_not_a_crash(escli: Run, tmp_path: Path) -> None:
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    for args in (["import", str(deep)], ["replay", "--file", str(deep)]):
+        out = escli(*args)
+        assert (out.exit_code, out.stderr) == (
+            4,
+            f"Error: {deep}: JSON nested too deeply to be an event\n",
+        ), args

@@ -269,3 +269,24 @@ def test_a_script_and_one_by_one_dispatches_make_identical_streams(
         ]
 
     assert content(scripted) == content(direct)
+
+
+def test_a_byte_order_mark_is_not_part_of_a_script(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "bom.txt"
+    path.write_bytes("\ufeffcombat attack ogre 10\n".encode())
+    out = escli("run", str(path))
+    assert out.exit_code == 0, out.stderr
+
+
+def test_a_folder_given_as_a_script_is_invalid_input(escli: Run, tmp_path: Path) -> None:
+    out = escli("run", str(tmp_path))
+    assert (out.exit_code, out.stderr) == (4, f"Error: {tmp_path}: is a directory, not a file\n")
+
+
+def test_an_upper_case_sqlite_url_names_the_same_file(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "up.db"
+    assert (
+        escli("dispatch", "combat", "attack", "ogre", "1", "--store", f"SQLITE:///{path}").exit_code
+        == 0
+    )
+    assert open_store(f"sqlite:///{path}").generation("combat-ogre") == 1

@@ -101,3 +101,18 @@ def test_an_unknown_event_type_in_given_is_a_located_error(escli: Run, tmp_path:
 def test_a_folder_without_scenarios_is_invalid_input(escli: Run, tmp_path: Path) -> None:
     out = escli("test", str(tmp_path))
     assert (out.exit_code, out.stderr) == (4, f"Error: no scenario files in {tmp_path}\n")
+
+
+def test_a_scenario_file_that_is_not_utf8_is_invalid_input(escli: Run, tmp_path: Path) -> None:
+    (tmp_path / "latin1.yaml").write_bytes("scenarios: # caf\xe9\n".encode("latin-1"))
+    out = escli("test", str(tmp_path))
+    assert out.exit_code == 4
+    assert out.stderr.startswith(f"Error: {tmp_path / 'latin1.yaml'}: cannot read it as UTF-8")
+
+
+def test_an_explicit_store_is_used_for_scenarios_that_name_none(escli: Run, tmp_path: Path) -> None:
+    (tmp_path / "a.yaml").write_text(PASSING)
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    assert escli("test", str(tmp_path / "a.yaml"), "--store", other).exit_code == 0
+    # The given events were seeded there; the rejected command added nothing.
+    assert open_store(other).generation("combat-ogre") == 2

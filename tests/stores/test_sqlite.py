@@ -145,3 +145,19 @@ def test_two_processes_racing_on_one_stream_lose_no_generation(tmp_path: Path) -
 
 def test_unique_streams_do_not_collide() -> None:
     assert unique_stream() != unique_stream()
+
+
+def test_stored_data_that_is_not_json_is_a_store_error_on_every_read(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = open_store(f"sqlite:///{path}")
+    store.append("combat-ogre", [new()], 0)
+    store.close()
+    conn = sqlite3.connect(path)
+    conn.execute("UPDATE events SET data = '{bad'")
+    conn.commit()
+    conn.close()
+    store = open_store(f"sqlite:///{path}")
+    with pytest.raises(StoreError, match="combat-ogre generation 1: stored data is not JSON"):
+        list(store.read("combat-ogre"))
+    with pytest.raises(StoreError, match="combat-ogre generation 1: stored data is not JSON"):
+        list(store.read_all())
