@@ -31,7 +31,9 @@ class StoreTarget:
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        self.url = store.url
+        # One name per target whatever the spelling (relative path, another working folder):
+        # it keys the pending deliveries.
+        self.url = getattr(store, "canonical_url", store.url)
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
         """Append what the target lacks of ``recorded``: events it already holds (same ids at

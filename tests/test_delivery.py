@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from escli_combat import Attack
 
 from escli import Domain, dispatch, open_store
@@ -164,3 +165,14 @@ def test_memory_cannot_be_a_target(escli: Run, store_url: str) -> None:
         "Error: memory: cannot be a --to target: it is gone when the command ends\n",
     )
     assert open_store(store_url).generation("combat-ogre") == 0
+
+
+def test_a_store_target_has_one_name_whatever_its_spelling(
+    escli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "mirror.db").mkdir()  # broken for now
+    assert escli("dispatch", "combat", "attack", "ogre", "1", "--to", "mirror.db").exit_code == 9
+    (tmp_path / "mirror.db").rmdir()
+    out = escli("publish", "--pending", "--to", f"sqlite:///{tmp_path / 'mirror.db'}")
+    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..1  1 event sent\n")

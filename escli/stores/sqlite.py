@@ -139,6 +139,11 @@ class SQLiteStore(BaseStore):
     def __repr__(self) -> str:
         return f"SQLiteStore({self.path!r})"
 
+    @property
+    def canonical_url(self) -> str:
+        """The same store named by its absolute path, whatever spelling opened it."""
+        return f"sqlite:///{os.path.abspath(self.path)}" + ("?mode=ro" if self.read_only else "")
+
     # -- connection ----------------------------------------------------------------------
 
     def _connect(self, *, create: bool) -> sqlite3.Connection | None:
