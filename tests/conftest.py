@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -67,6 +68,18 @@ def escli(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
 def snapshot(store: Store) -> list[tuple[object, ...]]:
     """Everything a store holds, to prove a failed command changed nothing."""
     return [tuple(r) for info in store.streams() for r in store.read(info.stream)]
+
+
+# A shell that started the tests in the background may have left SIGINT ignored: a small
+# Python restores it, then becomes the command (exec; the command's first word is an
+# absolute path). Not preexec_fn: forking with code to run in the child can deadlock when
+# the test process holds gRPC's threads, as it does after the EventStoreDB tests.
+WITH_SIGINT = [
+    sys.executable,
+    "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execv(sys.argv[1], sys.argv[1:])",
+]
 
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from escli import dispatch, load_domain, open_store
-from tests.conftest import Run, needs_esdb_client
+from tests.conftest import WITH_SIGINT, Run, needs_esdb_client
 
 
 @pytest.fixture(params=["sqlite", pytest.param("esdb", marks=needs_esdb_client)])
@@ -221,12 +221,10 @@ class Follower:
         script = Path(sys.executable).with_name("escli")
         command = [str(script)] if script.exists() else [sys.executable, "-m", "escli"]
         self.process = subprocess.Popen(
-            [*command, "follow", "--json", *args],
+            [*WITH_SIGINT, *command, "follow", "--json", *args],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
-            # A shell that started the tests in the background may have left SIGINT ignored.
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         self.lines: queue.Queue[str] = queue.Queue()
         # The only reader of stdout until it ends (communicate() would race it).

@@ -16,7 +16,7 @@ from escli_combat import EntityAttacked
 from escli import Domain
 from escli.errors import InvalidInput
 from escli.sinks.nats import Follower
-from tests.conftest import Run
+from tests.conftest import WITH_SIGINT, Run
 from tests.nats_server import JetStreamPlace
 
 
@@ -73,13 +73,11 @@ def test_follow_nats_decodes_events_through_the_loaded_domains(
 def follow_in_another_process(*args: str, cwd: Path) -> subprocess.Popen[str]:
     """``escli follow ARGS`` in a process of its own, once it has subscribed."""
     follower = subprocess.Popen(
-        [sys.executable, "-m", "escli", "follow", *args],
+        [*WITH_SIGINT, sys.executable, "-m", "escli", "follow", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         cwd=cwd,
-        # A shell that started pytest in the background ignores SIGINT for its children.
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     assert follower.stderr is not None
     assert follower.stderr.readline().startswith("following ")
