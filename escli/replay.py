@@ -51,13 +51,50 @@ def _check_order(stream: str, generation: int, expected: int) -> None:
         )
 
 
+_LOADS: Any = None
+# Events a fold parses with json before it switches to the faster parser.
+FAST_JSON_AFTER = 256
+
+
+def _json_loads() -> Any:
+    """The JSON parser for stored data: orjson, about four times faster than the standard
+    library's on event-sized objects, when it is installed (a dependency of escli; imported
+    on the first fold, not at start-up). What a fold decodes must not depend on the parser,
+    so text where they differ goes to Python's json: text orjson refuses (NaN, Infinity), and
+    any run of 19 or more digits, since orjson turns integers past 64 bits into floats."""
+    global _LOADS
+    if _LOADS is None:
+        try:
+            import orjson
+        except ImportError:
+            _LOADS = json.loads
+        else:
+            import re
+
+            fast, fallback, refused = orjson.loads, json.loads, orjson.JSONDecodeError
+            long_digits = re.compile(r"[0-9]{19}").search
+
+            def loads(text: str) -> Any:
+                if long_digits(text) is None:
+                    try:
+                        return fast(text)
+                    except refused:
+                        pass
+                return fallback(text)
+
+            _LOADS = loads
+    return _LOADS
+
+
 def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None) -> Any:
     """The state after applying ``rows`` (from ``Store.read_data``, in generation order) to
     ``state``, by default the stream's initial state. The framework bumps ``generation`` by
     one per applied event.
 
-    This is the replay hot path: one decoder per event class is looked up once, and errors
-    are given their context only when they happen.
+    This is the replay hot path: one decoder per event class is looked up once, errors are
+    given their context only when they happen, and a long stream's JSON is parsed by the
+    faster parser (see ``_json_loads``); a short one, as a dispatch folds, does not wait for
+    that parser's import.
     """
     if state is None:
         state = domain.initial_state(stream)
@@ -65,6 +102,7 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
     decoders: dict[tuple[str, str], Any] = {}
     loads = json.loads
     generation = state.generation
+    faster_from = generation + 1 + FAST_JSON_AFTER
     event_type = ""
     try:
         for stored_generation, event_type, version, data in rows:
@@ -76,6 +114,8 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
                 cls = _event_class(domain, stream, generation, event_type, version)
                 decode = decoders[event_type, version] = decoder(cls)
             if data.__class__ is str:
+                if generation == faster_from:
+                    loads = _json_loads()
                 data = loads(data)
             state = with_generation(apply(state, decode(data)), generation)
     except FieldError as e:

@@ -114,3 +114,54 @@ def test_stored_text_that_is_not_json_is_a_store_error(combat: Domain) -> None:
     rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": ')]
     with pytest.raises(StoreError, match="generation 1: stored data is not JSON"):
         fold(combat, "combat-ogre", rows)
+
+
+def test_the_fast_json_parser_and_the_standard_one_fold_the_same(
+    combat: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import escli.replay
+
+    rows = [
+        (1, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 7}'),
+        # Past 64 bits: orjson refuses it, and the fold falls back to json.
+        (
+            2,
+            "combat.EntityHealed",
+            "1.0",
+            '{"entity_id": "troll", "amount": 123456789012345678901}',
+        ),
+        (3, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 1}'),
+    ]
+    monkeypatch.setattr(escli.replay, "_LOADS", None)
+    monkeypatch.setattr(escli.replay, "FAST_JSON_AFTER", 0)
+    fast = fold(combat, "combat-troll", rows)
+    assert escli.replay._LOADS not in (None, json.loads), "the faster parser folded these"
+    monkeypatch.setattr(escli.replay, "_LOADS", json.loads)
+    standard = fold(combat, "combat-troll", rows)
+    assert fast == standard
+    assert (fast.hitpoints, fast.generation) == (1499, 3)
+
+
+def test_the_fast_json_parser_hands_nan_and_long_integers_to_json() -> None:
+    import escli.replay
+
+    escli.replay._LOADS = None
+    loads = escli.replay._json_loads()
+    assert loads('{"x": 123456789012345678901}') == {"x": 123456789012345678901}
+    assert type(loads('{"x": 123456789012345678901}')["x"]) is int
+    value = loads('{"x": NaN}')["x"]
+    assert value != value  # NaN, as json reads it
+    assert loads('{"a": [1, 2.5, "\u00e9"]}') == {"a": [1, 2.5, "\u00e9"]}
+
+
+def test_a_short_fold_does_not_load_the_faster_parser(
+    combat: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import escli.replay
+
+    monkeypatch.setattr(escli.replay, "_LOADS", None)
+    rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": 7}')]
+    assert fold(combat, "combat-ogre", rows).hitpoints == 893
+    assert escli.replay._LOADS is None
