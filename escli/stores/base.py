@@ -7,7 +7,7 @@ things: read a stream, append to a stream with an expected generation, list stre
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
 from escli.errors import StoreError
@@ -45,6 +45,23 @@ def parse_data(text: str, stream: str, generation: int) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise StoreError(f"{stream} generation {generation}: stored data is not a JSON object")
     return data
+
+
+def records(rows: Iterable[Sequence[Any]]) -> Iterator[RecordedEvent]:
+    """Recorded events from rows of (stream, generation, event id, type, version, source,
+    JSON data text, recorded time, position), the shape the SQL stores select."""
+    for stream, generation, event_id, event_type, version, source, data, at, position in rows:
+        yield RecordedEvent(
+            stream,
+            generation,
+            event_id,
+            event_type,
+            version,
+            source,
+            parse_data(data, stream, generation),
+            at,
+            position,
+        )
 
 
 def new_event_id() -> str:

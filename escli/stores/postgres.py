@@ -80,7 +80,7 @@ from escli.stores.base import (
     Pending,
     RecordedEvent,
     StreamInfo,
-    parse_data,
+    records,
 )
 
 __all__ = ["PostgresStore", "parse_url"]
@@ -249,7 +249,7 @@ class PostgresStore(BaseStore):
         self._channel = f"escli.{self.schema}"
         self._append_sql = _APPEND.format(s=s, now=_UTC_TEXT.format("c.at"))
         self._read_sql = (
-            f"SELECT {_RECORD_COLUMNS} FROM {s}.events"
+            f"SELECT stream, {_RECORD_COLUMNS} FROM {s}.events"
             " WHERE stream = %s AND generation BETWEEN %s AND %s ORDER BY generation"
         )
         self._read_all_sql = (
@@ -451,36 +451,10 @@ class PostgresStore(BaseStore):
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
     ) -> Iterator[RecordedEvent]:
         upper = to_generation if to_generation is not None else 2**62
-        for generation, event_id, etype, version, source, data, at, position in self._rows(
-            self._read_sql, (stream, from_generation, upper)
-        ):
-            yield RecordedEvent(
-                stream,
-                generation,
-                event_id,
-                etype,
-                version,
-                source,
-                parse_data(data, stream, generation),
-                at,
-                position,
-            )
+        return records(self._rows(self._read_sql, (stream, from_generation, upper)))
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
-        for stream, generation, event_id, etype, version, source, data, at, pos in self._rows(
-            self._read_all_sql, (after_position,)
-        ):
-            yield RecordedEvent(
-                stream,
-                generation,
-                event_id,
-                etype,
-                version,
-                source,
-                parse_data(data, stream, generation),
-                at,
-                pos,
-            )
+        return records(self._rows(self._read_all_sql, (after_position,)))
 
     def read_data(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None

@@ -34,7 +34,7 @@ from escli.stores.base import (
     RecordedEvent,
     StreamInfo,
     now_rfc3339,
-    parse_data,
+    records,
 )
 
 SCHEMA_VERSION = 1
@@ -223,41 +223,21 @@ class SQLiteStore(BaseStore):
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
     ) -> Iterator[RecordedEvent]:
         upper = to_generation if to_generation is not None else 2**62
-        rows = self._rows(
-            f"SELECT {_COLUMNS} FROM events WHERE stream = ? AND generation BETWEEN ? AND ?"
-            " ORDER BY generation",
-            (stream, from_generation, upper),
-        )
-        for generation, event_id, etype, version, source, data, at, position in rows:
-            yield RecordedEvent(
-                stream,
-                generation,
-                event_id,
-                etype,
-                version,
-                source,
-                parse_data(data, stream, generation),
-                at,
-                position,
+        return records(
+            self._rows(
+                f"SELECT stream, {_COLUMNS} FROM events"
+                " WHERE stream = ? AND generation BETWEEN ? AND ? ORDER BY generation",
+                (stream, from_generation, upper),
             )
+        )
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
-        rows = self._rows(
-            f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
-            (after_position,),
-        )
-        for stream, generation, event_id, etype, version, source, data, at, pos in rows:
-            yield RecordedEvent(
-                stream,
-                generation,
-                event_id,
-                etype,
-                version,
-                source,
-                parse_data(data, stream, generation),
-                at,
-                pos,
+        return records(
+            self._rows(
+                f"SELECT stream, {_COLUMNS} FROM events WHERE position > ? ORDER BY position",
+                (after_position,),
             )
+        )
 
     def read_data(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
