@@ -122,9 +122,7 @@ def _batches(records: Iterable[RecordedEvent]) -> Iterator[tuple[str, list[NewEv
             if batch:
                 yield stream, batch
             stream, batch = r.stream, []
-        batch.append(
-            NewEvent(r.event_type, r.type_version, r.source, r.data, r.event_id, r.recorded_at)
-        )
+        batch.append(r.as_new())
     if batch:
         yield stream, batch
 

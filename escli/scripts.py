@@ -37,7 +37,7 @@ from typing import Any
 
 from escli.codec import FieldError, check_value, decode, encode, field_types, parse_text
 from escli.command_line import build_command, make_command
-from escli.dispatcher import DispatchResult, dispatch
+from escli.dispatcher import DispatchResult, dispatch, new_event
 from escli.domains import DomainRegistry
 from escli.errors import (
     CommandRejected,
@@ -51,7 +51,7 @@ from escli.errors import (
     in_context,
 )
 from escli.model import Domain, event_meta
-from escli.stores.base import NewEvent, Store, new_event_id
+from escli.stores.base import NewEvent, Store
 
 __all__ = [
     "ERROR_KINDS",
@@ -477,8 +477,7 @@ class _Builder:
             top = e.path.split(".")[0].split("[")[0]
             at = data.value_where.get(top) if isinstance(data, YMap) else None
             raise InvalidInput(f"{at or item.value_where.get('data', where)}: {wanted} {e}") from e
-        meta = event_meta(event)
-        return NewEvent(meta.event_type, meta.version, meta.source, encode(event), new_event_id())
+        return new_event(event)
 
 
 def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from escli.dispatcher import Sink
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
 from escli.stores import open_store
-from escli.stores.base import NewEvent, RecordedEvent, Store
+from escli.stores.base import RecordedEvent, Store
 
 __all__ = ["StoreTarget", "TargetBehind", "open_target"]
 
@@ -54,10 +54,7 @@ class StoreTarget:
             missing = recorded[len(there) :]
             if not missing:
                 return
-            events = [
-                NewEvent(r.event_type, r.type_version, r.source, r.data, r.event_id, r.recorded_at)
-                for r in missing
-            ]
+            events = [r.as_new() for r in missing]
             try:
                 self.store.append(stream, events, missing[0].generation - 1)
                 return

@@ -94,6 +94,22 @@ class NewEvent(NamedTuple):
     event_id: str
     recorded_at: str | None = None
 
+    def recorded(
+        self, stream: str, generation: int, recorded_at: str, position: int
+    ) -> RecordedEvent:
+        """This event as a store recorded it (``recorded_at`` already defaulted)."""
+        return RecordedEvent(
+            stream,
+            generation,
+            self.event_id,
+            self.event_type,
+            self.type_version,
+            self.source,
+            self.data,
+            recorded_at,
+            position,
+        )
+
 
 class RecordedEvent(NamedTuple):
     """An event as a store holds it."""
@@ -107,6 +123,17 @@ class RecordedEvent(NamedTuple):
     data: dict[str, Any]
     recorded_at: str
     position: int
+
+    def as_new(self) -> NewEvent:
+        """The same event (id and time kept) to append to another store."""
+        return NewEvent(
+            self.event_type,
+            self.type_version,
+            self.source,
+            self.data,
+            self.event_id,
+            self.recorded_at,
+        )
 
 
 class Pending(NamedTuple):

@@ -589,17 +589,7 @@ class EventStoreDBStore(BaseStore):
                 stored = {str(proposed[-1].id): position}
             positions = [stored.get(str(p.id), -1) for p in proposed]
         return [
-            RecordedEvent(
-                stream,
-                expected_generation + offset,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.data,
-                meta["recorded_at"],
-                pos,
-            )
+            e.recorded(stream, expected_generation + offset, meta["recorded_at"], pos)
             for offset, (e, meta, pos) in enumerate(
                 zip(events, metas, positions, strict=True), start=1
             )

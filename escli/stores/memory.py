@@ -50,16 +50,11 @@ class MemoryStore(BaseStore):
             for offset, event in enumerate(events, start=1):
                 self._position += 1
                 new.append(
-                    RecordedEvent(
-                        stream=stream,
-                        generation=expected_generation + offset,
-                        event_id=event.event_id,
-                        event_type=event.event_type,
-                        type_version=event.type_version,
-                        source=event.source,
-                        data=event.data,
-                        recorded_at=event.recorded_at or now,
-                        position=self._position,
+                    event.recorded(
+                        stream,
+                        expected_generation + offset,
+                        event.recorded_at or now,
+                        self._position,
                     )
                 )
             self._streams[stream] = [*recorded, *new]

@@ -540,17 +540,7 @@ class PostgresStore(BaseStore):
         if base is None:
             raise ConcurrencyConflict(stream, expected_generation, actual)
         return [
-            RecordedEvent(
-                stream,
-                expected_generation + offset,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.data,
-                e.recorded_at or now,
-                base + offset,
-            )
+            e.recorded(stream, expected_generation + offset, e.recorded_at or now, base + offset)
             for offset, e in enumerate(events, start=1)
         ]
 

@@ -296,8 +296,7 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
         return [
-            RecordedEvent(stream, r[1], r[3], r[4], r[5], r[6], e.data, r[7], last + r[2])
-            for r, e in zip(rows, events, strict=True)
+            e.recorded(stream, r[1], r[7], last + r[2]) for r, e in zip(rows, events, strict=True)
         ]
 
     def generation(self, stream: str) -> int:
