@@ -36,8 +36,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from datetime import date as datetime_date
-from itertools import repeat
+from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from json.scanner import c_make_scanner  # type: ignore[attr-defined]
 from operator import add, attrgetter, call
@@ -48,7 +47,7 @@ from escli.cloud_events_validation import (
     loads_json_object_strict,
     validate_event,
 )
-from escli.codec import FieldError, decoder
+from escli.codec import FieldError, checker, decoder
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain
 from escli.stores.base import NewEvent, RecordedEvent
@@ -290,7 +289,14 @@ class _Resolved(NamedTuple):
     event_type: str
     type_version: str
     source: str
-    decode: Any  # the event class's decoder; None means "unknown, skip it"
+    check: Any  # the event class's checker (codec.checker); None: "unknown, skip it"
+    fields: tuple[str, str, str]  # (event_type, type_version, source): a NewEvent's first
+    cls: type | None
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        """The event instance of checked ``data``."""
+        assert self.cls is not None
+        return decoder(self.cls)(data)
 
 
 class _DomainLookup:
@@ -341,58 +347,101 @@ def _no_constant(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
-# JSON objects as dicts, refusing duplicate members; and as tuples of (name, value) pairs,
-# which is all C (a flat object's duplicates then show as a dict shorter than its pairs).
+# JSON objects as dicts, refusing duplicate members, NaN and Infinity.
 _scan_strict = c_make_scanner(
     json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
 )
-_scan_pairs = c_make_scanner(json.JSONDecoder(object_pairs_hook=tuple, parse_constant=_no_constant))
 
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
 # The fast paths read these; anything else takes the general path, which gives the same
 # result for these lines (tests check both agree) and the error messages.
-_PLAIN: Final = r"[ !#-\[\]-~]"  # printable ASCII but '"' and '\': a JSON string as is
+# Printable ASCII but '"' and '\': a JSON string as is. Its repeats are possessive (a little
+# faster): they never hold the '"' that ends them.
+_PLAIN: Final = r"[ !#-\[\]-~]"
+# A date that exists, by the validator's rule (the Gregorian leap years, year 0000 one of
+# them): days 29-31 only in the months that have them.
+_DATE: Final = (
+    r"(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[048]|[2468][048]|[13579][26])00)"
+    r"-02-29)"
+)
 _LINE_RE: Final = re.compile(
-    r'\{"specversion": "1\.0", "id": "(' + _PLAIN + r'+)"'
+    r'\{"specversion": "1\.0", "id": "(' + _PLAIN + r'++)"'
     r'(, "source": "'
     + _PLAIN
-    + r'*", "type": "'
+    + r'*+", "type": "'
     + _PLAIN
-    + r'*", "subject": "'
+    + r'*+", "subject": "'
     + _PLAIN
-    + r'*", "time": ")'
-    r"([0-9]{4}-(?:0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9])"
-    r'(?:\.([0-9]{1,6}))?Z"'
-    r'(, "datacontenttype": "application/json", "typeversion": "' + _PLAIN + r'*")'
-    r', "generation": ([1-9][0-9]{0,9}), "data": (\{.*\})\}\n?'
+    + r'*+", "time": ")('
+    + _DATE
+    + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?)Z\""
+    r'(, "datacontenttype": "application/json", "typeversion": "' + _PLAIN + r'*+")'
+    r', "generation": ([1-9][0-9]{0,8}), "data": (\{.*\})\}\n?'
 )
 _groups = re.Match.groups
 _new_event = tuple.__new__  # NewEvent(...) without the Python-level __new__ of a NamedTuple
-_resolved_fields = attrgetter("event_type", "type_version", "source")
+_resolved_fields = attrgetter("fields")
 _resolved_stream = attrgetter("stream")
-_resolved_decode = attrgetter("decode")
+_resolved_check = attrgetter("check")
+_UTC: Final = "+00:00"
+_long_digits = re.compile(r"[0-9]{19}").search
 
 
-def _stored_fraction(fraction: str | None) -> str:
-    return (fraction or "").ljust(6, "0")
+def _stored_utc(time: str) -> str:
+    """A plain line's time ('YYYY-MM-DDTHH:MM:SS[.f]', 'Z' cut off) in escli's stored form."""
+    return f"{time[:19]}.{time[20:].ljust(6, '0')}{_UTC}"
 
 
-_real_dates: set[str] = set()
+def _strict_value(text: str) -> Any:
+    """``text``, one JSON object, parsed strictly (duplicate members refused)."""
+    value, end = _scan_strict(text, 0)
+    if end != len(text):
+        raise ValueError("not one JSON value")
+    return value
 
 
-def _real_date(clock: str) -> bool:
-    """Whether the date of 'YYYY-MM-DDTHH:MM:SS' exists (days 29-31 do not in every month)."""
-    date = clock[:10]
-    if date in _real_dates:
-        return True
-    try:
-        datetime_date.fromisoformat(date)
-    except ValueError:
-        return False
-    if len(_real_dates) >= _CACHE_SIZE:
-        _real_dates.clear()
-    _real_dates.add(date)
-    return True
+_FAST_LOADS: Any = None
+
+
+def _fast_loads() -> Any:
+    """orjson's parser (imported on the first chunk, never at start-up), or Python's."""
+    global _FAST_LOADS
+    if _FAST_LOADS is None:
+        try:
+            import orjson
+        except ImportError:  # pragma: no cover - orjson is a dependency
+            _FAST_LOADS = json.loads
+        else:
+            _FAST_LOADS = orjson.loads
+    return _FAST_LOADS
+
+
+# Values orjson reads as Python's json does (an int it reads is exact: past 64 bits it would
+# be a float).
+_EXACT_KINDS: Final = frozenset((str, int, bool, type(None)))
+
+
+def data_values(texts: Sequence[str]) -> list[Any]:
+    """The JSON objects ``texts`` hold, as the strict parser reads them, mostly at orjson's
+    speed. Raises ValueError for text either parser refuses.
+
+    orjson keeps the last of duplicate members and reads integers past 64 bits as floats, so
+    its reading is kept only where neither can be: an object with as many members as its text
+    has colons (every member of any object has one, so a duplicate, a nested object or a
+    colon in a string shows as more colons) and, if any value is a float or an array, no run
+    of 19 digits. Any other text is read again by the strict parser."""
+    values = list(map(_fast_loads(), texts))
+    # No text has fewer colons than its object has members: equal sums mean equal counts.
+    members_only = "".join(texts).count(":") == sum(map(len, values))
+    if not members_only or not _EXACT_KINDS.issuperset(
+        map(type, chain.from_iterable(map(dict.values, values)))
+    ):
+        for index, text in enumerate(texts):
+            if text.count(":") != len(values[index]) or _long_digits(text):
+                values[index] = _strict_value(text)
+    return values
 
 
 class EventParser:
@@ -449,41 +498,29 @@ class EventParser:
         if not matches or None in matches:
             return False
         plain = cast("list[re.Match[str]]", matches)
-        ids, middles, clocks, days, fractions, tails, generations, datas = zip(
-            *map(_groups, plain), strict=True
-        )
+        ids, middles, times, tails, generations, datas = zip(*map(_groups, plain), strict=True)
         resolved = list(map(self._line_cache.get, zip(middles, tails, strict=True)))
-        if None in resolved or max(map(len, generations)) > 9:
-            return False  # unseen attributes; or 10 digits, which may pass int32
-        if max(days) > "28" and not all(map(_real_date, clocks)):
-            return False
-        decoders = list(map(_resolved_decode, resolved))
-        if None in decoders:
+        if None in resolved:
+            return False  # attributes no earlier line had
+        checks = list(map(_resolved_check, resolved))
+        if None in checks:
             return False  # unknown types to skip
         try:
-            if sum(map(str.count, datas, repeat("{"))) == len(datas):  # flat objects
-                pairs, ends = zip(*map(_scan_pairs, datas, repeat(0)), strict=True)
-                values = list(map(dict, pairs))
-                if list(map(len, values)) != list(map(len, pairs)):
-                    return False  # a duplicate member
-            else:
-                scanned, ends = zip(*map(_scan_strict, datas, repeat(0)), strict=True)
-                values = list(scanned)
-            if list(ends) != list(map(len, datas)):
-                return False
-            for _ in map(call, decoders, values):
+            values = data_values(datas)
+            for _ in map(call, checks, values):
                 pass
         except (ValueError, FieldError):
             return False  # the general path says what is wrong
-        if None in fractions or min(map(len, fractions)) < 6:
-            fractions = tuple(map(_stored_fraction, fractions))
-        times = map("{}.{}+00:00".format, clocks, fractions)
+        if min(map(len, times)) == 26:  # microseconds: no need to pad
+            stored_times = map(add, times, repeat(_UTC))
+        else:
+            stored_times = map(_stored_utc, times)
         fields = map(_resolved_fields, resolved)
         self.events.extend(
             map(
                 _new_event,
                 repeat(NewEvent),
-                map(add, fields, zip(values, ids, times, strict=True)),
+                map(add, fields, zip(values, ids, stored_times, strict=True)),
             )
         )
         self.stream_names.extend(map(_resolved_stream, resolved))
@@ -514,31 +551,33 @@ class EventParser:
             # Later lines with the same attributes take the fast paths.
             if len(self._line_cache) >= _CACHE_SIZE:
                 self._line_cache.clear()
-            self._line_cache[match.group(2), match.group(6)] = resolved
+            self._line_cache[match.group(2), match.group(4)] = resolved
 
     def _add_plain(self, match: re.Match[str], location: int) -> bool:
         """``add_lines``'s fast path for one line: False when in any doubt."""
-        event_id, middle, clock, day, fraction, tail, generation, data = match.groups()
+        event_id, middle, time, tail, generation, data = match.groups()
         resolved = self._line_cache.get((middle, tail))
-        if resolved is None or len(generation) > 9 or (day > "28" and not _real_date(clock)):
+        if resolved is None:
             return False
-        if resolved.decode is None:
+        if resolved.check is None:
             self.skipped += 1
             return True
         try:
-            value, end = _scan_strict(data, 0)
-            if end != len(data):
-                return False
-            resolved.decode(value)
+            value = _strict_value(data)
+            resolved.check(value)
         except (ValueError, FieldError):
             return False
-        time = f"{clock}.{_stored_fraction(fraction)}+00:00"
         self.stream_names.append(resolved.stream)
         self.generations.append(int(generation))
         self.locations.append(location)
         self.events.append(
             NewEvent(
-                resolved.event_type, resolved.type_version, resolved.source, value, event_id, time
+                resolved.event_type,
+                resolved.type_version,
+                resolved.source,
+                value,
+                event_id,
+                _stored_utc(time),
             )
         )
         return True
@@ -618,10 +657,10 @@ class EventParser:
                 f"data must be a JSON object of the event's fields, got {_describe(data)}"
             )
         resolved = self._resolve(event["source"], event["type"], subject, type_version)
-        if resolved.decode is None:
+        if resolved.check is None:
             return generation, None, resolved
         try:
-            resolved.decode(data)
+            resolved.check(data)
         except FieldError as e:
             raise EventError(
                 f"{resolved.event_type} v{type_version} field {e.path or '(data)'}: {e.message}"
@@ -660,7 +699,15 @@ class EventParser:
                 f"domain {domain_name!r} has no event type {event_type} v{version} "
                 f"(known: {known}); --skip-unknown skips such events"
             )
-        found = _Resolved(subject, event_type, version, source, cls and decoder(cls))
+        found = _Resolved(
+            subject,
+            event_type,
+            version,
+            source,
+            cls and checker(cls),
+            (event_type, version, source),
+            cls,
+        )
         if len(self._resolved) >= _CACHE_SIZE:
             self._resolved.clear()
         self._resolved[key] = found

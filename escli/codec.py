@@ -227,21 +227,34 @@ _SIMPLE = {str: "str", int: "int", bool: "bool"}
 
 
 _DECODERS: dict[type, Callable[[Any], Any]] = {}
+_CHECKERS: dict[type, Callable[[Any], None]] = {}
 
 
 def decoder(cls: type) -> Callable[[Any], Any]:
-    """The cached decoder of a dataclass (see ``_build_decoder``)."""
+    """The cached decoder of a dataclass (see ``_build``)."""
     try:
         return _DECODERS[cls]
     except KeyError:
-        built = _DECODERS[cls] = _build_decoder(cls)
+        built = _DECODERS[cls] = _build(cls, check_only=False)
         return built
 
 
-def _build_decoder(cls: type) -> Callable[[Any], Any]:
-    """A decoder for ``cls``: a generated fast path for flat classes of str/int/bool fields
-    whose instances can be built through ``__dict__``, falling back to the general checks
-    (which also produce the error messages) whenever the fast path has any doubt."""
+def checker(cls: type) -> Callable[[Any], None]:
+    """The cached checker of a dataclass: raises ``FieldError`` exactly where its decoder
+    would, and returns None, building no instance when its fast path applies (an import
+    checks every event's data but appends the data, not the instance)."""
+    try:
+        return _CHECKERS[cls]
+    except KeyError:
+        built = _CHECKERS[cls] = _build(cls, check_only=True)
+        return built
+
+
+def _build(cls: type, *, check_only: bool) -> Callable[[Any], Any]:
+    """A decoder (or checker) for ``cls``: a generated fast path for flat classes of
+    str/int/bool fields whose instances can be built through ``__dict__``, falling back to
+    the general checks (which also produce the error messages) whenever the fast path has
+    any doubt."""
     hints = typing.get_type_hints(cls)
     fields = [f for f in dataclasses.fields(cls)]
     flat = (
@@ -253,9 +266,21 @@ def _build_decoder(cls: type) -> Callable[[Any], Any]:
     def slow(data: Any) -> Any:
         return _decode_fields(cls, data, "")
 
+    def slow_check(data: Any) -> None:
+        _decode_fields(cls, data, "")
+
     if not flat or not fields:
-        return slow
+        return slow_check if check_only else slow
     names = [f.name for f in fields]
+    accepted = (
+        ["            return None"]
+        if check_only
+        else [
+            "            obj = new(cls)",
+            "            obj.__dict__.update(data)",
+            "            return obj",
+        ]
+    )
     lines = [
         "def decode(data):",
         f"    if type(data) is dict and len(data) == {len(names)}:",
@@ -266,12 +291,14 @@ def _build_decoder(cls: type) -> Callable[[Any], Any]:
         "        if "
         + " and ".join(f"type(v{i}) is {_SIMPLE[hints[name]]}" for i, name in enumerate(names))
         + ":",
-        "            obj = new(cls)",
-        "            obj.__dict__.update(data)",
-        "            return obj",
+        *accepted,
         "    return slow(data)",
     ]
-    namespace: dict[str, Any] = {"slow": slow, "new": object.__new__, "cls": cls}
+    namespace: dict[str, Any] = {
+        "slow": slow_check if check_only else slow,
+        "new": object.__new__,
+        "cls": cls,
+    }
     exec("\n".join(lines), namespace)
     return namespace["decode"]  # type: ignore[no-any-return]
 

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from escli.codec import FieldError, decode, encode, parse_text
+from escli.codec import FieldError, checker, decode, decoder, encode, parse_text
 
 
 class Colour(enum.Enum):
@@ -135,6 +135,46 @@ def test_the_fast_path_and_the_general_path_agree(name: str, count: int, flag: b
     assert decode(Flat, data) == Flat(name, count, flag)
     with pytest.raises(FieldError):
         decode(Flat, {**data, "count": str(count)})
+
+
+@dataclass(frozen=True)
+class Plain:
+    name: str
+    count: int
+    flag: bool
+
+
+def verdict(function: Any, data: Any) -> tuple[str, str] | str:
+    """Where ``function`` refuses ``data`` (path, message), or "taken"."""
+    try:
+        function(data)
+    except FieldError as e:
+        return (e.path, e.message)
+    return "taken"
+
+
+JSON_VALUES = st.one_of(st.text(max_size=3), st.integers(), st.booleans(), st.floats(), st.none())
+
+
+@given(
+    st.sampled_from([Plain, Point, Rich]),
+    st.dictionaries(st.sampled_from(["name", "count", "flag", "x", "y", "other"]), JSON_VALUES),
+)
+def test_a_checker_refuses_what_its_decoder_refuses_and_builds_nothing(
+    cls: type, data: dict[str, Any]
+) -> None:
+    assert verdict(checker(cls), data) == verdict(decoder(cls), data)
+
+
+@pytest.mark.parametrize("cls", [Plain, Point, Rich])
+def test_a_checker_takes_what_its_decoder_takes(cls: type) -> None:
+    data = {
+        Plain: {"name": "n", "count": 1, "flag": False},
+        Point: {"x": 1, "y": 2.5},
+        Rich: encode(sample()),
+    }[cls]
+    assert decoder(cls)(data) is not None
+    assert checker(cls)(data) is None
 
 
 @pytest.mark.parametrize(
