@@ -2,11 +2,14 @@
 that did not arrive.
 
 The store is the source of truth. For each (target, stream) the store keeps at most one
-*pending* range of generations: events stored but not delivered to that target. Newer
-events for that stream queue behind it, so a target always receives a stream's events in
-order: every delivery first re-sends what is pending, and only then the new events. A
-failure extends the pending range; a success clears it. ``escli publish --pending`` sends
-the pending ranges on demand.
+*pending* range of generations: events stored but not yet known to have reached that target.
+A dispatch's append records its events pending for every target in its own transaction (a
+transactional outbox; ``Store.append(pending_for=...)``), so a process killed mid-delivery
+leaves them pending. Newer events for that stream queue behind the range, so a target always
+receives a stream's events in order: every delivery first re-sends what is pending, and only
+then the new events. A success clears the range; a failure leaves it (and records it again,
+for a store that could not record it with the append). ``escli publish --pending`` sends the
+pending ranges on demand.
 
 Re-sending is safe for targets that deduplicate by event id (stores, NATS JetStream's
 ``Nats-Msg-Id``); a CloudEvents file simply gets the lines again.
@@ -54,8 +57,9 @@ def _send(store: Store, sink: Sink, batch: Sequence[RecordedEvent]) -> None:
 
 def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Delivery:
     """Deliver freshly appended events to ``sink``, behind anything pending for their
-    stream; record what did not arrive (whatever stopped it: an error of the target's, or
-    Ctrl-C, which is recorded and then goes on)."""
+    stream (the append recorded them pending too); clear the range once they arrived, and
+    make sure it is recorded if they did not (whatever stopped it: an error of the target's,
+    or Ctrl-C, which is recorded and then goes on)."""
     stream, first, last = recorded[0].stream, recorded[0].generation, recorded[-1].generation
     pending = store.pending(sink.url, stream)
     start = pending[0].from_generation if pending else first

@@ -80,7 +80,8 @@ def dispatch(
 ) -> DispatchResult:
     """Handle ``command`` against its stream's current state and append what it emits.
 
-    All events go in one atomic append that expects the generation the state was folded at;
+    All events go in one atomic append that expects the generation the state was folded at,
+    and that records them pending for every sink (``escli.delivery``) until they arrive;
     ``ConcurrencyConflict`` if the stream moved meanwhile (nothing is written then).
     ``CommandRejected`` from the domain propagates unchanged. With ``dry_run`` nothing is
     written anywhere.
@@ -95,7 +96,12 @@ def dispatch(
         after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
-    recorded = store.append(stream, [new_event(e) for e in events], before.generation)
+    recorded = store.append(
+        stream,
+        [new_event(e) for e in events],
+        before.generation,
+        pending_for=[sink.url for sink in sinks],
+    )
     from escli.delivery import deliver
 
     deliveries = [deliver(store, sink, recorded) for sink in sinks]

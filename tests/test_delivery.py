@@ -176,3 +176,55 @@ def test_a_store_target_has_one_name_whatever_its_spelling(
     (tmp_path / "mirror.db").rmdir()
     out = escli("publish", "--pending", "--to", f"sqlite:///{tmp_path / 'mirror.db'}")
     assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..1  1 event sent\n")
+
+
+# A dispatch whose only target kills the process mid-delivery: no exception handler, no
+# finally, runs after os._exit.
+DIES_DELIVERING = """
+import os, sys
+from escli import dispatch, load_domain, open_store
+from escli_combat import Spawn
+
+class Dying:
+    url = sys.argv[2]
+
+    def deliver(self, recorded):
+        os._exit(70)
+
+command = Spawn(sys.argv[3], 100)
+dispatch(load_domain("combat"), command, open_store(sys.argv[1]), sinks=[Dying()])
+"""
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres", "eventstoredb"])
+def test_a_process_killed_mid_delivery_leaves_the_events_pending(
+    store: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+    import uuid
+
+    url = {
+        "sqlite": lambda: f"sqlite:///{tmp_path / 'events.db'}",
+        "postgres": lambda: request.getfixturevalue("postgres_schemas")(),
+        "eventstoredb": lambda: request.getfixturevalue("esdb_url"),
+    }[store]()
+    target, entity = f"dying:{uuid.uuid4().hex}", f"ogre{uuid.uuid4().hex[:8]}"
+    killed = subprocess.run(
+        [sys.executable, "-c", DIES_DELIVERING, url, target, entity],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (killed.returncode, killed.stderr) == (70, "")
+    survivor = open_store(url)
+    stream = f"combat-{entity}"
+    assert survivor.generation(stream) == 1
+    assert [(p.stream, p.from_generation, p.to_generation) for p in survivor.pending(target)] == [
+        (stream, 1, 1)
+    ]
+    sink = FlakySink()
+    sink.url = target
+    assert [p.events for p in publish_pending(survivor, sink)] == [1]
+    assert (sink.received, survivor.pending(target)) == ([1], [])
+    survivor.close()

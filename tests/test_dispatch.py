@@ -37,9 +37,9 @@ def test_all_events_of_a_command_go_in_one_append(combat: Domain) -> None:
     calls: list[int] = []
 
     class CountingStore(MemoryStore):
-        def append(self, stream, events, expected_generation):  # type: ignore[no-untyped-def]
+        def append(self, stream, events, expected_generation, **options):  # type: ignore[no-untyped-def]
             calls.append(len(events))
-            return super().append(stream, events, expected_generation)
+            return super().append(stream, events, expected_generation, **options)
 
     result = dispatch(combat, Attack("ogre", 1000), CountingStore())
     assert result.events == [EntityAttacked("ogre", 1000), EntityDied("ogre")]
@@ -69,7 +69,7 @@ def test_a_stream_that_moved_after_the_read_is_a_conflict(combat: Domain) -> Non
     class InterleavedStore(MemoryStore):
         """Another writer slips in between this dispatch's read and its append."""
 
-        def append(self, stream, events, expected_generation):  # type: ignore[no-untyped-def]
+        def append(self, stream, events, expected_generation, **options):  # type: ignore[no-untyped-def]
             if not getattr(self, "raced", False):
                 self.raced = True
                 super().append(
@@ -77,7 +77,7 @@ def test_a_stream_that_moved_after_the_read_is_a_conflict(combat: Domain) -> Non
                     [e._replace(event_id=e.event_id + "-other") for e in events],
                     expected_generation,
                 )
-            return super().append(stream, events, expected_generation)
+            return super().append(stream, events, expected_generation, **options)
 
     store = InterleavedStore()
     with pytest.raises(ConcurrencyConflict, match="expected generation 0, found 1"):

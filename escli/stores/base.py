@@ -167,11 +167,21 @@ class Store(Protocol):
         ...
 
     def append(
-        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         """Append all ``events`` atomically after ``expected_generation``, or nothing.
 
         Raises ``ConcurrencyConflict`` when the stream's generation is not the expected one.
+        ``pending_for`` names targets the events are yet to be delivered to: the appended
+        generations are recorded as pending for each (merged as ``set_pending`` does) in the
+        append's own transaction, so a delivery cut short, even by a hard kill, is never
+        forgotten (a transactional outbox); a store with no multi-record transactions
+        (EventStoreDB) records them right after the append.
         """
         ...
 

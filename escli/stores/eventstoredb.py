@@ -60,6 +60,7 @@ what to fix. No message ever shows a password.
 
 from __future__ import annotations
 
+import contextlib
 import os
 
 # grpc reads this when its core loads; without it grpc may log to stderr, and every escli
@@ -77,7 +78,13 @@ from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, urlencode
 
-from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
+from escli.errors import (
+    ConcurrencyConflict,
+    EscliError,
+    InvalidInput,
+    StoreError,
+    StoreUnavailable,
+)
 from escli.stores import mask_url
 from escli.stores.base import (
     BaseStore,
@@ -531,7 +538,12 @@ class EventStoreDBStore(BaseStore):
     # -- writes --------------------------------------------------------------------------
 
     def append(
-        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         if not events:
             actual = self.generation(stream)
@@ -588,12 +600,28 @@ class EventStoreDBStore(BaseStore):
             except self._api.error:
                 stored = {str(proposed[-1].id): position}
             positions = [stored.get(str(p.id), -1) for p in proposed]
+        self._record_pending(pending_for, stream, expected_generation + 1, len(events))
         return [
             e.recorded(stream, expected_generation + offset, meta["recorded_at"], pos)
             for offset, (e, meta, pos) in enumerate(
                 zip(events, metas, positions, strict=True), start=1
             )
         ]
+
+    def _record_pending(self, targets: Sequence[str], stream: str, first: int, count: int) -> None:
+        """``append``'s outbox, one snapshot after the events (EventStoreDB writes one
+        stream at a time). The events are stored by now, so a failure here must not report a
+        failed append: the delivery records the range again if it does not arrive."""
+        if not targets:
+            return
+        fresh = [Pending(t, stream, first, first + count - 1) for t in targets]
+
+        def change(table: dict[tuple[str, str], Pending]) -> None:
+            for new in fresh:
+                table[new.target, stream] = merge_pending(table.get((new.target, stream)), new)
+
+        with contextlib.suppress(EscliError):
+            self._update_pending(change)
 
     # -- pending deliveries ----------------------------------------------------------------
     # Kept as snapshots in one stream of the store's own (PENDING_STREAM, hidden from reads,

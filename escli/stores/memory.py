@@ -36,7 +36,12 @@ class MemoryStore(BaseStore):
         return iter(events[max(from_generation, 1) - 1 : stop])
 
     def append(
-        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         with self._lock:
             recorded = self._streams.get(stream, [])
@@ -59,6 +64,12 @@ class MemoryStore(BaseStore):
                 )
             self._streams[stream] = [*recorded, *new]
             self._ids.update(e.event_id for e in events)
+            if new:
+                for target in pending_for:
+                    fresh = Pending(target, stream, new[0].generation, new[-1].generation)
+                    self._pending[target, stream] = merge_pending(
+                        self._pending.get((target, stream)), fresh
+                    )
             return new
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
@@ -87,9 +98,8 @@ class MemoryStore(BaseStore):
         self, target: str, stream: str, from_generation: int, to_generation: int
     ) -> None:
         with self._lock:
-            old = self._pending.get((target, stream))
             new = Pending(target, stream, from_generation, to_generation)
-            self._pending[target, stream] = merge_pending(old, new)
+            self._pending[target, stream] = merge_pending(self._pending.get((target, stream)), new)
 
     def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
         with self._lock:

@@ -172,6 +172,13 @@ WITH current AS (
                               %(data)s::text[])
         WITH ORDINALITY AS e(event_id, event_type, type_version, source, recorded_at,
                              recorded_at_given, data, n)
+), pending AS (
+    INSERT INTO {s}.pending AS p (target, stream, from_generation, to_generation)
+    SELECT t.target, %(stream)s, %(expected)s + 1, %(expected)s + %(n)s
+    FROM counter, unnest(%(targets)s::text[]) AS t(target)
+    ON CONFLICT (target, stream) DO UPDATE SET
+        from_generation = least(p.from_generation, excluded.from_generation),
+        to_generation = greatest(p.to_generation, excluded.to_generation)
 )
 SELECT current.generation, c.base, {now},
        CASE WHEN c.base IS NOT NULL THEN pg_notify(%(channel)s, %(payload)s) END
@@ -488,7 +495,12 @@ class PostgresStore(BaseStore):
             yield StreamInfo(name, generation, count)
 
     def append(
-        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         if not events:
             actual = self.generation(stream)
@@ -512,6 +524,7 @@ class PostgresStore(BaseStore):
             "times": times,
             "given": given,
             "data": [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events],
+            "targets": list(pending_for),
             "channel": self._channel,
             # A notification's payload is limited to 8000 bytes: "" wakes every subscriber.
             "payload": stream if len(stream.encode()) < 4000 else "",

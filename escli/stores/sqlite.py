@@ -66,6 +66,14 @@ PRAGMA user_version = 1;
 _COLUMNS = "generation, event_id, event_type, type_version, source, data, recorded_at, position"
 
 
+# A pending range merged with what was pending for (target, stream) already.
+_SET_PENDING = (
+    "INSERT INTO pending VALUES (?, ?, ?, ?) ON CONFLICT (target, stream) DO UPDATE SET"
+    " from_generation = min(from_generation, excluded.from_generation),"
+    " to_generation = max(to_generation, excluded.to_generation)"
+)
+
+
 def path_from_url(url: str) -> tuple[str, bool]:
     """``sqlite:///rel.db``, ``sqlite:////abs.db``, ``sqlite:rel.db`` or a bare path ->
     (path, read_only). ``?mode=ro`` opens the file read-only.
@@ -252,7 +260,12 @@ class SQLiteStore(BaseStore):
         )
 
     def append(
-        self, stream: str, events: Sequence[NewEvent], expected_generation: int
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         conn = self._connect(create=True)
         assert conn is not None
@@ -285,6 +298,9 @@ class SQLiteStore(BaseStore):
                     " VALUES (?, ?, ? + ?, ?, ?, ?, ?, ?, ?)",
                     [(r[0], r[1], last, *r[2:]) for r in rows],
                 )
+                if rows and pending_for:
+                    first, final = rows[0][1], rows[-1][1]
+                    conn.executemany(_SET_PENDING, [(t, stream, first, final) for t in pending_for])
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
                 duplicate = self._first_known_id(conn, [r[3] for r in rows])
@@ -327,12 +343,7 @@ class SQLiteStore(BaseStore):
     def set_pending(
         self, target: str, stream: str, from_generation: int, to_generation: int
     ) -> None:
-        self._write(
-            "INSERT INTO pending VALUES (?, ?, ?, ?) ON CONFLICT (target, stream) DO UPDATE SET"
-            " from_generation = min(from_generation, excluded.from_generation),"
-            " to_generation = max(to_generation, excluded.to_generation)",
-            (target, stream, from_generation, to_generation),
-        )
+        self._write(_SET_PENDING, (target, stream, from_generation, to_generation))
 
     def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
         self._write(

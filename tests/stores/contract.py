@@ -249,6 +249,24 @@ class StoreContract:
         store.clear_pending(target, stream, 7)
         assert store.pending(target) == []
 
+    def test_an_append_records_its_events_pending_for_the_targets_named(self, store: Store) -> None:
+        stream = unique_stream()
+        one, two = sorted([f"test:{uuid.uuid4().hex}", f"test:{uuid.uuid4().hex}"])
+        store.append(stream, [new()], 0)
+        store.set_pending(one, stream, 1, 1)
+        store.append(stream, [new(), new()], 1, pending_for=[one, two])
+        ranges = [
+            (p.target, p.from_generation, p.to_generation) for p in store.pending(stream=stream)
+        ]
+        assert ranges == [(one, 1, 3), (two, 2, 3)]
+
+    def test_an_append_that_conflicts_records_nothing_pending(self, store: Store) -> None:
+        stream, target = unique_stream(), f"test:{uuid.uuid4().hex}"
+        store.append(stream, [new()], 0)
+        with pytest.raises(ConcurrencyConflict):
+            store.append(stream, [new()], 0, pending_for=[target])
+        assert store.pending(target) == []
+
     def test_pending_deliveries_are_kept_per_target_and_stream(self, store: Store) -> None:
         a, b = sorted([unique_stream(), unique_stream()])
         one, two = sorted([f"test:{uuid.uuid4().hex}", f"test:{uuid.uuid4().hex}"])
