@@ -297,6 +297,11 @@ class PostgresStore(BaseStore):
                 f"cannot reach {self.where}: no answer within {self.connect_timeout} s"
                 " (connect_timeout)"
             )
+        # libpq checks option values (sslmode, port...) when it connects: a bad one is the
+        # URL's fault, not the server's.
+        invalid = re.search(r"invalid [\w ]*value.*", message)
+        if invalid:
+            return InvalidInput(self._hide(f"bad PostgreSQL store URL {self.url}: {invalid[0]}"))
         if "failed to resolve host" in lower or "could not translate host name" in lower:
             return StoreUnavailable(f"cannot reach {self.where}: unknown host")
         unreachable = (

@@ -16,7 +16,7 @@ from escli.errors import InvalidInput
 from escli.stores import mask_url, open_store
 from escli.stores.base import DuplicateEventId
 from escli.stores.postgres import PostgresStore, parse_url
-from tests.conftest import POSTGRES_DSN
+from tests.conftest import POSTGRES_DSN, Run
 from tests.stores.contract import StoreContract, new, unique_stream
 from tests.stores.race import race
 
@@ -72,6 +72,24 @@ def test_bad_postgres_urls_are_invalid_input_before_connecting(url: str, message
     with pytest.raises(InvalidInput, match=message) as caught:
         open_store(url)
     assert "pw1234" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("option", "message"),
+    [
+        ("sslmode=bogus", 'invalid sslmode value: "bogus"'),
+        ("port=abc", 'invalid integer value "abc" for connection option "port"'),
+        ("target_session_attrs=x", 'invalid target_session_attrs value: "x"'),
+    ],
+)
+def test_a_bad_option_value_is_invalid_input_naming_it(
+    escli: Run, postgres_url: str, option: str, message: str
+) -> None:
+    url = f"{postgres_url.replace('postgres@', 'postgres:pw1234@')}&{option}"
+    out = escli("streams", "--store", url)
+    assert out.exit_code == 4
+    assert out.stderr.startswith("Error: bad PostgreSQL store URL postgresql://postgres:***@")
+    assert out.stderr.endswith(f": {message}\n")
 
 
 @pytest.mark.parametrize(
