@@ -367,8 +367,11 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
         "source": result.source,
         "target": result.target,
         "copied": result.copied,
-        "present": result.present,
-        "streams": [s._asdict() for s in result.streams],
+        "already_stored": result.present,
+        "streams": [
+            {"stream": s.stream, "copied": s.copied, "already_stored": s.present}
+            for s in result.streams
+        ],
     }
 
 

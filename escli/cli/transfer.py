@@ -37,7 +37,7 @@ def export(
 
     Each event keeps its id, source, type and time; subject is its stream, and the
     extensions typeversion and generation carry the rest. --format event needs exactly one
-    event.
+    event. With -o FILE, --json prints what was written as one JSON object.
 
     \b
     Example:
@@ -47,12 +47,22 @@ def export(
     from escli.cli.progress import EventProgress
     from escli.event_files import FORMAT_NAMES, export_events, export_to, selected_records
 
+    if app.json and output in (None, "-"):
+        from escli.errors import UsageError
+
+        raise UsageError(
+            "export --json prints a summary on stdout, which holds the events without -o; "
+            "add -o FILE"
+        )
     records, total = selected_records(app.store, streams, everything=everything)
     progress = EventProgress(app.err)
     progress.start("exporting", total)
     with export_to(output) as out:
         count = export_events(records, out, fmt, progress=progress)
     progress.finish()
+    if app.json:
+        app.print_json({"file": output, "format": fmt, "events": count})
+        return
     where = "" if output in (None, "-") else f" to {output}"
     app.note(f"exported {_count(count, 'event')} ({FORMAT_NAMES[fmt]}){where}")
 

@@ -95,6 +95,25 @@ def test_export_of_named_streams_goes_stream_by_stream(escli: Run) -> None:
     ]
 
 
+def test_export_json_to_a_file_prints_what_was_written(escli: Run, tmp_path: Path) -> None:
+    fight(escli)
+    path = tmp_path / "ogre.json"
+    out = escli("export", "combat-ogre", "--format", "batch", "-o", str(path), "--json")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert json.loads(out.stdout) == {"file": str(path), "format": "batch", "events": 2}
+    assert len(json.loads(path.read_text(encoding="utf-8"))) == 2
+
+
+def test_export_json_to_stdout_is_a_usage_error(escli: Run) -> None:
+    fight(escli)
+    out = escli("export", "combat-ogre", "--json")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        "Error: export --json prints a summary on stdout, which holds the events without -o; "
+        "add -o FILE\n"
+    )
+
+
 def test_format_event_writes_the_one_event(escli: Run) -> None:
     assert escli("dispatch", "combat", "heal", "troll", "1").exit_code == 5
     escli("dispatch", "combat", "attack", "troll", "10")

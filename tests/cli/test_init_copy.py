@@ -88,8 +88,8 @@ def test_copy_json_is_one_object(escli: Run, urls: tuple[str, str]) -> None:
         "source": source,
         "target": target,
         "copied": 1,
-        "present": 0,
-        "streams": [{"stream": "combat-troll", "copied": 1, "present": 0}],
+        "already_stored": 0,
+        "streams": [{"stream": "combat-troll", "copied": 1, "already_stored": 0}],
     }
 
 
