@@ -396,7 +396,10 @@ def _stored_utc(time: str) -> str:
 
 def _strict_value(text: str) -> Any:
     """``text``, one JSON object, parsed strictly (duplicate members refused)."""
-    value, end = _scan_strict(text, 0)
+    try:
+        value, end = _scan_strict(text, 0)
+    except StopIteration as e:  # the bare scanner's "no value here" (+5, .5, a lone -)
+        raise ValueError(f"expecting a value at {e.value}") from None
     if end != len(text):
         raise ValueError("not one JSON value")
     return value
@@ -421,17 +424,21 @@ def _fast_loads() -> Any:
 # Values orjson reads as Python's json does (an int it reads is exact: past 64 bits it would
 # be a float).
 _EXACT_KINDS: Final = frozenset((str, int, bool, type(None)))
+# Arrays (no colons: the member count cannot show them) a text may hold and keep orjson's
+# reading; nesting is at most that deep, far from where Python's parser gives up.
+_FAST_NESTING: Final = 64
 
 
 def data_values(texts: Sequence[str]) -> list[Any]:
     """The JSON objects ``texts`` hold, as the strict parser reads them, mostly at orjson's
     speed. Raises ValueError for text either parser refuses.
 
-    orjson keeps the last of duplicate members and reads integers past 64 bits as floats, so
-    its reading is kept only where neither can be: an object with as many members as its text
-    has colons (every member of any object has one, so a duplicate, a nested object or a
-    colon in a string shows as more colons) and, if any value is a float or an array, no run
-    of 19 digits. Any other text is read again by the strict parser."""
+    orjson keeps the last of duplicate members, reads integers past 64 bits as floats and
+    nests deeper than Python's parser can, so its reading is kept only where none of that can
+    be: an object with as many members as its text has colons (every member of any object
+    has one, so a duplicate, a nested object or a colon in a string shows as more colons)
+    and, if any value is a float or an array, no run of 19 digits and few brackets. Any other
+    text is read again by the strict parser."""
     values = list(map(_fast_loads(), texts))
     # No text has fewer colons than its object has members: equal sums mean equal counts.
     members_only = "".join(texts).count(":") == sum(map(len, values))
@@ -439,7 +446,11 @@ def data_values(texts: Sequence[str]) -> list[Any]:
         map(type, chain.from_iterable(map(dict.values, values)))
     ):
         for index, text in enumerate(texts):
-            if text.count(":") != len(values[index]) or _long_digits(text):
+            if (
+                text.count(":") != len(values[index])
+                or _long_digits(text)
+                or text.count("[") > _FAST_NESTING
+            ):
                 values[index] = _strict_value(text)
     return values
 
@@ -509,7 +520,7 @@ class EventParser:
             values = data_values(datas)
             for _ in map(call, checks, values):
                 pass
-        except (ValueError, FieldError):
+        except (ValueError, FieldError, RecursionError):
             return False  # the general path says what is wrong
         if min(map(len, times)) == 26:  # microseconds: no need to pad
             stored_times = map(add, times, repeat(_UTC))
@@ -559,11 +570,11 @@ class EventParser:
         resolved = self._line_cache.get((middle, tail))
         if resolved is None:
             return False
-        if resolved.check is None:
-            self.skipped += 1
-            return True
         try:
             value = _strict_value(data)
+            if resolved.check is None:  # skipped, but only if it is JSON as the rest
+                self.skipped += 1
+                return True
             resolved.check(value)
         except (ValueError, FieldError):
             return False

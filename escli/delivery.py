@@ -17,6 +17,7 @@ Re-sending is safe for targets that deduplicate by event id (stores, NATS JetStr
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import NamedTuple
 
@@ -62,7 +63,8 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
     or Ctrl-C, which is recorded and then goes on)."""
     stream, first, last = recorded[0].stream, recorded[0].generation, recorded[-1].generation
     pending = store.pending(sink.url, stream)
-    start = pending[0].from_generation if pending else first
+    # A concurrent delivery may have cleared part of this range: never start past ``first``.
+    start = min(pending[0].from_generation, first) if pending else first
     try:
         if pending:
             for batch in _batches(store.read(stream, start, first - 1)):
@@ -75,7 +77,10 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
         store.set_pending(sink.url, stream, start, last)
         raise
     if pending:
-        store.clear_pending(sink.url, stream, last)
+        # They arrived: a record the store fails to clear only makes publish --pending send
+        # them again (stores and NATS drop what they hold; a file gets the lines twice).
+        with contextlib.suppress(EscliError):
+            store.clear_pending(sink.url, stream, last)
     return Delivery(sink.url, None, start, last)
 
 

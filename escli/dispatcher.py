@@ -96,12 +96,12 @@ def dispatch(
         after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
-    recorded = store.append(
-        stream,
-        [new_event(e) for e in events],
-        before.generation,
-        pending_for=[sink.url for sink in sinks],
-    )
+    new = [new_event(e) for e in events]
+    if sinks:
+        targets = list(dict.fromkeys(sink.url for sink in sinks))
+        recorded = store.append(stream, new, before.generation, pending_for=targets)
+    else:
+        recorded = store.append(stream, new, before.generation)
     from escli.delivery import deliver
 
     deliveries = [deliver(store, sink, recorded) for sink in sinks]

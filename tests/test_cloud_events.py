@@ -487,6 +487,34 @@ def test_the_chunk_data_parser_reads_what_orjson_would_misread_strictly(text: st
     assert chunk_reading([text, '{"ok": 1}']) == expected
 
 
+def test_the_chunk_data_parser_leaves_deep_nesting_to_the_strict_parser() -> None:
+    # orjson reads 1,020 nested arrays; Python's parser, and so the general path, cannot.
+    deep = '{"a": ' + "[" * 1020 + "]" * 1020 + "}"
+    with pytest.raises(RecursionError):
+        data_values([deep, '{"ok": 1}'])
+    shallow = '{"a": ' + "[" * 60 + "]" * 60 + "}"
+    assert chunk_reading([shallow]) == [strict_reading(shallow)]
+
+
+def test_a_value_json_cannot_start_is_not_json_on_the_fast_path_too(combat: Domain) -> None:
+    line = GOOD.replace('"damage": 150', '"damage": +5')
+    assert read_fast(combat, GOOD, line) == read_general(combat, line) == ("error",)
+    parser = EventParser([combat])
+    parser.add_line(GOOD, 1)
+    with pytest.raises(EventError, match="not JSON"):
+        parser.add_line(line, 2)
+
+
+def test_a_skipped_unknown_event_must_still_be_json(combat: Domain) -> None:
+    unknown = to_json(RECORD._replace(event_type="combat.Unheard", event_id="u1"))
+    parser = EventParser([combat], skip_unknown=True)
+    parser.add_line(unknown, 1)
+    parser.add_line(unknown.replace('"u1"', '"u2"'), 2)
+    assert (parser.skipped, parser.events) == (2, [])
+    with pytest.raises(EventError, match="not JSON"):
+        parser.add_line(unknown.replace('"damage": 150', '"damage": '), 3)
+
+
 # --------------------------------------------------------------------------------------------
 # The SDK stays out of the commands that do not build SDK objects.
 

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
-from escli_combat import Attack
+from escli_combat import Attack, EntitySpawned
 
 from escli import Domain, dispatch, open_store
 from escli.delivery import publish, publish_pending
+from escli.dispatcher import new_event
 from escli.errors import StoreUnavailable
 from escli.stores.base import RecordedEvent
 from escli.stores.memory import MemoryStore
@@ -228,3 +229,32 @@ def test_a_process_killed_mid_delivery_leaves_the_events_pending(
     assert [p.events for p in publish_pending(survivor, sink)] == [1]
     assert (sink.received, survivor.pending(target)) == ([1], [])
     survivor.close()
+
+
+def test_a_delivery_starts_no_later_than_its_own_events(combat: Domain) -> None:
+    from escli.delivery import deliver
+
+    store, sink = MemoryStore(), FlakySink()
+    ours = store.append(
+        "combat-ogre", [new_event(EntitySpawned("ogre", 9))], 0, pending_for=["flaky:"]
+    )
+    store.append("combat-ogre", [new_event(EntitySpawned("ogre", 9))], 1, pending_for=["flaky:"])
+    store.clear_pending("flaky:", "combat-ogre", 1)  # another process delivered generation 1
+    sink.down = True
+    delivery = deliver(store, sink, ours)
+    assert (delivery.from_generation, delivery.to_generation) == (1, 1)
+    assert [(p.from_generation, p.to_generation) for p in store.pending("flaky:")] == [(1, 2)]
+
+
+def test_a_delivery_that_arrived_is_ok_even_if_the_record_cannot_be_cleared(
+    combat: Domain,
+) -> None:
+    class Forgetful(MemoryStore):
+        def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+            raise StoreUnavailable("the store went away")
+
+    store, sink = Forgetful(), FlakySink()
+    result = dispatch(combat, Attack("ogre", 1), store, sinks=[sink])
+    assert [d.ok for d in result.deliveries] == [True]
+    assert sink.received == [1]
+    assert [(p.from_generation, p.to_generation) for p in store.pending("flaky:")] == [(1, 1)]

@@ -294,6 +294,7 @@ def _event_uuid(event_id: str) -> tuple[uuid.UUID, bool]:
 PENDING_STREAM = "escli.pending"
 PENDING_TYPE = "escli.PendingDeliveries"
 PENDING_RETRIES = 20
+PENDING_KEPT = 16  # snapshots of the pending list the server keeps ($maxCount)
 
 
 def _is_user_stream(name: str) -> bool:
@@ -649,7 +650,10 @@ class EventStoreDBStore(BaseStore):
         for _ in range(PENDING_RETRIES):
             current, revision = self._pending_snapshot()
             table = {(p.target, p.stream): p for p in current}
+            before = dict(table)
             change(table)
+            if table == before:
+                return  # nothing changes: no snapshot to write
             data = {"pending": [list(p) for _, p in sorted(table.items())]}
             snapshot = self._api.new_event(
                 type=PENDING_TYPE,
@@ -665,12 +669,25 @@ class EventStoreDBStore(BaseStore):
                     events=[snapshot],
                     timeout=self._target.timeout,
                 )
+                if revision == self._api.no_stream:
+                    self._cap_pending(client)
                 return
             except self._api.wrong_version:
                 continue  # another writer updated the list: read it again
             except self._api.error as e:
                 self._raise(e, PENDING_STREAM, appending=True)
         raise StoreError(f"{self.url}: the pending deliveries kept changing; try again")
+
+    def _cap_pending(self, client: Any) -> None:
+        """Let the server keep only the last few snapshots (``$maxCount``): only the last is
+        ever read, and every dispatch with targets writes two. Set once, when the stream is
+        created; without it the stream only grows, which is no reason to fail a write."""
+        with contextlib.suppress(self._api.error):
+            client.set_stream_metadata(
+                PENDING_STREAM,
+                metadata={"$maxCount": PENDING_KEPT},
+                timeout=self._target.timeout,
+            )
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         current, _ = self._pending_snapshot()

@@ -529,7 +529,8 @@ class PostgresStore(BaseStore):
             "times": times,
             "given": given,
             "data": [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events],
-            "targets": list(pending_for),
+            # One row per target: ON CONFLICT cannot update a row twice in one statement.
+            "targets": list(dict.fromkeys(pending_for)),
             "channel": self._channel,
             # A notification's payload is limited to 8000 bytes: "" wakes every subscriber.
             "payload": stream if len(stream.encode()) < 4000 else "",

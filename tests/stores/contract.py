@@ -260,6 +260,12 @@ class StoreContract:
         ]
         assert ranges == [(one, 1, 3), (two, 2, 3)]
 
+    def test_a_target_named_twice_is_recorded_once(self, store: Store) -> None:
+        stream, target = unique_stream(), f"test:{uuid.uuid4().hex}"
+        store.append(stream, [new(), new()], 0, pending_for=[target, target])
+        ranges = [(p.stream, p.from_generation, p.to_generation) for p in store.pending(target)]
+        assert ranges == [(stream, 1, 2)]
+
     def test_an_append_that_conflicts_records_nothing_pending(self, store: Store) -> None:
         stream, target = unique_stream(), f"test:{uuid.uuid4().hex}"
         store.append(stream, [new()], 0)

@@ -499,3 +499,24 @@ def test_two_processes_racing_on_one_stream_lose_no_generation(esdb_url: str) ->
     assert len({r.event_id for r in records}) == len(records)
     assert store.generation(stream) == 1 + successes[entity]
     store.close()
+
+
+def test_the_pending_list_keeps_few_snapshots_and_writes_none_for_no_change(
+    esdb_server: Any,
+) -> None:
+    # A server of its own: the pending stream must not exist yet.
+    from escli.stores.eventstoredb import PENDING_KEPT, PENDING_STREAM
+
+    store = EventStoreDBStore(esdb_server.url)
+    raw = load_client_api().client_class(esdb_server.url)
+    store.set_pending("test:a", "combat-x", 1, 2)
+    metadata, _ = raw.get_stream_metadata(PENDING_STREAM)
+    assert metadata == {"$maxCount": PENDING_KEPT}
+    store.clear_pending("test:other", "combat-x", 9)  # nothing pending there: no snapshot
+    store.set_pending("test:a", "combat-x", 2, 2)  # already covered: no snapshot
+    assert len(list(raw.get_stream(PENDING_STREAM))) == 1
+    store.clear_pending("test:a", "combat-x", 2)
+    assert len(list(raw.get_stream(PENDING_STREAM))) == 2
+    assert store.pending() == []
+    raw.close()
+    store.close()
