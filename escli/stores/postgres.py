@@ -174,7 +174,7 @@ WITH current AS (
                              recorded_at_given, data, n)
 ), pending AS (
     INSERT INTO {s}.pending AS p (target, stream, from_generation, to_generation)
-    SELECT t.target, %(stream)s, %(expected)s + 1, %(expected)s + %(n)s
+    SELECT t.target, %(stream)s, %(expected)s::bigint + 1, %(expected)s::bigint + %(n)s
     FROM counter, unnest(%(targets)s::text[]) AS t(target)
     ON CONFLICT (target, stream) DO UPDATE SET
         from_generation = least(p.from_generation, excluded.from_generation),

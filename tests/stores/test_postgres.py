@@ -483,3 +483,23 @@ def test_eight_processes_on_four_streams_leave_exact_generations_and_positions(
     assert positions == list(range(1, total_events + 2))  # + the stop event: no gap, no repeat
     assert seen == positions  # the live subscriber saw every event once, in order
     assert elapsed < 60
+
+
+@pytest.mark.parametrize("generation", [32_767, 2**31 - 1])
+def test_appends_go_on_past_the_small_integer_types(postgres_url: str, generation: int) -> None:
+    # psycopg sends a small int as smallint (a larger one as integer): arithmetic on the
+    # expected generation must not overflow those, in the events or the pending rows.
+    store = PostgresStore(postgres_url)
+    stream, target = unique_stream(), f"test:{generation}"
+    store.append(stream, [new()], 0)
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(
+            f'UPDATE "{store.schema}".events SET generation = %s WHERE stream = %s',
+            (generation, stream),
+        )
+    recorded = store.append(stream, [new(), new()], generation, pending_for=[target])
+    assert [r.generation for r in recorded] == [generation + 1, generation + 2]
+    assert [(p.from_generation, p.to_generation) for p in store.pending(target)] == [
+        (generation + 1, generation + 2)
+    ]
+    store.close()
