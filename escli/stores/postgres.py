@@ -172,18 +172,23 @@ WITH current AS (
                               %(data)s::text[])
         WITH ORDINALITY AS e(event_id, event_type, type_version, source, recorded_at,
                              recorded_at_given, data, n)
-), pending AS (
+){pending}
+SELECT current.generation, c.base, {now},
+       CASE WHEN c.base IS NOT NULL THEN pg_notify(%(channel)s, %(payload)s) END
+FROM current LEFT JOIN counter AS c ON true
+"""
+
+# The outbox part of an append with targets (``pending_for``): their pending rows, written
+# only if the events were (``FROM counter``). Bigint arithmetic: psycopg sends a small int as
+# smallint.
+_APPEND_PENDING = """, pending AS (
     INSERT INTO {s}.pending AS p (target, stream, from_generation, to_generation)
     SELECT t.target, %(stream)s, %(expected)s::bigint + 1, %(expected)s::bigint + %(n)s
     FROM counter, unnest(%(targets)s::text[]) AS t(target)
     ON CONFLICT (target, stream) DO UPDATE SET
         from_generation = least(p.from_generation, excluded.from_generation),
         to_generation = greatest(p.to_generation, excluded.to_generation)
-)
-SELECT current.generation, c.base, {now},
-       CASE WHEN c.base IS NOT NULL THEN pg_notify(%(channel)s, %(payload)s) END
-FROM current LEFT JOIN counter AS c ON true
-"""
+)"""
 
 _RECORD_COLUMNS = (
     "generation, event_id, event_type, type_version, source, data::text, "
@@ -254,7 +259,9 @@ class PostgresStore(BaseStore):
         s = f'"{self.schema}"'  # safe: the name matched _SCHEMA_NAME
         self._s = s
         self._channel = f"escli.{self.schema}"
-        self._append_sql = _APPEND.format(s=s, now=_UTC_TEXT.format("c.at"))
+        now = _UTC_TEXT.format("c.at")
+        self._append_sql = _APPEND.format(s=s, now=now, pending="")
+        self._append_pending_sql = _APPEND.format(s=s, now=now, pending=_APPEND_PENDING.format(s=s))
         self._read_sql = (
             f"SELECT stream, {_RECORD_COLUMNS} FROM {s}.events"
             " WHERE stream = %s AND generation BETWEEN %s AND %s ORDER BY generation"
@@ -539,7 +546,8 @@ class PostgresStore(BaseStore):
             with self._connection() as conn:
                 self._ensure(conn, create=True)
                 try:
-                    row = conn.execute(self._append_sql, params).fetchone()
+                    sql = self._append_pending_sql if pending_for else self._append_sql
+                    row = conn.execute(sql, params).fetchone()
                 except pgerrors.UniqueViolation as e:
                     if e.diag.constraint_name == "events_event_id_key":
                         found = re.search(r"\(event_id\)=\((.*)\)", e.diag.message_detail or "")
