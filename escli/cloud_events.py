@@ -286,12 +286,13 @@ class _Resolved(NamedTuple):
     """What the attributes shared by many events resolve to, worked out once."""
 
     stream: str
-    event_type: str
-    type_version: str
-    source: str
-    check: Any  # the event class's checker (codec.checker); None: "unknown, skip it"
     fields: tuple[str, str, str]  # (event_type, type_version, source): a NewEvent's first
-    cls: type | None
+    cls: type | None  # the event class; None: "unknown, skip it"
+    check: Any  # codec.checker(cls), or None
+
+    @property
+    def event_type(self) -> str:
+        return self.fields[0]
 
     def decode(self, data: dict[str, Any]) -> Any:
         """The event instance of checked ``data``."""
@@ -583,9 +584,7 @@ class EventParser:
         self.locations.append(location)
         self.events.append(
             NewEvent(
-                resolved.event_type,
-                resolved.type_version,
-                resolved.source,
+                *resolved.fields,
                 value,
                 event_id,
                 _stored_utc(time),
@@ -676,14 +675,7 @@ class EventParser:
             raise EventError(
                 f"{resolved.event_type} v{type_version} field {e.path or '(data)'}: {e.message}"
             ) from None
-        new = NewEvent(
-            resolved.event_type,
-            type_version,
-            resolved.source,
-            data,
-            event["id"],
-            stored_time(time),
-        )
+        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time))
         return generation, new, resolved
 
     def _resolve(self, source: str, event_type: str, subject: str, version: str) -> _Resolved:
@@ -710,15 +702,7 @@ class EventParser:
                 f"domain {domain_name!r} has no event type {event_type} v{version} "
                 f"(known: {known}); --skip-unknown skips such events"
             )
-        found = _Resolved(
-            subject,
-            event_type,
-            version,
-            source,
-            cls and checker(cls),
-            (event_type, version, source),
-            cls,
-        )
+        found = _Resolved(subject, (event_type, version, source), cls, cls and checker(cls))
         if len(self._resolved) >= _CACHE_SIZE:
             self._resolved.clear()
         self._resolved[key] = found
