@@ -634,7 +634,7 @@ class PostgresStore(BaseStore):
             f"DELETE FROM {self._s}.pending"
             " WHERE target = %s AND stream = %s AND to_generation <= %s",
             (target, stream, up_to_generation),
-            f"UPDATE {self._s}.pending SET from_generation = greatest(from_generation, %s + 1)"
+            f"UPDATE {self._s}.pending SET from_generation = greatest(from_generation, %s::bigint + 1)"
             " WHERE target = %s AND stream = %s",
             (up_to_generation, target, stream),
         )
