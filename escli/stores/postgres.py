@@ -179,12 +179,14 @@ FROM current LEFT JOIN counter AS c ON true
 """
 
 # The outbox part of an append with targets (``pending_for``): their pending rows, written
-# only if the events were (``FROM counter``). Bigint arithmetic: psycopg sends a small int as
-# smallint.
+# only if the events were (``FROM counter``). The arithmetic is on the stored (bigint)
+# generation, never on a parameter: psycopg sends a small int as smallint, and PostgreSQL
+# works out parameter arithmetic while planning, so it could overflow even when nothing is
+# written.
 _APPEND_PENDING = """, pending AS (
     INSERT INTO {s}.pending AS p (target, stream, from_generation, to_generation)
-    SELECT t.target, %(stream)s, %(expected)s::bigint + 1, %(expected)s::bigint + %(n)s
-    FROM counter, unnest(%(targets)s::text[]) AS t(target)
+    SELECT t.target, %(stream)s, cur.generation + 1, cur.generation + %(n)s
+    FROM counter, current AS cur, unnest(%(targets)s::text[]) AS t(target)
     ON CONFLICT (target, stream) DO UPDATE SET
         from_generation = least(p.from_generation, excluded.from_generation),
         to_generation = greatest(p.to_generation, excluded.to_generation)
@@ -634,7 +636,7 @@ class PostgresStore(BaseStore):
             f"DELETE FROM {self._s}.pending"
             " WHERE target = %s AND stream = %s AND to_generation <= %s",
             (target, stream, up_to_generation),
-            f"UPDATE {self._s}.pending SET from_generation = greatest(from_generation, %s::bigint + 1)"
+            f"UPDATE {self._s}.pending SET from_generation = greatest(from_generation - 1, %s) + 1"
             " WHERE target = %s AND stream = %s",
             (up_to_generation, target, stream),
         )

@@ -504,3 +504,15 @@ def test_appends_go_on_past_the_small_integer_types(postgres_url: str, generatio
         (generation + 1, generation + 2)
     ]
     store.close()
+
+
+def test_generations_at_the_bigint_limit_are_no_overflow(postgres_url: str) -> None:
+    store = PostgresStore(postgres_url)
+    stream, target = unique_stream(), "test:bigint"
+    store.append(stream, [new()], 0)
+    with pytest.raises(ConcurrencyConflict):
+        store.append(stream, [new()], 2**63, pending_for=[target])
+    store.set_pending(target, stream, 1, 1)
+    store.clear_pending(target, stream, 2**63 - 1)
+    assert store.pending(target) == []
+    store.close()
