@@ -38,7 +38,6 @@ import sys
 from collections.abc import Iterable, Sequence
 from itertools import chain, repeat
 from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
-from json.scanner import c_make_scanner  # type: ignore[attr-defined]
 from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO, cast
 
@@ -337,22 +336,6 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _strict_object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result = dict(pairs)
-    if len(result) != len(pairs):
-        raise ValueError("duplicate member name")
-    return result
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-# JSON objects as dicts, refusing duplicate members, NaN and Infinity.
-_scan_strict = c_make_scanner(
-    json.JSONDecoder(object_pairs_hook=_strict_object, parse_constant=_no_constant)
-)
-
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
 # The fast paths read these; anything else takes the general path, which gives the same
 # result for these lines (tests check both agree) and the error messages. Source, type,
@@ -390,17 +373,6 @@ _long_digits = re.compile(r"[0-9]{19}").search
 def _stored_utc(time: str) -> str:
     """A plain line's time ('YYYY-MM-DDTHH:MM:SS[.f]', 'Z' cut off) in escli's stored form."""
     return f"{time[:19]}.{time[20:].ljust(6, '0')}{_UTC}"
-
-
-def _strict_value(text: str) -> Any:
-    """``text``, one JSON object, parsed strictly (duplicate members refused)."""
-    try:
-        value, end = _scan_strict(text, 0)
-    except StopIteration as e:  # the bare scanner's "no value here" (+5, .5, a lone -)
-        raise ValueError(f"expecting a value at {e.value}") from None
-    if end != len(text):
-        raise ValueError("not one JSON value")
-    return value
 
 
 _FAST_LOADS: Any = None
@@ -449,7 +421,7 @@ def data_values(texts: Sequence[str]) -> list[Any]:
                 or _long_digits(text)
                 or text.count("[") > _FAST_NESTING
             ):
-                values[index] = _strict_value(text)
+                values[index] = loads_json_object_strict(text)
     return values
 
 
@@ -569,7 +541,8 @@ class EventParser:
         if resolved is None:
             return False
         try:
-            value = _strict_value(data)
+            # A JSON object: the pattern took it from '{' to '}'.
+            value = cast("dict[str, Any]", loads_json_object_strict(data))
             if resolved.check is None:  # skipped, but only if it is JSON as the rest
                 self.skipped += 1
                 return True

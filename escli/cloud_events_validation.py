@@ -27,6 +27,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from json.scanner import c_make_scanner  # type: ignore[attr-defined]
 from typing import Final, Literal
 
 __all__ = [
@@ -908,6 +909,8 @@ _STRICT_DECODER: Final = json.JSONDecoder(
     object_pairs_hook=_dict_without_duplicates, parse_constant=_reject_constant
 )
 _PAIRS_DECODER: Final = json.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_reject_constant)
+# The decoder's own C scanner: what ``decode`` runs after skipping leading whitespace.
+_SCAN_STRICT: Final = c_make_scanner(_STRICT_DECODER)
 
 
 def _find_duplicate(value: object, pointer: str) -> DuplicateMemberError | None:
@@ -938,6 +941,14 @@ def loads_json_object_strict(text: str) -> object:
     is returned (an array is a batch); the validators report a wrong top-level type.
     """
     try:
+        # Text that is one value and nothing else is all a scan; anything else (whitespace
+        # around it, more after it, nothing at all) goes to ``decode``, which says what.
+        try:
+            value, end = _SCAN_STRICT(text, 0)
+        except StopIteration:
+            end = -1
+        if end == len(text):
+            return value
         return _STRICT_DECODER.decode(text)
     except _Duplicate:
         pass
