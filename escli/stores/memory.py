@@ -25,7 +25,7 @@ class MemoryStore(BaseStore):
         self._streams: dict[str, list[RecordedEvent]] = {}
         self._ids: set[str] = set()
         self._position = 0
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # append records pending through set_pending
         self._pending: dict[tuple[str, str], Pending] = {}
 
     def read(
@@ -64,12 +64,8 @@ class MemoryStore(BaseStore):
                 )
             self._streams[stream] = [*recorded, *new]
             self._ids.update(e.event_id for e in events)
-            if new:
-                for target in pending_for:
-                    fresh = Pending(target, stream, new[0].generation, new[-1].generation)
-                    self._pending[target, stream] = merge_pending(
-                        self._pending.get((target, stream)), fresh
-                    )
+            for target in pending_for if new else ():
+                self.set_pending(target, stream, new[0].generation, new[-1].generation)
             return new
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
