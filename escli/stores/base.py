@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, Protocol
 
-from escli.errors import StoreError
+from escli.errors import ConcurrencyConflict, StoreError
 
 __all__ = [
     "BaseStore",
@@ -236,6 +236,17 @@ class Store(Protocol):
 
 class BaseStore:
     """Defaults a store may inherit."""
+
+    def generation(self, stream: str) -> int:
+        raise NotImplementedError
+
+    def _append_nothing(self, stream: str, expected_generation: int) -> list[RecordedEvent]:
+        """An append of no events: nothing to write, but the expectation still holds (a store
+        whose write cannot be empty answers with this)."""
+        actual = self.generation(stream)
+        if actual != expected_generation:
+            raise ConcurrencyConflict(stream, expected_generation, actual)
+        return []
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None

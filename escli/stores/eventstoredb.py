@@ -547,10 +547,7 @@ class EventStoreDBStore(BaseStore):
         pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         if not events:
-            actual = self.generation(stream)
-            if actual != expected_generation:
-                raise ConcurrencyConflict(stream, expected_generation, actual)
-            return []
+            return self._append_nothing(stream, expected_generation)
         now = now_rfc3339()
         proposed: list[Any] = []
         metas: list[dict[str, str]] = []

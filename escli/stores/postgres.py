@@ -517,10 +517,7 @@ class PostgresStore(BaseStore):
         pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
         if not events:
-            actual = self.generation(stream)
-            if actual != expected_generation:
-                raise ConcurrencyConflict(stream, expected_generation, actual)
-            return []
+            return self._append_nothing(stream, expected_generation)
         times: list[str | None] = []
         given: list[str | None] = []
         for e in events:

@@ -36,6 +36,16 @@ class StoreContract:
     def store(self) -> Store:  # pragma: no cover - each subclass provides it
         raise NotImplementedError
 
+    def test_an_append_of_no_events_writes_nothing_but_checks_the_generation(
+        self, store: Store
+    ) -> None:
+        stream = unique_stream()
+        store.append(stream, [new()], 0)
+        assert store.append(stream, [], 1) == []
+        with pytest.raises(ConcurrencyConflict):
+            store.append(stream, [], 0)
+        assert store.generation(stream) == 1
+
     def test_an_unknown_stream_reads_empty_at_generation_zero(self, store: Store) -> None:
         stream = unique_stream()
         assert list(store.read(stream)) == []
