@@ -98,7 +98,7 @@ def dispatch(
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
     new = [new_event(e) for e in events]
     if sinks:
-        targets = list(dict.fromkeys(sink.url for sink in sinks))
+        targets = [sink.url for sink in sinks]
         recorded = store.append(stream, new, before.generation, pending_for=targets)
     else:
         recorded = store.append(stream, new, before.generation)
