@@ -610,16 +610,9 @@ class EventStoreDBStore(BaseStore):
         """``append``'s outbox, one snapshot after the events (EventStoreDB writes one
         stream at a time). The events are stored by now, so a failure here must not report a
         failed append: the delivery records the range again if it does not arrive."""
-        if not targets:
-            return
-        fresh = [Pending(t, stream, first, first + count - 1) for t in targets]
-
-        def change(table: dict[tuple[str, str], Pending]) -> None:
-            for new in fresh:
-                table[new.target, stream] = merge_pending(table.get((new.target, stream)), new)
-
-        with contextlib.suppress(EscliError):
-            self._update_pending(change)
+        if targets:
+            with contextlib.suppress(EscliError):
+                self._add_pending([Pending(t, stream, first, first + count - 1) for t in targets])
 
     # -- pending deliveries ----------------------------------------------------------------
     # Kept as snapshots in one stream of the store's own (PENDING_STREAM, hidden from reads,
@@ -695,10 +688,15 @@ class EventStoreDBStore(BaseStore):
     def set_pending(
         self, target: str, stream: str, from_generation: int, to_generation: int
     ) -> None:
-        new = Pending(target, stream, from_generation, to_generation)
+        self._add_pending([Pending(target, stream, from_generation, to_generation)])
+
+    def _add_pending(self, ranges: Sequence[Pending]) -> None:
+        """Merge ``ranges`` into the pending list, in one snapshot."""
 
         def change(table: dict[tuple[str, str], Pending]) -> None:
-            table[target, stream] = merge_pending(table.get((target, stream)), new)
+            for new in ranges:
+                key = (new.target, new.stream)
+                table[key] = merge_pending(table.get(key), new)
 
         self._update_pending(change)
 
