@@ -9,7 +9,9 @@
     ├── StoreError                  7  the store is corrupt, read-only or holds undecodable data
     │   └── StoreUnavailable        8  the store cannot be reached at all
     ├── DeliveryIncomplete          9  stored, but an extra target did not get the events
-    └── ExpectationFailed          10  a script step or scenario did not do what it said
+    ├── ExpectationFailed          10  a script step or scenario did not do what it said
+    ├── DomainError                11  a domain module's own code failed (the author's bug)
+    └── ClientMissing              12  the client library a store or target needs is not installed
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
 root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
@@ -19,9 +21,11 @@ library only raises them.
 from __future__ import annotations
 
 __all__ = [
+    "ClientMissing",
     "CommandRejected",
     "ConcurrencyConflict",
     "DeliveryIncomplete",
+    "DomainError",
     "EscliError",
     "ExpectationFailed",
     "InvalidInput",
@@ -89,6 +93,21 @@ class DeliveryIncomplete(EscliError):
     """The store accepted the events; at least one extra target (``--to``) did not."""
 
     exit_code = 9
+
+
+class DomainError(EscliError):
+    """A domain module's own code failed: it did not import, or ``handle_command``,
+    ``apply_event`` or ``initial_state`` raised or returned what escli cannot use. The
+    author's mistake, not escli's: shown with the domain's own frames only."""
+
+    exit_code = 11
+
+
+class ClientMissing(EscliError):
+    """A store or target needs a client library that is not installed; the message names the
+    extra to install (``pip install 'escli[postgres]'``)."""
+
+    exit_code = 12
 
 
 def in_context(error: EscliError, where: str) -> EscliError:
