@@ -99,7 +99,13 @@ class App:
     def read_text(self, path: str) -> str:
         """A file's text, or stdin's for ``-``; unreadable files are invalid input."""
         if path == "-":
-            return sys.stdin.read().removeprefix("\ufeff")
+            # The bytes, decoded strictly: a text stdin would turn bytes that are not UTF-8
+            # into lone surrogates (surrogateescape) and hand them on as text.
+            data = sys.stdin.buffer.read()
+            try:
+                return data.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                raise InvalidInput(f"-: not UTF-8 text ({e.reason} at byte {e.start})") from e
         try:
             # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
             with open(path, encoding="utf-8-sig") as f:
