@@ -38,6 +38,11 @@ class FieldError(ValueError):
         self.message = message
 
 
+class _Unwritable(FieldError):
+    """Of the field's type, but a value no store can hold (NaN, a lone surrogate): a union
+    reports this rather than "expected X | Y"."""
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -70,7 +75,7 @@ def _check_text(value: str, path: str) -> str:
     if not value.isascii():
         found = _SURROGATE.search(value)
         if found:
-            raise FieldError(
+            raise _Unwritable(
                 path,
                 f"holds a lone surrogate U+{ord(found.group()):04X} at character "
                 f"{found.start() + 1}, which is not text (was it a byte that is not UTF-8?)",
@@ -91,7 +96,7 @@ def _check_int(value: Any, path: str) -> Any:
         try:
             str(value)
         except ValueError:
-            raise FieldError(
+            raise _Unwritable(
                 path, f"an integer of more than {MAX_INT_DIGITS} digits is past the limit"
             ) from None
     return value
@@ -103,12 +108,12 @@ def _check_float(value: Any, path: str) -> Any:
         if math.isfinite(value):
             return value
         # JSON has no NaN or infinity: a store would hold it, and export write invalid JSON.
-        raise FieldError(path, f"expected a finite number, got {value!r}")
+        raise _Unwritable(path, f"expected a finite number, got {value!r}")
     if type(value) is int:
         try:
             return float(value)
         except OverflowError:
-            raise FieldError(path, "expected a finite number, got a larger integer") from None
+            raise _Unwritable(path, "expected a finite number, got a larger integer") from None
     raise FieldError(path, f"expected a number, got {_describe(value)}")
 
 
@@ -207,11 +212,16 @@ def _union_checker(options: tuple[Any, ...]) -> Check:
     label = type_label(typing.Union[options])  # noqa: UP007 - rebuilding the annotation
 
     def check(value: Any, path: str) -> Any:
+        unwritable = None
         for option_check in checks:
             try:
                 return option_check(value, path)
+            except _Unwritable as e:
+                unwritable = unwritable or e
             except FieldError:
                 continue
+        if unwritable is not None:
+            raise unwritable
         raise FieldError(path, f"expected {label}, got {_describe(value)}")
 
     return check
@@ -430,14 +440,20 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
         args = typing.get_args(tp)
         if type(None) in args and text.lower() in ("null", "none", ""):
             return None
+        _check_text(text, path)
+        unwritable = None
         for option in args:
             if option is type(None):
                 continue
             try:
                 return parse_text(option, text, path)
+            except _Unwritable as e:
+                unwritable = unwritable or e
             except FieldError:
                 continue
-        raise FieldError(path, f"{text!r} is not a valid {_type_name(tp)}")
+        if unwritable is not None:
+            raise unwritable
+        raise FieldError(path, f"{_describe(text)} is not a valid {_type_name(tp)}")
     _check_text(text, path)
     if tp is str or tp is Any:
         return text
@@ -454,7 +470,7 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
             raise FieldError(path, f"expected an integer, got {_describe(text)}")
         digits = len(text.lstrip("+-"))
         if MAX_INT_DIGITS and digits > MAX_INT_DIGITS:
-            raise FieldError(
+            raise _Unwritable(
                 path, f"an integer of {digits} digits is past the limit of {MAX_INT_DIGITS}"
             )
         return int(text)
@@ -462,10 +478,12 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
         # A decimal number as JSON writes it (float() would also take " 1", "1_0", "nan"
         # and "inf"); one too large for a float (1e400) is as non-finite as "inf".
         if not _DECIMAL.fullmatch(text):
+            if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
+                raise _Unwritable(path, f"expected a finite number, got {_describe(text)}")
             raise FieldError(path, f"expected a number, got {_describe(text)}")
         value = float(text)
         if not math.isfinite(value):
-            raise FieldError(path, f"expected a finite number, got {_describe(text)}")
+            raise _Unwritable(path, f"expected a finite number, got {_describe(text)}")
         return value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _checker(tp)(text, path)
