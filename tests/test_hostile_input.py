@@ -209,13 +209,30 @@ def test_every_field_type_refuses_a_non_finite_float(value: float) -> None:
 # -- strings: no lone surrogates -------------------------------------------------------------
 
 
-def test_a_byte_that_is_not_utf8_in_an_argument_is_refused(escli: Run, store_url: str) -> None:
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dispatch", "combat", "spawn", "og\udcffre", "10"],
+        ["replay", "combat-\udcff"],
+        ["export", "combat-\udcff", "-o", "out.jsonl"],
+        ["publish", "combat-\udcff", "--to", "sqlite:///mirror.db"],
+    ],
+    ids=["dispatch", "replay", "export", "publish"],
+)
+def test_a_byte_that_is_not_utf8_in_an_argument_is_refused(
+    escli: Run, store_url: str, args: list[str]
+) -> None:
     before = seeded(escli, store_url)
     # Python hands a command-line byte that is not UTF-8 on as a lone surrogate.
-    out = escli("dispatch", "combat", "spawn", "og\udcffre", "10")
-    assert out.exit_code == 4
-    assert out.stderr.startswith("Error: spawn entity_id: holds a lone surrogate U+DCFF")
+    out = escli(*args)
+    shown = next(a for a in args if "\udcff" in a).replace("\udcff", "\\xff")
+    assert (out.exit_code, out.stderr) == (4, f"Error: argument '{shown}' is not UTF-8 text\n")
     assert stored(store_url) == before
+
+
+def test_a_lone_surrogate_in_a_command_line_word_is_refused_by_the_codec() -> None:
+    with pytest.raises(FieldError, match=r"^entity_id: holds a lone surrogate U[+]DCFF"):
+        parse_text(str, "og\udcffre", "entity_id")
 
 
 def test_a_lone_surrogate_in_a_yaml_arg_is_refused(combat: Any) -> None:

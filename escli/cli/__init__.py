@@ -15,6 +15,7 @@ from typing import Any
 import click
 
 from escli.cli.app import App
+from escli.cli.params import check_arguments
 from escli.errors import EscliError, UsageError
 
 COMMANDS = {
@@ -57,6 +58,7 @@ class EscliGroup(click.Group):
     ) -> int:
         app = extra.pop("obj", None) or App()
         try:
+            check_arguments(sys.argv[1:] if args is None else args)
             result = super().main(
                 args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
             )

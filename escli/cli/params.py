@@ -1,21 +1,36 @@
-"""Option types shared by several commands."""
+"""Option types shared by several commands, and the check every argument passes."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from escli.errors import InvalidInput
 
-__all__ = ["MAX_GENERATION", "Generation"]
+__all__ = ["MAX_GENERATION", "Generation", "check_arguments"]
 
 # The largest generation a store can hold and compare: a signed 64-bit integer (SQLite's
 # INTEGER, PostgreSQL's bigint).
 MAX_GENERATION = 2**63 - 1
 
 _DIGITS = re.compile(r"[0-9]{1,19}")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_arguments(args: Sequence[str]) -> None:
+    """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
+    lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
+    no file can encode. Checked once, for every command, before anything runs."""
+    for arg in args:
+        if isinstance(arg, str) and not arg.isascii() and _SURROGATE.search(arg):
+            try:
+                shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
+            except UnicodeEncodeError:
+                shown = repr(arg)
+            raise InvalidInput(f"argument {shown} is not UTF-8 text")
 
 
 class Generation(click.ParamType):
