@@ -466,3 +466,17 @@ def test_the_largest_generation_is_taken(escli: Run, store_url: str) -> None:
     out = escli("replay", "combat-ogre", "--to-generation", str(2**63 - 1), "--json")
     assert out.exit_code == 0
     assert json.loads(out.stdout)["generation"] == 1
+
+
+@pytest.mark.parametrize("stdin", [False, True])
+def test_a_script_longer_than_a_script_may_be_is_refused_unread(escli: Run, stdin: bool) -> None:
+    from escli.script_yaml import MAX_CHARS
+
+    started = time.monotonic()
+    source = "-" if stdin else "/dev/zero"  # endless: read only as far as the bound
+    out = escli("run", source, input="#" * (MAX_CHARS + 1) if stdin else None)
+    assert (out.exit_code, out.stderr) == (
+        4,
+        f"Error: {source}: more than {MAX_CHARS:,} characters; too long for a script\n",
+    )
+    assert time.monotonic() - started < 2
