@@ -33,7 +33,7 @@ def check_arguments(args: Sequence[str]) -> None:
             raise InvalidInput(f"argument {shown} is not UTF-8 text")
 
 
-class Generation(click.ParamType):
+class Generation(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 only
     """A stream generation from ``minimum`` to ``MAX_GENERATION``, in plain ASCII digits.
     Anything else is invalid input (exit 4) naming the option and the value: a store
     would refuse it with a driver error, or Python with a traceback (``1`` and 5,000 zeros)."""
@@ -43,7 +43,7 @@ class Generation(click.ParamType):
     def __init__(self, minimum: int) -> None:
         self.minimum = minimum
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value  # a default
         text = str(value)
