@@ -61,6 +61,12 @@ METER = textwrap.dedent(
 )
 
 
+@pytest.fixture(autouse=True)
+def in_tmp_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Relative paths (-o out.jsonl, sqlite:///mirror.db) land in the test's own folder."""
+    monkeypatch.chdir(tmp_path)
+
+
 @pytest.fixture
 def meter(tmp_path: Path) -> str:
     """A --domains folder holding ``meter``, a domain with a float field."""
