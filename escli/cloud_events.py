@@ -50,6 +50,7 @@ from escli.codec import FieldError, checker, decoder
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain
 from escli.stores.base import NewEvent, RecordedEvent
+from escli.times import RANGE, out_of_range
 
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent
@@ -127,8 +128,9 @@ _TIME_PARTS_RE: Final = re.compile(
 def stored_time(time: str) -> str:
     """A valid RFC 3339 ``time`` in escli's stored form, microseconds and ``+HH:MM``.
 
-    Raises ``EventError`` for what escli cannot keep exactly: digits past the microsecond and
-    leap seconds (a Python datetime has neither)."""
+    Raises ``EventError`` for what escli cannot keep exactly: digits past the microsecond,
+    leap seconds (a Python datetime has neither) and a time outside the range every store
+    keeps (``escli.times``)."""
     match = _TIME_PARTS_RE.fullmatch(time)
     if match is None:  # the validator has already rejected anything else
         raise EventError(f"time {time!r} is not an RFC 3339 timestamp")
@@ -142,6 +144,8 @@ def stored_time(time: str) -> str:
         fraction = fraction[:6]
     if clock.endswith(":60"):
         raise EventError(f"time {time!r} is a leap second, which escli cannot keep")
+    if out_of_range(time):
+        raise EventError(f"time {time!r} is out of range: {RANGE}")
     if offset is None or offset == "-00:00":
         offset = "+00:00"
     return f"{date}T{clock}.{fraction.ljust(6, '0')}{offset}"
@@ -345,10 +349,11 @@ def _describe(value: object) -> str:
 # Printable ASCII but '"' and '\': a JSON string as is. Its repeats are possessive (a little
 # faster): they never hold the '"' that ends them.
 _PLAIN: Final = r"[ !#-\[\]-~]"
-# A date that exists, by the validator's rule (the Gregorian leap years, year 0000 one of
-# them): days 29-31 only in the months that have them.
+# A date that exists, by the validator's rule (the Gregorian leap years), in escli's range
+# (``escli.times``: with 'Z', any year but 0000): days 29-31 only in the months that have
+# them.
 _DATE: Final = (
-    r"(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"(?!0000)(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
     r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[048]|[2468][048]|[13579][26])00)"
     r"-02-29)"
