@@ -6,7 +6,8 @@ Python ``datetime`` holds. That is within what PostgreSQL's ``timestamptz`` hold
 one store accepted copies to any other. RFC 3339 allows more (year 0000;
 ``9999-12-31T23:59:59-14:00``, which is in year 10000 in UTC), and the CloudEvents validator,
 which follows the specification, accepts those; escli refuses them when it reads a file, and
-a store refuses them when asked to append one.
+a PostgreSQL store when asked to append one (from a store an older escli wrote, say). SQLite
+and memory stores keep the text they are given, which has passed one of these checks.
 """
 
 from __future__ import annotations
