@@ -82,6 +82,7 @@ from escli.stores.base import (
     StreamInfo,
     records,
 )
+from escli.times import RANGE, out_of_range
 
 __all__ = ["PostgresStore", "parse_url"]
 
@@ -236,6 +237,8 @@ def _canonical_time(given: str) -> str:
         parsed = datetime.fromisoformat(given)
     except ValueError:
         parsed = None
+    if out_of_range(given):
+        raise InvalidInput(f"recorded time {given!r} is out of range: {RANGE}")
     if parsed is None or parsed.utcoffset() is None:
         raise InvalidInput(f"recorded time {given!r} is not an RFC 3339 time with an offset")
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
@@ -521,7 +524,10 @@ class PostgresStore(BaseStore):
         times: list[str | None] = []
         given: list[str | None] = []
         for e in events:
-            canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            try:
+                canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            except InvalidInput as error:
+                raise InvalidInput(f"{stream}: event {e.event_id}: {error}") from None
             times.append(canonical)
             given.append(None if canonical == e.recorded_at else e.recorded_at)
         params = {
