@@ -1,0 +1,107 @@
+"""Mistakes that used to succeed silently (issue 11, section 3): each is now an error, or a
+note, that says what happened."""
+
+from __future__ import annotations
+
+import json
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from escli import open_store
+from tests.conftest import ROOT, Run, snapshot
+
+
+def fight(escli: Run) -> None:
+    for args in (["attack", "ogre", "150"], ["attack", "ogre", "150"], ["heal", "ogre", "100"]):
+        assert escli("dispatch", "combat", *args).exit_code == 0
+
+
+def held(store_url: str) -> list[tuple[object, ...]]:
+    with closing(open_store(store_url)) as store:
+        return snapshot(store)
+
+
+# -- a stream that does not exist -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args", [[], ["--steps"], ["--to-generation", "2"]])
+def test_replaying_a_mistyped_stream_is_not_found_with_the_closest_names(
+    escli: Run, store_url: str, args: list[str]
+) -> None:
+    fight(escli)
+    assert escli("dispatch", "combat", "spawn", "orc", "50").exit_code == 0
+    before = held(store_url)
+    out = escli("replay", "combat-orge", *args)
+    message = "stream 'combat-orge' is not in the store; did you mean 'combat-ogre'?"
+    assert (out.exit_code, out.stdout) == (3, "")
+    assert out.stderr == f"Error: {message}\n"
+    out = escli("replay", "combat-ogr")
+    assert out.stderr == (
+        "Error: stream 'combat-ogr' is not in the store; did you mean one of 'combat-ogre', "
+        "'combat-orc'?\n"
+    )
+    assert held(store_url) == before
+
+
+def test_names_are_suggested_from_the_streams_domain_only(escli: Run) -> None:
+    # "combat-troll" and "combat-ogre" share "combat-": that alone does not make them close.
+    fight(escli)
+    out = escli("replay", "combat-troll")
+    assert (out.exit_code, out.stderr) == (3, "Error: stream 'combat-troll' is not in the store\n")
+
+
+def test_dispatch_still_starts_a_new_stream(escli: Run) -> None:
+    out = escli("dispatch", "combat", "spawn", "dragon", "2000")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert escli("replay", "combat-dragon").stdout.startswith("combat-dragon  generation 1\n")
+
+
+def test_replay_to_generation_zero_of_a_stream_that_exists_is_its_initial_state(
+    escli: Run,
+) -> None:
+    fight(escli)
+    out = escli("replay", "combat-ogre", "--to-generation", "0", "--json")
+    assert (out.exit_code, out.stderr) == (0, "")
+    assert json.loads(out.stdout)["state"]["hitpoints"] == 900
+    out = escli("replay", "combat-orge", "--to-generation", "0")
+    assert out.exit_code == 3
+
+
+def test_publishing_or_exporting_a_mistyped_stream_is_not_found(escli: Run, tmp_path: Path) -> None:
+    fight(escli)
+    mirror = tmp_path / "mirror.db"
+    out = escli("publish", "combat-ogre", "combat-orge", "--to", f"sqlite:///{mirror}")
+    assert (out.exit_code, out.stdout) == (3, "")
+    assert out.stderr == (
+        "Error: stream 'combat-orge' is not in the store; did you mean 'combat-ogre'?\n"
+    )
+    assert not mirror.exists()  # checked before the target was opened
+    out = escli("export", "combat-orge")
+    assert (out.exit_code, out.stdout) == (3, "")
+    assert out.stderr == (
+        "Error: stream 'combat-orge' is not in the store; did you mean 'combat-ogre'?\n"
+    )
+
+
+# -- --to-generation past the end -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("steps", [[], ["--steps"]])
+def test_replay_past_the_end_says_where_the_stream_ends(escli: Run, steps: list[str]) -> None:
+    fight(escli)
+    out = escli("replay", "combat-ogre", "--to-generation", "99", *steps)
+    assert out.exit_code == 0
+    assert out.stdout == escli("replay", "combat-ogre", *steps).stdout
+    assert out.stderr == "combat-ogre ends at generation 3, before --to-generation 99\n"
+    out = escli("replay", "combat-ogre", "--to-generation", "3", *steps)
+    assert (out.exit_code, out.stderr) == (0, "")
+
+
+def test_replay_past_the_end_of_a_file_says_so_too(escli: Run) -> None:
+    sample = ROOT / "sample_streams" / "combat-troll.jsonl"
+    out = escli("replay", "--file", str(sample), "--to-generation", "7")
+    assert out.exit_code == 0
+    assert out.stdout.startswith("combat-troll  generation 3\n")
+    assert out.stderr == "combat-troll ends at generation 3, before --to-generation 7\n"
