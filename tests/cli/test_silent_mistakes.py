@@ -105,3 +105,51 @@ def test_replay_past_the_end_of_a_file_says_so_too(escli: Run) -> None:
     assert out.exit_code == 0
     assert out.stdout.startswith("combat-troll  generation 3\n")
     assert out.stderr == "combat-troll ends at generation 3, before --to-generation 7\n"
+
+
+# -- escli run: an expectation no outcome could meet ------------------------------------------
+
+
+def test_an_expected_event_type_the_domain_lacks_is_caught_before_the_first_step(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = tmp_path / "fight.yaml"
+    path.write_text(
+        "domain: combat\n"
+        "steps:\n"
+        "  - spawn dragon 1000\n"
+        "  - run: attack dragon 1000\n"
+        "    expect:\n"
+        "      events: [EntityAttacked, {type: EntityDead}]\n"
+    )
+    out = escli("run", str(path))
+    assert (out.exit_code, out.stdout) == (4, "")
+    assert out.stderr == (
+        f"Error: {path}:6:39: domain 'combat' has no event 'EntityDead' (known: EntityAttacked, "
+        "EntityDied, EntityHealed, EntitySpawned)\n"
+    )
+    assert held(store_url) == []
+    path.write_text(path.read_text().replace("EntityAttacked,", "combat.EntityAttack,"))
+    out = escli("run", str(path))
+    assert out.stderr == (
+        f"Error: {path}:6:16: domain 'combat' has no event 'combat.EntityAttack' (known: "
+        "combat.EntityAttacked, combat.EntityDied, combat.EntityHealed, combat.EntitySpawned)\n"
+    )
+
+
+def test_a_scenario_expecting_an_event_type_the_domain_lacks_is_invalid(
+    escli: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "scenarios:\n"
+        "  - name: the ogre is hit\n"
+        "    when: combat attack ogre 1\n"
+        "    then: {events: [Attacked]}\n"
+    )
+    out = escli("test", str(path))
+    assert (out.exit_code, out.stdout) == (4, "")
+    assert out.stderr == (
+        f"Error: {path}:4:21: domain 'combat' has no event 'Attacked' (known: EntityAttacked, "
+        "EntityDied, EntityHealed, EntitySpawned)\n"
+    )
