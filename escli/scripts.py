@@ -20,7 +20,8 @@ command per line, ``#`` comments and blank lines ignored.
 
 A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
 ``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
-isolated in-memory store unless a ``store`` is named.
+isolated in-memory store unless a ``store`` is named; in a named store, each in streams of
+its own.
 
 Everything is parsed and checked in full (keys, domains, commands, field types, expected
 event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
@@ -657,12 +658,27 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
     return scenarios
 
 
+# Where a scenario's streams go in a shared store (``run_scenario``).
+SCENARIO_PREFIX = "escli-test."
+
+
 def run_scenario(
     scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
 ) -> ScenarioOutcome:
     """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
-    store, else ``default_store`` (an isolated in-memory store unless the caller names one)."""
-    store = open_store(scenario.store_url or default_store)
+    store, else ``default_store`` (an isolated in-memory store unless the caller names one).
+
+    A store that is not a fresh ``memory:`` one is shared (with other scenarios, earlier
+    runs, other users): there the scenario's streams get a prefix of their own,
+    ``escli-test.<random>.``, so that it sees only its given events, whatever ran before."""
+    shared = open_store(scenario.store_url or default_store)
+    store = shared
+    if not shared.url.lower().startswith("memory:"):
+        import uuid
+
+        from escli.stores.namespaced import NamespacedStore
+
+        store = NamespacedStore(shared, f"{SCENARIO_PREFIX}{uuid.uuid4().hex[:12]}.")
     try:
         stream = scenario.domain.stream_of(scenario.when.command)
         if scenario.given:
@@ -673,7 +689,7 @@ def run_scenario(
             return ScenarioOutcome(scenario, scenario.then.problems(None, e))
         return ScenarioOutcome(scenario, scenario.then.problems(result, None))
     finally:
-        store.close()
+        shared.close()
 
 
 def find_scenario_files(paths: Sequence[str]) -> list[str]:

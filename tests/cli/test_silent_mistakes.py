@@ -153,3 +153,25 @@ def test_a_scenario_expecting_an_event_type_the_domain_lacks_is_invalid(
         f"Error: {path}:4:21: domain 'combat' has no event 'Attacked' (known: EntityAttacked, "
         "EntityDied, EntityHealed, EntitySpawned)\n"
     )
+
+
+# -- escli test --store: a shared store -------------------------------------------------------
+
+
+def test_scenarios_in_a_shared_store_pass_run_after_run_and_leave_its_streams_alone(
+    escli: Run, tmp_path: Path
+) -> None:
+    shared = f"sqlite:///{tmp_path / 'shared.db'}"
+    assert escli("dispatch", "combat", "attack", "ogre", "150", "--store", shared).exit_code == 0
+    before = held(shared)
+    for _ in range(2):
+        out = escli("test", str(ROOT / "sample_streams"), "--store", shared)
+        assert (out.exit_code, out.stderr) == (0, "")
+        assert out.stdout.endswith("17 passed, 0 failed\n")
+    with closing(open_store(shared)) as store:
+        assert [r for r in snapshot(store) if not str(r[0]).startswith("escli-test.")] == before
+        scenario_streams = [s.stream for s in store.streams() if s.stream != "combat-ogre"]
+    # Every scenario of both runs wrote to streams of its own.
+    assert all(s.startswith("escli-test.") for s in scenario_streams)
+    prefixes = {s.rsplit(".", 1)[0] for s in scenario_streams}
+    assert len(prefixes) == len(scenario_streams) > 0
