@@ -39,6 +39,18 @@ class EscliGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # Options get click's "Did you mean"; commands are not registered with click (they
+        # load lazily), so their names are matched here, against the table, not the modules.
+        name = args[0] if args else ""
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            from escli.suggest import did_you_mean
+
+            ctx.fail(f"No such command {name!r}.{did_you_mean(name, COMMANDS, style='click')}")
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:

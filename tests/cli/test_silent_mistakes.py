@@ -4,6 +4,8 @@ note, that says what happened."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from contextlib import closing
 from pathlib import Path
 
@@ -105,6 +107,38 @@ def test_replay_past_the_end_of_a_file_says_so_too(escli: Run) -> None:
     assert out.exit_code == 0
     assert out.stdout.startswith("combat-troll  generation 3\n")
     assert out.stderr == "combat-troll ends at generation 3, before --to-generation 7\n"
+
+
+# -- a mistyped command -----------------------------------------------------------------------
+
+
+def test_a_mistyped_command_gets_a_did_you_mean(escli: Run) -> None:
+    out = escli("dispach", "combat", "attack", "ogre", "150")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert (
+        out.stderr
+        == "Error: No such command 'dispach'. Did you mean 'dispatch'? (see 'escli --help')\n"
+    )
+    out = escli("frobnicate")
+    assert (out.exit_code, out.stderr) == (
+        2,
+        "Error: No such command 'frobnicate'. (see 'escli --help')\n",
+    )
+
+
+def test_suggesting_a_command_imports_no_command_module(tmp_path: Path) -> None:
+    probe = (
+        "import sys; from escli.cli import cli; code = cli.main(['stream'], standalone_mode=False);"
+        "print(code, sorted(m for m in sys.modules if m.startswith('escli.cli.')))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    assert (
+        done.stderr
+        == "Error: No such command 'stream'. Did you mean 'streams'? (see 'escli --help')\n"
+    )
+    assert done.stdout == "2 ['escli.cli.app']\n"
 
 
 # -- escli run: an expectation no outcome could meet ------------------------------------------
