@@ -51,6 +51,16 @@ class EscliGroup(click.Group):
             ctx.fail(f"No such command {name!r}.{did_you_mean(name, COMMANDS, style='click')}")
         return super().resolve_command(ctx, args)
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            if not _reader_gone():
+                raise
+            # Click would report this as a failure (exit 1); a reader that stopped early
+            # (`escli export --all | head -1`) is how pipes end, so it ends quietly.
+            raise _ReaderGone from e
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
@@ -73,6 +83,8 @@ class EscliGroup(click.Group):
                 args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
             )
             code = result if isinstance(result, int) else 0
+        except _ReaderGone:
+            code = 0
         except click.exceptions.Abort:
             app.error("aborted")
             code = 130
@@ -87,6 +99,24 @@ class EscliGroup(click.Group):
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class _ReaderGone(Exception):
+    """A reader of stdout or stderr closed its pipe before escli was done writing."""
+
+
+def _reader_gone() -> bool:
+    """True when stdout or stderr is a pipe (or socket) whose reading end is closed; a broken
+    pipe elsewhere (a store's connection) is not a reader stopping, and stays an error."""
+    import select
+
+    poller = select.poll()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poller.register(stream.fileno(), select.POLLOUT)
+        except (AttributeError, OSError, ValueError):  # not a file (captured, closed)
+            continue
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def _usage_message(e: click.ClickException) -> str:

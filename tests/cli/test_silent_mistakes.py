@@ -4,8 +4,10 @@ note, that says what happened."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import uuid
 from contextlib import closing
 from pathlib import Path
 
@@ -209,3 +211,63 @@ def test_scenarios_in_a_shared_store_pass_run_after_run_and_leave_its_streams_al
     assert all(s.startswith("escli-test.") for s in scenario_streams)
     prefixes = {s.rsplit(".", 1)[0] for s in scenario_streams}
     assert len(prefixes) == len(scenario_streams) > 0
+
+
+# -- a reader that stops early ----------------------------------------------------------------
+
+
+def test_a_reader_that_stops_after_the_first_line_ends_escli_quietly_with_0(
+    escli: Run, tmp_path: Path
+) -> None:
+    many = tmp_path / "many.jsonl"
+    with many.open("w") as f:
+        for i in range(3000):
+            event = {
+                "specversion": "1.0",
+                "id": str(uuid.uuid4()),
+                "source": "events://escli/samples/combat",
+                "type": "combat.EntitySpawned",
+                "subject": f"combat-e{i}",
+                "time": "2026-11-26T12:52:10Z",
+                "typeversion": "1.0",
+                "generation": 1,
+                "data": {"entity_id": f"e{i}", "hitpoints": 10},
+            }
+            f.write(json.dumps(event) + "\n")
+    assert escli("import", str(many)).exit_code == 0
+    # `escli export --all | head -1`: ~800 KiB, more than a pipe holds, written in chunks,
+    # so escli is still writing when the reader goes.
+    with subprocess.Popen(
+        [sys.executable, "-m", "escli", "export", "--all"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=tmp_path,
+    ) as child:
+        assert child.stdout is not None and child.stderr is not None
+        assert child.stdout.readline().startswith(b'{"specversion": "1.0"')
+        child.stdout.close()
+        stderr = child.stderr.read()
+        assert (child.wait(timeout=60), stderr) == (0, b"")
+
+
+@pytest.mark.parametrize(
+    "args", [["streams"], ["streams", "--json"], ["replay", "combat-ogre", "--steps"]]
+)
+def test_a_reader_gone_before_escli_writes_ends_it_quietly_with_0(
+    escli: Run, tmp_path: Path, args: list[str]
+) -> None:
+    fight(escli)
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # `escli ... | head -0`
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "escli", *args],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            cwd=tmp_path,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, b"")
