@@ -78,6 +78,11 @@ class EscliGroup(click.Group):
         **extra: Any,
     ) -> int:
         app = extra.pop("obj", None) or App()
+        # --json is an option of each command, set as click parses it: an error found earlier
+        # (an unknown option, a missing argument) still belongs in JSON when it was asked for.
+        words = list(sys.argv[1:] if args is None else args)
+        if "--json" in words[: words.index("--") if "--" in words else None]:
+            app.json = True
         try:
             result = super().main(
                 args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
@@ -86,14 +91,14 @@ class EscliGroup(click.Group):
         except _ReaderGone:
             code = 0
         except click.exceptions.Abort:
-            app.error("aborted")
             code = 130
+            app.error("aborted", code)
         except click.ClickException as e:
-            app.error(_usage_message(e))
             code = UsageError.exit_code if isinstance(e, click.UsageError) else e.exit_code
+            app.error(_usage_message(e), code)
         except EscliError as e:
-            app.error(str(e))
             code = e.exit_code
+            app.error(str(e), code)
         finally:
             app.close()
         if standalone_mode:

@@ -30,7 +30,7 @@ def held(store_url: str) -> list[tuple[object, ...]]:
 # -- a stream that does not exist -------------------------------------------------------------
 
 
-@pytest.mark.parametrize("args", [[], ["--steps"], ["--to-generation", "2"]])
+@pytest.mark.parametrize("args", [[], ["--steps"], ["--to-generation", "2"], ["--steps", "--json"]])
 def test_replaying_a_mistyped_stream_is_not_found_with_the_closest_names(
     escli: Run, store_url: str, args: list[str]
 ) -> None:
@@ -40,7 +40,10 @@ def test_replaying_a_mistyped_stream_is_not_found_with_the_closest_names(
     out = escli("replay", "combat-orge", *args)
     message = "stream 'combat-orge' is not in the store; did you mean 'combat-ogre'?"
     assert (out.exit_code, out.stdout) == (3, "")
-    assert out.stderr == f"Error: {message}\n"
+    if "--json" in args:
+        assert json.loads(out.stderr) == {"error": message, "exit_code": 3}
+    else:
+        assert out.stderr == f"Error: {message}\n"
     out = escli("replay", "combat-ogr")
     assert out.stderr == (
         "Error: stream 'combat-ogr' is not in the store; did you mean one of 'combat-ogre', "
@@ -271,3 +274,35 @@ def test_a_reader_gone_before_escli_writes_ends_it_quietly_with_0(
     finally:
         os.close(write_end)
     assert (done.returncode, done.stderr) == (0, b"")
+
+
+# -- --json errors ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["replay", "combat-orge", "--json"], 3, "stream 'combat-orge' is not in the store; "
+         "did you mean 'combat-ogre'?"),
+        (["dispatch", "combat", "attack", "ghost", "1", "--json"], 5,
+         "ghost is immortal: attacks pass through it"),
+        (["dispatch", "combat", "attack", "ogre", "lots", "--json"], 4,
+         "attack damage: expected an integer, got 'lots'"),
+        (["replay", "--json"], 2, "Missing argument 'STREAM'. (see 'escli replay --help')"),
+        (["streams", "--json", "--bogus"], 2,
+         "No such option '--bogus'. (see 'escli streams --help')"),
+        (["replay", "--json", "combat-ogre", "--to-generation", "-1"], 2,
+         "Invalid value for '--to-generation': -1 is not in the range x>=0. "
+         "(see 'escli replay --help')"),
+        (["dispach", "--json"], 2, "No such command 'dispach'. Did you mean 'dispatch'? "
+         "(see 'escli --help')"),
+    ],
+)  # fmt: skip
+def test_with_json_every_kind_of_error_is_one_json_object_on_stderr(
+    escli: Run, args: list[str], code: int, message: str
+) -> None:
+    fight(escli)
+    out = escli(*args)
+    assert (out.exit_code, out.stdout) == (code, "")
+    assert out.stderr.count("\n") == 1
+    assert json.loads(out.stderr) == {"error": message, "exit_code": code}
