@@ -73,7 +73,10 @@ def test_replay_to_generation_zero_of_a_stream_that_exists_is_its_initial_state(
     assert (out.exit_code, out.stderr) == (0, "")
     assert json.loads(out.stdout)["state"]["hitpoints"] == 900
     out = escli("replay", "combat-orge", "--to-generation", "0")
-    assert out.exit_code == 3
+    assert (out.exit_code, out.stderr) == (
+        3,
+        "Error: stream 'combat-orge' is not in the store; did you mean 'combat-ogre'?\n",
+    )
 
 
 def test_publishing_or_exporting_a_mistyped_stream_is_not_found(escli: Run, tmp_path: Path) -> None:
