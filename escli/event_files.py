@@ -115,7 +115,9 @@ def selected_records(
     sizes = [store.generation(stream) for stream in streams]
     for stream, size in zip(streams, sizes, strict=True):
         if size == 0:
-            raise NotFound(f"stream {stream!r} is not in the store")
+            from escli.suggest import stream_not_found
+
+            raise stream_not_found(store, stream)
     return chain.from_iterable(store.read(stream) for stream in streams), sum(sizes)
 
 

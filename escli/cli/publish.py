@@ -50,8 +50,13 @@ def publish(
 
     if pending == bool(streams or every) or (streams and every):
         raise UsageError("name STREAM..., or --all, or --pending (one of them)")
-    [sink] = app.open_targets([target])
     store = app.store
+    missing = [name for name in streams if store.generation(name) == 0]
+    if missing:  # a typo would else be "0 events sent"
+        from escli.suggest import stream_not_found
+
+        raise stream_not_found(store, missing[0])
+    [sink] = app.open_targets([target])
     if pending:
         sent = publish_pending(store, sink)
     else:
