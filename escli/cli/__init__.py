@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from escli.cli.app import App
-from escli.errors import EscliError, UsageError
+from escli.errors import DomainError, EscliError, UsageError
 
 COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
@@ -68,13 +68,28 @@ class EscliGroup(click.Group):
             app.error(_usage_message(e))
             code = UsageError.exit_code if isinstance(e, click.UsageError) else e.exit_code
         except EscliError as e:
-            app.error(str(e))
+            _report(app, e)
             code = e.exit_code
+        except (Exception, SystemExit) as e:
+            from escli.domain_calls import failure_anywhere
+
+            found = failure_anywhere(e)  # a domain's failure on a path that did not say so
+            if found is None:
+                raise
+            _report(app, found)
+            code = found.exit_code
         finally:
             app.close()
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+def _report(app: App, error: EscliError) -> None:
+    """The ``Error:`` line; a domain's failure adds its own frames (``DomainError.traceback``)."""
+    app.error(str(error))
+    if isinstance(error, DomainError) and error.traceback:
+        app.err.print(error.traceback.rstrip("\n"), markup=False, highlight=False, soft_wrap=True)
 
 
 def _usage_message(e: click.ClickException) -> str:
