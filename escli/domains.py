@@ -66,9 +66,9 @@ def _import_path(name: str, path: str, home: str) -> ModuleType:
     key = os.path.abspath(path)
     if key in _IMPORTED:
         return _IMPORTED[key]
-    module_name = f"escli_domain_{name}"
-    if module_name in sys.modules:
-        module_name = f"{module_name}_{len(_IMPORTED)}"
+    module_name, number = f"escli_domain_{name}", 1
+    while module_name in sys.modules:
+        module_name, number = f"escli_domain_{name}_{number}", number + 1
     if os.path.isdir(path):
         spec = importlib.util.spec_from_file_location(
             module_name, os.path.join(path, "__init__.py"), submodule_search_locations=[path]
@@ -91,7 +91,11 @@ def _import_path(name: str, path: str, home: str) -> ModuleType:
     except BaseException:
         del sys.modules[module_name]
         raise
-    _check_helpers(path, home)
+    try:
+        _check_helpers(path, home)
+    except DomainError:
+        del sys.modules[module_name]
+        raise
     _IMPORTED[key] = module
     return module
 
@@ -109,7 +113,8 @@ def _import_failure(name: str, origin: str, home: str | None, error: BaseExcepti
 def _check_helpers(path: str, home: str) -> None:
     """Refuse a helper module that Python took from another domains folder: two folders on
     ``sys.path`` that each hold ``helpers.py`` would otherwise share the first one silently."""
-    for top in _candidates(home):
+    for entry in os.listdir(home):
+        top = entry[:-3] if entry.endswith(".py") else entry
         file = getattr(sys.modules.get(top), "__file__", None)
         if not isinstance(file, str):
             continue

@@ -465,3 +465,42 @@ def test_an_escli_bug_keeps_its_whole_traceback() -> None:
         textwrap.dedent(None)  # type: ignore[arg-type]
     except TypeError as e:
         assert failure("probe", str(Path(__file__).parent / "nowhere"), e) is None
+
+
+def test_a_domain_attribute_that_is_not_a_domain_is_the_authors_error(
+    escli: Run, tmp_path: Path
+) -> None:
+    folder = tmp_path / "domains"
+    folder.mkdir()
+    (folder / "probe.py").write_text("domain = 'probe'\n")
+    out = escli("dispatch", "probe", "poke", "t1", "--domains", str(folder))
+    assert (out.exit_code, out.stderr) == (
+        11,
+        f"Error: {folder / 'probe.py'}: `domain` is str 'probe', not an escli Domain\n",
+    )
+
+
+def test_an_installed_domain_that_fails_to_import_shows_its_packages_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from escli import DomainRegistry
+
+    package = tmp_path / "site" / "ghostpkg"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("from ghostpkg.parts import domain\n")
+    (package / "parts.py").write_text("import json\n\njson.loads('{')  # here\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    registry = DomainRegistry()
+    monkeypatch.setattr(registry, "_entry_points", {"ghost": "ghostpkg:domain"})
+    with pytest.raises(DomainError) as caught:
+        registry.get("ghost")
+    assert str(caught.value) == (
+        f"{package / 'parts.py'}:3: domain 'ghost' does not import: "
+        "json.decoder.JSONDecodeError: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"
+    )
+    frames = [x for x in caught.value.traceback.splitlines() if x.lstrip().startswith("File")]
+    assert frames == [
+        f'  File "{package / "__init__.py"}", line 1, in <module>',
+        f'  File "{package / "parts.py"}", line 3, in <module>',
+    ]
