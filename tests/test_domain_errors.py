@@ -278,8 +278,9 @@ def test_a_domain_that_fails_to_import_fails_a_script_with_its_error(
     assert_domain_error(out, path, line_of(path), "does not import: ZeroDivisionError")
 
 
-def test_an_event_class_that_fails_while_decoding_an_import_is_the_domains_error(
-    escli: Run, tmp_path: Path, store_url: str
+@pytest.mark.parametrize("command", [["import"], ["replay", "--file"]], ids=" ".join)
+def test_an_event_class_that_fails_while_decoding_a_file_is_the_domains_error(
+    escli: Run, tmp_path: Path, store_url: str, command: list[str]
 ) -> None:
     path = probe(tmp_path / "domains")
     text = path.read_text().replace(
@@ -303,7 +304,7 @@ def test_an_event_class_that_fails_while_decoding_an_import_is_the_domains_error
         "data": {"thing_id": "t1"},
     }
     events.write_text(json.dumps(event) + "\n" + json.dumps({**event, "id": "e2", "generation": 2}))
-    out = escli("import", str(events), "--domains", str(path.parent))
+    out = escli(*command, str(events), "--domains", str(path.parent))
     assert_domain_error(out, path, line_of(path), "Poked.__post_init__ raised RuntimeError: no")
     assert held(store_url) == []
 
@@ -317,6 +318,7 @@ def test_what_a_domain_prints_goes_to_stderr_and_json_stays_json(
     path = probe(
         tmp_path / "domains",
         imports="print('hello from import')",
+        initial="print('starting'); return Thing(stream_id)",
         handle="print('handling'); return [Poked(command.thing_id)]",
         apply="print('applying'); return state.evolve(pokes=state.pokes + 1)",
     )
@@ -324,7 +326,7 @@ def test_what_a_domain_prints_goes_to_stderr_and_json_stays_json(
     out = escli("dispatch", "probe", "poke", "t1", "--json", "--domains", folder)
     assert out.exit_code == 0, out.stderr
     assert json.loads(out.stdout)["stream"] == "probe-t1"
-    assert out.stderr == "hello from import\nhandling\napplying\n"
+    assert out.stderr == "hello from import\nstarting\nhandling\napplying\n"
     out = escli("replay", "probe-t1", "--json", "--domains", folder)
     assert json.loads(out.stdout)["state"]["pokes"] == 1
     out = escli("replay", "probe-t1", "--steps", "--json", "--domains", folder)
@@ -332,6 +334,7 @@ def test_what_a_domain_prints_goes_to_stderr_and_json_stays_json(
     assert "applying" in out.stderr
     out = escli("domains", "probe", "--json", "--domains", folder)
     assert json.loads(out.stdout)["name"] == "probe"
+    assert out.stderr == "starting\n"
 
 
 # -- helper modules beside the domains ---------------------------------------------------
