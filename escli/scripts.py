@@ -44,6 +44,7 @@ from escli.domains import DomainRegistry
 from escli.errors import (
     CommandRejected,
     ConcurrencyConflict,
+    DomainError,
     EscliError,
     ExpectationFailed,
     InvalidInput,
@@ -307,6 +308,8 @@ class _Builder:
         _expect_type(name, str, where, "domain")
         try:
             return self.registry.get(name)
+        except DomainError:
+            raise  # the domain's own failure, not the script's
         except EscliError as e:
             raise InvalidInput(f"{where}: {e}") from e
 
@@ -562,9 +565,12 @@ class StepOutcome:
 
 def run_step(step: Step, store: Store) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
-    succeed; errors that are not ``EscliError`` (bugs) propagate."""
+    succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
+    not ``EscliError`` (escli's bugs) propagate."""
     try:
         result = dispatch(step.domain, step.command, store)
+    except DomainError:
+        raise
     except EscliError as e:
         expectation = step.expect or Expectation()
         return StepOutcome(step, None, e, expectation.problems(None, e))
@@ -685,6 +691,8 @@ def run_scenario(
             store.append(stream, scenario.given, store.generation(stream))
         try:
             result = dispatch(scenario.domain, scenario.when.command, store)
+        except DomainError:
+            raise  # the domain's bug ends the run, as a bug in a test would
         except EscliError as e:
             return ScenarioOutcome(scenario, scenario.then.problems(None, e))
         return ScenarioOutcome(scenario, scenario.then.problems(result, None))

@@ -15,7 +15,7 @@ from typing import Any
 import click
 
 from escli.cli.app import App
-from escli.errors import EscliError, UsageError
+from escli.errors import DomainError, EscliError, UsageError
 
 COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
@@ -97,8 +97,16 @@ class EscliGroup(click.Group):
             code = UsageError.exit_code if isinstance(e, click.UsageError) else e.exit_code
             app.error(_usage_message(e), code)
         except EscliError as e:
+            _report(app, e)
             code = e.exit_code
-            app.error(str(e), code)
+        except (Exception, SystemExit) as e:
+            from escli.domain_calls import failure_anywhere
+
+            found = failure_anywhere(e)  # a domain's failure on a path that did not say so
+            if found is None:
+                raise
+            _report(app, found)
+            code = found.exit_code
         finally:
             app.close()
         if standalone_mode:
@@ -122,6 +130,12 @@ def _reader_gone() -> bool:
         except (AttributeError, OSError, ValueError):  # not a file (captured, closed)
             continue
     return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _report(app: App, error: EscliError) -> None:
+    """The error's line; a domain's failure adds its own frames (``DomainError.traceback``)."""
+    traceback = error.traceback if isinstance(error, DomainError) else ""
+    app.error(str(error), error.exit_code, traceback=traceback)
 
 
 def _usage_message(e: click.ClickException) -> str:

@@ -67,19 +67,26 @@ class App:
     def print_json(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
 
-    def error(self, message: str, exit_code: int) -> None:
-        """The one rendering of an error: an ``Error:`` line, or with ``--json`` one JSON
-        object on stderr that a script can read (``{"error": ..., "exit_code": ...}``)."""
+    def error(self, message: str, exit_code: int, *, traceback: str = "") -> None:
+        """The one rendering of an error: an ``Error:`` line (then ``traceback``, a domain's own
+        frames, when given), or with ``--json`` one JSON object on stderr that a script can
+        read (``{"error": ..., "exit_code": ...}``, plus ``"traceback"`` when given)."""
         # A reader of stderr that is gone cannot be told; the exit code still says it.
         with contextlib.suppress(BrokenPipeError):
             if self.json:
-                error = {"error": message, "exit_code": exit_code}
+                error: dict[str, Any] = {"error": message, "exit_code": exit_code}
+                if traceback:
+                    error["traceback"] = traceback
                 sys.stderr.write(json.dumps(error, ensure_ascii=False) + "\n")
                 sys.stderr.flush()
                 return
             from rich.markup import escape
 
             self.err.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+            if traceback:
+                self.err.print(
+                    traceback.rstrip("\n"), markup=False, highlight=False, soft_wrap=True
+                )
 
     def note(self, message: str) -> None:
         from rich.markup import escape

@@ -209,7 +209,7 @@ def step_view(step: Step) -> Iterable[Any]:
 
 
 def domain_json(domain: Domain) -> dict[str, Any]:
-    state_cls = type(domain.aggregate_impl.initial_state("_"))
+    state_cls = type(domain.initial_state(domain.stream_name("_")))
     return {
         "name": domain.name,
         "description": domain.description,
