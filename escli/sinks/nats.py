@@ -648,11 +648,21 @@ class NatsTarget:
         name = self.options.stream
         strict = self.options.subject.exclusive and self._keeps
         try:
-            info = await js.stream_info(name, subjects_filter=subject)
-            count = (info.state.subjects or {}).get(subject, 0)
-            if not count:
-                return _EMPTY
-            last = await js.get_last_msg(name, subject)
+            count = await self._count(js, subject)
+            for _ in range(5):
+                if not count:
+                    return _EMPTY
+                last = await js.get_last_msg(name, subject)
+                # The same count after reading the last message: none came meanwhile, so
+                # the two agree (another publisher may be at work on this subject).
+                count, before = await self._count(js, subject), count
+                if count == before:
+                    break
+            else:
+                raise StoreError(
+                    f"JetStream at {self.options.address}: subject {subject!r} kept moving "
+                    "while escli read where it ends; publish again"
+                )
             first = last
             if strict and count > 1:
                 first = await js.get_msg(name, seq=1, subject=subject, next=True)
@@ -678,6 +688,10 @@ class NatsTarget:
                 f"{first_event[0]}..{last_event[0]} of {stream}: some are missing or out of order",
             )
         return _Tail(first_event[0] if strict else 1, *last_event, last.seq or 0)
+
+    async def _count(self, js: JetStreamContext, subject: str) -> int:
+        info = await js.stream_info(self.options.stream, subjects_filter=subject)
+        return (info.state.subjects or {}).get(subject, 0)
 
     def _out_of_order(self, stream: str, subject: str, what: str) -> StoreError:
         return StoreError(

@@ -4,13 +4,15 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from pathlib import Path
 
 import pytest
-from escli_combat import Attack
+from escli_combat import Attack, Spawn
 from nats.js.client import JetStreamContext
 
-from escli import Domain, dispatch
+from escli import ConcurrencyConflict, Domain, dispatch, open_store
 from escli.cloud_events import to_json
 from escli.delivery import Published, publish
 from escli.errors import StoreError
@@ -237,3 +239,42 @@ def test_a_subject_trimmed_by_the_streams_limits_goes_on_after_its_last_message(
     assert dispatch(combat, Attack("ogre", 1), store, sinks=[target]).deliveries[0].ok
     target.close()
     assert generations(jetstream) == [4, 5]
+
+
+def test_dispatchers_racing_on_one_stream_keep_its_subject_in_order(
+    combat: Domain, jetstream: JetStreamPlace, tmp_path: Path
+) -> None:
+    url = f"sqlite:///{tmp_path / 'events.db'}"
+    setup = open_store(url)
+    dispatch(combat, Spawn("titan", 10**6), setup)
+    failures: list[BaseException] = []
+
+    def dispatcher() -> None:
+        store, target = open_store(url), NatsTarget(jetstream.url)
+        try:
+            done = 0
+            while done < 10:
+                try:
+                    result = dispatch(combat, Attack("titan", 1), store, sinks=[target])
+                except ConcurrencyConflict:
+                    continue
+                assert result.deliveries[0].ok, result.deliveries[0].error
+                done += 1
+        except BaseException as e:
+            failures.append(e)
+        finally:
+            target.close()
+            store.close()
+
+    threads = [threading.Thread(target=dispatcher) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert failures == []
+    # The spawn never went to NATS: the first delivery sent it first.
+    assert generations(jetstream, "combat-titan") == list(range(1, 42))
+    held = [m.headers["Nats-Msg-Id"] for m in jetstream.probe.messages(jetstream.stream)]
+    assert held == [r.event_id for r in setup.read("combat-titan")]
+    assert setup.pending() == []
+    setup.close()
