@@ -24,7 +24,9 @@ class Sink(Protocol):
 
     url: str
 
-    def deliver(self, recorded: Sequence[RecordedEvent]) -> None: ...
+    def deliver(self, recorded: Sequence[RecordedEvent]) -> int | None:
+        """Hand over one stream's events, in order; how many the target newly stored,
+        where it can tell (None: it cannot)."""
 
 
 class Delivery(NamedTuple):
