@@ -72,8 +72,10 @@ try:
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
     from nats.js import api
-except ModuleNotFoundError as e:  # pragma: no cover - the extra is part of the test setup
-    raise InvalidInput("nats:// needs nats-py: pip install 'escli[nats]'") from e
+except ImportError as e:
+    from escli.stores import missing_client
+
+    raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
     from collections.abc import Iterable

@@ -68,7 +68,6 @@ import os
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 import importlib
-import importlib.util
 import json
 import re
 import threading
@@ -85,6 +84,7 @@ from escli.errors import (
     StoreError,
     StoreUnavailable,
 )
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     NewEvent,
@@ -141,16 +141,24 @@ class ClientApi:
 
 
 def load_client_api() -> ClientApi:
-    """The installed client package's names, or a ``StoreError`` saying what to install."""
+    """The installed client package's names, or ``ClientMissing`` saying what to install."""
+    failed: ImportError | None = None
     for package in ("esdbclient", "kurrentdbclient"):
-        if importlib.util.find_spec(package) is not None:
+        try:
+            top = importlib.import_module(package)
             break
+        except ImportError as e:
+            # Keep the first failure that is not "not installed" (a client that is there
+            # but does not import): it is the one worth showing.
+            if failed is None or isinstance(failed, ModuleNotFoundError):
+                failed = e
     else:
-        raise StoreError(
-            "EventStoreDB URLs need a client package: pip install 'escli[esdb]' "
-            "(esdbclient) or 'escli[kurrentdb]' (kurrentdbclient)"
+        assert failed is not None
+        raise missing_client(
+            "EventStoreDB URLs need a client package",
+            "'escli[esdb]' (esdbclient) or 'escli[kurrentdb]' (kurrentdbclient)",
+            failed,
         )
-    top = importlib.import_module(package)
     x = importlib.import_module(f"{package}.exceptions")
     spec = importlib.import_module(f"{package}.connection_spec").ConnectionSpec
     if package == "esdbclient":

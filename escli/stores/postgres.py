@@ -64,13 +64,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
-from psycopg.rows import TupleRow
-
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
@@ -82,6 +77,15 @@ from escli.stores.base import (
     records,
 )
 from escli.urls import check_url, mask_url, valid_port
+
+try:
+    import psycopg
+    from psycopg import errors as pgerrors
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import TupleRow
+except ImportError as e:
+    raise missing_client("PostgreSQL URLs need psycopg", "'escli[postgres]'", e) from e
 
 __all__ = ["PostgresStore", "parse_url"]
 
