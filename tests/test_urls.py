@@ -89,3 +89,16 @@ def test_nats_credentials_reach_nats_py_decoded_and_apart_from_the_server() -> N
         None,
         "t/k",
     )
+
+
+def test_eventstoredb_credentials_reach_the_client_decoded() -> None:
+    from escli.stores.eventstoredb import load_client_api
+    from escli.stores.eventstoredb import parse_url as parse_esdb_url
+
+    target = parse_esdb_url("esdb://al%20ce:S3c%25%20:retPW@h:2113", load_client_api())
+    assert (target.client_uri, target.user, target.password, target.shown) == (
+        "esdb://al ce:S3c% :retPW@h:2113",
+        "al ce",
+        "S3c% :retPW",
+        "esdb://al%20ce:***@h:2113",
+    )
