@@ -68,7 +68,7 @@ def open_store(url: str) -> Store:
 def open_lasting_store(url: str, role: str) -> Store:
     """The store ``url`` names, refusing ``memory:`` (and an empty URL), which would be gone
     when the command ends: for a store that receives events, ``role`` ("a copy target")."""
-    if url.split(":", 1)[0].strip().lower() == "memory":
+    if ":" in url and url.split(":", 1)[0].lower() == "memory":
         raise InvalidInput(f"memory: cannot be {role}: it is gone when the command ends")
     return open_store(url)
 

@@ -107,3 +107,12 @@ def test_an_empty_escli_store_variable_counts_as_unset(
     monkeypatch.setenv("ESCLI_STORE", "")
     assert escli(*ATTACK).exit_code == 0
     assert (tmp_path / ".escli" / "events.db").is_file()
+
+
+def test_a_file_named_memory_is_a_sqlite_target_not_the_memory_store(
+    escli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = escli(*ATTACK, "--to", "memory")
+    assert out.exit_code == 0
+    assert f"  ok  sqlite:///{tmp_path / 'memory'}  generations 1..1" in out.stdout

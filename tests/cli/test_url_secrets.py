@@ -64,11 +64,16 @@ def copy(escli: Run, url: str, store_url: str) -> list[Outcome]:
     return [escli("copy", store_url, url, "--all")]
 
 
+def follow(escli: Run, url: str, store_url: str) -> list[Outcome]:
+    return [escli("follow", url, "--limit", "1")]
+
+
 PATHS: dict[str, tuple[Callable[[Run, str, str], list[Outcome]], set[str]]] = {
     "store error": (store_error, STORES),
     "target FAILED line, pending listing": (failed_line_and_pending, TARGETS),
     "--json": (json_output, TARGETS),
     "publish": (publish, TARGETS),
+    "follow": (follow, {"nats"}),
     "copy": (copy, STORES - {"memory"}),  # memory: as a copy target is refused as such
 }
 
