@@ -266,12 +266,13 @@ def parse_url(url: str, api: ClientApi) -> Target:
             "password (esdb://USER:PASSWORD@HOST:PORT); for a server started insecure add "
             "?Tls=false"
         )
-    ca_file = options.get(names.get("tlscafile", ""))
-    if ca_file is not None and not os.path.isfile(ca_file):
-        raise InvalidInput(
-            f"EventStoreDB URL {shown!r}: TlsCaFile {ca_file!r} is not a file"
-            + (" (no such file)" if not os.path.exists(ca_file) else "")
-        )
+    for option in ("TlsCaFile", "UserCertFile", "UserKeyFile"):  # the clients open them
+        path = options.get(names.get(option.lower(), ""))
+        if path is not None and not os.path.isfile(path):
+            raise InvalidInput(
+                f"EventStoreDB URL {shown!r}: {option} {path!r} is not a file"
+                + ("" if os.path.exists(path) else " (no such file)")
+            )
     if discover or len(targets) > 1:
         for key, value in DISCOVERY_DEFAULTS.items():
             if key.lower() not in names:

@@ -46,6 +46,11 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
             "EventStoreDB URL 'esdb://admin:***@h:2113?TlsCaFile=/': TlsCaFile '/' is not a file",
         ),
         (
+            (*ATTACK, "--to", "kdb://admin:pw@h:2113?UserCertFile=/no/cert.pem&UserKeyFile=/"),
+            "EventStoreDB URL 'kdb://admin:***@h:2113?UserCertFile=/no/cert.pem&UserKeyFile=/': "
+            "UserCertFile '/no/cert.pem' is not a file (no such file)",
+        ),
+        (
             (*ATTACK, "--to", "nats://127.0.0.1:0"),
             "bad NATS URL 'nats://127.0.0.1': port 0 is not from 1 to 65535",
         ),
