@@ -257,9 +257,17 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
 
 
 def to_cloudevent(recorded: RecordedEvent) -> CloudEvent:
-    """The recorded event as the SDK's ``CloudEvent`` (``cloudevents.core.v1.event``)."""
-    from cloudevents.core.exceptions import BaseCloudEventException
-    from cloudevents.core.v1.event import CloudEvent
+    """The recorded event as the SDK's ``CloudEvent`` (``cloudevents.core.v1.event``); the
+    SDK is the ``cloudevents`` extra (``ClientMissing`` without it)."""
+    try:
+        from cloudevents.core.exceptions import BaseCloudEventException
+        from cloudevents.core.v1.event import CloudEvent
+    except ImportError as e:
+        from escli.stores import missing_client
+
+        raise missing_client(
+            "CloudEvent objects need the CloudEvents SDK", "'escli[cloudevents]'", e
+        ) from e
 
     try:
         return CloudEvent(attributes(recorded), recorded.data)

@@ -180,7 +180,8 @@ def _console(**options: Any) -> Console:
 
 
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:
+    # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
+    if value is not None:
         app = ctx.ensure_object(App)
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")

@@ -76,12 +76,13 @@ import threading
 import time
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
+from escli.urls import check_url, mask_url
 
 try:
     import nats.errors
@@ -90,8 +91,10 @@ try:
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
     from nats.js import api
-except ModuleNotFoundError as e:  # pragma: no cover - the extra is part of the test setup
-    raise InvalidInput("nats:// needs nats-py: pip install 'escli[nats]'") from e
+except ImportError as e:
+    from escli.stores import missing_client
+
+    raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -236,10 +239,14 @@ class NatsOptions(NamedTuple):
 
     host: str
     port: int
-    server: str  # what nats-py connects to, credentials included: never shown
+    server: str  # what nats-py connects to, without credentials
     subject: SubjectTemplate
     stream: str
     create: bool
+    # The URL's credentials, percent-decoded: never shown.
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
 
     @property
     def address(self) -> str:
@@ -260,12 +267,15 @@ class NatsOptions(NamedTuple):
 
 def parse_url(url: str) -> NatsOptions:
     """Check a ``nats://`` URL; ``InvalidInput`` says what is wrong with it."""
+    check_url(url, "NATS")
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORT
+        port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL: {e}") from e
+        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {e}") from e
     shown = f"nats://{parts.hostname or ''}"
+    if not 0 < port < 65536:
+        raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
     if parts.scheme.lower() != "nats" or not parts.hostname:
         raise InvalidInput(f"bad NATS URL {shown!r}: use nats://host[:port][?options]")
     if parts.path not in ("", "/") or parts.fragment:
@@ -289,7 +299,11 @@ def parse_url(url: str) -> NatsOptions:
     return NatsOptions(
         host=host,
         port=port,
-        server=f"nats://{parts.netloc}",
+        server=f"nats://{parts.netloc.rpartition('@')[2]}",
+        # Given to nats-py apart, decoded: it would read them out of the URL undecoded.
+        user=None if parts.password is None else unquote(parts.username or ""),
+        password=None if parts.password is None else unquote(parts.password),
+        token=unquote(parts.username) if parts.username and parts.password is None else None,
         subject=SubjectTemplate(options.get("subject", DEFAULT_SUBJECT)),
         stream=stream,
         create=create in _TRUE,
@@ -360,6 +374,9 @@ class _Connection:
             await asyncio.wait_for(
                 client.connect(
                     servers=[self.options.server],
+                    user=self.options.user,
+                    password=self.options.password,
+                    token=self.options.token,
                     name="escli",
                     connect_timeout=CONNECT_TIMEOUT,
                     allow_reconnect=False,

@@ -64,14 +64,8 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
-from psycopg.rows import TupleRow
-
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
-from escli.stores import mask_url
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
@@ -83,6 +77,16 @@ from escli.stores.base import (
     records,
 )
 from escli.times import RANGE, out_of_range
+from escli.urls import check_url, mask_url, valid_port
+
+try:
+    import psycopg
+    from psycopg import errors as pgerrors
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import TupleRow
+except ImportError as e:
+    raise missing_client("PostgreSQL URLs need psycopg", "'escli[postgres]'", e) from e
 
 __all__ = ["PostgresStore", "parse_url"]
 
@@ -203,8 +207,9 @@ def parse_url(url: str) -> tuple[str, str]:
     """A ``postgresql://`` or ``postgres://`` URL -> (libpq conninfo, schema name).
 
     ``schema`` is taken out of the query; the rest is checked by libpq (without connecting),
-    so a misspelt option is ``InvalidInput`` at once.
+    so a misspelt option or a port that is not one is ``InvalidInput`` at once.
     """
+    check_url(url, "PostgreSQL store")
     base, _, query = url.partition("?")
     kept, schema = [], DEFAULT_SCHEMA
     for item in query.split("&"):
@@ -220,9 +225,17 @@ def parse_url(url: str) -> tuple[str, str]:
         )
     conninfo = base + ("?" + "&".join(kept) if kept else "")
     try:
-        conninfo_to_dict(conninfo)
+        params = conninfo_to_dict(conninfo)
     except psycopg.Error as e:
         raise InvalidInput(f"bad PostgreSQL store URL {mask_url(url)}: {_first_line(e)}") from e
+    # libpq checks ports only when it connects, and calls one out of range a connection
+    # failure (one that is not a number, an invalid value: InvalidInput there).
+    for port in str(params.get("port") or "").split(","):
+        if port.isascii() and port.isdigit() and not valid_port(port):
+            raise InvalidInput(
+                f"bad PostgreSQL store URL {mask_url(url)}: port {port!r} is not a number "
+                "from 1 to 65535"
+            )
     return conninfo, schema
 
 

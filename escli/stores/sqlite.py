@@ -81,7 +81,7 @@ def path_from_url(url: str) -> tuple[str, bool]:
     Parsed by hand rather than with urllib.parse, which costs CLI start-up time.
     """
     if url[: len("sqlite:")].lower() != "sqlite:":
-        return url, False
+        return _checked_path(url, url), False
     raw, _, query = url[len("sqlite:") :].partition("?")
     if raw.startswith("///"):
         raw = raw[3:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
@@ -100,7 +100,13 @@ def path_from_url(url: str) -> tuple[str, bool]:
     mode = options.get("mode", "rw")
     if mode not in ("ro", "rw"):
         raise InvalidInput(f"SQLite store mode must be ro or rw, got {mode!r}")
-    return raw, mode == "ro"
+    return _checked_path(raw, url), mode == "ro"
+
+
+def _checked_path(path: str, url: str) -> str:
+    if "\0" in path:  # no file name holds one; the OS would refuse it
+        raise InvalidInput(f"SQLite store path {path!r} (from {url!r}) holds a NUL character")
+    return path
 
 
 @contextmanager
