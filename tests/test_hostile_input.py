@@ -442,7 +442,7 @@ def test_a_yaml_value_that_does_not_fit_its_tag_is_refused_located() -> None:
 # -- generations ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
+GENERATION_COMMANDS = pytest.mark.parametrize(
     "args",
     [
         ["replay", "combat-ogre", "--to-generation"],
@@ -451,18 +451,34 @@ def test_a_yaml_value_that_does_not_fit_its_tag_is_refused_located() -> None:
     ],
     ids=["replay", "follow", "publish"],
 )
-@pytest.mark.parametrize("value", [str(2**63), "1" + "0" * 4999, "-1", "abc", "٣"])
+
+
+@GENERATION_COMMANDS
+@pytest.mark.parametrize("value", [str(2**63), "1" + "0" * 4999, "+99999999999999999999"])
 def test_a_generation_a_store_cannot_hold_is_invalid_input(
     escli: Run, store_url: str, args: list[str], value: str
 ) -> None:
     before = seeded(escli, store_url)
     out = escli(*args, value)
-    option = args[-1]
-    minimum = 0 if option == "--to-generation" else 1
     shown = value if len(value) <= 30 else f"{value[:12]}...({len(value)} characters)"
     assert (out.exit_code, out.stderr) == (
         4,
-        f"Error: {option}: expected a generation from {minimum} to {2**63 - 1}, got {shown!r}\n",
+        f"Error: {args[-1]}: {shown!r} is past the largest generation a store holds "
+        f"({2**63 - 1})\n",
+    )
+    assert stored(store_url) == before
+
+
+@GENERATION_COMMANDS
+def test_a_generation_below_the_first_is_a_usage_error(
+    escli: Run, store_url: str, args: list[str]
+) -> None:
+    before = seeded(escli, store_url)
+    out = escli(*args, "-1")
+    minimum = 0 if args[-1] == "--to-generation" else 1
+    assert out.exit_code == 2
+    assert out.stderr.startswith(
+        f"Error: Invalid value for '{args[-1]}': -1 is not in the range x>={minimum}."
     )
     assert stored(store_url) == before
 

@@ -1,58 +1,42 @@
-"""Option types shared by several commands, and the check every argument passes."""
+"""Option types shared by several commands."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from escli.errors import InvalidInput
 
-__all__ = ["MAX_GENERATION", "Generation", "check_arguments"]
+__all__ = ["MAX_GENERATION", "Generation"]
 
 # The largest generation a store can hold and compare: a signed 64-bit integer (SQLite's
 # INTEGER, PostgreSQL's bigint).
 MAX_GENERATION = 2**63 - 1
 
-_DIGITS = re.compile(r"[0-9]{1,19}")
-_SURROGATE = re.compile("[\ud800-\udfff]")
+_NATURAL = re.compile(r"\+?[0-9]+")  # a negative number is below any minimum
 
 
-def check_arguments(args: Sequence[str]) -> None:
-    """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
-    lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
-    no file can encode. Checked once, for every command, before anything runs."""
-    for arg in args:
-        if isinstance(arg, str) and not arg.isascii() and _SURROGATE.search(arg):
-            try:
-                shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
-            except UnicodeEncodeError:
-                shown = repr(arg)
-            raise InvalidInput(f"argument {shown} is not UTF-8 text")
-
-
-class Generation(click.ParamType):  # type: ignore[type-arg]  # generic from click 8.2 only
-    """A stream generation from ``minimum`` to ``MAX_GENERATION``, in plain ASCII digits.
-    Anything else is invalid input (exit 4) naming the option and the value: a store
-    would refuse it with a driver error, or Python with a traceback (``1`` and 5,000 zeros)."""
+class Generation(click.IntRange):
+    """A stream generation from ``minimum`` up: a usage error (exit 2) below it or for a word
+    that is not an integer, as for any click integer; past ``MAX_GENERATION`` invalid input
+    (exit 4) naming the option and the value, which a store would refuse with a driver
+    error (or Python with a traceback, for ``1`` and 5,000 zeros)."""
 
     name = "generation"
 
     def __init__(self, minimum: int) -> None:
-        self.minimum = minimum
+        super().__init__(min=minimum)
 
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value  # a default
-        text = str(value)
-        number = int(text) if _DIGITS.fullmatch(text) else None
-        if number is None or not self.minimum <= number <= MAX_GENERATION:
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        text = value if isinstance(value, str) else ""
+        digits = text.strip()
+        if _NATURAL.fullmatch(digits) and (len(digits) > 20 or int(digits) > MAX_GENERATION):
             option = param.opts[0] if param is not None and param.opts else "generation"
             shown = text if len(text) <= 30 else f"{text[:12]}...({len(text)} characters)"
             raise InvalidInput(
-                f"{option}: expected a generation from {self.minimum} to {MAX_GENERATION}, "
-                f"got {shown!r}"
+                f"{option}: {shown!r} is past the largest generation a store holds "
+                f"({MAX_GENERATION})"
             )
-        return number
+        return super().convert(value, param, ctx)
