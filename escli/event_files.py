@@ -26,7 +26,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -35,6 +34,7 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 from escli.cloud_events import EventError, EventParser, to_json
 from escli.cloud_events_validation import DuplicateMemberError, loads_json_object_strict
 from escli.errors import InvalidInput, NotFound, UsageError
+from escli.output_files import output_to as export_to
 from escli.stores.base import BaseStore, NewEvent, RecordedEvent, Store
 
 if TYPE_CHECKING:
@@ -168,28 +168,6 @@ def export_events(
         out.write("\n]\n" if count else "]\n")
     progress.update(count)
     return count
-
-
-@contextmanager
-def export_to(path: str | None) -> Iterator[IO[str]]:
-    """Standard output (``None`` or ``-``), or a file that appears whole or not at all: it is
-    written beside its place and renamed there only when the export succeeded."""
-    if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".escli-export-", dir=folder)
-    except OSError as e:
-        raise InvalidInput(f"cannot write {path}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 # --------------------------------------------------------------------------------------------

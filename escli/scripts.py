@@ -25,7 +25,8 @@ its own.
 
 Everything is parsed and checked in full (keys, domains, commands, field types, expected
 event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
-read with the safe loader.
+read with the safe loader, within the bounds ``escli.script_yaml`` sets (size, nesting,
+aliases).
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ from escli.errors import (
     in_context,
 )
 from escli.model import Domain, event_meta
+from escli.script_yaml import ScriptTooLarge, Where, YList, YMap, check_script_text, parse_yaml
 from escli.stores.base import NewEvent, Store
 
 __all__ = [
@@ -79,91 +81,6 @@ ERROR_KINDS: dict[str, type[EscliError]] = {
     "usage": UsageError,
     "store": StoreError,
 }
-
-
-# -- YAML with locations ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """A place in a source: ``file:line:column`` (1-based)."""
-
-    source: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}"
-
-
-class YMap(dict[str, Any]):
-    """A YAML mapping that remembers where it and each of its keys and values stand."""
-
-    where: Where
-    key_where: dict[str, Where]
-    value_where: dict[str, Where]
-
-
-class YList(list[Any]):
-    where: Where
-    item_where: list[Where]
-
-
-# Tags of plain data; anything else (``!!python/...``, custom tags) is refused outright.
-_PLAIN_TAGS = {
-    f"tag:yaml.org,2002:{name}"
-    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
-}
-
-
-def _where(source: str, node: Any) -> Where:
-    mark = node.start_mark
-    return Where(source, mark.line + 1, mark.column + 1)
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text as plain values (``YMap``/``YList`` carry locations), safe tags only.
-    Duplicate keys, which PyYAML silently accepts, are an error here."""
-    import yaml
-
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-
-        def convert(node: Any) -> Any:
-            if isinstance(node, yaml.MappingNode) and node.tag in _PLAIN_TAGS:
-                out = YMap()
-                out.where, out.key_where, out.value_where = _where(source, node), {}, {}
-                for key_node, value_node in node.value:
-                    key = convert(key_node)
-                    if not isinstance(key, str):
-                        raise InvalidInput(f"{_where(source, key_node)}: keys must be strings")
-                    if key in out:
-                        raise InvalidInput(f"{_where(source, key_node)}: duplicate key {key!r}")
-                    out[key] = convert(value_node)
-                    out.key_where[key] = _where(source, key_node)
-                    out.value_where[key] = _where(source, value_node)
-                return out
-            if node.tag not in _PLAIN_TAGS:
-                raise InvalidInput(f"{_where(source, node)}: unsupported YAML tag {node.tag}")
-            if isinstance(node, yaml.SequenceNode):
-                items = YList(convert(item) for item in node.value)
-                items.where = _where(source, node)
-                items.item_where = [_where(source, item) for item in node.value]
-                return items
-            return loader.construct_object(node, deep=True)
-
-        return convert(node)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InvalidInput(f"{where}: invalid YAML: {e.problem or e.context}") from e
-    except yaml.YAMLError as e:
-        raise InvalidInput(f"{source}: invalid YAML: {e}") from e
-    finally:
-        loader.dispose()
 
 
 def _check_keys(value: YMap, allowed: Sequence[str], what: str) -> None:
@@ -514,9 +431,12 @@ def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
 def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
     """A script from YAML or plain text, checked in full before anything runs."""
     builder = _Builder(registry, source)
+    check_script_text(text, source)  # plain text lines are held to it too
     parsed: Any
     try:
         parsed = parse_yaml(text, source)
+    except ScriptTooLarge:
+        raise
     except InvalidInput:
         parsed = None
         if text.lstrip().startswith(("-", "{", "[", "steps:", "domain:", "store:")):

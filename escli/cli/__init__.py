@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from escli.cli.app import App
-from escli.errors import DomainError, EscliError, UsageError
+from escli.errors import DomainError, EscliError, InvalidInput, UsageError
 
 COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
@@ -84,6 +86,7 @@ class EscliGroup(click.Group):
         if "--json" in words[: words.index("--") if "--" in words else None]:
             app.json = True
         try:
+            _check_arguments(words)
             result = super().main(
                 args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
             )
@@ -136,6 +139,22 @@ def _report(app: App, error: EscliError) -> None:
     """The error's line; a domain's failure adds its own frames (``DomainError.traceback``)."""
     traceback = error.traceback if isinstance(error, DomainError) else ""
     app.error(str(error), error.exit_code, traceback=traceback)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_arguments(args: Sequence[str]) -> None:
+    """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
+    lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
+    no file can encode. Checked once, for every command, before anything runs."""
+    for arg in args:
+        if isinstance(arg, str) and not arg.isascii() and _SURROGATE.search(arg):
+            try:
+                shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
+            except UnicodeEncodeError:
+                shown = repr(arg)
+            raise InvalidInput(f"argument {shown} is not UTF-8 text")
 
 
 def _usage_message(e: click.ClickException) -> str:

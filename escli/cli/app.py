@@ -110,19 +110,37 @@ class App:
         return self._store
 
     def read_text(self, path: str) -> str:
-        """A file's text, or stdin's for ``-``; unreadable files are invalid input."""
+        """A script's text, or stdin's for ``-``; unreadable files are invalid input, and so
+        is one longer than a script may be (``/dev/zero`` is refused, not read forever)."""
+        from escli.script_yaml import MAX_CHARS
+
+        too_long = InvalidInput(
+            f"{path}: more than {MAX_CHARS:,} characters; too long for a script"
+        )
         if path == "-":
-            return sys.stdin.read().removeprefix("\ufeff")
-        try:
-            # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
-            with open(path, encoding="utf-8-sig") as f:
-                return f.read()
-        except IsADirectoryError:
-            raise InvalidInput(f"{path}: is a directory, not a file") from None
-        except OSError as e:
-            raise InvalidInput(f"{path}: {e.strerror}") from e
-        except UnicodeDecodeError as e:
-            raise InvalidInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+            # The bytes, decoded strictly: a text stdin would turn bytes that are not UTF-8
+            # into lone surrogates (surrogateescape) and hand them on as text.
+            data = sys.stdin.buffer.read(4 * MAX_CHARS + 4)  # UTF-8: at most 4 bytes a character
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                if len(data) > 4 * MAX_CHARS:
+                    raise too_long from None
+                raise InvalidInput(f"-: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        else:
+            try:
+                # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
+                with open(path, encoding="utf-8-sig") as f:
+                    text = f.read(MAX_CHARS + 1)
+            except IsADirectoryError:
+                raise InvalidInput(f"{path}: is a directory, not a file") from None
+            except OSError as e:
+                raise InvalidInput(f"{path}: {e.strerror}") from e
+            except UnicodeDecodeError as e:
+                raise InvalidInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        if len(text) > MAX_CHARS:
+            raise too_long
+        return text
 
     def store_for(self, url: str | None) -> Store:
         """The store a script runs against: --store if given on the command line, else the

@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import Generation
 
 
 @click.command()
@@ -11,7 +12,7 @@ from escli.cli.app import App, common_options, pass_app
 @click.option("--all", "every", is_flag=True, help="Every stream in the store.")
 @click.option(
     "--from-generation",
-    type=click.IntRange(min=1),
+    type=Generation(1),
     default=1,
     metavar="N",
     help="Start at generation N of each stream.",

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import Generation
 
 if TYPE_CHECKING:
     from escli.event_files import FileStream
@@ -14,9 +15,7 @@ if TYPE_CHECKING:
 
 @click.command()
 @click.argument("stream", required=False)
-@click.option(
-    "--to-generation", type=click.IntRange(min=0), metavar="N", help="Stop after generation N."
-)
+@click.option("--to-generation", type=Generation(0), metavar="N", help="Stop after generation N.")
 @click.option("--steps", is_flag=True, help="Show every transition: event, generation, changes.")
 @click.option(
     "--file",

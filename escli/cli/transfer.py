@@ -26,7 +26,11 @@ if TYPE_CHECKING:
     help="JSON Lines (one event per line), a batch (one JSON array), or one event.",
 )
 @click.option(
-    "-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all), not stdout."
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE, not stdout: a file appears whole or not at all (keeping its mode; "
+    "a symlink's target is written); a FIFO or device is written straight.",
 )
 @common_options
 @pass_app
