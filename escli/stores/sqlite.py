@@ -6,6 +6,10 @@ one commit succeeds. Appends run in ``BEGIN IMMEDIATE`` transactions, which take
 lock up front (other writers wait up to ``BUSY_TIMEOUT_S``), and check the stream's generation
 inside the transaction first to report a conflict with the actual generation.
 
+``transaction()`` (the ``Transactional`` capability) is one such transaction around many
+appends, each then a savepoint inside it: an import or a copy commits once, or not at all.
+It holds the write lock throughout, so other writers wait for it (up to ``BUSY_TIMEOUT_S``).
+
 Events are clustered by (stream, generation) (a WITHOUT ROWID table), so replaying a stream
 reads neighbouring pages. The global ``position`` is assigned inside the write transaction
 (max + 1), which the write lock serialises.
@@ -20,7 +24,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +67,7 @@ CREATE TABLE pending (
 PRAGMA user_version = 1;
 """
 
+_IDS_PER_QUERY = 500  # bound parameters per look-up (SQLite allows at least 999)
 _COLUMNS = "generation, event_id, event_type, type_version, source, data, recorded_at, position"
 
 
@@ -106,7 +111,18 @@ def path_from_url(url: str) -> tuple[str, bool]:
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the write lock at once (waiting up to the busy
-    timeout), committed on success and rolled back on any exception."""
+    timeout), committed on success and rolled back on any exception. Inside a transaction
+    already (``SQLiteStore.transaction``), a savepoint: it undoes only itself."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT escli")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO escli")
+            conn.execute("RELEASE escli")
+            raise
+        conn.execute("RELEASE escli")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -321,6 +337,33 @@ class SQLiteStore(BaseStore):
             return 0
         try:
             return self._generation(conn, stream)
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        ids = list(event_ids)
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(part))
+            rows = self._rows(
+                f"SELECT event_id, stream, generation FROM events WHERE event_id IN ({marks})",
+                tuple(part),
+            )
+            found.update((event_id, (stream, generation)) for event_id, stream, generation in rows)
+        return found
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self._connect(create=True)
+        assert conn is not None
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        try:
+            with _immediate(conn):
+                yield
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
