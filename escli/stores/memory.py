@@ -91,6 +91,11 @@ class MemoryStore(BaseStore):
     ) -> dict[str, tuple[str, int]]:
         return {i: self._ids[i] for i in event_ids if i in self._ids}
 
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        with self.transaction():
+            for stream, events, expected in appends:
+                self.append(stream, events, expected)
+
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Appends held under the lock; undone (streams cut back, ids dropped) on an error.

@@ -553,6 +553,11 @@ class PostgresStore(BaseStore):
         except psycopg.Error as e:
             raise self._error(e) from e
 
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        with self.transaction():
+            for stream, events, expected in appends:
+                self.append(stream, events, expected)
+
     def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
         """Inside ``transaction()``, a savepoint, so that a failed statement undoes only
         itself (and the transaction can still report why); else nothing: one statement in

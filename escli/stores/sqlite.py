@@ -67,6 +67,7 @@ CREATE TABLE pending (
 PRAGMA user_version = 1;
 """
 
+_WAL_KEPT = 4 << 20  # bytes of WAL left after a transaction: SQLite's own checkpoint size
 _IDS_PER_QUERY = 500  # bound parameters per look-up (SQLite allows at least 999)
 _COLUMNS = "generation, event_id, event_type, type_version, source, data, recorded_at, position"
 
@@ -275,6 +276,70 @@ class SQLiteStore(BaseStore):
             (stream, from_generation, upper),
         )
 
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        """One write for them all: the generations checked in a few queries, the events
+        inserted in one ``executemany``."""
+        conn = self._connect(create=True)
+        assert conn is not None
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        now = now_rfc3339()
+        rows = [
+            (
+                stream,
+                generation,
+                e.event_id,
+                e.event_type,
+                e.type_version,
+                e.source,
+                e.recorded_at or now,
+                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
+            )
+            for stream, events, expected in appends
+            for generation, e in enumerate(events, start=expected + 1)
+        ]
+        expected: dict[str, int] = {}  # each stream's generation before the first of them
+        after: dict[str, int] = {}
+        for stream, events, generation in appends:
+            if after.setdefault(stream, generation) != generation:
+                raise ConcurrencyConflict(stream, generation, after[stream])
+            expected.setdefault(stream, generation)
+            after[stream] = generation + len(events)
+        try:
+            with _immediate(conn):
+                self._check_generations(conn, expected)
+                (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+                conn.executemany(
+                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
+                    " type_version, source, recorded_at, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)],
+                )
+        except sqlite3.IntegrityError as e:
+            if "event_id" in str(e):
+                duplicate = self._first_known_id(conn, [r[2] for r in rows])
+                raise DuplicateEventId(duplicate or "?") from e
+            self._check_generations(conn, expected)  # a racing writer: which stream
+            raise _translate(e, self.path) from e
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
+    def _check_generations(self, conn: sqlite3.Connection, expected: dict[str, int]) -> None:
+        streams = list(expected)
+        actual: dict[str, int] = {}
+        for start in range(0, len(streams), _IDS_PER_QUERY):
+            part = streams[start : start + _IDS_PER_QUERY]
+            actual.update(
+                conn.execute(
+                    "SELECT stream, max(generation) FROM events"
+                    f" WHERE stream IN ({','.join('?' * len(part))}) GROUP BY stream",
+                    part,
+                )
+            )
+        for stream, generation in expected.items():
+            if actual.get(stream, 0) != generation:
+                raise ConcurrencyConflict(stream, generation, actual.get(stream, 0))
+
     def append(
         self,
         stream: str,
@@ -361,11 +426,32 @@ class SQLiteStore(BaseStore):
         assert conn is not None
         if self.read_only:
             raise StoreError(f"store {self.path} is read-only; nothing was written")
+        outermost = not conn.in_transaction
         try:
             with _immediate(conn):
                 yield
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
+        if outermost:
+            self._shrink_wal(conn)
+
+    def _shrink_wal(self, conn: sqlite3.Connection) -> None:
+        """After a big transaction, cut the WAL file back to nothing. The CLI never closes its
+        connection (which would), and every process that opens the store first reads the
+        whole WAL to rebuild its index: one big import would slow every later command.
+        Skipped, not waited for, while readers hold the WAL."""
+        try:
+            if os.path.getsize(self.path + "-wal") < _WAL_KEPT:
+                return
+        except OSError:
+            return
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            pass  # busy: the WAL stays as it is, which is only slower
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
 
     def streams(self) -> Iterator[StreamInfo]:
         rows = self._rows(

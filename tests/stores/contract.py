@@ -377,3 +377,21 @@ class TransactionalContract(StoreContract):
                     store.append(b, [new(), new()._replace(event_id=kept.event_id)], 0)
             store.append(b, [new()], 0)
         assert (store.generation(a), store.generation(b)) == (1, 1)
+
+    def test_append_streams_writes_every_append_or_none(self, store: Store) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        store.append(b, [new()], 0)
+        transactional.append_streams([(a, [new(), new()], 0), (b, [new()], 1), (a, [new()], 2)])
+        assert (store.generation(a), store.generation(b)) == (3, 2)
+        with pytest.raises(ConcurrencyConflict) as caught:
+            transactional.append_streams([(a, [new()], 3), (b, [new()], 1)])
+        assert (caught.value.stream, caught.value.expected, caught.value.actual) == (b, 1, 2)
+        assert (store.generation(a), store.generation(b)) == (3, 2)
+        if self.refuses_duplicate_event_ids:
+            [stored] = list(store.read(a, 1, 1))
+            with pytest.raises(StoreError, match=stored.event_id):
+                transactional.append_streams(
+                    [(a, [new()], 3), (b, [new()._replace(event_id=stored.event_id)], 2)]
+                )
+            assert (store.generation(a), store.generation(b)) == (3, 2)
