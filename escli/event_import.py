@@ -40,7 +40,7 @@ import sqlite3
 import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from escli.cloud_events import EventParser
@@ -451,25 +451,36 @@ def _result(
 def _in_one_transaction(
     store: Transactional, source: _Source, total: int | None, progress: Progress
 ) -> ImportResult:
-    """Check and append chunk by chunk inside one transaction (see the module docstring)."""
+    """Check and append chunk by chunk inside one transaction (see the module docstring),
+    begun at the first write: a file that fails early, or is small, is checked without
+    holding the store's lock (and a store that does not exist is not made). Checks made
+    before it still hold inside: a stream that moved meanwhile fails its append's
+    expected generation, an id stored meanwhile the unique index, and all is undone."""
     checker = _Checker(store, source.ref(), None)
+    started = False
+    with ExitStack() as transaction:
 
-    def write() -> None:
-        appends = []
-        for stream, events in checker.flush():
-            state = checker.streams[stream]
-            appends.append((stream, events, state.before + state.written))
-            state.written += len(events)
-        if appends:
-            store.append_streams(appends)
+        def write() -> None:
+            nonlocal started
+            appends = []
+            for stream, events in checker.flush():
+                state = checker.streams[stream]
+                appends.append((stream, events, state.before + state.written))
+                state.written += len(events)
+            if appends:
+                if not started:
+                    transaction.enter_context(store.transaction())
+                    started = True
+                store.append_streams(appends)
 
-    def take(names: list[str], g: list[int], locations: list[int], events: list[NewEvent]) -> None:
-        checker.check(names, g, locations, events)
-        if checker.gathered >= _WRITE:
-            write()
+        def take(
+            names: list[str], g: list[int], locations: list[int], events: list[NewEvent]
+        ) -> None:
+            checker.check(names, g, locations, events)
+            if checker.gathered >= _WRITE:
+                write()
 
-    progress.start("importing", total)
-    with store.transaction():
+        progress.start("importing", total)
         kind, parser = source.scan(take, progress, checker.end)
         write()
     return _result(source, kind, parser, checker, dry_run=False)

@@ -98,12 +98,14 @@ def test_an_import_looks_ids_up_and_never_reads_the_whole_store(
     assert str(raised.value) == (
         f"{elsewhere}: event id combat-troll-2 is already stored, at combat-troll generation 2"
     )
+    store.close()
 
 
 def test_a_long_file_is_appended_a_chunk_at_a_time(tmp_path: Path, sqlite_url: str) -> None:
     file = write(tmp_path / "long.jsonl", attacks("combat-ogre", 20_000))
     store = Watched(open_store(sqlite_url))
     import_file(str(file), [COMBAT], store)  # type: ignore[arg-type]
+    store.close()
     sizes = [n for _, n in store.appends]
     assert sum(sizes) == 20_000
     assert len(sizes) >= 4 and max(sizes) <= 5000  # the file is never held whole
@@ -128,8 +130,9 @@ def test_the_progress_moves_while_the_events_are_written(tmp_path: Path, sqlite_
             pass
 
     file = write(tmp_path / "long.jsonl", attacks("combat-ogre", 20_000))
-    progress = Recorder()
-    import_file(str(file), [COMBAT], open_store(sqlite_url), progress=progress)
+    progress, store = Recorder(), open_store(sqlite_url)
+    import_file(str(file), [COMBAT], store, progress=progress)
+    store.close()
     counts = [done for phase, done in progress.seen if phase == "importing"]
     assert len(set(counts)) > 10 and counts == sorted(counts) and counts[-1] == 20_000
     assert 0 < counts[len(counts) // 2] < 20_000
@@ -146,6 +149,7 @@ def test_an_id_repeated_far_apart_is_found_with_its_first_line(tmp_path: Path) -
                 import_file(str(file), [COMBAT], store, dry_run=dry_run)
             assert str(raised.value) == f"{file}:5000: event id combat-ogre-1 repeats line 1"
             assert snapshot(store) == []
+            store.close()
 
 
 # --------------------------------------------------------------------------------------------
@@ -179,6 +183,7 @@ def test_an_import_whose_later_stream_moved_writes_nothing_on_sqlite(
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
     assert watched.appends == [("combat-ogre", 3)]
     assert snapshot(store) == []
+    store.close()
 
 
 def test_an_import_whose_later_stream_moved_writes_nothing_on_postgres(
@@ -312,3 +317,31 @@ def test_standard_input_is_spooled_and_named_stdin(tmp_path: Path) -> None:
     finally:
         sys.stdin = stdin
     assert (result.name, result.events, result.imported) == ("<stdin>", 3, 3)
+
+
+def test_a_long_copy_listing_is_summarised(escli: Run, tmp_path: Path) -> None:
+    source_url = f"sqlite:///{tmp_path / 'source.db'}"
+    source = open_store(source_url)
+    for n in range(25):
+        source.append(f"combat-imp{n:02}", [new()], 0)
+    source.close()
+    out = escli("copy", source_url, f"sqlite:///{tmp_path / 'target.db'}", "--all")
+    lines = out.stdout.splitlines()
+    assert (len(lines), lines[1], lines[-1]) == (
+        22,
+        "combat-imp00       1  0",
+        "and 5 more streams (--json lists every stream)",
+    )
+
+
+def test_a_failed_import_into_a_store_that_does_not_exist_creates_nothing(
+    tmp_path: Path,
+) -> None:
+    records = attacks("combat-ogre", 3)
+    records[2] = records[2]._replace(generation=5)
+    file = write(tmp_path / "gap.jsonl", records)
+    store = open_store(f"sqlite:///{tmp_path / 'new.db'}")
+    with pytest.raises(InvalidInput, match="generation 5 does not follow generation 2"):
+        import_file(str(file), [COMBAT], store)
+    store.close()
+    assert not (tmp_path / "new.db").exists()
