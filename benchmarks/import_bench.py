@@ -2,8 +2,9 @@
 
     python benchmarks/import_bench.py [--runs 7] [--no-million]
 
-Every figure times or measures a whole ``escli import`` process on a SQLite store (the
-child's own peak RSS, from ``os.wait4``), on JSON Lines files written by ``export_events``:
+Every figure times or measures a whole ``escli import`` process on a SQLite store (its own
+peak RSS, from ``os.wait4`` in a small launcher), on JSON Lines files written by
+``export_events``:
 
 - one event into a store of 200,000 events, next to one event into an empty store (median
   of --runs, taken in turn): the id check looks the file's ids up, so the store's size must
@@ -23,7 +24,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,18 +59,30 @@ def write_file(path: Path, records: Iterator[RecordedEvent]) -> Path:
     return path
 
 
+# Runs a command and prints its peak RSS (KiB). A process forked from this one would count
+# this one's memory at the fork in its peak (Linux keeps the high-water mark over exec), so
+# the command is started from this small launcher instead.
+LAUNCHER = """
+import os, sys, time
+start = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    os.execv(sys.argv[1], sys.argv[1:])
+_, status, usage = os.wait4(pid, 0)
+print(time.perf_counter() - start, usage.ru_maxrss)
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run_import(path: Path, store: Path, work: Path) -> tuple[float, int]:
     """Seconds and peak RSS (bytes) of one ``escli import`` process."""
     env = {**os.environ, "ESCLI_STORE": f"sqlite:///{store}"}
-    command = [sys.executable, "-m", "escli", "import", str(path)]
-    start = time.perf_counter()
-    child = subprocess.Popen(command, cwd=work, env=env, stdout=subprocess.DEVNULL)
-    _, status, usage = os.wait4(child.pid, 0)
-    elapsed = time.perf_counter() - start
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise RuntimeError(f"escli import {path.name} exited with {child.returncode}")
-    return elapsed, usage.ru_maxrss * 1024  # ru_maxrss is in KiB on Linux
+    command = [sys.executable, "-c", LAUNCHER, sys.executable, "-m", "escli", "import", str(path)]
+    done = subprocess.run(command, cwd=work, env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise RuntimeError(f"escli import {path.name} exited with {done.returncode}")
+    elapsed, peak = done.stdout.splitlines()[-1].split()
+    return float(elapsed), int(peak) * 1024  # ru_maxrss is in KiB on Linux
 
 
 def bench_import(runs: int = 7, million: bool = True) -> list[str]:

@@ -345,3 +345,39 @@ def test_a_failed_import_into_a_store_that_does_not_exist_creates_nothing(
         import_file(str(file), [COMBAT], store)
     store.close()
     assert not (tmp_path / "new.db").exists()
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite", "postgres"])
+def test_stored_events_are_checked_inside_the_transaction_after_earlier_writes(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """New events of one stream come first (written before the file ends), then events of
+    another that the store holds, then that stream's new ones."""
+    urls = {"memory": "memory:", "sqlite": f"sqlite:///{tmp_path / 'events.db'}"}
+    url = urls.get(kind) or request.getfixturevalue("postgres_schemas")()
+    store = open_store(url)
+    troll = attacks("combat-troll", 6000)
+    store.append("combat-troll", [r.as_new() for r in troll[:5000]], 0)
+    file = write(tmp_path / "mixed.jsonl", attacks("combat-ogre", 5000) + troll)
+    result = import_file(str(file), [COMBAT], store)
+    assert [(s.stream, s.before, s.imported, s.present) for s in result.streams] == [
+        ("combat-ogre", 0, 5000, 0),
+        ("combat-troll", 5000, 1000, 5000),
+    ]
+    assert (store.generation("combat-ogre"), store.generation("combat-troll")) == (5000, 6000)
+    again = import_file(str(file), [COMBAT], store)
+    assert (again.imported, again.present) == (0, 11000)
+    changed = [
+        *attacks("combat-imp", 5000),
+        *troll[:10],
+        troll[10]._replace(data={"entity_id": "troll", "damage": 2}),
+    ]
+    before = store.generation("combat-imp")
+    with pytest.raises(InvalidInput) as raised:
+        import_file(str(write(tmp_path / "changed.jsonl", changed)), [COMBAT], store)
+    assert str(raised.value).endswith(
+        ":5011: event combat-troll-11 is already stored at combat-troll generation 11 "
+        "with another data"
+    )
+    assert store.generation("combat-imp") == before == 0
+    store.close()
