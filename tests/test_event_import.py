@@ -381,3 +381,23 @@ def test_stored_events_are_checked_inside_the_transaction_after_earlier_writes(
     )
     assert store.generation("combat-imp") == before == 0
     store.close()
+
+
+@needs_esdb_client
+def test_the_cli_imports_into_eventstoredb_in_two_passes(
+    escli: Run, tmp_path: Path, esdb_url: str
+) -> None:
+    import uuid
+
+    ogre, troll = f"combat-o{uuid.uuid4().hex[:8]}", f"combat-t{uuid.uuid4().hex[:8]}"
+    file = write(tmp_path / "two.jsonl", attacks(ogre, 3) + attacks(troll, 2))
+    out = escli("import", str(file), "--store", esdb_url)
+    assert (out.exit_code, out.stdout.splitlines()[0]) == (
+        0,
+        f"imported 5 events into 2 streams from {file}",
+    )
+    again = escli("import", str(file), "--store", esdb_url)
+    assert again.stdout == f"nothing to import: {file} holds 5 events, all already stored\n"
+    store = open_store(esdb_url)
+    assert [r.event_id for r in store.read(troll)] == [f"{troll}-1", f"{troll}-2"]
+    store.close()
