@@ -105,9 +105,10 @@ class _Problem(Exception):
     """The first problem of the file, at ``location``: raised from inside the reading, and
     turned into a located ``InvalidInput`` once the file's kind is known."""
 
-    def __init__(self, location: int, message: str) -> None:
+    def __init__(self, location: int, message: str, repeated_id: str | None = None) -> None:
         super().__init__(location, message)
         self.location, self.message = location, message
+        self.repeated_id = repeated_id  # an id the import wrote earlier: where is found later
 
 
 # Stands for "line N" in a message about an id the import itself wrote earlier: where that
@@ -188,6 +189,7 @@ class _Checker:
         self._gathered_ids: dict[str, int] = {}  # new ids since the last flush -> location
         self.gathered = 0
         self.gaps = 0  # streams with a gap, reported at the end unless something else is
+        self._repeated: dict[int, str] = {}  # location -> an id this import wrote before it
 
     def check(
         self, names: Sequence[str], generations: Sequence[int], locations: Sequence[int],
@@ -253,7 +255,8 @@ class _Checker:
     def _raise(self, problems: list[tuple[int, str]]) -> None:
         gaps = [s.gap for s in self.streams.values() if s.gap is not None] if self.gaps else []
         location, message = min(problems + gaps)
-        raise _Problem(location, message)
+        repeated = self._repeated.get(location) if message.endswith(_EARLIER) else None
+        raise _Problem(location, message, repeated)
 
     def _compare(
         self, name: str, held: list[tuple[int, int, NewEvent]]
@@ -288,6 +291,7 @@ class _Checker:
             state = self.streams.get(stream)
             if state is not None and generation > state.before:
                 # Written by this import (inside its transaction): the file repeats it.
+                self._repeated[ids[event_id]] = event_id
                 yield ids[event_id], f"event id {event_id} repeats " + _EARLIER
                 continue
             yield (
@@ -375,9 +379,8 @@ class _Source(NamedTuple):
                 end()
         except _Problem as problem:
             message = problem.message
-            if message.endswith(_EARLIER):
-                event_id = message.split()[2]
-                first = self._first_location(event_id)
+            if problem.repeated_id is not None:
+                first = self._first_location(problem.repeated_id)
                 message = message.removesuffix(_EARLIER) + ref.ref(first)
             raise ref.error(problem.location, message) from None
         return ref.kind, parser
