@@ -286,7 +286,9 @@ class _Checker:
 
     def _look_up(self, ids: dict[str, int]) -> Iterator[tuple[int, str]]:
         """New ids the store, or the file before them, holds already."""
-        found = self.store.find_ids(list(ids), list(self._gathered))
+        # Streams that hold events: where a store without an index of ids looks.
+        held = [stream for stream in self._gathered if self.streams[stream].before]
+        found = self.store.find_ids(list(ids), held)
         for event_id, (stream, generation) in found.items():
             state = self.streams.get(stream)
             if state is not None and generation > state.before:
