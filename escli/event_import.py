@@ -440,7 +440,7 @@ def import_file(
         total = _count_lines(disk) if progress.enabled else None
         try:
             if isinstance(store, Transactional) and not dry_run:
-                return _in_one_transaction(store, source, total, progress)
+                return _in_one_transaction(store, store, source, total, progress)
             return _in_two_passes(store, source, folder, dry_run, total, progress)
         finally:
             progress.finish()
@@ -454,10 +454,12 @@ def _result(
 
 
 def _in_one_transaction(
-    store: Transactional, source: _Source, total: int | None, progress: Progress
-) -> ImportResult:
-    """Check and append chunk by chunk inside one transaction (see the module docstring),
-    begun at the first write: a file that fails early, or is small, is checked without
+    store: Store, transactional: Transactional, source: _Source, total: int | None,
+    progress: Progress,
+) -> ImportResult:  # fmt: skip
+    """Check and append chunk by chunk inside one transaction (see the module docstring;
+    ``store`` and ``transactional`` are one object, seen as each protocol), begun at the
+    first write: a file that fails early, or is small, is checked without
     holding the store's lock (and a store that does not exist is not made). Checks made
     before it still hold inside: a stream that moved meanwhile fails its append's
     expected generation, an id stored meanwhile the unique index, and all is undone."""
@@ -474,9 +476,9 @@ def _in_one_transaction(
                 state.written += len(events)
             if appends:
                 if not started:
-                    transaction.enter_context(store.transaction())
+                    transaction.enter_context(transactional.transaction())
                     started = True
-                store.append_streams(appends)
+                transactional.append_streams(appends)
 
         def take(
             names: list[str], g: list[int], locations: list[int], events: list[NewEvent]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +72,13 @@ class Watched:
         self.appends.append((stream, len(events)))
         return self.store.append(stream, events, expected)
 
+
+class WatchedTransactional(Watched):
+    """``Watched`` for a ``Transactional`` store (declared, not found through __getattr__)."""
+
+    def transaction(self) -> AbstractContextManager[None]:
+        return self.store.transaction()  # type: ignore[attr-defined, no-any-return]
+
     def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
         # One append each, inside the transaction the import holds.
         for stream, events, expected in appends:
@@ -89,12 +97,12 @@ def test_an_import_looks_ids_up_and_never_reads_the_whole_store(
     stored = attacks("combat-troll", 3)
     store.append("combat-troll", [r.as_new() for r in stored], 0)
     file = write(tmp_path / "ogre.jsonl", attacks("combat-ogre", 2))
-    result = import_file(str(file), [COMBAT], Watched(store))  # type: ignore[arg-type]
+    result = import_file(str(file), [COMBAT], WatchedTransactional(store))  # type: ignore[arg-type]
     assert (result.imported, store.generation("combat-ogre")) == (2, 2)
     moved = [stored[1]._replace(stream="combat-imp", generation=1)]
     elsewhere = write(tmp_path / "moved.json", moved)
     with pytest.raises(InvalidInput) as raised:
-        import_file(str(elsewhere), [COMBAT], Watched(store))  # type: ignore[arg-type]
+        import_file(str(elsewhere), [COMBAT], WatchedTransactional(store))  # type: ignore[arg-type]
     assert str(raised.value) == (
         f"{elsewhere}: event id combat-troll-2 is already stored, at combat-troll generation 2"
     )
@@ -103,7 +111,7 @@ def test_an_import_looks_ids_up_and_never_reads_the_whole_store(
 
 def test_a_long_file_is_appended_a_chunk_at_a_time(tmp_path: Path, sqlite_url: str) -> None:
     file = write(tmp_path / "long.jsonl", attacks("combat-ogre", 20_000))
-    store = Watched(open_store(sqlite_url))
+    store = WatchedTransactional(open_store(sqlite_url))
     import_file(str(file), [COMBAT], store)  # type: ignore[arg-type]
     store.close()
     sizes = [n for _, n in store.appends]
@@ -178,7 +186,7 @@ def test_an_import_whose_later_stream_moved_writes_nothing_on_sqlite(
     def conflict() -> None:
         raise moved
 
-    watched = Watched(store, {"combat-troll": conflict})
+    watched = WatchedTransactional(store, {"combat-troll": conflict})
     with pytest.raises(ConcurrencyConflict, match="nothing was written"):
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
     assert watched.appends == [("combat-ogre", 3)]
@@ -192,7 +200,7 @@ def test_an_import_whose_later_stream_moved_writes_nothing_on_postgres(
     url = postgres_schemas()
     store = open_store(url)
     # A real writer, on its own connection, moves combat-troll after the import checked it.
-    watched = Watched(store, {"combat-ogre": concurrent_write(url, "combat-troll")})
+    watched = WatchedTransactional(store, {"combat-ogre": concurrent_write(url, "combat-troll")})
     with pytest.raises(ConcurrencyConflict, match="nothing was written") as raised:
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
     assert raised.value.exit_code == 6

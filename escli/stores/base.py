@@ -252,13 +252,14 @@ class Store(Protocol):
 
 
 @runtime_checkable
-class Transactional(Store, Protocol):
+class Transactional(Protocol):
     """A store whose writes can be grouped: every append made inside ``transaction()`` (by
     the thread that opened it, to any streams) becomes visible when the block ends, or none
     does when it raises. Reads and ``find_ids`` inside see the transaction's own appends.
     An append that fails inside undoes only itself (a conflict, a duplicate id), so the
     caller may go on or let the error end the block. Other writers wait, or conflict,
-    until the block ends: keep it to one command's work."""
+    until the block ends: keep it to one command's work. A protocol of its own beside
+    ``Store`` (checked with ``isinstance``), as only some stores offer it."""
 
     def transaction(self) -> AbstractContextManager[None]: ...
 
