@@ -11,7 +11,8 @@ the mapping):
 
 Reading detects the format: a first non-blank character ``[`` is a batch; a file that is one
 JSON object (over several lines or one, so a one-line file too) is an event; anything else
-is JSON Lines.
+is JSON Lines. A UTF-8 byte-order mark that starts the file is skipped. Every defect of an
+event is an ``InvalidInput`` located as above, in every format.
 
 Export streams events from the store and writes them as it goes (constant memory, a batch
 too). Import (``escli.event_import``) reads a file through the same functions, but hands on
@@ -61,6 +62,7 @@ _BLOCK: Final = 1 << 18  # bytes per read
 # stays in the CPU's caches at this size (4096 lines were 30% slower).
 _LINES: Final = 512
 _CHUNK: Final = 1024  # events per write
+_BOM: Final = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
 
 
 class Progress(Protocol):
@@ -111,7 +113,9 @@ def selected_records(
     sizes = [store.generation(stream) for stream in streams]
     for stream, size in zip(streams, sizes, strict=True):
         if size == 0:
-            raise NotFound(f"stream {stream!r} is not in the store")
+            from escli.suggest import stream_not_found
+
+            raise stream_not_found(store, stream)
     return chain.from_iterable(store.read(stream) for stream in streams), sum(sizes)
 
 
@@ -281,6 +285,9 @@ def _parse(stream: IO[bytes], name: str, parser: EventParser, progress: Progress
 def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
     head: list[bytes] = []  # the lines up to the first that is not blank
     for raw in stream:
+        if not head:
+            # A byte-order mark is no part of the JSON (editors on Windows write one).
+            raw = raw.removeprefix(_BOM)
         head.append(raw)
         if raw.strip():
             break
@@ -293,7 +300,7 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
         text = b"".join(head) + stream.read()
         event = _whole_event(text, name)
         if event is not None:
-            parser.add_object(event, 1, size=0)
+            _add_event(parser, event, name)
             return "event"
         blocks: Iterable[bytes] = [text]
     else:
@@ -306,11 +313,20 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
             if not any(raw.strip() for raw in more):
                 event = _whole_event(b"".join(head + more), name)
                 if event is not None:
-                    parser.add_object(event, 1, size=0)
+                    _add_event(parser, event, name)
                     return "event"
         blocks = _blocks(b"".join(head + more), stream)
     _read_lines(blocks, name, parser, progress)
     return "jsonl"
+
+
+def _add_event(parser: EventParser, event: object, name: str) -> None:
+    """Check the one event of an event file, an error located at the file."""
+    try:
+        # size=0: size is only a SHOULD (a warning), and imports report errors only.
+        parser.add_object(event, 1, size=0)
+    except EventError as e:
+        raise InvalidInput(f"{name}: {e}") from None
 
 
 def _blocks(start: bytes, stream: IO[bytes]) -> Iterator[bytes]:

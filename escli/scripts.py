@@ -20,10 +20,12 @@ command per line, ``#`` comments and blank lines ignored.
 
 A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
 ``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
-isolated in-memory store unless a ``store`` is named.
+isolated in-memory store unless a ``store`` is named; in a named store, each in streams of
+its own.
 
-Everything is parsed and checked in full (keys, domains, commands, field types) before the
-first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is read with the safe loader.
+Everything is parsed and checked in full (keys, domains, commands, field types, expected
+event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
+read with the safe loader.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from escli.domains import DomainRegistry
 from escli.errors import (
     CommandRejected,
     ConcurrencyConflict,
+    DomainError,
     EscliError,
     ExpectationFailed,
     InvalidInput,
@@ -305,6 +308,8 @@ class _Builder:
         _expect_type(name, str, where, "domain")
         try:
             return self.registry.get(name)
+        except DomainError:
+            raise  # the domain's own failure, not the script's
         except EscliError as e:
             raise InvalidInput(f"{where}: {e}") from e
 
@@ -377,7 +382,7 @@ class _Builder:
         except FieldError as e:
             raise InvalidInput(f"{where}: {e}") from e
 
-    def expectation(self, value: Any, where: Where) -> Expectation:
+    def expectation(self, value: Any, where: Where, domain: Domain) -> Expectation:
         _expect_type(value, dict, where, "expect")
         assert isinstance(value, YMap)
         _check_keys(value, ["events", "state", "generation", "error"], "expect")
@@ -385,7 +390,9 @@ class _Builder:
         if "events" in value:
             raw = value["events"]
             _expect_type(raw, list, value.value_where["events"], "events")
-            events = [self.event_pattern(item, raw.item_where[i]) for i, item in enumerate(raw)]
+            events = [
+                self.event_pattern(item, raw.item_where[i], domain) for i, item in enumerate(raw)
+            ]
         state = None
         if "state" in value:
             _expect_type(value["state"], dict, value.value_where["state"], "state")
@@ -415,14 +422,16 @@ class _Builder:
                 raise InvalidInput(f"{where}: expect either an error or events/state/generation")
         return Expectation(events, state, generation, kind, message)
 
-    def event_pattern(self, item: Any, where: Where) -> EventPattern:
+    def event_pattern(self, item: Any, where: Where, domain: Domain) -> EventPattern:
         if isinstance(item, str):
+            _check_event_type(domain, item, where)
             return EventPattern(item, {})
         _expect_type(item, dict, where, "an expected event")
         _check_keys(item, ["type", "data"], "an expected event")
         if "type" not in item:
             raise InvalidInput(f"{where}: an expected event needs a type")
         _expect_type(item["type"], str, item.value_where["type"], "type")
+        _check_event_type(domain, item["type"], item.value_where["type"])
         data = item.get("data", {})
         _expect_type(data, dict, item.value_where.get("data", where), "data")
         return EventPattern(item["type"], dict(data))
@@ -447,7 +456,7 @@ class _Builder:
             )
         expect = None
         if "expect" in item:
-            expect = self.expectation(item["expect"], item.value_where["expect"])
+            expect = self.expectation(item["expect"], item.value_where["expect"], domain)
         return Step(where, text, domain, command, expect)
 
     def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
@@ -478,6 +487,19 @@ class _Builder:
             at = data.value_where.get(top) if isinstance(data, YMap) else None
             raise InvalidInput(f"{at or item.value_where.get('data', where)}: {wanted} {e}") from e
         return new_event(event)
+
+
+def _check_event_type(domain: Domain, wanted: str, where: Where) -> None:
+    """An expected event's type must be one the domain has, in either spelling a match
+    accepts (``combat.EntityDied`` or ``EntityDied``): else no outcome could meet the
+    expectation, and the step would write before saying so."""
+    full = [event_type for event_type, _version in domain.events]
+    short = [event_type.rsplit(".", 1)[-1] for event_type in full]
+    if wanted not in full and wanted not in short:
+        known = ", ".join(sorted(full if "." in wanted else short))
+        raise InvalidInput(
+            f"{where}: domain {domain.name!r} has no event {wanted!r} (known: {known})"
+        )
 
 
 def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
@@ -543,9 +565,12 @@ class StepOutcome:
 
 def run_step(step: Step, store: Store) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
-    succeed; errors that are not ``EscliError`` (bugs) propagate."""
+    succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
+    not ``EscliError`` (escli's bugs) propagate."""
     try:
         result = dispatch(step.domain, step.command, store)
+    except DomainError:
+        raise
     except EscliError as e:
         expectation = step.expect or Expectation()
         return StepOutcome(step, None, e, expectation.problems(None, e))
@@ -633,29 +658,46 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
             builder.given_event(g, given_items.item_where[j], when.domain, stream)
             for j, g in enumerate(given_items)
         ]
-        then = builder.expectation(item["then"], item.value_where["then"])
+        then = builder.expectation(item["then"], item.value_where["then"], when.domain)
         store = item.get("store", file_store)
         scenarios.append(Scenario(item["name"], where, when.domain, given, when, then, store))
     return scenarios
+
+
+# Where a scenario's streams go in a shared store (``run_scenario``).
+SCENARIO_PREFIX = "escli-test."
 
 
 def run_scenario(
     scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
 ) -> ScenarioOutcome:
     """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
-    store, else ``default_store`` (an isolated in-memory store unless the caller names one)."""
-    store = open_store(scenario.store_url or default_store)
+    store, else ``default_store`` (an isolated in-memory store unless the caller names one).
+
+    A store that is not a fresh ``memory:`` one is shared (with other scenarios, earlier
+    runs, other users): there the scenario's streams get a prefix of their own,
+    ``escli-test.<random>.``, so that it sees only its given events, whatever ran before."""
+    shared = open_store(scenario.store_url or default_store)
+    store = shared
+    if not shared.url.lower().startswith("memory:"):
+        import uuid
+
+        from escli.stores.namespaced import NamespacedStore
+
+        store = NamespacedStore(shared, f"{SCENARIO_PREFIX}{uuid.uuid4().hex[:12]}.")
     try:
         stream = scenario.domain.stream_of(scenario.when.command)
         if scenario.given:
             store.append(stream, scenario.given, store.generation(stream))
         try:
             result = dispatch(scenario.domain, scenario.when.command, store)
+        except DomainError:
+            raise  # the domain's bug ends the run, as a bug in a test would
         except EscliError as e:
             return ScenarioOutcome(scenario, scenario.then.problems(None, e))
         return ScenarioOutcome(scenario, scenario.then.problems(result, None))
     finally:
-        store.close()
+        shared.close()
 
 
 def find_scenario_files(paths: Sequence[str]) -> list[str]:

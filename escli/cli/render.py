@@ -209,7 +209,7 @@ def step_view(step: Step) -> Iterable[Any]:
 
 
 def domain_json(domain: Domain) -> dict[str, Any]:
-    state_cls = type(domain.aggregate_impl.initial_state("_"))
+    state_cls = type(domain.initial_state(domain.stream_name("_")))
     return {
         "name": domain.name,
         "description": domain.description,
@@ -353,9 +353,13 @@ def published_json(item: Published) -> dict[str, Any]:
 def published_view(item: Published) -> Text:
     if not item.events:
         return Text(f"{item.stream}  no events from generation {item.from_generation}")
+    head = f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
+    if item.stored is None:
+        return Text(f"{head}{item.events} event{'s' if item.events != 1 else ''} sent")
+    held = item.events - item.stored
     return Text(
-        f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
-        f"{item.events} event{'s' if item.events != 1 else ''} sent"
+        f"{head}{item.stored} event{'s' if item.stored != 1 else ''} stored"
+        + (f" ({held} already there)" if held else "")
     )
 
 

@@ -71,14 +71,8 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
-from psycopg.rows import TupleRow
-
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
-from escli.stores import mask_url
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
@@ -89,6 +83,17 @@ from escli.stores.base import (
     StreamInfo,
     records,
 )
+from escli.times import RANGE, out_of_range
+from escli.urls import check_url, mask_url, valid_port
+
+try:
+    import psycopg
+    from psycopg import errors as pgerrors
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import TupleRow
+except ImportError as e:
+    raise missing_client("PostgreSQL URLs need psycopg", "'escli[postgres]'", e) from e
 
 __all__ = ["PostgresStore", "parse_url"]
 
@@ -209,8 +214,9 @@ def parse_url(url: str) -> tuple[str, str]:
     """A ``postgresql://`` or ``postgres://`` URL -> (libpq conninfo, schema name).
 
     ``schema`` is taken out of the query; the rest is checked by libpq (without connecting),
-    so a misspelt option is ``InvalidInput`` at once.
+    so a misspelt option or a port that is not one is ``InvalidInput`` at once.
     """
+    check_url(url, "PostgreSQL store")
     base, _, query = url.partition("?")
     kept, schema = [], DEFAULT_SCHEMA
     for item in query.split("&"):
@@ -226,9 +232,17 @@ def parse_url(url: str) -> tuple[str, str]:
         )
     conninfo = base + ("?" + "&".join(kept) if kept else "")
     try:
-        conninfo_to_dict(conninfo)
+        params = conninfo_to_dict(conninfo)
     except psycopg.Error as e:
         raise InvalidInput(f"bad PostgreSQL store URL {mask_url(url)}: {_first_line(e)}") from e
+    # libpq checks ports only when it connects, and calls one out of range a connection
+    # failure (one that is not a number, an invalid value: InvalidInput there).
+    for port in str(params.get("port") or "").split(","):
+        if port.isascii() and port.isdigit() and not valid_port(port):
+            raise InvalidInput(
+                f"bad PostgreSQL store URL {mask_url(url)}: port {port!r} is not a number "
+                "from 1 to 65535"
+            )
     return conninfo, schema
 
 
@@ -243,6 +257,8 @@ def _canonical_time(given: str) -> str:
         parsed = datetime.fromisoformat(given)
     except ValueError:
         parsed = None
+    if out_of_range(given):
+        raise InvalidInput(f"recorded time {given!r} is out of range: {RANGE}")
     if parsed is None or parsed.utcoffset() is None:
         raise InvalidInput(f"recorded time {given!r} is not an RFC 3339 time with an offset")
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
@@ -586,7 +602,10 @@ class PostgresStore(BaseStore):
         times: list[str | None] = []
         given: list[str | None] = []
         for e in events:
-            canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            try:
+                canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            except InvalidInput as error:
+                raise InvalidInput(f"{stream}: event {e.event_id}: {error}") from None
             times.append(canonical)
             given.append(None if canonical == e.recorded_at else e.recorded_at)
         params = {

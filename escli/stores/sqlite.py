@@ -87,7 +87,7 @@ def path_from_url(url: str) -> tuple[str, bool]:
     Parsed by hand rather than with urllib.parse, which costs CLI start-up time.
     """
     if url[: len("sqlite:")].lower() != "sqlite:":
-        return url, False
+        return _checked_path(url, url), False
     raw, _, query = url[len("sqlite:") :].partition("?")
     if raw.startswith("///"):
         raw = raw[3:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
@@ -106,7 +106,13 @@ def path_from_url(url: str) -> tuple[str, bool]:
     mode = options.get("mode", "rw")
     if mode not in ("ro", "rw"):
         raise InvalidInput(f"SQLite store mode must be ro or rw, got {mode!r}")
-    return raw, mode == "ro"
+    return _checked_path(raw, url), mode == "ro"
+
+
+def _checked_path(path: str, url: str) -> str:
+    if "\0" in path:  # no file name holds one; the OS would refuse it
+        raise InvalidInput(f"SQLite store path {path!r} (from {url!r}) holds a NUL character")
+    return path
 
 
 @contextmanager
@@ -459,6 +465,43 @@ class SQLiteStore(BaseStore):
         )
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
+
+    # Seconds without a new event after which a subscription reads on a fresh connection.
+    IDLE_REOPEN_S = 2.0
+
+    def subscribe(
+        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
+    ) -> Iterator[RecordedEvent]:
+        """Polling, as ``BaseStore`` does, and after each idle spell the tail is read again
+        on a new connection. A writer killed mid-commit can leave frames in the WAL that an
+        open connection's index does not show, but that later readers see once that index
+        is rebuilt (when the connections close): reopening lets ``follow`` converge on what
+        ``export`` reads."""
+        import time
+
+        idle_since = time.monotonic()
+        while True:
+            fresh = False
+            records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
+            for recorded in records:
+                fresh = True
+                after = recorded.generation if stream is not None else recorded.position
+                yield recorded
+            now = time.monotonic()
+            if fresh:
+                idle_since = now
+            elif now - idle_since >= self.IDLE_REOPEN_S:
+                self._reconnect()
+                idle_since = now
+            else:
+                time.sleep(poll_interval)
+
+    def _reconnect(self) -> None:
+        """Close this thread's connection; the next query opens a new one."""
+        with self._conns_lock:
+            conn = self._conns.pop(threading.get_ident(), None)
+        if conn is not None:
+            conn.close()
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         rows = self._rows(
