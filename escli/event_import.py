@@ -542,16 +542,16 @@ def _write(
             batch.append(event)
         for name, batch in batches.items():
             state = streams[name]
-            try:
-                store.append(name, batch, state.before + state.written)
-            except EscliError as e:
-                raise _written_so_far(e, streams) from e
+            store.append(name, batch, state.before + state.written)
             state.written += len(batch)
             done += len(batch)
         progress.update(done)
 
     progress.start("writing", total)
-    source.scan(take, NO_PROGRESS)
+    try:
+        source.scan(take, NO_PROGRESS)
+    except EscliError as e:  # an append refused, or the file changed since the first pass
+        raise _written_so_far(e, streams) from e
 
 
 def _written_so_far(error: EscliError, streams: dict[str, _Stream]) -> EscliError:

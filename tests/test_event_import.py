@@ -57,6 +57,9 @@ class Watched:
         self.before_append = dict(before_append or {})
 
     def __getattr__(self, name: str) -> Any:
+        if name in ("transaction", "append_streams"):
+            # Not Transactional, on every Python (3.12 checks protocols statically).
+            raise AttributeError(name)
         return getattr(self.store, name)
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
@@ -78,6 +81,9 @@ class WatchedTransactional(Watched):
 
     def transaction(self) -> AbstractContextManager[None]:
         return self.store.transaction()  # type: ignore[attr-defined, no-any-return]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
 
     def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
         # One append each, inside the transaction the import holds.
@@ -409,3 +415,22 @@ def test_the_cli_imports_into_eventstoredb_in_two_passes(
     store = open_store(esdb_url)
     assert [r.event_id for r in store.read(troll)] == [f"{troll}-1", f"{troll}-2"]
     store.close()
+
+
+def test_a_store_without_transactions_is_told_what_was_written(tmp_path: Path) -> None:
+    """The two-pass import, on a store that writes one stream at a time (as EventStoreDB)."""
+    store = open_store("memory:")
+    watched = Watched(store, {"combat-troll": concurrent_write_to(store, "combat-troll")})
+    with pytest.raises(ConcurrencyConflict) as raised:
+        import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
+    assert "written before it: combat-ogre (generations 1..3); not written: combat-troll" in str(
+        raised.value
+    )
+    assert "nothing was written" not in str(raised.value)
+
+
+def concurrent_write_to(store: Store, stream: str) -> Callable[[], None]:
+    def write_one() -> None:
+        store.append(stream, [new()], 0)
+
+    return write_one
