@@ -379,11 +379,19 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
     }
 
 
+COPY_SHOWN = 20  # streams a copy lists before it summarises the rest
+
+
 def copy_view(result: CopyResult) -> Text:
-    width = max(len("copied"), *(len(str(s.copied)) for s in result.streams))
+    streams = result.streams
+    shown = streams if len(streams) <= COPY_SHOWN + 1 else streams[:COPY_SHOWN]
+    width = max(len("copied"), *(len(str(s.copied)) for s in shown))
     rows = [_header("stream", "copied", "already present")]
-    rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in result.streams]
-    return columns(rows, indent=0)
+    rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in shown]
+    table = columns(rows, indent=0)
+    if len(shown) < len(streams):
+        table.append(f"\nand {len(streams) - len(shown)} more streams (--json lists every stream)")
+    return table
 
 
 def copy_summary(result: CopyResult) -> str:

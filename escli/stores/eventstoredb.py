@@ -28,7 +28,10 @@ Event ids and retries
     An id that is not a UUID (an imported event's) is sent as a UUID derived from it (uuid5)
     and kept verbatim in the metadata, so it reads back unchanged and retries stay idempotent.
     EventStoreDB does not refuse an id already stored in another stream: ``DuplicateEventId``
-    is never raised here.
+    is never raised here. Nor does it index ids across streams: no call answers "is this id
+    stored" short of reading ``$all``, the whole database. ``find_ids`` therefore reads only
+    the streams it is given (those an import or copy is about to write), never ``$all``: an
+    id stored in another stream goes unnoticed, as the server itself would take it.
 
 Positions
     An event's position is its commit position in ``$all``: increasing, with gaps. No
@@ -72,7 +75,7 @@ import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
 from urllib.parse import parse_qsl, unquote, urlencode
@@ -505,6 +508,32 @@ class EventStoreDBStore(BaseStore):
             lambda: client.get_current_version(stream, timeout=self._target.timeout), stream
         )
         return 0 if version == self._api.no_stream else int(version) + 1
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        """The ids among ``event_ids`` held in ``streams`` (see "Event ids and retries" in
+        the module docstring: the server has no index of ids, and ``$all`` is never read)."""
+        wanted = set(event_ids)
+        found: dict[str, tuple[str, int]] = {}
+        for stream in dict.fromkeys(streams) if wanted else ():
+            for event in self._stream_events(stream):
+                event_id = self._stored_id(event)
+                if event_id in wanted:
+                    found[event_id] = (stream, event.stream_position + 1)
+        return found
+
+    @staticmethod
+    def _stored_id(event: Any) -> str:
+        """An event's escli id: kept in its metadata when it is not its UUID's text."""
+        if event.metadata and b"event_id" in event.metadata:
+            try:
+                meta = json.loads(event.metadata)
+            except ValueError:
+                meta = None
+            if isinstance(meta, dict) and meta.get("event_id"):
+                return str(meta["event_id"])
+        return str(event.id)
 
     def _all_events(self, after_position: int) -> Iterator[Any]:
         """Every event of a non-system stream after ``after_position``, in pages."""

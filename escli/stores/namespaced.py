@@ -8,7 +8,7 @@ above (dispatch, the domain's ``initial_state``) sees the names it asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from escli.errors import ConcurrencyConflict
 from escli.stores.base import (
@@ -68,6 +68,18 @@ class NamespacedStore(BaseStore):
 
     def generation(self, stream: str) -> int:
         return self.inner.generation(self.prefix + stream)
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        """Ids held inside the prefix. One held outside is not in sight; the store below
+        still refuses to take it again (its ids are unique throughout)."""
+        found = self.inner.find_ids(event_ids, [self.prefix + s for s in streams])
+        return {
+            event_id: (stream[len(self.prefix) :], generation)
+            for event_id, (stream, generation) in found.items()
+            if stream.startswith(self.prefix)
+        }
 
     def streams(self) -> Iterator[StreamInfo]:
         for info in self.inner.streams():

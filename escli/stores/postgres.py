@@ -31,6 +31,12 @@ expected one, inserts every event (unnest of arrays), and calls ``pg_notify``, w
 commit. The generation read before the lock may be stale; the primary key then refuses the
 insert and the append reports the conflict, nothing written.
 
+Transactions. ``transaction()`` (the ``Transactional`` capability) pins one connection to
+the calling thread and opens a transaction on it; every read, look-up and append of that
+thread goes through it, each append a savepoint (``SAVEPOINT``) that undoes only itself.
+The first append takes the position lock, so other appends wait until the transaction
+commits: an import or a copy is visible whole, or not at all.
+
 Subscribe. LISTEN on a connection of its own first, then catch up with ``read`` or
 ``read_all`` from the last event seen, then wait for a notification and read again from
 there. Events committed during catch-up are in the read or notified after it, and positions
@@ -54,13 +60,14 @@ is never shown: ``store.url`` and every message carry ``***`` in its place.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
@@ -299,6 +306,9 @@ class PostgresStore(BaseStore):
         self._idle: list[Connection] = []
         self._epoch = 0
         self._lock = threading.Lock()
+        # Threads inside ``transaction()``: their connection, used by all they do.
+        self._pinned: dict[int, Connection] = {}
+        self._cursor_names = itertools.count()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -373,6 +383,10 @@ class PostgresStore(BaseStore):
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        pinned = self._pinned.get(threading.get_ident())
+        if pinned is not None:
+            yield pinned
+            return
         with self._lock:
             conn, epoch = (self._idle.pop() if self._idle else None), self._epoch
         if conn is None:
@@ -477,7 +491,8 @@ class PostgresStore(BaseStore):
             with self._connection() as conn:
                 if not self._ensure(conn, create=False):
                     return
-                with conn.transaction(), conn.cursor(name="escli_read") as cursor:
+                name = f"escli_read_{next(self._cursor_names)}"  # reads may be open together
+                with conn.transaction(), conn.cursor(name=name) as cursor:
                     cursor.itersize = ITERSIZE
                     cursor.execute(query, params)
                     yield from cursor
@@ -515,6 +530,56 @@ class PostgresStore(BaseStore):
             (stream,),
         ).fetchone()
         return int(row[0]) if row else 0
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        if not event_ids:
+            return {}
+        try:
+            with self._connection() as conn:
+                if not self._ensure(conn, create=False):
+                    return {}
+                rows = conn.execute(
+                    f"SELECT event_id, stream, generation FROM {self._s}.events"
+                    " WHERE event_id = ANY(%s::text[])",
+                    (list(event_ids),),
+                ).fetchall()
+        except psycopg.Error as e:
+            raise self._error(e) from e
+        return {event_id: (stream, int(generation)) for event_id, stream, generation in rows}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        me = threading.get_ident()
+        pinned = self._pinned.get(me)
+        try:
+            if pinned is not None:  # nested: a savepoint of the outer one
+                with pinned.transaction():
+                    yield
+                return
+            with self._connection() as conn:
+                self._ensure(conn, create=True)
+                with conn.transaction():
+                    self._pinned[me] = conn
+                    try:
+                        yield
+                    finally:
+                        del self._pinned[me]
+        except psycopg.Error as e:
+            raise self._error(e) from e
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        with self.transaction():
+            for stream, events, expected in appends:
+                self.append(stream, events, expected)
+
+    def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
+        """Inside ``transaction()``, a savepoint, so that a failed statement undoes only
+        itself (and the transaction can still report why); else nothing: one statement in
+        autocommit is atomic already."""
+        pinned = self._pinned.get(threading.get_ident()) is conn
+        return conn.transaction() if pinned else nullcontext()
 
     def streams(self) -> Iterator[StreamInfo]:
         for name, generation, count in self._rows(
@@ -565,7 +630,8 @@ class PostgresStore(BaseStore):
                 self._ensure(conn, create=True)
                 try:
                     sql = self._append_pending_sql if pending_for else self._append_sql
-                    row = conn.execute(sql, params).fetchone()
+                    with self._savepoint(conn):
+                        row = conn.execute(sql, params).fetchone()
                 except pgerrors.UniqueViolation as e:
                     if e.diag.constraint_name == "events_event_id_key":
                         found = re.search(r"\(event_id\)=\((.*)\)", e.diag.message_detail or "")

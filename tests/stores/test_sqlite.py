@@ -10,11 +10,11 @@ import pytest
 from escli import StoreError, open_store
 from escli.errors import InvalidInput
 from escli.stores.sqlite import SQLiteStore, path_from_url
-from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.contract import TransactionalContract, new, unique_stream
 from tests.stores.race import race
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(TransactionalContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
