@@ -516,6 +516,19 @@ def test_apply_event_may_return_the_state_unchanged_or_another_state_class(
     )
 
 
+def test_a_rejection_of_several_lines_is_one_error_line(escli: Run, tmp_path: Path) -> None:
+    path = probe(
+        tmp_path / "domains",
+        imports="from escli import CommandRejected",
+        handle="raise CommandRejected('not today\\n  nor tomorrow\\r\\n\\nask later\\n')",
+    )
+    folder = str(path.parent)
+    out = escli("dispatch", "probe", "poke", "t1", "--domains", folder)
+    assert (out.exit_code, out.stderr) == (5, "Error: not today; nor tomorrow; ask later\n")
+    out = escli("dispatch", "probe", "poke", "t1", "--json", "--domains", folder)
+    assert json.loads(out.stderr) == {"error": "not today; nor tomorrow; ask later", "exit_code": 5}
+
+
 # -- stdout is escli's ---------------------------------------------------------------------
 
 
