@@ -587,6 +587,28 @@ def test_a_helper_module_is_skipped_by_listing_with_a_note(escli: Run, tmp_path:
     assert "probe_notes.py has no `domain` (a helper module" in out.stderr
 
 
+@pytest.mark.parametrize("helper", ["aa_once", "zz_once"], ids=["listed first", "listed last"])
+def test_a_helper_module_runs_once_and_is_the_module_its_sibling_imports(
+    escli: Run, tmp_path: Path, helper: str
+) -> None:
+    path = probe(tmp_path / "domains", imports=f"import {helper}\nHELPER = {helper}")
+    (path.parent / f"{helper}.py").write_text(f"print('importing {helper}')\n")
+    out = escli("domains", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    assert out.stderr.count(f"importing {helper}") == 1, out.stderr
+    out = escli("dispatch", "probe", "poke", "t1", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    assert f"importing {helper}" not in out.stderr
+    import sys
+
+    from escli import DomainRegistry
+
+    registry = DomainRegistry([path.parent])
+    registry.load_all()
+    domain_module = sys.modules[type(registry.get("probe").aggregate_impl).__module__]
+    assert domain_module.HELPER is sys.modules[helper]
+
+
 def test_listing_shows_the_domains_that_load_and_fails_with_the_broken_one(
     escli: Run, tmp_path: Path
 ) -> None:
