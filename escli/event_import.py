@@ -47,13 +47,14 @@ from escli.cloud_events import EventParser
 from escli.copy import written_before
 from escli.errors import EscliError, InvalidInput
 from escli.event_files import (
+    BOM,
     NO_PROGRESS,
     STDIN,
     ParsedFile,
     Progress,
-    _count_lines,
-    _open_input,
-    _parse,
+    count_lines,
+    open_input,
+    parse_stream,
 )
 from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional
 
@@ -67,7 +68,6 @@ __all__ = ["ImportResult", "StreamImport", "import_file"]
 Take = Callable[[list[str], list[int], list[int], list[NewEvent]], None]
 
 _WRITE: Final = 4096  # events gathered before they are appended (one append per stream)
-_BOM: Final = b"\xef\xbb\xbf"
 
 
 class StreamImport(NamedTuple):
@@ -343,7 +343,7 @@ def _first_kind(path: str) -> str:
     """The kind a file's first character promises (``batch`` for ``[``), for problems found
     while it is still being read; a one-event file is checked only once read whole."""
     with open(path, "rb") as f:
-        head = f.read(1 << 16).removeprefix(_BOM).lstrip()
+        head = f.read(1 << 16).removeprefix(BOM).lstrip()
     return "batch" if head[:1] == b"[" else "jsonl"
 
 
@@ -369,9 +369,9 @@ class _Source(NamedTuple):
         chunks = _Chunks(parser, take, progress)
         ref = self.ref()
         try:
-            with _open_input(self.disk) as (stream, _):
+            with open_input(self.disk) as (stream, _):
                 try:
-                    kind = _parse(stream, self.name, parser, chunks)
+                    kind = parse_stream(stream, self.name, parser, chunks)
                 except InvalidInput:
                     chunks.drain()  # the events before the bad one may hold an earlier problem
                     raise
@@ -435,9 +435,9 @@ def import_file(
         _on_disk(path, folder) as disk,
     ):
         source = _Source(disk, STDIN if path == "-" else path, domains, skip_unknown)
-        with _open_input(disk):
+        with open_input(disk):
             pass  # a file that cannot be read is an error before anything else
-        total = _count_lines(disk) if progress.enabled else None
+        total = count_lines(disk) if progress.enabled else None
         try:
             if isinstance(store, Transactional) and not dry_run:
                 return _in_one_transaction(store, store, source, total, progress)
