@@ -44,8 +44,7 @@ from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from escli.cloud_events import EventParser
-from escli.copy import written_before
-from escli.errors import EscliError, InvalidInput
+from escli.errors import EscliError, InvalidInput, written_before
 from escli.event_files import (
     BOM,
     NO_PROGRESS,

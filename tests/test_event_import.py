@@ -236,7 +236,7 @@ def test_an_import_whose_later_stream_moved_names_what_it_wrote_on_eventstoredb(
 
 
 def test_the_stream_list_of_a_partial_write_is_summarised(tmp_path: Path) -> None:
-    from escli.copy import written_before
+    from escli.errors import written_before
 
     error = ConcurrencyConflict("combat-z", 0, 1)
     told = written_before(error, [f"combat-{n}" for n in range(8)], ["combat-z"], "go on")
@@ -247,6 +247,36 @@ def test_the_stream_list_of_a_partial_write_is_summarised(tmp_path: Path) -> Non
     )
     assert (type(told), told.exit_code, told.actual) == (ConcurrencyConflict, 6, 1)
     assert written_before(error, [], ["combat-z"], "go on") is error
+
+
+def test_a_write_that_wrote_nothing_is_marked_on_the_error_not_found_in_its_message() -> None:
+    from escli.errors import in_context, written_before, wrote_nothing
+
+    refused = wrote_nothing(StoreError(), "the events are too large")
+    assert (str(refused), refused.refused) == (
+        "the events are too large; nothing was written",
+        "the events are too large",
+    )
+    told = written_before(in_context(refused, "combat-b"), ["combat-a (1 event)"], [], "go on")
+    assert (type(told), str(told), told.refused) == (
+        StoreError,
+        "combat-b: the events are too large; that append wrote nothing, but written before "
+        "it: combat-a (1 event); go on",
+        None,
+    )
+    # A class whose __init__ takes other arguments than the message is retold too.
+    moved = in_context(ConcurrencyConflict("combat-b", 0, 1), "step 2")
+    assert (str(moved), moved.actual) == (
+        "step 2: stream 'combat-b' moved: expected generation 0, found 1; nothing was "
+        "written, retry the command",
+        1,
+    )
+    # An error that only says the words is not cut short at them.
+    other = StoreError("combat-b is gone; nothing was written to it since")
+    assert str(written_before(other, ["combat-a"], [], "go on")) == (
+        "combat-b is gone; nothing was written to it since; that append wrote nothing, but "
+        "written before it: combat-a; go on"
+    )
 
 
 def filled_source() -> Store:

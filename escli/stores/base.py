@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from escli.errors import ConcurrencyConflict, StoreError
+from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 
 __all__ = [
     "BaseStore",
@@ -36,7 +36,8 @@ class DuplicateEventId(StoreError):
     """An appended event carries an id the store already holds; nothing was written."""
 
     def __init__(self, event_id: str) -> None:
-        super().__init__(f"event id {event_id} is already stored; nothing was written")
+        super().__init__()
+        wrote_nothing(self, f"event id {event_id} is already stored")
         self.event_id = event_id
 
 

@@ -86,6 +86,7 @@ from escli.errors import (
     InvalidInput,
     StoreError,
     StoreUnavailable,
+    wrote_nothing,
 )
 from escli.stores import missing_client
 from escli.stores.base import (
@@ -425,9 +426,10 @@ class EventStoreDBStore(BaseStore):
         if isinstance(e, api.too_large):
             limit = re.search(r"\d+", detail)
             size = f"{int(limit.group()):,} bytes" if limit else "its maximum append size"
-            raise StoreError(
+            raise wrote_nothing(
+                StoreError(),
                 f"the events for {stream} are larger than EventStoreDB at {where} accepts in "
-                f"one append ({size}); nothing was written"
+                f"one append ({size})",
             ) from e
         code = _status_code(e)
         if isinstance(e, api.access_denied) or code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
