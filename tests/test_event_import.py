@@ -465,3 +465,48 @@ def concurrent_write_to(store: Store, stream: str) -> Callable[[], None]:
         store.append(stream, [new()], 0)
 
     return write_one
+
+
+@needs_esdb_client
+def test_an_import_into_eventstoredb_reads_each_stored_stream_once(
+    tmp_path: Path, esdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    ogre = f"combat-o{uuid.uuid4().hex[:8]}"
+    store = open_store(esdb_url)
+    store.append(ogre, [r.as_new() for r in attacks(ogre, 2)], 0)
+    file = write(tmp_path / "long.jsonl", attacks(ogre, 3000))  # six chunks of 512 lines
+    reads: list[str] = []  # the streams read from their first event to their last
+    events = type(store)._stream_events  # type: ignore[attr-defined]
+
+    def counted(self: Store, stream: str, first: int = 1, last: int | None = None) -> Any:
+        if first <= 1 and last is None:
+            reads.append(stream)
+        return events(self, stream, first, last)
+
+    monkeypatch.setattr(type(store), "_stream_events", counted)
+    result = import_file(str(file), [COMBAT], store)
+    assert (result.imported, store.generation(ogre), reads) == (2998, 3000, [ogre])
+    store.close()
+
+
+@needs_esdb_client
+def test_an_id_another_stream_of_the_file_holds_on_eventstoredb_is_refused(
+    tmp_path: Path, esdb_url: str
+) -> None:
+    import uuid
+
+    ogre, troll = f"combat-o{uuid.uuid4().hex[:8]}", f"combat-t{uuid.uuid4().hex[:8]}"
+    store = open_store(esdb_url)
+    stored = attacks(troll, 2)
+    store.append(troll, [r.as_new() for r in stored], 0)
+    # The ogre's new event carries the id of the troll's event 2, which the file names after.
+    file = write(tmp_path / "two.jsonl", [stored[1]._replace(stream=ogre, generation=1), *stored])
+    with pytest.raises(InvalidInput) as raised:
+        import_file(str(file), [COMBAT], store)
+    assert str(raised.value) == (
+        f"{file}:1: event id {troll}-2 is already stored, at {troll} generation 2"
+    )
+    assert store.generation(ogre) == 0
+    store.close()

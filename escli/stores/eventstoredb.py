@@ -519,11 +519,16 @@ class EventStoreDBStore(BaseStore):
         wanted = set(event_ids)
         found: dict[str, tuple[str, int]] = {}
         for stream in dict.fromkeys(streams) if wanted else ():
-            for event in self._stream_events(stream):
-                event_id = self._stored_id(event)
+            for event_id, generation in self.stream_ids(stream):
                 if event_id in wanted:
-                    found[event_id] = (stream, event.stream_position + 1)
+                    found[event_id] = (stream, generation)
         return found
+
+    def stream_ids(self, stream: str) -> Iterator[tuple[str, int]]:
+        """Every event id of ``stream`` with its generation (``StreamIds``: an import reads
+        them once, rather than ``find_ids`` reading the stream again for each chunk)."""
+        for event in self._stream_events(stream):
+            yield self._stored_id(event), event.stream_position + 1
 
     @staticmethod
     def _stored_id(event: Any) -> str:
