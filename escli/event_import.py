@@ -12,7 +12,8 @@ holds elsewhere, is an error: each chunk's new ids are looked up in the store's 
 index of ids (``Store.find_ids``), so the check costs what the file holds, not what the
 store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
 file names that holds events are read once, into the scratch table of the first pass; an
-id stored in a stream the file does not name goes unnoticed, as the server takes it. The first problem in the file (the earliest line or event) is the error.
+id stored in a stream the file does not name goes unnoticed, as the server takes it. The
+first problem in the file (the earliest line or event) is the error.
 
 How the "all or nothing, checked before anything is visible" promise is kept:
 
