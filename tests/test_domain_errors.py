@@ -529,6 +529,82 @@ def test_a_rejection_of_several_lines_is_one_error_line(escli: Run, tmp_path: Pa
     assert json.loads(out.stderr) == {"error": "not today; nor tomorrow; ask later", "exit_code": 5}
 
 
+def probe_event(generation: int, thing_id: str = "t1") -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": f"e{generation}",
+        "source": "events://test/probe",
+        "type": "probe.Poked",
+        "subject": "probe-t1",
+        "time": "2026-01-01T00:00:00Z",
+        "datacontenttype": "application/json",
+        "typeversion": "1.0",
+        "generation": generation,
+        "data": {"thing_id": thing_id},
+    }
+
+
+def probe_with_post_init(folder: Path, body: str) -> Path:
+    """The probe domain whose ``Poked`` runs ``body`` in its ``__post_init__``."""
+    path = probe(folder)
+    path.write_text(
+        path.read_text().replace(
+            "class Poked:\n    thing_id: str\n",
+            f"class Poked:\n    thing_id: str\n\n    def __post_init__(self):\n        {body}\n",
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "where"),
+    [("jsonl", "{file}:2"), ("batch", "{file}: event 2"), ("event", "{file}")],
+)
+def test_the_library_raises_an_event_classs_failure_as_domain_error_at_its_event(
+    tmp_path: Path, fmt: str, where: str
+) -> None:
+    from escli import load_domain
+    from escli.event_files import read_events
+    from escli.event_import import import_file
+
+    path = probe_with_post_init(
+        tmp_path / "domains", "if self.thing_id == 'bad': raise KeyError(self.thing_id)  # here"
+    )
+    domain = load_domain("probe", [path.parent])
+    events = [probe_event(1), probe_event(2, "bad")] if fmt != "event" else [probe_event(1, "bad")]
+    file = tmp_path / "probe.json"
+    if fmt == "jsonl":
+        file.write_text("".join(json.dumps(e) + "\n" for e in events))
+    else:
+        file.write_text(json.dumps(events if fmt == "batch" else events[0]))
+    store = open_store("memory:")
+    for attempt in (
+        lambda: read_events(str(file), [domain]),
+        lambda: import_file(str(file), [domain], store),
+    ):
+        with pytest.raises(DomainError) as caught:
+            attempt()
+        assert str(caught.value) == (
+            f"{path}:{line_of(path)}: domain 'probe': Poked.__post_init__ raised KeyError: "
+            f"'bad' (decoding the event at {where.format(file=file)})"
+        )
+        assert isinstance(caught.value.__cause__, KeyError)
+    assert snapshot(store) == []
+
+
+@pytest.mark.parametrize("command", [["import"], ["replay", "--file"]], ids=" ".join)
+def test_what_an_event_class_prints_while_a_file_is_read_goes_to_stderr(
+    escli: Run, tmp_path: Path, command: list[str]
+) -> None:
+    path = probe_with_post_init(tmp_path / "domains", "print('decoding', self.thing_id)")
+    file = tmp_path / "probe-t1.jsonl"
+    file.write_text("".join(json.dumps(probe_event(g)) + "\n" for g in (1, 2)))
+    out = escli(*command, str(file), "--json", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    json.loads(out.stdout)
+    assert out.stderr.count("decoding t1\n") >= 2
+
+
 # -- stdout is escli's ---------------------------------------------------------------------
 
 
