@@ -82,7 +82,7 @@ from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
-from escli.urls import check_url, mask_url
+from escli.urls import check_url, hide_secrets, mask_url
 
 try:
     import nats.errors
@@ -272,7 +272,7 @@ def parse_url(url: str) -> NatsOptions:
         parts = urlsplit(url)
         port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {e}") from e
+        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {hide_secrets(str(e), url)}") from e
     shown = f"nats://{parts.hostname or ''}"
     if not 0 < port < 65536:
         raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
