@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import output_path
 
 SHOWN = 5  # streams an import lists before it summarises the rest
 
@@ -31,6 +32,7 @@ if TYPE_CHECKING:
     "-o",
     "--output",
     metavar="FILE",
+    callback=output_path,
     help="Write to FILE, not stdout: a file appears whole or not at all (keeping its mode; "
     "a symlink's target is written); a FIFO or device is written straight.",
 )
