@@ -848,6 +848,8 @@ class CloudEventsFile:
             out.write(text)
             out.flush()
         except OSError as e:
+            if isinstance(e, BrokenPipeError) and self.path == "-":
+                raise  # stdout's reader stopped early (`| head -1`): the CLI ends quietly
             raise StoreError(f"{self.url}: cannot write {self.path}: {e.strerror}") from e
 
     def close(self) -> None:

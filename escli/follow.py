@@ -11,7 +11,7 @@ from escli.model import Domain, with_generation
 from escli.replay import Step, decode_event, fold
 from escli.stores.base import RecordedEvent, Store
 
-__all__ = ["Followed", "follow", "known_domains"]
+__all__ = ["Followed", "check_stream", "follow", "known_domains"]
 
 DomainFor = Callable[[str], Domain | None]
 
@@ -30,6 +30,18 @@ def known_domains(lookup: Callable[[str], Domain]) -> DomainFor:
         return cache[stream]
 
     return domain_for
+
+
+def check_stream(store: Store, lookup: Callable[[str], Domain], stream: str) -> None:
+    """Refuse a stream that following could only wait on for ever, with replay's errors: a
+    name not of the form ``<domain>-<id>`` (``InvalidInput``), or of a domain ``lookup``
+    does not know (``NotFound``) unless the store holds the stream (then its events are shown
+    without state, as those of any stream of an unknown domain)."""
+    try:
+        lookup(stream)
+    except NotFound:
+        if store.generation(stream) == 0:
+            raise
 
 
 class Followed(NamedTuple):
@@ -58,6 +70,8 @@ def follow(
     that stream's state is not tracked any further: following is for watching, and one odd
     event must not end it. Blocks between events.
     """
+    if stream is not None:
+        Domain.domain_name_of(stream)  # "" or "ogre" is no stream: never "every stream"
     if limit is not None and limit <= 0:
         return
     after = max(from_generation, 1) - 1 if stream is not None else 0

@@ -14,7 +14,7 @@ from escli.dispatcher import Sink
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
 from escli.stores import open_lasting_store
 from escli.stores.base import RecordedEvent, Store
-from escli.urls import check_url
+from escli.urls import check_url, secrets_hidden
 
 __all__ = ["StoreTarget", "TargetBehind", "open_target"]
 
@@ -69,7 +69,13 @@ class StoreTarget:
 
 def open_target(url: str) -> Sink:
     """The target a ``--to`` URL names. An empty URL and ``memory:`` are refused: events sent
-    there would be gone when the command ends."""
+    there would be gone when the command ends. No error raised here shows a password,
+    whatever the client put in its message."""
+    with secrets_hidden(url):
+        return _open_target(url)
+
+
+def _open_target(url: str) -> Sink:
     if not url.strip():
         raise InvalidInput(
             "the --to URL is empty: name a target (a store URL, cloudevents:FILE or nats://...)"
@@ -77,7 +83,7 @@ def open_target(url: str) -> Sink:
     if url[: len("cloudevents:")].lower() == "cloudevents:":
         from escli.cloud_events import CloudEventsFile
 
-        check_url(url, "cloudevents:", credentials=False)
+        check_url(url, "cloudevents:", credentials=False, query=False)
         return CloudEventsFile(url)
     if url[: len("nats://")].lower() == "nats://":
         from escli.sinks.nats import NatsTarget

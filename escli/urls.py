@@ -9,22 +9,41 @@ must be percent-encoded, and ``check_url`` refuses the URL, shown masked. An ``@
 host (in a query value) must be written ``%40`` for the same reason.
 
 Every URL that escli prints (errors, tables, ``--json``, pending deliveries, which are keyed
-by the masked URL so no store ever holds a password) goes through ``mask_url``.
+by the masked URL so no store ever holds a password) goes through ``mask_url``. A client's
+own message may echo the URL it was given, or its password, raw or decoded: every message
+built from one goes through ``hide_secrets``, and ``secrets_hidden`` does it for any error
+raised while a store or target is opened (``open_store``, ``open_target``), whatever its
+adapter put in it.
+
+A query parameter given twice is refused (``check_url``): the clients would keep one of the
+two without a word, and which one is theirs to choose.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
-from escli.errors import InvalidInput
+from escli.errors import EscliError, InvalidInput
 
-__all__ = ["check_url", "mask_url", "split_credentials", "valid_port"]
+__all__ = [
+    "check_url",
+    "hide_secrets",
+    "mask_url",
+    "secrets_hidden",
+    "split_credentials",
+    "valid_port",
+]
 
 _USERINFO = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*")
 # Schemes whose user name alone is a secret (``nats://TOKEN@host``).
 _TOKEN_SCHEMES = frozenset({"nats"})
 # Query items whose value is a secret (libpq's ``password`` and ``sslpassword``).
 _SECRET_KEYS = frozenset({"password", "sslpassword"})
+
+# A secret shorter than this is replaced only where no letter or digit touches it.
+_SHORT = 4
 
 PERCENT_ENCODE = (
     "'/' as %2F, '?' %3F, '#' %23, '@' %40, '%' %25, a space %20 "
@@ -61,27 +80,111 @@ def mask_url(url: str) -> str:
     if mark:
         query = "&".join(
             f"{item.partition('=')[0]}=***"
-            if item.partition("=")[0].lower() in _SECRET_KEYS
+            if _query_key(item.partition("=")[0]) in _SECRET_KEYS
             else item
             for item in query.split("&")
         )
     return f"{head}{path}{mark}{query}"
 
 
-def check_url(url: str, what: str, *, credentials: bool = True) -> None:
+def _secrets(url: str) -> list[str]:
+    """The texts of ``url`` that would give a secret away if printed: its password (or NATS
+    token, or all of credentials that do not parse) as written and percent-decoded, and the
+    values of its secret query items; longest first."""
+    prefix, userinfo, rest = split_credentials(url)
+    found: list[str] = []
+    if userinfo is not None:
+        _, colon, password = userinfo.partition(":")
+        if colon:
+            found.append(password)
+        if (not colon and prefix[:-3].lower() in _TOKEN_SCHEMES) or not _USERINFO.fullmatch(
+            userinfo
+        ):
+            found.append(userinfo)
+    for item in rest.partition("?")[2].split("&"):
+        key, _, value = item.partition("=")
+        if _query_key(key) in _SECRET_KEYS:
+            found.append(value)
+    decoded = [_unquote(text) for text in found if "%" in text]
+    return sorted({text for text in found + decoded if text}, key=len, reverse=True)
+
+
+def _query_key(key: str) -> str:
+    """A query item's name as the clients read it: percent-decoded, in any case."""
+    return (_unquote(key) if "%" in key else key).lower()
+
+
+def _unquote(text: str) -> str:
+    from urllib.parse import unquote  # only when a message is built: not at start-up
+
+    return unquote(text)
+
+
+def hide_secrets(text: str, *urls: str) -> str:
+    """``text`` (a message built from a client's error) with each of ``urls`` in it shown
+    masked and any password of theirs, as written or percent-decoded, as ``***``."""
+    masked = {whole: mask_url(url) for url in urls if url for whole in (url, mask_url(url))}
+    secrets = sorted({secret for url in urls for secret in _secrets(url)}, key=len, reverse=True)
+    if not masked:
+        return text
+    # The URLs (raw, or masked already) are set apart, so that their user names and hosts
+    # stay readable while a password that also occurs in them is replaced elsewhere.
+    whole_urls = "|".join(re.escape(url) for url in sorted(masked, key=len, reverse=True))
+    parts = re.split(f"({whole_urls})", text)
+    for index, part in enumerate(parts):
+        if index % 2:
+            parts[index] = masked[part]
+            continue
+        for secret in secrets:
+            if len(secret) >= _SHORT:
+                part = part.replace(secret, "***")
+            else:  # "a" would mangle every word: only where it stands alone
+                part = re.sub(rf"(?<![^\W_]){re.escape(secret)}(?![^\W_])", "***", part)
+        parts[index] = part
+    return "".join(parts)
+
+
+@contextmanager
+def secrets_hidden(url: str) -> Iterator[None]:
+    """Any ``EscliError`` raised inside, its message passed through ``hide_secrets``: the
+    guard around opening a store or a target, whatever its client said."""
+    try:
+        yield
+    except EscliError as e:
+        e.args = tuple(hide_secrets(a, url) if isinstance(a, str) else a for a in e.args)
+        raise
+
+
+def check_url(url: str, what: str, *, credentials: bool = True, query: bool = True) -> None:
     """Refuse, as ``InvalidInput`` showing ``url`` masked, credentials that are not
-    percent-encoded, or any credentials where the scheme takes none (``credentials=False``).
-    ``what`` names the kind of URL in the message ("PostgreSQL store")."""
-    _, userinfo, _ = split_credentials(url)
-    if userinfo is None:
-        return
-    if not credentials:
+    percent-encoded, or any credentials where the scheme takes none (``credentials=False``),
+    and a query parameter given twice (unless ``query=False``: a file path's ``?`` starts
+    no query). ``what`` names the kind of URL in the message ("PostgreSQL store")."""
+    _, userinfo, rest = split_credentials(url)
+    if userinfo is not None and not credentials:
         raise InvalidInput(f"{what} URL {mask_url(url)!r} takes no user name or password")
-    if not _USERINFO.fullmatch(userinfo):
+    if userinfo is not None and not _USERINFO.fullmatch(userinfo):
         raise InvalidInput(
             f"bad {what} URL {mask_url(url)!r}: its user name or password (all before the "
             "last '@') holds characters to percent-encode: " + PERCENT_ENCODE
         )
+    if query:
+        _check_query(url, rest, what)
+
+
+def _check_query(url: str, rest: str, what: str) -> None:
+    seen: set[str] = set()
+    for item in rest.partition("?")[2].partition("#")[0].split("&"):
+        key = item.partition("=")[0]
+        name = _query_key(key)
+        if not name:
+            continue
+        if name in seen:
+            raise InvalidInput(
+                f"bad {what} URL {mask_url(url)!r}: query parameter {key!r} is given twice; "
+                "give it once"
+            )
+        seen.add(name)
 
 
 def valid_port(text: str) -> bool:

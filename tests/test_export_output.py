@@ -169,3 +169,21 @@ def test_an_os_error_of_the_callers_own_is_not_a_failed_write(tmp_path: Path, ki
         (tmp_path / "missing.jsonl").read_text()  # reading the input fails
     assert not (tmp_path / "out.jsonl").exists()
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.usefixtures("two_events")
+@pytest.mark.parametrize("args", [["-o", ""], ["--output="], ["--json", "-o", ""]])
+def test_an_empty_output_path_is_refused_before_anything_is_read(
+    escli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, args: list[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = escli("export", "--all", *args)
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        4,
+        "",
+        "Error: export -o: the output path is empty: name a FILE, or - for stdout\n"
+        if "--json" not in args
+        else '{"error": "export -o: the output path is empty: name a FILE, or - for stdout", '
+        '"exit_code": 4}\n',
+    )
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["events.db"]

@@ -6,7 +6,7 @@ import pytest
 
 from escli.errors import InvalidInput
 from escli.sinks.nats import parse_url as parse_nats_url
-from escli.urls import check_url, mask_url, split_credentials
+from escli.urls import check_url, hide_secrets, mask_url, secrets_hidden, split_credentials
 
 # Every character a password may hold that a URL must carry percent-encoded (and ':', which
 # a URL may carry as it is after the user name's own ':').
@@ -102,3 +102,67 @@ def test_eventstoredb_credentials_reach_the_client_decoded() -> None:
         "S3c% :retPW",
         "esdb://al%20ce:***@h:2113",
     )
+
+
+@pytest.mark.parametrize(
+    ("text", "urls", "shown"),
+    [
+        # libpq's message echoes the URI it was given: it is shown masked.
+        (
+            'in URI: "postgresql://postgres:topsecret@[::1/test"',
+            [
+                "postgresql://postgres:topsecret@[::1/test?schema=s",
+                "postgresql://postgres:topsecret@[::1/test",
+            ],
+            'in URI: "postgresql://postgres:***@[::1/test"',
+        ),
+        # The password alone, as written or percent-decoded, wherever it stands.
+        ("bad token S3c%3FretPW here", ["postgresql://u:S3c%3FretPW@h/x"], "bad token *** here"),
+        ("login S3c?retPW refused", ["postgresql://u:S3c%3FretPW@h/x"], "login *** refused"),
+        ("x=k3y!k3y", ["postgresql://h/x?sslpassword=k3y%21k3y"], "x=***"),
+        ("token t0k3nXYZ bad", ["nats://t0k3nXYZ@h:4222"], "token *** bad"),
+        # A password that is also the user name: the URL stays readable, shown masked.
+        (
+            "URL postgresql://postgres:postgres@h/postgres: no postgres",
+            ["postgresql://postgres:postgres@h/postgres"],
+            "URL postgresql://postgres:***@h/postgres: no ***",
+        ),
+        # A short password is replaced only where it stands alone, not inside words.
+        ("bad parameter 'a' in 'x'", ["postgresql://u:a@h/x"], "bad parameter '***' in 'x'"),
+        # No password: nothing to hide.
+        (
+            "cannot reach postgresql://u@h/x",
+            ["postgresql://u@h/x"],
+            "cannot reach postgresql://u@h/x",
+        ),
+    ],
+)
+def test_a_clients_message_never_shows_a_password_of_the_url(
+    text: str, urls: list[str], shown: str
+) -> None:
+    assert hide_secrets(text, *urls) == shown
+
+
+def test_an_error_raised_while_a_url_is_opened_shows_no_password() -> None:
+    with pytest.raises(InvalidInput) as caught, secrets_hidden("esdb://admin:changeit@h:2113"):
+        raise InvalidInput("the client said: esdb://admin:changeit@h:2113 (changeit)")
+    assert str(caught.value) == "the client said: esdb://admin:***@h:2113 (***)"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://h/x?schema=a&schema=b",
+        "postgresql://h/x?sslmode=disable&SSLMODE=require",
+        "postgresql://h/x?dbname=a&%64bname=b",
+        "esdb://h:2113?Tls=false&tls=false",
+        "nats://h?subject=a.{id}&subject=b.{id}",
+    ],
+)
+def test_a_query_parameter_given_twice_is_refused(url: str) -> None:
+    with pytest.raises(InvalidInput, match=r"is given twice; give it once$"):
+        check_url(url, "some")
+
+
+def test_a_password_holding_what_looks_like_a_query_is_no_query() -> None:
+    check_url("postgresql://u:a%3Fx%3D1%26x%3D2@h/x?schema=s", "PostgreSQL store")

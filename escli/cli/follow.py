@@ -66,8 +66,8 @@ def follow(
     import sys
 
     from escli.errors import UsageError
+    from escli.follow import check_stream, known_domains
     from escli.follow import follow as run
-    from escli.follow import known_domains
 
     if stream is not None and stream[: len("nats://")].lower() == "nats://":
         if every_stream or from_generation is not None:
@@ -81,11 +81,13 @@ def follow(
     if (stream is None) is not every_stream:
         raise UsageError(
             "follow: give a STREAM or --all, not both"
-            if stream
+            if stream is not None
             else "follow: give a STREAM to follow, or --all"
         )
     if every_stream and from_generation is not None:
         raise UsageError("follow: --from-generation needs a STREAM")
+    if stream is not None:
+        check_stream(app.store, app.registry.for_stream, stream)
     if not app.json:
         app.note(f"following {stream or 'every stream'} in {app.store.url} (Ctrl-C to stop)")
     followed = run(

@@ -9,7 +9,7 @@ import click
 
 from escli.errors import InvalidInput
 
-__all__ = ["MAX_GENERATION", "Generation"]
+__all__ = ["MAX_GENERATION", "Generation", "output_path"]
 
 # The largest generation a store can hold and compare: a signed 64-bit integer (SQLite's
 # INTEGER, PostgreSQL's bigint).
@@ -40,3 +40,14 @@ class Generation(click.IntRange):
                 f"({MAX_GENERATION})"
             )
         return super().convert(value, param, ctx)
+
+
+def output_path(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A ``-o FILE`` callback: an empty path is invalid input (exit 4) naming the option,
+    before anything is read or written (it would be the current directory's empty name)."""
+    if value == "":
+        option = param.opts[0] if param.opts else "output"
+        raise InvalidInput(
+            f"{ctx.info_name} {option}: the output path is empty: name a FILE, or - for stdout"
+        )
+    return value

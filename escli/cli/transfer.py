@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import output_path
 
 
 @click.command()
@@ -22,6 +23,7 @@ from escli.cli.app import App, common_options, pass_app
     "-o",
     "--output",
     metavar="FILE",
+    callback=output_path,
     help="Write to FILE, not stdout: a file appears whole or not at all (keeping its mode; "
     "a symlink's target is written); a FIFO or device is written straight.",
 )

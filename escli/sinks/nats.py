@@ -36,7 +36,9 @@ event of the stream, and:
   (``publish`` of 1..5 where an older escli left 5 alone): JetStream only appends;
 - counts what JetStream stored: an ack marked ``duplicate`` (the ``Nats-Msg-Id`` was seen
   within the duplicate window) is delivered, not stored. A duplicate of a message the subject
-  no longer holds (purged within the window) is an error, so the range stays pending.
+  does not hold is an error, so the range stays pending: one purged within the window, or
+  one on another subject (the events went out under another subject template on the same
+  JetStream stream). The ack names the duplicated message's sequence, which says where it is.
 
 Those checks are exact where the subject is the stream's own (the template has ``{stream}``,
 or ``{domain}`` and ``{id}``) and the JetStream stream keeps what it takes (limits retention,
@@ -82,7 +84,7 @@ from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
-from escli.urls import check_url, mask_url
+from escli.urls import check_url, hide_secrets, mask_url
 
 try:
     import nats.errors
@@ -272,7 +274,7 @@ def parse_url(url: str) -> NatsOptions:
         parts = urlsplit(url)
         port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {e}") from e
+        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {hide_secrets(str(e), url)}") from e
     shown = f"nats://{parts.hostname or ''}"
     if not 0 < port < 65536:
         raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
@@ -499,6 +501,8 @@ class _Acks:
         self.waiting = size
         self.refused: dict[int, str] = {}  # index -> the server's reason
         self.duplicates = 0  # acked as already held (Nats-Msg-Id seen): not stored again
+        # index -> the stream sequence of the message a duplicate was dropped for (0: unsaid)
+        self.duplicate_of: dict[int, int] = {}
         self.last_sequence = 0  # the stream sequence of the batch's last message
         self.done = asyncio.Event()
 
@@ -620,9 +624,9 @@ class NatsTarget:
             self._known[stream] = tail, read_at
             if not todo:
                 return 0
-            stored, sequence = await self._publish(client, subject, todo)
-            if stored < len(todo) and self.options.subject.exclusive:
-                await self._check_duplicates(client, subject, todo)
+            stored, sequence, duplicate_of = await self._publish(client, subject, todo)
+            if stored < len(todo):
+                await self._check_duplicates(client, subject, todo, duplicate_of)
         except TargetBehind:
             raise  # what is known of the subject still holds
         except BaseException as e:
@@ -639,24 +643,65 @@ class NatsTarget:
         return stored
 
     async def _check_duplicates(
-        self, client: Client, subject: str, todo: Sequence[RecordedEvent]
+        self,
+        client: Client,
+        subject: str,
+        todo: Sequence[RecordedEvent],
+        duplicate_of: dict[int, int],
     ) -> None:
-        """JetStream dropped some of ``todo`` as duplicates: fine when another publisher put
-        them there meanwhile, not when they were removed (a purge) within the duplicate
-        window, which JetStream still remembers them by."""
-        tail = await self._tail(client, subject, todo[0].stream)
+        """JetStream dropped some of ``todo`` as duplicates (their ``Nats-Msg-Id`` seen
+        within the duplicate window): fine when the messages they duplicate are on
+        ``subject`` (another publisher put them there, or an earlier delivery), not when they
+        are on another subject (the events went out under another subject template) or were
+        removed (a purge) within the window. A duplicate's ack names the sequence of the
+        message it duplicates: the first and the last are looked up (a batch goes out under
+        one template). On a subject of the stream's own, its tail is read too."""
         last = todo[-1]
-        if (
-            tail is None
-            or tail.last < last.generation
-            or (tail.last == last.generation and tail.event_id != last.event_id)
-        ):
+        held = [await self._subject_of(client, duplicate_of[i]) for i in _ends(duplicate_of)]
+        elsewhere = [h for h in held if h and h != subject]
+        if elsewhere:
+            dropped = [todo[i] for i in _ends(duplicate_of)]
+            count = len(duplicate_of)
+            raise StoreError(
+                f"JetStream at {self.options.address} dropped {count} event"
+                f"{'s' if count != 1 else ''} of {last.stream} (generations "
+                f"{dropped[0].generation}..{dropped[-1].generation}) sent to subject "
+                f"{subject!r}: the stream's duplicate window ({self._trust * 2:g} s) holds "
+                f"their ids (Nats-Msg-Id) from messages on subject {elsewhere[0]!r}, and "
+                f"{subject!r} holds none of them. Publish again once that window has passed, "
+                "or with the subject template they went out with before"
+            )
+        if self.options.subject.exclusive:
+            tail = await self._tail(client, subject, last.stream)
+            gone = (
+                tail is None
+                or tail.last < last.generation
+                or (tail.last == last.generation and tail.event_id != last.event_id)
+            )
+        else:
+            gone = "" in held
+        if gone:
             raise StoreError(
                 f"JetStream at {self.options.address} dropped events of {last.stream} up to "
                 f"generation {last.generation} as duplicates of messages subject {subject!r} "
                 f"no longer holds (removed within the stream's duplicate window, "
                 f"{self._trust * 2:g} s); publish again once that window has passed"
             )
+
+    async def _subject_of(self, client: Client, sequence: int) -> str | None:
+        """The subject of the JetStream stream's message ``sequence``; "" when it is gone,
+        None when the sequence is unknown (0: the ack did not say)."""
+        if not sequence:
+            return None
+        try:
+            msg = await self._connection.jetstream(client).get_msg(self.options.stream, sequence)
+        except nats.js.errors.NotFoundError:
+            return ""
+        except nats.js.errors.APIError as e:
+            raise StoreError(f"JetStream at {self.options.address}: {e.description}") from e
+        except (TimeoutError, nats.errors.Error, OSError) as e:
+            raise self._connection.unavailable("lost", e) from e
+        return msg.subject or ""
 
     async def _tail(self, client: Client, subject: str, stream: str) -> _Tail | None:
         """What ``subject`` holds of ``stream``, read from JetStream; ``StoreError`` when a
@@ -752,9 +797,10 @@ class NatsTarget:
         client: Client,
         subject: str,
         recorded: Sequence[RecordedEvent],
-    ) -> tuple[int, int]:
+    ) -> tuple[int, int, dict[int, int]]:
         """Publish every event, then wait for every ack; raise unless all were accepted.
-        How many were stored (not duplicates), and the stream sequence of the last."""
+        How many were stored (not duplicates), the stream sequence of the last, and for each
+        duplicate (by index) the sequence of the message JetStream dropped it for."""
         acks = self._acks = _Acks(self._token, len(recorded))
         self._token += len(recorded)
         inbox, base = self._inbox, acks.base
@@ -820,7 +866,7 @@ class NatsTarget:
                 f"JetStream at {self.options.address} refused {r.stream} generation "
                 f"{r.generation}: {acks.refused[index]}"
             )
-        return acks.size - acks.duplicates, acks.last_sequence
+        return acks.size - acks.duplicates, acks.last_sequence, acks.duplicate_of
 
     async def _on_ack(self, msg: Msg) -> None:
         acks = self._acks
@@ -845,6 +891,10 @@ class NatsTarget:
             # Parsed only where it counts: the pipelined batch stays cheap.
             if b'"duplicate"' in data and b"true" in data:  # nats-server writes '"duplicate": true'
                 acks.duplicates += 1
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    # A duplicate's ack names the sequence of the message it duplicates.
+                    sequence = json.loads(data).get("seq")
+                    acks.duplicate_of[index] = sequence if type(sequence) is int else 0
             if index == acks.size - 1:
                 with contextlib.suppress(ValueError, TypeError, AttributeError):
                     sequence = json.loads(data).get("seq")
@@ -852,6 +902,11 @@ class NatsTarget:
         acks.waiting -= 1
         if not acks.waiting:
             acks.done.set()
+
+
+def _ends(indexes: dict[int, int]) -> list[int]:
+    """The smallest and the largest of ``indexes`` (one when they are the same)."""
+    return sorted({min(indexes), max(indexes)}) if indexes else []
 
 
 def _event_of(msg: api.RawStreamMsg, stream: str) -> tuple[int, str] | None:

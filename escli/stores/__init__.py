@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from escli.errors import ClientMissing, InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
-from escli.urls import check_url, mask_url
+from escli.urls import check_url, mask_url, secrets_hidden
 
 __all__ = [
     "NewEvent",
@@ -33,7 +33,13 @@ def open_store(url: str) -> Store:
 
     An empty URL is refused (SQLite would make it a database that is gone when the command
     ends), and so are credentials that are not percent-encoded (``escli.urls``). A store
-    whose client library is not installed is ``ClientMissing``, naming the extra."""
+    whose client library is not installed is ``ClientMissing``, naming the extra. No error
+    raised here shows a password, whatever the client put in its message."""
+    with secrets_hidden(url):
+        return _open_store(url)
+
+
+def _open_store(url: str) -> Store:
     if not url.strip():
         raise InvalidInput(
             "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., "
@@ -52,7 +58,7 @@ def open_store(url: str) -> Store:
     if scheme in ("sqlite", "") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
         from escli.stores.sqlite import SQLiteStore
 
-        check_url(url, "SQLite store", credentials=False)
+        check_url(url, "SQLite store", credentials=False, query=scheme == "sqlite")
         return SQLiteStore(url)
     if scheme in ("postgresql", "postgres"):
         from escli.stores.postgres import PostgresStore

@@ -99,7 +99,7 @@ from escli.stores.base import (
     merge_pending,
     now_rfc3339,
 )
-from escli.urls import check_url, mask_url, valid_port
+from escli.urls import check_url, hide_secrets, mask_url, valid_port
 
 __all__ = ["EventStoreDBStore"]
 
@@ -310,8 +310,7 @@ def _port(target: str) -> str | None:
 
 
 def _mask(text: str, urls: Sequence[str], password: str | None) -> str:
-    for url in urls:
-        text = text.replace(url, mask_url(url))
+    text = hide_secrets(text, *urls)
     if password:
         text = text.replace(password, "***")
     return text

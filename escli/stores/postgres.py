@@ -84,7 +84,7 @@ from escli.stores.base import (
     records,
 )
 from escli.times import RANGE, out_of_range
-from escli.urls import check_url, mask_url, valid_port
+from escli.urls import check_url, hide_secrets, mask_url, secrets_hidden, valid_port
 
 try:
     import psycopg
@@ -266,8 +266,10 @@ def _canonical_time(given: str) -> str:
 
 class PostgresStore(BaseStore):
     def __init__(self, url: str) -> None:
-        self._conninfo, self.schema = parse_url(url)
+        with secrets_hidden(url):  # libpq's message may echo the URL it was given
+            self._conninfo, self.schema = parse_url(url)
         self.url = mask_url(url)
+        self._urls = (url, self._conninfo)
         params = conninfo_to_dict(self._conninfo)
         self._password = str(params.get("password") or "")
         host = params.get("host") or os.environ.get("PGHOST") or "the local socket"
@@ -316,6 +318,7 @@ class PostgresStore(BaseStore):
     # -- connections and errors ----------------------------------------------------------
 
     def _hide(self, text: str) -> str:
+        text = hide_secrets(text, *self._urls)
         return text.replace(self._password, "***") if self._password else text
 
     def _connect(self) -> Connection:

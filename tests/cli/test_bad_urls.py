@@ -54,6 +54,42 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
             (*ATTACK, "--to", "nats://127.0.0.1:0"),
             "bad NATS URL 'nats://127.0.0.1': port 0 is not from 1 to 65535",
         ),
+        # A query parameter given twice: the client would keep one of them without a word.
+        (
+            (*ATTACK, "--store", "postgresql://postgres:pw@127.0.0.1:1/x?schema=a&schema=b"),
+            "bad PostgreSQL store URL 'postgresql://postgres:***@127.0.0.1:1/x?schema=a&schema=b'"
+            ": query parameter 'schema' is given twice; give it once",
+        ),
+        (
+            (*ATTACK, "--to", "postgres://h/x?sslmode=disable&SSLMODE=require"),
+            "bad PostgreSQL store URL 'postgres://h/x?sslmode=disable&SSLMODE=require': query "
+            "parameter 'SSLMODE' is given twice; give it once",
+        ),
+        (
+            (
+                "copy",
+                "sqlite:///events.db",
+                "postgresql://h/x?password=pw1&%70assword=pw2",
+                "--all",
+            ),
+            "bad PostgreSQL store URL 'postgresql://h/x?password=***&%70assword=***': query "
+            "parameter '%70assword' is given twice; give it once",
+        ),
+        (
+            (*ATTACK, "--store", "esdb://127.0.0.1:1?Tls=false&tls=true"),
+            "bad EventStoreDB URL 'esdb://127.0.0.1:1?Tls=false&tls=true': query parameter "
+            "'tls' is given twice; give it once",
+        ),
+        (
+            (*ATTACK, "--to", "nats://127.0.0.1:1?stream=A&stream=B"),
+            "bad NATS URL 'nats://127.0.0.1:1?stream=A&stream=B': query parameter 'stream' is "
+            "given twice; give it once",
+        ),
+        (
+            (*ATTACK, "--store", "sqlite:///x.db?mode=ro&mode=rw"),
+            "bad SQLite store URL 'sqlite:///x.db?mode=ro&mode=rw': query parameter 'mode' is "
+            "given twice; give it once",
+        ),
         (
             (*ATTACK, "--store", "sqlite:///a%00b.db"),
             "SQLite store path 'a\\x00b.db' (from 'sqlite:///a%00b.db') holds a NUL character",
@@ -112,6 +148,15 @@ def test_an_empty_escli_store_variable_counts_as_unset(
     monkeypatch.setenv("ESCLI_STORE", "")
     assert escli(*ATTACK).exit_code == 0
     assert (tmp_path / ".escli" / "events.db").is_file()
+
+
+def test_a_cloudevents_file_name_may_hold_what_looks_like_a_repeated_query(
+    escli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    out = escli(*ATTACK, "--to", "cloudevents:out?a=1&a=2.jsonl")
+    assert out.exit_code == 0, out
+    assert (tmp_path / "out?a=1&a=2.jsonl").read_text().count("\n") == 1
 
 
 def test_a_file_named_memory_is_a_sqlite_target_not_the_memory_store(

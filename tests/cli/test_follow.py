@@ -305,6 +305,34 @@ def test_follow_needs_one_stream_or_all(escli: Run, args: list[str], message: st
     assert (out.exit_code, out.stdout, out.stderr) == (2, "", f"Error: {message}\n")
 
 
+@pytest.mark.parametrize(
+    ("stream", "code", "message"),
+    [
+        ("", 4, "stream name '' is not of the form <domain>-<id>"),  # not "every stream"
+        ("bad", 4, "stream name 'bad' is not of the form <domain>-<id>"),
+        ("combat-", 4, "stream name 'combat-' is not of the form <domain>-<id>"),
+        ("nodomain-x", 3, "unknown domain 'nodomain' (known: combat)"),
+    ],
+)
+def test_follow_refuses_a_stream_it_could_only_wait_on_for_ever_as_replay_does(
+    escli: Run, stream: str, code: int, message: str
+) -> None:
+    assert escli("dispatch", "combat", "attack", "ogre", "1").exit_code == 0
+    out = escli("follow", stream, "--limit", "1")  # would block for ever if it followed
+    assert (out.exit_code, out.stdout, out.stderr) == (code, "", f"Error: {message}\n")
+    assert escli("replay", stream).stderr == f"Error: {message}\n"
+
+
+def test_following_an_empty_stream_name_is_refused_by_the_library_too(store_url: str) -> None:
+    from contextlib import closing
+
+    from escli.errors import InvalidInput
+    from escli.follow import follow
+
+    with closing(open_store(store_url)) as store, pytest.raises(InvalidInput, match="<domain>"):
+        next(follow(store, lambda stream: load_domain("combat"), ""))
+
+
 def test_follow_help_ends_with_an_example(escli: Run) -> None:
     out = escli("follow", "--help")
     assert out.exit_code == 0

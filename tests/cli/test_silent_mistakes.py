@@ -257,7 +257,15 @@ def test_a_reader_that_stops_after_the_first_line_ends_escli_quietly_with_0(
 
 
 @pytest.mark.parametrize(
-    "args", [["streams"], ["streams", "--json"], ["replay", "combat-ogre", "--steps"]]
+    "args",
+    [
+        ["streams"],
+        ["streams", "--json"],
+        ["replay", "combat-ogre", "--steps"],
+        # The events themselves go to stdout through a cloudevents:- target.
+        ["publish", "--all", "--to", "cloudevents:-"],
+        ["dispatch", "combat", "attack", "ogre", "1", "--to", "cloudevents:-"],
+    ],
 )
 def test_a_reader_gone_before_escli_writes_ends_it_quietly_with_0(
     escli: Run, tmp_path: Path, args: list[str]

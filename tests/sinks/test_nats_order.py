@@ -278,3 +278,55 @@ def test_dispatchers_racing_on_one_stream_keep_its_subject_in_order(
     assert held == [r.event_id for r in setup.read("combat-titan")]
     assert setup.pending() == []
     setup.close()
+
+
+@pytest.mark.parametrize("template", ["{prefix}.{{domain}}", "{prefix}.x.{{stream}}"])
+def test_a_republish_under_another_subject_template_says_the_duplicate_window_dropped_it(
+    escli: Run, jetstream: JetStreamPlace, template: str
+) -> None:
+    """The issue's run: events out under one template, then again under another on the same
+    JetStream stream. JetStream drops them by Nats-Msg-Id although the new subject holds none:
+    that is no "already there"."""
+    assert escli("dispatch", "combat", "attack", "troll", "1", "--to", jetstream.url).exit_code == 0
+    other = template.format(prefix=jetstream.prefix)
+    subject = other.replace("{domain}", "combat").replace("{stream}", "combat-troll")
+    url = f"{jetstream.server}?stream={jetstream.stream}&subject={other}"
+    out = escli("publish", "--all", "--to", url)
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        7,
+        "",
+        f"Error: JetStream at 127.0.0.1:4222 dropped 1 event of combat-troll (generations 1..1) "
+        f"sent to subject {subject!r}: the stream's duplicate window (120 s) holds their ids "
+        f"(Nats-Msg-Id) from messages on subject {jetstream.subject('combat-troll')!r}, and "
+        f"{subject!r} holds none of them. Publish again once that window has passed, or with "
+        "the subject template they went out with before\n",
+    )
+    assert [m.subject for m in jetstream.probe.messages(jetstream.stream)] == [
+        jetstream.subject("combat-troll")
+    ]
+    # A dispatch to it fails the same way and keeps the range pending.
+    out = escli("dispatch", "combat", "attack", "troll", "1", "--to", url)
+    assert out.exit_code == 9
+    assert f"pending for {escli_url(url)} (2..2)" in out.stderr
+
+
+def escli_url(url: str) -> str:
+    """A NATS target's name as escli shows it: subject before stream."""
+    server, _, query = url.partition("?")
+    stream, subject = (item.partition("=")[2] for item in query.split("&"))
+    return f"{server}?subject={subject}&stream={stream}"
+
+
+def test_a_republish_on_a_shared_subject_that_holds_the_events_is_already_there(
+    escli: Run, jetstream: JetStreamPlace
+) -> None:
+    url = f"{jetstream.server}?stream={jetstream.stream}&subject={jetstream.prefix}.{{domain}}"
+    jetstream.probe.create(jetstream.stream, [f"{jetstream.prefix}.>"])
+    for entity in ("orc", "gob"):  # the subject's last message is gob's, not orc's
+        out = escli("dispatch", "combat", "spawn", entity, "10", "--to", url)
+        assert out.exit_code == 0, out.stdout
+    out = escli("publish", "combat-orc", "--to", url)
+    assert (out.exit_code, out.stdout) == (
+        0,
+        "combat-orc  generations 1..1  0 events stored (1 already there)\n",
+    )
