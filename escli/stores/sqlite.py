@@ -153,6 +153,29 @@ def _translate(error: sqlite3.Error, path: str) -> StoreError:
     return StoreError(f"store {path}: {message}")
 
 
+_Row = tuple[str, int, str, str, str, str, str, str]
+
+
+def _row(stream: str, generation: int, event: NewEvent, now: str) -> _Row:
+    """An event as the columns it is stored in, but its position (given at insert time,
+    under the write lock): stream, generation, id, type, version, source, time, data."""
+    return (
+        stream,
+        generation,
+        event.event_id,
+        event.event_type,
+        event.type_version,
+        event.source,
+        event.recorded_at or now,
+        json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+def _positioned(rows: Sequence[_Row], last: int) -> list[tuple[Any, ...]]:
+    """The rows with their global positions, numbered on from ``last``, as INSERT takes them."""
+    return [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)]
+
+
 class SQLiteStore(BaseStore):
     # Every commit is synced to the WAL (synchronous=FULL), so a process may end without
     # closing the connection and lose nothing (the CLI does, to skip the close checkpoint).
@@ -291,16 +314,7 @@ class SQLiteStore(BaseStore):
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         now = now_rfc3339()
         rows = [
-            (
-                stream,
-                generation,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.recorded_at or now,
-                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
-            )
+            _row(stream, generation, e, now)
             for stream, events, expected in appends
             for generation, e in enumerate(events, start=expected + 1)
         ]
@@ -319,7 +333,7 @@ class SQLiteStore(BaseStore):
                     "INSERT INTO events (stream, generation, position, event_id, event_type,"
                     " type_version, source, recorded_at, data)"
                     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)],
+                    _positioned(rows, last),
                 )
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
@@ -360,18 +374,8 @@ class SQLiteStore(BaseStore):
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         now = now_rfc3339()
         rows = [
-            (
-                stream,
-                expected_generation + offset,
-                offset,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.recorded_at or now,
-                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
-            )
-            for offset, e in enumerate(events, start=1)
+            _row(stream, generation, e, now)
+            for generation, e in enumerate(events, start=expected_generation + 1)
         ]
         try:
             with _immediate(conn):
@@ -382,15 +386,15 @@ class SQLiteStore(BaseStore):
                 conn.executemany(
                     "INSERT INTO events (stream, generation, position, event_id, event_type,"
                     " type_version, source, recorded_at, data)"
-                    " VALUES (?, ?, ? + ?, ?, ?, ?, ?, ?, ?)",
-                    [(r[0], r[1], last, *r[2:]) for r in rows],
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    _positioned(rows, last),
                 )
                 if rows and pending_for:
                     first, final = rows[0][1], rows[-1][1]
                     conn.executemany(_SET_PENDING, [(t, stream, first, final) for t in pending_for])
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
-                duplicate = self._first_known_id(conn, [r[3] for r in rows])
+                duplicate = self._first_known_id(conn, [r[2] for r in rows])
                 raise DuplicateEventId(duplicate or "?") from e
             # The unique (stream, generation) key caught a racing writer.
             raise ConcurrencyConflict(
@@ -399,7 +403,8 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
         return [
-            e.recorded(stream, r[1], r[7], last + r[2]) for r, e in zip(rows, events, strict=True)
+            e.recorded(stream, r[1], r[6], last + n)
+            for n, (r, e) in enumerate(zip(rows, events, strict=True), start=1)
         ]
 
     def generation(self, stream: str) -> int:
