@@ -471,38 +471,30 @@ class SQLiteStore(BaseStore):
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
 
-    # Seconds without a new event after which a subscription reads on a fresh connection.
-    IDLE_REOPEN_S = 2.0
+    # A connection's view of the file can lag behind it for good (see ``_refresh``): poll
+    # on a new one after 2 s without an event, then after 4, 8, ... up to a minute.
+    REFRESH_AFTER_S = 2.0
 
-    def subscribe(
-        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
-    ) -> Iterator[RecordedEvent]:
-        """Polling, as ``BaseStore`` does, and after each idle spell the tail is read again
-        on a new connection. A writer killed mid-commit can leave frames in the WAL that an
-        open connection's index does not show, but that later readers see once that index
-        is rebuilt (when the connections close): reopening lets ``follow`` converge on what
-        ``export`` reads."""
-        import time
+    def _refresh(self) -> None:
+        """Close this thread's connection; the next query opens a new one.
 
-        idle_since = time.monotonic()
-        while True:
-            fresh = False
-            records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
-            for recorded in records:
-                fresh = True
-                after = recorded.generation if stream is not None else recorded.position
-                yield recorded
-            now = time.monotonic()
-            if fresh:
-                idle_since = now
-            elif now - idle_since >= self.IDLE_REOPEN_S:
-                self._reconnect()
-                idle_since = now
-            else:
-                time.sleep(poll_interval)
+        Why ``follow`` needs it: a writer killed mid-commit, after its WAL frames were synced
+        but before the shared WAL index (the ``-shm`` file) was updated, leaves a commit that
+        open connections do not see. Its fate is decided when the file's connections end: if
+        the last one is *closed*, it checkpoints what the index shows and deletes the WAL,
+        and the commit is gone for every reader; if the last process ends without closing
+        (as the CLI does, see ``durable_without_close``), the next opener rebuilds the index
+        from the WAL and the commit appears. A follower that kept one connection open
+        through such a spell, and then ended, would have printed a history without an event
+        that ``export`` shows.
 
-    def _reconnect(self) -> None:
-        """Close this thread's connection; the next query opens a new one."""
+        Closing here settles it only when this is the file's last connection: the commit is
+        then dropped (it was never acknowledged to its writer) and ``follow`` and every later
+        reader agree. While another connection is open, closing changes nothing, which is
+        why the polling loop calls this again, at longer and longer intervals, for as long
+        as the store stays idle: the first call after the other connections end settles it.
+        At most once a minute in a long idle spell, the new connection costs little next to
+        the polls between."""
         with self._conns_lock:
             conn = self._conns.pop(threading.get_ident(), None)
         if conn is not None:
