@@ -17,11 +17,14 @@ nothing here waits for time to pass or races a thread.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 from escli.stores.base import NewEvent, new_event_id
 from escli.stores.sqlite import SQLiteStore
@@ -107,15 +110,16 @@ def test_a_subscription_that_keeps_receiving_events_keeps_its_connection(
 
 # The follower, in a process of its own that ends without closing its store (as the CLI
 # does). It follows the stream for 10 s of its clock; on its first idle poll, a writer
-# process commits generation 2 and the index is put back as it was before.
+# process commits and is "killed" (``restored``: the index is then put back as it was before
+# its commit) or appends in a loop and is SIGKILLed at a random moment (``killed``).
 FOLLOWER = textwrap.dedent(
     """
-    import json, os, subprocess, sys
+    import json, os, random, signal, subprocess, sys, time
     from escli.stores.sqlite import SQLiteStore
-    sys.path.insert(0, sys.argv[3])
     from test_follow_sqlite import Clock
 
-    url, path, refresh = sys.argv[1], sys.argv[1].removeprefix("sqlite:///"), sys.argv[2]
+    url, refresh, writer, seed = sys.argv[1:]
+    path = url.removeprefix("sqlite:///")
     store = SQLiteStore(url)
     if refresh == "off":
         store.REFRESH_AFTER_S = None
@@ -124,12 +128,25 @@ FOLLOWER = textwrap.dedent(
     class Enough(Exception):
         pass
 
-    def killed_writer():
+    def restored():
         with open(path + "-shm", "rb") as shm:
             header = shm.read(136)
-        subprocess.run([sys.executable, "-c", WRITER, url], check=True)
+        subprocess.run([sys.executable, "-c", WRITER, url, "1"], check=True)
         with open(path + "-shm", "r+b") as shm:
             shm.write(header)
+
+    def killed():
+        process = subprocess.Popen(
+            [sys.executable, "-c", WRITER, url, "forever"], stdout=subprocess.PIPE
+        )
+        process.stdout.readline()  # it has committed once: it is in its loop
+        time.sleep(random.Random(seed).uniform(0, 0.05))
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        process.stdout.close()
+
+    def kill_the_writer():
+        {"restored": restored, "killed": killed}[writer]()
         fresh = SQLiteStore(url)
         print(json.dumps({"fresh reader meanwhile": fresh.generation("combat-ogre")}))
         fresh.close()  # not the last connection: changes nothing
@@ -137,7 +154,7 @@ FOLLOWER = textwrap.dedent(
     def enough():
         raise Enough
 
-    clock.at(0.5, killed_writer)
+    clock.at(0.5, kill_the_writer)
     clock.at(10, enough)
     seen = []
     try:
@@ -149,14 +166,28 @@ FOLLOWER = textwrap.dedent(
     os._exit(0)
     """
 )
-WRITER = (
-    "import os, sys; from escli.stores.sqlite import SQLiteStore;"
-    " from test_follow_sqlite import attack;"
-    " SQLiteStore(sys.argv[1]).append('combat-ogre', [attack()], 1); os._exit(0)"
+# Appends generation 2 and ends without closing, or appends on until it is killed.
+WRITER = textwrap.dedent(
+    """
+    import os, sys
+    from escli.stores.sqlite import SQLiteStore
+    from test_follow_sqlite import attack
+
+    store, generation = SQLiteStore(sys.argv[1]), 1
+    while True:
+        store.append("combat-ogre", [attack()], generation)
+        generation += 1
+        if sys.argv[2] != "forever":
+            os._exit(0)
+        if generation == 2:
+            print("writing", flush=True)
+    """
 )
 
 
-def follow_through_a_killed_commit(tmp_path: Path, refresh: str) -> tuple[list[int], int, int]:
+def follow_through_a_killed_commit(
+    tmp_path: Path, *, refresh: str, writer: str, seed: int = 0
+) -> tuple[list[int], int, int]:
     """What the follower printed, what a fresh reader saw meanwhile, and what a reader
     sees once every process has ended."""
     url = f"sqlite:///{tmp_path / 'events.db'}"
@@ -165,11 +196,11 @@ def follow_through_a_killed_commit(tmp_path: Path, refresh: str) -> tuple[list[i
     store.close()
     here = str(Path(__file__).parent)
     done = subprocess.run(
-        [sys.executable, "-c", f"WRITER = {WRITER!r}\n{FOLLOWER}", url, refresh, here],
+        [sys.executable, "-c", f"WRITER = {WRITER!r}\n{FOLLOWER}", url, refresh, writer, str(seed)],
         capture_output=True,
         text=True,
         timeout=60,
-        env={"PYTHONPATH": here, "PATH": ""},
+        env={**os.environ, "PYTHONPATH": here},
         check=False,
     )
     assert done.returncode == 0, done.stderr
@@ -189,15 +220,31 @@ def test_without_the_refresh_the_state_a_killed_writer_leaves_makes_follow_miss_
     tmp_path: Path,
 ) -> None:
     # The check on the state the test makes: it is the adversarial run's bug.
-    followed, meanwhile, later = follow_through_a_killed_commit(tmp_path, "off")
+    followed, meanwhile, later = follow_through_a_killed_commit(
+        tmp_path, refresh="off", writer="restored"
+    )
     assert (followed, meanwhile, later) == ([1], 1, 2)
 
 
 def test_follow_and_a_later_reader_agree_after_a_writer_killed_mid_commit(
     tmp_path: Path,
 ) -> None:
-    followed, meanwhile, later = follow_through_a_killed_commit(tmp_path, "on")
+    followed, meanwhile, later = follow_through_a_killed_commit(
+        tmp_path, refresh="on", writer="restored"
+    )
     assert meanwhile == 1
     # The follower held the last connection: its refresh closed it, which checkpointed what
     # the index showed and deleted the WAL, so the killed commit is gone for every reader.
     assert (followed, later) == ([1], 1)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_follow_and_a_later_reader_agree_after_a_real_writer_is_killed_while_it_commits(
+    tmp_path: Path, seed: int
+) -> None:
+    # Rarely inside the window above, but a real kill at a random moment of a commit loop.
+    followed, meanwhile, later = follow_through_a_killed_commit(
+        tmp_path, refresh="on", writer="killed", seed=seed
+    )
+    assert later >= 2
+    assert followed == list(range(1, later + 1)), f"seed {seed}: {meanwhile=}"
