@@ -478,9 +478,10 @@ class SQLiteStore(BaseStore):
     def _refresh(self) -> None:
         """Close this thread's connection; the next query opens a new one.
 
-        Why ``follow`` needs it: a writer killed mid-commit, after its WAL frames were synced
-        but before the shared WAL index (the ``-shm`` file) was updated, leaves a commit that
-        open connections do not see. Its fate is decided when the file's connections end: if
+        Why ``follow`` needs it: a writer killed after writing a commit's frames to the WAL
+        and before updating the shared WAL index (the ``-shm`` file), which SQLite does after
+        the WAL's fsync (so a kill during that fsync does it), leaves a commit that open
+        connections do not see. Its fate is decided when the file's connections end: if
         the last one is *closed*, it checkpoints what the index shows and deletes the WAL,
         and the commit is gone for every reader; if the last process ends without closing
         (as the CLI does, see ``durable_without_close``), the next opener rebuilds the index
