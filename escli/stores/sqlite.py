@@ -171,6 +171,12 @@ def _row(stream: str, generation: int, event: NewEvent, now: str) -> _Row:
     )
 
 
+_INSERT_EVENTS = (
+    "INSERT INTO events (stream, generation, position, event_id, event_type, type_version,"
+    " source, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
 def _positioned(rows: Sequence[_Row], last: int) -> list[tuple[Any, ...]]:
     """The rows with their global positions, numbered on from ``last``, as INSERT takes them."""
     return [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)]
@@ -329,12 +335,7 @@ class SQLiteStore(BaseStore):
             with _immediate(conn):
                 self._check_generations(conn, expected)
                 (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-                conn.executemany(
-                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
-                    " type_version, source, recorded_at, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _positioned(rows, last),
-                )
+                conn.executemany(_INSERT_EVENTS, _positioned(rows, last))
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
                 duplicate = self._first_known_id(conn, [r[2] for r in rows])
@@ -383,12 +384,7 @@ class SQLiteStore(BaseStore):
                 if actual != expected_generation:
                     raise ConcurrencyConflict(stream, expected_generation, actual)
                 (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-                conn.executemany(
-                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
-                    " type_version, source, recorded_at, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    _positioned(rows, last),
-                )
+                conn.executemany(_INSERT_EVENTS, _positioned(rows, last))
                 if rows and pending_for:
                     first, final = rows[0][1], rows[-1][1]
                     conn.executemany(_SET_PENDING, [(t, stream, first, final) for t in pending_for])
