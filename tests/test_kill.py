@@ -9,9 +9,9 @@ watching when it begins writing (its target store exists, the store holds the ne
 the JetStream stream holds a message) and when it ends; each kill then waits until the
 killed run has begun writing and comes after a pause drawn uniformly from the writing time
 measured. A kill that came after the run ended (a run can be quicker than the measured one)
-is not counted, and the test tries again a bounded number of times, so a test that passes
-has made all its kills inside a running write. The pauses are drawn from a seeded generator:
-a failure names its seed, and ``ESCLI_KILL_SEED=N`` replays it.
+is not counted, and the test tries again, with shorter pauses, a bounded number of times, so
+a test that passes has made all its kills inside a running write. The pauses are drawn from
+a seeded generator: a failure names its seed, and ``ESCLI_KILL_SEED=N`` replays it.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ ESCLI = Path(sys.executable).with_name("escli")
 SEED = int(os.environ.get("ESCLI_KILL_SEED", "20261201"))
 STREAMS, EVENTS = 8, 60  # per stream, the spawn included
 KILLS = 2  # per command and store, each while it writes, before the run that finishes
-RETRIES = 3  # more tries allowed for kills that came after the command had ended
+RETRIES = 5  # more tries allowed for kills that came after the command had ended
 LONG = 800  # events per stream of an import or copy to kill
 
 Row = tuple[int, str, str, str, Any, str]  # generation, id, type, version, data, time
@@ -166,12 +166,13 @@ def watched(args: list[str], started: Callable[[], bool]) -> Phase:
 
 
 def kill_while_writing(
-    args: list[str], rng: random.Random, started: Callable[[], bool], phase: Phase
+    args: list[str], rng: random.Random, started: Callable[[], bool], phase: Phase, misses: int
 ) -> bool:
     """Run ``escli ARGS`` and SIGKILL it while it writes: once ``started()`` says it has
     begun, after a pause drawn uniformly from the first nine tenths of the writing time
-    ``phase`` measured. Whether it was still running when killed (under load, a run can be
-    faster than the one measured; the caller tries again, a bounded number of times)."""
+    ``phase`` measured, halved for each of the caller's ``misses`` so far. Whether it was
+    still running when killed (under load, a run can be quicker than the one measured; the
+    caller tries again, a bounded number of times, with shorter pauses)."""
     process = subprocess.Popen(
         [str(ESCLI), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
     )
@@ -179,7 +180,7 @@ def kill_while_writing(
     while process.poll() is None and not started():
         assert time.monotonic() < deadline, f"{args[0]} never began writing (seed {SEED})"
         time.sleep(0.002)
-    time.sleep(rng.uniform(0, 0.9) * (phase.ended - phase.began))
+    time.sleep(rng.uniform(0, 0.9 * 0.5**misses) * (phase.ended - phase.began))
     alive = process.poll() is None
     if alive:
         process.send_signal(signal.SIGKILL)
@@ -258,7 +259,8 @@ def test_a_killed_import_or_copy_leaves_clean_prefixes_and_running_it_again_fini
         tries += 1
         assert tries <= KILLS + RETRIES, f"{landed} kills landed while writing ({SEED=}, {phase})"
         target = new_url()  # a fresh one each time, so that every kill finds work to do
-        landed += kill_while_writing(args(target), rng, store_made(target), phase)
+        misses = tries - 1 - landed
+        landed += kill_while_writing(args(target), rng, store_made(target), phase, misses)
         held = assert_clean_prefixes(target, source, seed=f"{SEED}, try {tries}")
         # One transaction: all of it or none.
         assert held in ({}, whole), f"seed {SEED}, try {tries}"
@@ -298,9 +300,8 @@ def test_a_killed_dispatch_leaves_its_mirror_a_clean_prefix_with_the_rest_pendin
                 tries += 1
                 assert tries <= 1 + RETRIES, f"the kills came too late ({SEED=}, {phase})"
                 with mirror_locked(mirror) if locked else nullcontext():
-                    landed = kill_while_writing(
-                        args, rng, appended(), Phase(0, 0.1) if locked else phase
-                    )
+                    within = Phase(0, 0.1) if locked else phase
+                    landed = kill_while_writing(args, rng, appended(), within, tries - 1)
                 assert landed or not locked, f"seed {SEED}"
                 held, stored = assert_mirror_a_prefix(store_url, mirror)
                 if locked:
@@ -403,7 +404,7 @@ def test_a_killed_publish_to_nats_leaves_each_subject_a_clean_prefix(
             tries += 1
             assert tries <= KILLS + RETRIES, f"{landed} kills landed ({SEED=}, {phase})"
             args = publish_to_a_new_place()
-            landed += kill_while_writing(args, rng, published, phase)
+            landed += kill_while_writing(args, rng, published, phase, tries - 1 - landed)
             subjects_hold(places[-1], source)
         escli(*args, check=True)
         assert subjects_hold(places[-1], source) == {stream: EVENTS for stream in source.streams}
