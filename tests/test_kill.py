@@ -4,9 +4,14 @@ SQLite and PostgreSQL, leaves every stream whole or a clean prefix of its source
 concurrent dispatchers never lose or double an event.
 
 These drive the installed ``escli`` (the one beside this Python) in processes of their own
-and SIGKILL them at random moments drawn from a seeded generator: a failure names its seed,
-and ``ESCLI_KILL_SEED=N`` replays it. The kills are few and the data small, so the file runs
-in seconds on loopback.
+and SIGKILL them while they write. Each test first runs its command once to its end,
+watching when it begins writing (its target store exists, the store holds the new event,
+the JetStream stream holds a message) and when it ends; each kill then waits until the
+killed run has begun writing and comes after a pause drawn uniformly from the writing time
+measured. A kill that came after the run ended (a run can be quicker than the measured one)
+is not counted, and the test tries again, with shorter pauses, a bounded number of times, so
+a test that passes has made all its kills inside a running write. The pauses are drawn from
+a seeded generator: a failure names its seed, and ``ESCLI_KILL_SEED=N`` replays it.
 """
 
 from __future__ import annotations
@@ -15,11 +20,13 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -27,7 +34,6 @@ import pytest
 from escli_combat import Attack, Spawn
 
 from escli import dispatch, load_domain, open_store
-from escli.errors import EscliError
 from escli.stores.base import Store
 from escli.stores.memory import MemoryStore
 from tests.conftest import NATS_HOST, NATS_PORT, require_service
@@ -35,7 +41,8 @@ from tests.conftest import NATS_HOST, NATS_PORT, require_service
 ESCLI = Path(sys.executable).with_name("escli")
 SEED = int(os.environ.get("ESCLI_KILL_SEED", "20261201"))
 STREAMS, EVENTS = 8, 60  # per stream, the spawn included
-KILLS = 2  # per command and store, before the run that finishes
+KILLS = 2  # per command and store, each while it writes, before the run that finishes
+RETRIES = 5  # more tries allowed for kills that came after the command had ended
 LONG = 800  # events per stream of an import or copy to kill
 
 Row = tuple[int, str, str, str, Any, str]  # generation, id, type, version, data, time
@@ -132,39 +139,53 @@ ENV.pop("ESCLI_STORE", None)
 ENV.pop("ESCLI_DOMAINS", None)
 
 
-def kill_midway(args: list[str], rng: random.Random, started: Callable[[], bool]) -> bool:
-    """Run ``escli ARGS`` and SIGKILL it, half the time a random pause after ``started()``
-    says it has written something, else at a random moment from its start; whether it was
-    still running then."""
+class Phase(NamedTuple):
+    """When a full run of a command began writing and when it ended, in seconds from its
+    start: kills are drawn within it."""
+
+    began: float
+    ended: float
+
+
+def watched(args: list[str], started: Callable[[], bool]) -> Phase:
+    """Run ``escli ARGS`` to its end, watching for ``started()``: its phase."""
+    spawned = time.monotonic()
+    process = subprocess.Popen(
+        [str(ESCLI), *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=ENV
+    )
+    began = None
+    while process.poll() is None:
+        if began is None and started():
+            began = time.monotonic() - spawned
+        time.sleep(0.002)
+    ended = time.monotonic() - spawned
+    _, errors = process.communicate()
+    assert process.returncode == 0, errors
+    assert began is not None, f"{args[0]} wrote too briefly to be seen writing (seed {SEED})"
+    return Phase(began, ended)
+
+
+def kill_while_writing(
+    args: list[str], rng: random.Random, started: Callable[[], bool], phase: Phase, misses: int
+) -> bool:
+    """Run ``escli ARGS`` and SIGKILL it while it writes: once ``started()`` says it has
+    begun, after a pause drawn uniformly from the first nine tenths of the writing time
+    ``phase`` measured, halved for each of the caller's ``misses`` so far. Whether it was
+    still running when killed (under load, a run can be quicker than the one measured; the
+    caller tries again, a bounded number of times, with shorter pauses)."""
     process = subprocess.Popen(
         [str(ESCLI), *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=ENV
     )
-    if rng.random() < 0.5:
-        time.sleep(rng.uniform(0.05, 0.6))
-    else:
-        deadline = time.monotonic() + 5
-        while process.poll() is None and time.monotonic() < deadline and not started():
-            time.sleep(0.005)
-        time.sleep(rng.uniform(0, 0.03))
+    deadline = time.monotonic() + 30
+    while process.poll() is None and not started():
+        assert time.monotonic() < deadline, f"{args[0]} never began writing (seed {SEED})"
+        time.sleep(0.002)
+    time.sleep(rng.uniform(0, 0.9 * 0.5**misses) * (phase.ended - phase.began))
     alive = process.poll() is None
     if alive:
         process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
     return alive
-
-
-def holds_events(url: str) -> Callable[[], bool]:
-    def check() -> bool:
-        try:
-            store = open_store(url)
-            try:
-                return any(True for _ in store.streams())
-            finally:
-                store.close()
-        except EscliError:
-            return False
-
-    return check
 
 
 def store_made(url: str) -> Callable[[], bool]:
@@ -229,15 +250,20 @@ def test_a_killed_import_or_copy_leaves_clean_prefixes_and_running_it_again_fini
             return ["import", str(source.file), "--store", target]
         return ["copy", source.url, target, "--all"]
 
-    landed, rounds = 0, 0
-    while rounds < KILLS or (not landed and rounds < KILLS + 3):
-        rounds += 1
+    whole = dict.fromkeys(source.streams, LONG)
+    measured = new_url()
+    phase = watched(args(measured), store_made(measured))
+    assert assert_clean_prefixes(measured, source, seed=str(SEED)) == whole
+    landed, tries = 0, 0
+    while landed < KILLS:
+        tries += 1
+        assert tries <= KILLS + RETRIES, f"{landed} kills landed while writing ({SEED=}, {phase})"
         target = new_url()  # a fresh one each time, so that every kill finds work to do
-        landed += kill_midway(args(target), rng, store_made(target))
-        held = assert_clean_prefixes(target, source, seed=f"{SEED}, round {rounds}")
+        misses = tries - 1 - landed
+        landed += kill_while_writing(args(target), rng, store_made(target), phase, misses)
+        held = assert_clean_prefixes(target, source, seed=f"{SEED}, try {tries}")
         # One transaction: all of it or none.
-        assert held in ({}, dict.fromkeys(source.streams, LONG)), f"seed {SEED}"
-    assert landed, f"every {command} ended before its kill (seed {SEED})"
+        assert held in ({}, whole), f"seed {SEED}, try {tries}"
     # Run again on what the last kill left, it finishes the job.
     escli(*args(target), check=True)
     assert assert_clean_prefixes(target, source, seed=str(SEED)) == {
@@ -254,36 +280,73 @@ def test_a_killed_dispatch_leaves_its_mirror_a_clean_prefix_with_the_rest_pendin
     store_url = new_url()
     mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
     escli("dispatch", "combat", "spawn", "titan", "1000000", "--store", store_url, check=True)
-    started = time.monotonic()
-    escli("dispatch", "combat", "attack", "titan", "1", "--store", store_url, "--to", mirror)
-    took = time.monotonic() - started
     args = ["dispatch", "combat", "attack", "titan", "1", "--store", store_url, "--to", mirror]
-    for _ in range(KILLS + 1):
-        process = subprocess.Popen([str(ESCLI), *args], stdout=subprocess.DEVNULL, env=ENV)
-        time.sleep(rng.uniform(0.3, 1.1) * took)
-        process.send_signal(signal.SIGKILL)
-        process.wait(timeout=30)
-        store, target = open_store(store_url), open_store(mirror)
-        try:
-            stored = [r.event_id for r in store.read("combat-titan")]
-            held = [r.event_id for r in target.read("combat-titan")]
-            assert [r.generation for r in store.read("combat-titan")] == list(
-                range(1, len(stored) + 1)
-            )
-            assert held == stored[: len(held)], f"the mirror is no prefix (seed {SEED})"
-            if len(held) < len(stored):
-                canonical = getattr(target, "canonical_url", mirror)
-                [pending] = store.pending(canonical, "combat-titan")
-                assert pending.from_generation <= len(held) + 1, f"seed {SEED}"
-                assert pending.to_generation >= len(stored), f"seed {SEED}"
-        finally:
-            store.close()
-            target.close()
+    reader = open_store(store_url)  # polled while a dispatch runs
+
+    def appended() -> Callable[[], bool]:
+        """Whether the dispatch has appended to the store: it mirrors after that."""
+        before = reader.generation("combat-titan")
+        return lambda: reader.generation("combat-titan") > before
+
+    try:
+        watched(args, appended())  # this one makes the mirror, which later runs need not
+        phase = watched(args, appended())
+        # Half the kills while the test holds the mirror's write lock: the dispatch has
+        # appended to the store and waits to mirror, a kill that cannot come too late.
+        # The others at a moment drawn from a free run's mirroring.
+        for locked in [n % 2 == 0 for n in range(KILLS + 1)]:
+            tries = 0
+            while True:
+                tries += 1
+                assert tries <= 1 + RETRIES, f"the kills came too late ({SEED=}, {phase})"
+                with mirror_locked(mirror) if locked else nullcontext():
+                    within = Phase(0, 0.1) if locked else phase
+                    landed = kill_while_writing(args, rng, appended(), within, tries - 1)
+                assert landed or not locked, f"seed {SEED}"
+                held, stored = assert_mirror_a_prefix(store_url, mirror)
+                if locked:
+                    assert held < stored, f"seed {SEED}"
+                if landed:
+                    break
+    finally:
+        reader.close()
     escli("publish", "--pending", "--to", mirror, "--store", store_url, check=True)
     store, target = open_store(store_url), open_store(mirror)
     try:
         assert rows(target, "combat-titan") == rows(store, "combat-titan")
         assert store.pending() == []
+    finally:
+        store.close()
+        target.close()
+
+
+@contextmanager
+def mirror_locked(mirror: str) -> Iterator[None]:
+    """The SQLite store at ``mirror`` with its write lock held by the test."""
+    conn = sqlite3.connect(mirror.removeprefix("sqlite:///"), isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        yield
+        conn.execute("ROLLBACK")
+    finally:
+        conn.close()
+
+
+def assert_mirror_a_prefix(store_url: str, mirror: str) -> tuple[int, int]:
+    """The mirror holds a prefix of the store's stream, and a pending range covers the
+    rest; how many events each holds."""
+    store, target = open_store(store_url), open_store(mirror)
+    try:
+        stored = [r.event_id for r in store.read("combat-titan")]
+        held = [r.event_id for r in target.read("combat-titan")]
+        assert [r.generation for r in store.read("combat-titan")] == list(range(1, len(stored) + 1))
+        assert held == stored[: len(held)], f"the mirror is no prefix (seed {SEED})"
+        if len(held) < len(stored):
+            canonical = getattr(target, "canonical_url", mirror)
+            [pending] = store.pending(canonical, "combat-titan")
+            assert pending.from_generation <= len(held) + 1, f"seed {SEED}"
+            assert pending.to_generation >= len(stored), f"seed {SEED}"
+        return len(held), len(stored)
     finally:
         store.close()
         target.close()
@@ -329,14 +392,20 @@ def test_a_killed_publish_to_nats_leaves_each_subject_a_clean_prefix(
         except Exception:  # the stream is not made yet
             return False
 
+    def publish_to_a_new_place() -> list[str]:
+        places.append(JetStreamPlace.unique(f"nats://{NATS_HOST}:{NATS_PORT}"))
+        return ["publish", "--all", "--to", places[-1].url, "--store", store_url]
+
     try:
-        landed = 0
-        while len(places) < KILLS or (not landed and len(places) < KILLS + 3):
-            places.append(JetStreamPlace.unique(f"nats://{NATS_HOST}:{NATS_PORT}"))
-            args = ["publish", "--all", "--to", places[-1].url, "--store", store_url]
-            landed += kill_midway(args, rng, published)
+        phase = watched(publish_to_a_new_place(), published)
+        assert subjects_hold(places[-1], source) == {stream: EVENTS for stream in source.streams}
+        landed, tries = 0, 0
+        while landed < KILLS:
+            tries += 1
+            assert tries <= KILLS + RETRIES, f"{landed} kills landed ({SEED=}, {phase})"
+            args = publish_to_a_new_place()
+            landed += kill_while_writing(args, rng, published, phase, tries - 1 - landed)
             subjects_hold(places[-1], source)
-        assert landed, f"every publish ended before its kill (seed {SEED})"
         escli(*args, check=True)
         assert subjects_hold(places[-1], source) == {stream: EVENTS for stream in source.streams}
     finally:
@@ -354,18 +423,18 @@ def test_eight_concurrent_dispatchers_never_lose_or_double_an_event(
     url = f"sqlite:///{tmp_path / 'events.db'}"
     escli("dispatch", "combat", "spawn", "titan", "1000000", "--store", url, check=True)
     reported: list[int] = []
-    conflicts = 0
+    failures: list[str] = []  # asserted here, in the test's thread
     lock = threading.Lock()
 
     def dispatcher(successes: int) -> None:
-        nonlocal conflicts
         while successes:
             done = escli("dispatch", "combat", "attack", "titan", "1", "--store", url, "--json")
-            if done.returncode == 6:
-                with lock:
-                    conflicts += 1
+            if done.returncode == 6:  # a conflict: try again
                 continue
-            assert done.returncode == 0, done.stderr
+            if done.returncode != 0:
+                with lock:
+                    failures.append(f"exit {done.returncode}: {done.stderr}")
+                return
             [event] = json.loads(done.stdout)["events"]
             with lock:
                 reported.append(event["generation"])
@@ -376,6 +445,8 @@ def test_eight_concurrent_dispatchers_never_lose_or_double_an_event(
         worker.start()
     for worker in workers:
         worker.join(timeout=120)
+    assert not any(worker.is_alive() for worker in workers), f"a dispatcher hung (seed {SEED})"
+    assert failures == [], f"seed {SEED}"
     store = open_store(url)
     try:
         stored = list(store.read("combat-titan"))

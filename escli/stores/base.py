@@ -12,6 +12,7 @@ EventStoreDB, which writes one stream at a time).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol, runtime_checkable
@@ -317,13 +318,29 @@ class BaseStore:
     ) -> dict[str, tuple[str, int]]:
         raise NotImplementedError
 
+    # Seconds without a new event after which a polling subscription calls ``_refresh``;
+    # each further call in the same idle spell waits twice as long, up to ``REFRESH_MAX_S``.
+    # None: a store whose reads always show what is committed never needs one.
+    REFRESH_AFTER_S: float | None = None
+    REFRESH_MAX_S = 60.0
+
+    # What the polling loop measures time by and waits with: methods, so that a test can
+    # put a clock of its own on one store.
+    def _clock(self) -> float:
+        return time.monotonic()
+
+    def _sleep(self, seconds: float) -> None:
+        time.sleep(seconds)
+
+    def _refresh(self) -> None:
+        """Make this thread's next read see the store afresh (see ``REFRESH_AFTER_S``)."""
+
     def subscribe(
         self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
     ) -> Iterator[RecordedEvent]:
         # Polling: re-read from the last event seen. Generations and positions only grow
         # and commits are atomic, so nothing is missed or repeated.
-        import time
-
+        idle_since, wait = self._clock(), self.REFRESH_AFTER_S
         while True:
             fresh = False
             records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
@@ -331,8 +348,14 @@ class BaseStore:
                 fresh = True
                 after = recorded.generation if stream is not None else recorded.position
                 yield recorded
-            if not fresh:
-                time.sleep(poll_interval)
+            now = self._clock()
+            if fresh:
+                idle_since, wait = now, self.REFRESH_AFTER_S
+            elif wait is not None and now - idle_since >= wait:
+                self._refresh()
+                idle_since, wait = now, min(2 * wait, self.REFRESH_MAX_S)
+            else:
+                self._sleep(poll_interval)
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         return []

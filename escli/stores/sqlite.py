@@ -153,6 +153,35 @@ def _translate(error: sqlite3.Error, path: str) -> StoreError:
     return StoreError(f"store {path}: {message}")
 
 
+_Row = tuple[str, int, str, str, str, str, str, str]
+
+
+def _row(stream: str, generation: int, event: NewEvent, now: str) -> _Row:
+    """An event as the columns it is stored in, but its position (given at insert time,
+    under the write lock): stream, generation, id, type, version, source, time, data."""
+    return (
+        stream,
+        generation,
+        event.event_id,
+        event.event_type,
+        event.type_version,
+        event.source,
+        event.recorded_at or now,
+        json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
+    )
+
+
+_INSERT_EVENTS = (
+    "INSERT INTO events (stream, generation, position, event_id, event_type, type_version,"
+    " source, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _positioned(rows: Sequence[_Row], last: int) -> list[tuple[Any, ...]]:
+    """The rows with their global positions, numbered on from ``last``, as INSERT takes them."""
+    return [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)]
+
+
 class SQLiteStore(BaseStore):
     # Every commit is synced to the WAL (synchronous=FULL), so a process may end without
     # closing the connection and lose nothing (the CLI does, to skip the close checkpoint).
@@ -291,16 +320,7 @@ class SQLiteStore(BaseStore):
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         now = now_rfc3339()
         rows = [
-            (
-                stream,
-                generation,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.recorded_at or now,
-                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
-            )
+            _row(stream, generation, e, now)
             for stream, events, expected in appends
             for generation, e in enumerate(events, start=expected + 1)
         ]
@@ -315,12 +335,7 @@ class SQLiteStore(BaseStore):
             with _immediate(conn):
                 self._check_generations(conn, expected)
                 (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-                conn.executemany(
-                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
-                    " type_version, source, recorded_at, data)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)],
-                )
+                conn.executemany(_INSERT_EVENTS, _positioned(rows, last))
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
                 duplicate = self._first_known_id(conn, [r[2] for r in rows])
@@ -360,18 +375,8 @@ class SQLiteStore(BaseStore):
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         now = now_rfc3339()
         rows = [
-            (
-                stream,
-                expected_generation + offset,
-                offset,
-                e.event_id,
-                e.event_type,
-                e.type_version,
-                e.source,
-                e.recorded_at or now,
-                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
-            )
-            for offset, e in enumerate(events, start=1)
+            _row(stream, generation, e, now)
+            for generation, e in enumerate(events, start=expected_generation + 1)
         ]
         try:
             with _immediate(conn):
@@ -379,18 +384,13 @@ class SQLiteStore(BaseStore):
                 if actual != expected_generation:
                     raise ConcurrencyConflict(stream, expected_generation, actual)
                 (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
-                conn.executemany(
-                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
-                    " type_version, source, recorded_at, data)"
-                    " VALUES (?, ?, ? + ?, ?, ?, ?, ?, ?, ?)",
-                    [(r[0], r[1], last, *r[2:]) for r in rows],
-                )
+                conn.executemany(_INSERT_EVENTS, _positioned(rows, last))
                 if rows and pending_for:
                     first, final = rows[0][1], rows[-1][1]
                     conn.executemany(_SET_PENDING, [(t, stream, first, final) for t in pending_for])
         except sqlite3.IntegrityError as e:
             if "event_id" in str(e):
-                duplicate = self._first_known_id(conn, [r[3] for r in rows])
+                duplicate = self._first_known_id(conn, [r[2] for r in rows])
                 raise DuplicateEventId(duplicate or "?") from e
             # The unique (stream, generation) key caught a racing writer.
             raise ConcurrencyConflict(
@@ -399,7 +399,8 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
         return [
-            e.recorded(stream, r[1], r[7], last + r[2]) for r, e in zip(rows, events, strict=True)
+            e.recorded(stream, r[1], r[6], last + n)
+            for n, (r, e) in enumerate(zip(rows, events, strict=True), start=1)
         ]
 
     def generation(self, stream: str) -> int:
@@ -466,38 +467,31 @@ class SQLiteStore(BaseStore):
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
 
-    # Seconds without a new event after which a subscription reads on a fresh connection.
-    IDLE_REOPEN_S = 2.0
+    # A connection's view of the file can lag behind it for good (see ``_refresh``): poll
+    # on a new one after 2 s without an event, then after 4, 8, ... up to a minute.
+    REFRESH_AFTER_S = 2.0
 
-    def subscribe(
-        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
-    ) -> Iterator[RecordedEvent]:
-        """Polling, as ``BaseStore`` does, and after each idle spell the tail is read again
-        on a new connection. A writer killed mid-commit can leave frames in the WAL that an
-        open connection's index does not show, but that later readers see once that index
-        is rebuilt (when the connections close): reopening lets ``follow`` converge on what
-        ``export`` reads."""
-        import time
+    def _refresh(self) -> None:
+        """Close this thread's connection; the next query opens a new one.
 
-        idle_since = time.monotonic()
-        while True:
-            fresh = False
-            records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
-            for recorded in records:
-                fresh = True
-                after = recorded.generation if stream is not None else recorded.position
-                yield recorded
-            now = time.monotonic()
-            if fresh:
-                idle_since = now
-            elif now - idle_since >= self.IDLE_REOPEN_S:
-                self._reconnect()
-                idle_since = now
-            else:
-                time.sleep(poll_interval)
+        Why ``follow`` needs it: a writer killed after writing a commit's frames to the WAL
+        and before updating the shared WAL index (the ``-shm`` file), which SQLite does after
+        the WAL's fsync (so a kill during that fsync does it), leaves a commit that open
+        connections do not see. Its fate is decided when the file's connections end: if
+        the last one is *closed*, it checkpoints what the index shows and deletes the WAL,
+        and the commit is gone for every reader; if the last process ends without closing
+        (as the CLI does, see ``durable_without_close``), the next opener rebuilds the index
+        from the WAL and the commit appears. A follower that kept one connection open
+        through such a spell, and then ended, would have printed a history without an event
+        that ``export`` shows.
 
-    def _reconnect(self) -> None:
-        """Close this thread's connection; the next query opens a new one."""
+        Closing here settles it only when this is the file's last connection: the commit is
+        then dropped (it was never acknowledged to its writer) and ``follow`` and every later
+        reader agree. While another connection is open, closing changes nothing, which is
+        why the polling loop calls this again, at longer and longer intervals, for as long
+        as the store stays idle: the first call after the other connections end settles it.
+        At most once a minute in a long idle spell, the new connection costs little next to
+        the polls between."""
         with self._conns_lock:
             conn = self._conns.pop(threading.get_ident(), None)
         if conn is not None:
