@@ -8,7 +8,7 @@ things: read a stream, append to a stream with an expected generation, list stre
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol, Self
 
 from escli.errors import ConcurrencyConflict, StoreError
 
@@ -231,11 +231,28 @@ class Store(Protocol):
         """Forget what is pending for (target, stream) up to a generation (delivered)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store's connections (a later call opens them again); idempotent."""
+        ...
+
+    def __enter__(self) -> Self:
+        """``with open_store(url) as store:`` closes the store when the block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 class BaseStore:
     """Defaults a store may inherit."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def generation(self, stream: str) -> int:
         raise NotImplementedError
