@@ -186,9 +186,17 @@ class SQLiteStore(BaseStore):
                 isolation_level=None,
                 check_same_thread=False,
             )
-            self._prepare(conn)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
+        # A file that is not a store (or not this version's) is not kept open.
+        try:
+            self._prepare(conn)
+        except sqlite3.Error as e:
+            conn.close()
+            raise _translate(e, self.path) from e
+        except BaseException:
+            conn.close()
+            raise
         with self._conns_lock:
             self._conns[threading.get_ident()] = conn
         return conn
