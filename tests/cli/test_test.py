@@ -5,8 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from escli import open_store
-from tests.conftest import ROOT, Run, snapshot
+from tests.conftest import ROOT, Run, open_store, snapshot
 
 PASSING = """\
 domain: combat
