@@ -340,11 +340,13 @@ class SQLiteStore(BaseStore):
             yield StreamInfo(name, generation, count)
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        # Plain ? with each value twice, not ?1 and ?2: Python 3.12 before 3.12.4 takes ?1
+        # for a named placeholder and warns (CPython gh-117995).
         rows = self._rows(
             "SELECT target, stream, from_generation, to_generation FROM pending"
-            " WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR stream = ?2)"
+            " WHERE (? IS NULL OR target = ?) AND (? IS NULL OR stream = ?)"
             " ORDER BY target, stream",
-            (target, stream),
+            (target, target, stream, stream),
         )
         return [Pending(*row) for row in rows]
 
