@@ -13,6 +13,9 @@ Figures:
   of bare sqlite3 + json.loads folding the same rows.
 - cloudevents (cloudevents_bench.py): export and import of --events events, next to the
   CloudEvents SDK doing the same.
+- import (import_bench.py): whole ``escli import`` processes on SQLite: one event into a
+  store of 200,000 next to one into an empty store, peak RSS of 200,000 and 1,000,000
+  events (``--no-million`` skips the latter), 10,000 streams next to one stream.
 - postgres (postgres.py): append and replay on the local PostgreSQL, next to bare psycopg.
 - nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
 
@@ -180,12 +183,15 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "cloudevents", "postgres", "nats"],
+        choices=["sqlite", "cloudevents", "import", "postgres", "nats"],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
+    parser.add_argument(
+        "--no-million", action="store_true", help="Skip the 1,000,000-event import figure."
+    )
     args = parser.parse_args()
-    groups = set(args.only or ["sqlite", "cloudevents", "postgres", "nats"])
+    groups = set(args.only or ["sqlite", "cloudevents", "import", "postgres", "nats"])
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         if "sqlite" in groups:
@@ -207,6 +213,11 @@ def main() -> None:
         from cloudevents_bench import bench_cloudevents
 
         for line in bench_cloudevents(args.events):
+            print(line, flush=True)
+    if "import" in groups:
+        from import_bench import bench_import
+
+        for line in bench_import(million=not args.no_million):
             print(line, flush=True)
     if "postgres" in groups:
         try:

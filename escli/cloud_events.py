@@ -50,6 +50,7 @@ from escli.codec import FieldError, checker, decoder
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain
 from escli.stores.base import NewEvent, RecordedEvent
+from escli.times import RANGE, out_of_range
 
 if TYPE_CHECKING:
     from cloudevents.core.v1.event import CloudEvent
@@ -127,8 +128,9 @@ _TIME_PARTS_RE: Final = re.compile(
 def stored_time(time: str) -> str:
     """A valid RFC 3339 ``time`` in escli's stored form, microseconds and ``+HH:MM``.
 
-    Raises ``EventError`` for what escli cannot keep exactly: digits past the microsecond and
-    leap seconds (a Python datetime has neither)."""
+    Raises ``EventError`` for what escli cannot keep exactly: digits past the microsecond,
+    leap seconds (a Python datetime has neither) and a time outside the range every store
+    keeps (``escli.times``)."""
     match = _TIME_PARTS_RE.fullmatch(time)
     if match is None:  # the validator has already rejected anything else
         raise EventError(f"time {time!r} is not an RFC 3339 timestamp")
@@ -142,6 +144,8 @@ def stored_time(time: str) -> str:
         fraction = fraction[:6]
     if clock.endswith(":60"):
         raise EventError(f"time {time!r} is a leap second, which escli cannot keep")
+    if out_of_range(time):
+        raise EventError(f"time {time!r} is out of range: {RANGE}")
     if offset is None or offset == "-00:00":
         offset = "+00:00"
     return f"{date}T{clock}.{fraction.ljust(6, '0')}{offset}"
@@ -253,9 +257,17 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
 
 
 def to_cloudevent(recorded: RecordedEvent) -> CloudEvent:
-    """The recorded event as the SDK's ``CloudEvent`` (``cloudevents.core.v1.event``)."""
-    from cloudevents.core.exceptions import BaseCloudEventException
-    from cloudevents.core.v1.event import CloudEvent
+    """The recorded event as the SDK's ``CloudEvent`` (``cloudevents.core.v1.event``); the
+    SDK is the ``cloudevents`` extra (``ClientMissing`` without it)."""
+    try:
+        from cloudevents.core.exceptions import BaseCloudEventException
+        from cloudevents.core.v1.event import CloudEvent
+    except ImportError as e:
+        from escli.stores import missing_client
+
+        raise missing_client(
+            "CloudEvent objects need the CloudEvents SDK", "'escli[cloudevents]'", e
+        ) from e
 
     try:
         return CloudEvent(attributes(recorded), recorded.data)
@@ -336,6 +348,67 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+# Strings in data may hold any character JSON can write but an unpaired surrogate: a store
+# keeps text as UTF-8, which cannot encode one (json reads a pair of escapes as the one
+# character they make, so a str from JSON holds only unpaired ones).
+_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# The JSON escape of an unpaired surrogate: the only way to write one in a text that was
+# read as UTF-8. Its matches are a superset (an escaped backslash before "ud800" matches),
+# which only sends a line to the general path.
+_LONE_SURROGATE_ESCAPE: Final = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F])"
+    r"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def _may_hold_lone_surrogate(text: str) -> bool:
+    """Whether JSON ``text`` may hold an unpaired surrogate (the fast paths leave it to the
+    general path). Substring searches first: the pattern is ten times slower."""
+    return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text) is not None
+
+
+def _surrogate_problem(value: object, pointer: str) -> str | None:
+    """Where JSON ``value`` (at JSON pointer ``pointer``) holds an unpaired surrogate, in a
+    string or a member name, nested at any depth: the message, or None."""
+    kind = type(value)
+    if kind is str:
+        text = cast("str", value)
+        found = None if text.isprintable() else _SURROGATE.search(text)
+        if found is None:
+            return None
+        where = f"{pointer} contains"
+    elif kind is dict:
+        for name, item in cast("dict[str, object]", value).items():
+            found = None if name.isprintable() else _SURROGATE.search(name)
+            if found is not None:
+                text, where = name, f"{pointer} has a member name with"
+                break
+            member = type(item)
+            if member is str:
+                if cast("str", item).isprintable():  # the common case, at C speed
+                    continue
+            elif member is not dict and member is not list:
+                continue
+            part = name.replace("~", "~0").replace("/", "~1")
+            inner = _surrogate_problem(item, f"{pointer}/{ascii(part)[1:-1]}")
+            if inner is not None:
+                return inner
+        else:
+            return None
+    elif kind is list:
+        for index, item in enumerate(cast("list[object]", value)):
+            inner = _surrogate_problem(item, f"{pointer}/{index}")
+            if inner is not None:
+                return inner
+        return None
+    else:
+        return None
+    return (
+        f"{where} unpaired surrogate U+{ord(found.group()):04X} at index {found.start()}: "
+        f"{text!a}; text in a store is UTF-8, which cannot hold it"
+    )
+
+
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
 # The fast paths read these; anything else takes the general path, which gives the same
 # result for these lines (tests check both agree) and the error messages. Source, type,
@@ -345,10 +418,11 @@ def _describe(value: object) -> str:
 # Printable ASCII but '"' and '\': a JSON string as is. Its repeats are possessive (a little
 # faster): they never hold the '"' that ends them.
 _PLAIN: Final = r"[ !#-\[\]-~]"
-# A date that exists, by the validator's rule (the Gregorian leap years, year 0000 one of
-# them): days 29-31 only in the months that have them.
+# A date that exists, by the validator's rule (the Gregorian leap years), in escli's range
+# (``escli.times``: with 'Z', any year but 0000): days 29-31 only in the months that have
+# them.
 _DATE: Final = (
-    r"(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
+    r"(?!0000)(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
     r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
     r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[048]|[2468][048]|[13579][26])00)"
     r"-02-29)"
@@ -486,6 +560,8 @@ class EventParser:
         checks = list(map(_resolved_check, resolved))
         if None in checks:
             return False  # unknown types to skip
+        if _may_hold_lone_surrogate("".join(datas)):
+            return False  # data no store can keep, which the general path locates
         try:
             values = data_values(datas)
             for _ in map(call, checks, values):
@@ -538,7 +614,7 @@ class EventParser:
         """``add_lines``'s fast path for one line: False when in any doubt."""
         event_id, middle, time, tail, generation, data = match.groups()
         resolved = self._line_cache.get((middle, tail))
-        if resolved is None:
+        if resolved is None or _may_hold_lone_surrogate(data):
             return False
         try:
             # A JSON object: the pattern took it from '{' to '}'.
@@ -636,6 +712,9 @@ class EventParser:
             raise EventError(
                 f"data must be a JSON object of the event's fields, got {_describe(data)}"
             )
+        surrogate = _surrogate_problem(data, "data at /data")
+        if surrogate is not None:
+            raise EventError(surrogate)
         resolved = self._resolve(event["source"], event["type"], subject, type_version)
         if resolved.check is None:
             return generation, None, resolved

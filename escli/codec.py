@@ -1,7 +1,9 @@
 """Dataclasses to JSON-ready dicts and back, checked against the fields' type annotations.
 
 Decoding is strict: a value that does not fit its annotation, a missing field or an unknown
-field raises ``FieldError`` naming the field's path; nothing is coerced silently. Each class's
+field raises ``FieldError`` naming the field's path; nothing is coerced silently. Only what
+every store can hold and every export write gets through: no NaN or infinity, no lone
+surrogate in a string, no integer too long for Python to write as text. Each class's
 codec is compiled once from its annotations and cached, because replay decodes every event.
 
 Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``None``, ``X | None`` and
@@ -13,7 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import math
 import re
+import sys
 import types
 import typing
 from collections.abc import Callable, Mapping
@@ -34,6 +38,11 @@ class FieldError(ValueError):
         self.message = message
 
 
+class _Unwritable(FieldError):
+    """Of the field's type, but a value no store can hold (NaN, a lone surrogate): a union
+    reports this rather than "expected X | Y"."""
+
+
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 40 else text[:37] + "..."
@@ -52,12 +61,59 @@ def _exact(tp: type, label: str) -> Check:
     return check
 
 
+# Text no store can hold: a lone surrogate (from ``"\\ud800"`` in YAML or JSON, or from a
+# command-line byte that is not UTF-8) cannot be encoded as UTF-8.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+# Python refuses to turn an integer of more digits than this into text (and back), so such
+# an integer could be checked but never written: 0 means no limit.
+MAX_INT_DIGITS = sys.get_int_max_str_digits()
+_FAST_INT_BOUND = 1 << int(MAX_INT_DIGITS * math.log2(10)) if MAX_INT_DIGITS else None
+
+
+def _check_text(value: str, path: str) -> str:
+    if not value.isascii():
+        found = _SURROGATE.search(value)
+        if found:
+            raise _Unwritable(
+                path,
+                f"holds a lone surrogate U+{ord(found.group()):04X} at character "
+                f"{found.start() + 1}, which is not text (was it a byte that is not UTF-8?)",
+            )
+    return value
+
+
+def _check_str(value: Any, path: str) -> Any:
+    if type(value) is str:
+        return _check_text(value, path)
+    raise FieldError(path, f"expected a string, got {_describe(value)}")
+
+
+def _check_int(value: Any, path: str) -> Any:
+    if type(value) is not int:
+        raise FieldError(path, f"expected an integer, got {_describe(value)}")
+    if _FAST_INT_BOUND is not None and not -_FAST_INT_BOUND < value < _FAST_INT_BOUND:
+        try:
+            str(value)
+        except ValueError:
+            raise _Unwritable(
+                path, f"an integer of more than {MAX_INT_DIGITS} digits is past the limit"
+            ) from None
+    return value
+
+
 def _check_float(value: Any, path: str) -> Any:
     # JSON has one number type: an integral float may come back as an int.
     if type(value) is float:
-        return value
+        if math.isfinite(value):
+            return value
+        # JSON has no NaN or infinity: a store would hold it, and export write invalid JSON.
+        raise _Unwritable(path, f"expected a finite number, got {value!r}")
     if type(value) is int:
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:
+            raise _Unwritable(path, "expected a finite number, got a larger integer") from None
     raise FieldError(path, f"expected a number, got {_describe(value)}")
 
 
@@ -68,7 +124,28 @@ def _check_none(value: Any, path: str) -> Any:
 
 
 def _check_any(value: Any, path: str) -> Any:
-    return value
+    """Any JSON value: what a store can hold and an export write (finite numbers, text
+    without lone surrogates, string keys)."""
+    if value is None or type(value) is bool:
+        return value
+    if type(value) is str:
+        return _check_text(value, path)
+    if type(value) is int:
+        return _check_int(value, path)
+    if type(value) is float:
+        return _check_float(value, path)
+    if isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            _check_any(item, f"{path}[{i}]")
+        return value
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if type(key) is not str:
+                raise FieldError(path, f"expected string keys, got {_describe(key)}")
+            _check_text(key, path)
+            _check_any(item, f"{path}.{key}" if path else key)
+        return value
+    raise FieldError(path, f"expected a JSON value, got {_describe(value)}")
 
 
 @cache
@@ -76,11 +153,11 @@ def _checker(tp: Any) -> Check:
     if tp is Any:
         return _check_any
     if tp is str:
-        return _exact(str, "a string")
+        return _check_str
     if tp is bool:
         return _exact(bool, "true or false")
     if tp is int:
-        return _exact(int, "an integer")
+        return _check_int
     if tp is float:
         return _check_float
     if tp is None or tp is type(None):
@@ -135,11 +212,16 @@ def _union_checker(options: tuple[Any, ...]) -> Check:
     label = type_label(typing.Union[options])  # noqa: UP007 - rebuilding the annotation
 
     def check(value: Any, path: str) -> Any:
+        unwritable = None
         for option_check in checks:
             try:
                 return option_check(value, path)
+            except _Unwritable as e:
+                unwritable = unwritable or e
             except FieldError:
                 continue
+        if unwritable is not None:
+            raise unwritable
         raise FieldError(path, f"expected {label}, got {_describe(value)}")
 
     return check
@@ -162,6 +244,7 @@ def _dict_checker(item: Check) -> Check:
         for key, v in value.items():
             if type(key) is not str:
                 raise FieldError(path, f"expected string keys, got {_describe(key)}")
+            _check_text(key, path)
             out[key] = item(v, f"{path}.{key}" if path else key)
         return out
 
@@ -289,7 +372,7 @@ def _build(cls: type, *, check_only: bool) -> Callable[[Any], Any]:
         "        except KeyError:",
         "            return slow(data)",
         "        if "
-        + " and ".join(f"type(v{i}) is {_SIMPLE[hints[name]]}" for i, name in enumerate(names))
+        + " and ".join(_fast_test(f"v{i}", hints[name]) for i, name in enumerate(names))
         + ":",
         *accepted,
         "    return slow(data)",
@@ -298,9 +381,21 @@ def _build(cls: type, *, check_only: bool) -> Callable[[Any], Any]:
         "slow": slow_check if check_only else slow,
         "new": object.__new__,
         "cls": cls,
+        "surrogate": _SURROGATE.search,
+        "bound": _FAST_INT_BOUND,
     }
     exec("\n".join(lines), namespace)
     return namespace["decode"]  # type: ignore[no-any-return]
+
+
+def _fast_test(name: str, tp: Any) -> str:
+    """The fast path's test of one field: exactly the type, and nothing the general checks
+    would refuse (a lone surrogate, an integer too long to write); any doubt goes slow."""
+    if tp is str:
+        return f"type({name}) is str and ({name}.isascii() or not surrogate({name}))"
+    if tp is int and _FAST_INT_BOUND is not None:
+        return f"type({name}) is int and -bound < {name} < bound"
+    return f"type({name}) is {_SIMPLE[tp]}"
 
 
 def check_value(tp: Any, value: Any, path: str) -> Any:
@@ -333,6 +428,7 @@ def encode(obj: Any) -> dict[str, Any]:
 
 
 _INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
 _TRUE = {"true", "yes", "y", "1", "on"}
 _FALSE = {"false", "no", "n", "0", "off"}
 
@@ -344,14 +440,21 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
         args = typing.get_args(tp)
         if type(None) in args and text.lower() in ("null", "none", ""):
             return None
+        _check_text(text, path)
+        unwritable = None
         for option in args:
             if option is type(None):
                 continue
             try:
                 return parse_text(option, text, path)
+            except _Unwritable as e:
+                unwritable = unwritable or e
             except FieldError:
                 continue
-        raise FieldError(path, f"{text!r} is not a valid {_type_name(tp)}")
+        if unwritable is not None:
+            raise unwritable
+        raise FieldError(path, f"{_describe(text)} is not a valid {_type_name(tp)}")
+    _check_text(text, path)
     if tp is str or tp is Any:
         return text
     if tp is bool:
@@ -364,13 +467,24 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
     if tp is int:
         # ASCII digits only: int() would also take " 5", "1_000" and other scripts' digits.
         if not _INTEGER.fullmatch(text):
-            raise FieldError(path, f"expected an integer, got {text!r}")
+            raise FieldError(path, f"expected an integer, got {_describe(text)}")
+        digits = len(text.lstrip("+-"))
+        if MAX_INT_DIGITS and digits > MAX_INT_DIGITS:
+            raise _Unwritable(
+                path, f"an integer of {digits} digits is past the limit of {MAX_INT_DIGITS}"
+            )
         return int(text)
     if tp is float:
-        try:
-            return float(text)
-        except ValueError:
-            raise FieldError(path, f"expected a number, got {text!r}") from None
+        # A decimal number as JSON writes it (float() would also take " 1", "1_0", "nan"
+        # and "inf"); one too large for a float (1e400) is as non-finite as "inf".
+        if not _DECIMAL.fullmatch(text):
+            if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
+                raise _Unwritable(path, f"expected a finite number, got {_describe(text)}")
+            raise FieldError(path, f"expected a number, got {_describe(text)}")
+        value = float(text)
+        if not math.isfinite(value):
+            raise _Unwritable(path, f"expected a finite number, got {_describe(text)}")
+        return value
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _checker(tp)(text, path)
     if origin is typing.Literal:

@@ -3,8 +3,13 @@
 A copy first checks, stream by stream, that the events the target already holds are the
 source's (the same ids at the same generations); a stream that diverged stops the copy
 before anything is written. Then it appends what the target lacks with the expected
-generation, so running it again writes nothing, and a target that moves meanwhile is a
-``ConcurrencyConflict`` for that append, nothing written.
+generation, so running it again writes nothing.
+
+Into a ``Transactional`` target (SQLite, PostgreSQL, memory) the whole copy is one
+transaction: a target that moves meanwhile (``ConcurrencyConflict``), or that holds one of
+the ids in another stream (``DuplicateEventId``), leaves it as it was, every stream. Into
+EventStoreDB, which writes one stream at a time, such an error names the streams copied
+before it and those not (``written_before``); copying again writes the rest.
 
 Copying every stream (``plan_copy(source)``) walks ``read_all``: events reach the target in
 the source's global order (new positions, same order), consecutive events of one stream in
@@ -16,13 +21,21 @@ store, only with the number of streams.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple, TypeVar
 
-from escli.errors import NotFound, StoreError
-from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
+from escli.errors import EscliError, NotFound, StoreError
+from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo, Transactional
 
-__all__ = ["BATCH", "CopyPlan", "CopyResult", "StreamCopy", "copy_streams", "plan_copy"]
+__all__ = [
+    "BATCH",
+    "CopyPlan",
+    "CopyResult",
+    "StreamCopy",
+    "copy_streams",
+    "plan_copy",
+    "written_before",
+]
 
 BATCH = 1000
 
@@ -132,6 +145,17 @@ def copy_streams(
 ) -> CopyResult:
     """Copy what ``plan`` (from ``plan_copy``) covers; see the module docstring.
     ``progress`` is called with the number of events handled (checked or copied)."""
+    atomic = isinstance(target, Transactional)
+    whole: AbstractContextManager[None] = (
+        target.transaction() if isinstance(target, Transactional) else nullcontext()
+    )
+    with whole:
+        return _copy(source, target, plan, progress, atomic)
+
+
+def _copy(
+    source: Store, target: Store, plan: CopyPlan, progress: Progress | None, atomic: bool
+) -> CopyResult:
     present = {
         info.stream: _present(source, target, info.stream, progress) for info in plan.streams
     }
@@ -139,7 +163,17 @@ def copy_streams(
 
     def append(records: Iterable[RecordedEvent]) -> None:
         for stream, batch in _batches(records):
-            target.append(stream, batch, present[stream] + copied[stream])
+            try:
+                target.append(stream, batch, present[stream] + copied[stream])
+            except EscliError as e:
+                if atomic:
+                    raise  # the transaction takes back what was copied before
+                written = [
+                    f"{s} ({n} event{'s' if n != 1 else ''})" for s, n in copied.items() if n
+                ]
+                left = [i.stream for i in plan.streams if i.events > present[i.stream]]
+                left = [s for s in left if not copied[s]]
+                raise written_before(e, written, left, "copy again to write the rest") from e
             copied[stream] += len(batch)
             if progress is not None:
                 progress(len(batch))
@@ -158,3 +192,30 @@ def copy_streams(
     return CopyResult(
         source.url, target.url, [StreamCopy(s, copied[s], present[s]) for s in present]
     )
+
+
+def written_before(
+    error: EscliError, written: Sequence[str], unwritten: Sequence[str], then: str
+) -> EscliError:
+    """``error`` (same class, same exit code) saying what a multi-stream write that it cut
+    short had written already, so that it never claims "nothing was written" when earlier
+    appends were: ``written`` and ``unwritten`` describe streams, ``then`` what to do."""
+    if not written:
+        return error
+    said = str(error).split("; nothing was written")[0]
+    # A new instance of the same class without its __init__ (whose arguments vary by class).
+    told = type(error).__new__(type(error))
+    told.__dict__.update(error.__dict__)
+    told.args = (
+        f"{said}; that append wrote nothing, but written before it: {_some(written)}"
+        + (f"; not written: {_some(unwritten)}" if unwritten else "")
+        + f"; {then}",
+    )
+    return told
+
+
+def _some(items: Sequence[str], shown: int = 3) -> str:
+    """The first few of a long list, and how many more."""
+    if len(items) <= shown + 1:
+        return ", ".join(items)
+    return f"{', '.join(items[:shown])} and {len(items) - shown} more"

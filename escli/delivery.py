@@ -11,8 +11,12 @@ then the new events. A success clears the range; a failure leaves it (and record
 for a store that could not record it with the append). ``escli publish --pending`` sends the
 pending ranges on demand.
 
-Re-sending is safe for targets that deduplicate by event id (stores, NATS JetStream's
-``Nats-Msg-Id``); a CloudEvents file simply gets the lines again.
+A target that lacks a stream's events before those it is handed (``TargetBehind``: a store
+target, or a NATS subject, that never had them) gets them from the store first, so it holds
+every stream whole and in order. Re-sending is safe for targets that deduplicate by event id
+(stores, NATS JetStream's ``Nats-Msg-Id`` and its check of the subject's last message); a
+CloudEvents file simply gets the lines again. A target that can tell how many events it
+newly stored says so (``Sink.deliver`` returns it), and ``publish`` reports that count.
 """
 
 from __future__ import annotations
@@ -42,18 +46,27 @@ def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
         yield batch
 
 
-def _send(store: Store, sink: Sink, batch: Sequence[RecordedEvent]) -> None:
-    """Hand ``batch`` to the sink; a store target that lacks earlier events of the stream
-    (it was not given them before) gets those from the store first."""
+def _send(store: Store, sink: Sink, batch: Sequence[RecordedEvent]) -> tuple[int, int | None]:
+    """Hand ``batch`` to the sink; a target that lacks earlier events of the stream (it was
+    not given them before) gets those from the store first, so it holds the stream in order.
+    The first generation handed over, and how many the target stored (None: it cannot tell).
+    """
     from escli.targets import TargetBehind
 
     try:
-        sink.deliver(batch)
+        return batch[0].generation, sink.deliver(batch)
     except TargetBehind as e:
         stream, first = batch[0].stream, batch[0].generation
-        for earlier in _batches(store.read(stream, e.generation + 1, first - 1)):
+        counts = [
             sink.deliver(earlier)
-        sink.deliver(batch)
+            for earlier in _batches(store.read(stream, e.generation + 1, first - 1))
+        ]
+        counts.append(sink.deliver(batch))
+        return e.generation + 1, _total(counts)
+
+
+def _total(counts: Sequence[int | None]) -> int | None:
+    return None if None in counts else sum(c or 0 for c in counts)
 
 
 def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Delivery:
@@ -68,8 +81,8 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
     try:
         if pending:
             for batch in _batches(store.read(stream, start, first - 1)):
-                _send(store, sink, batch)
-        _send(store, sink, recorded)
+                start = min(start, _send(store, sink, batch)[0])
+        start = min(start, _send(store, sink, recorded)[0])
     except EscliError as e:
         store.set_pending(sink.url, stream, start, last)
         return Delivery(sink.url, e, start, last)
@@ -85,10 +98,14 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
 
 
 class Published(NamedTuple):
+    """A range handed to a target: ``events`` of them, of which the target newly stored
+    ``stored`` (None: it cannot tell, as a file cannot)."""
+
     stream: str
     from_generation: int
     to_generation: int
     events: int
+    stored: int | None = None
 
 
 def publish(
@@ -98,17 +115,19 @@ def publish(
     from_generation: int = 1,
     to_generation: int | None = None,
 ) -> Published:
-    """Re-send a stream's events (a generation range) to ``sink``; clears what it covers of
-    the pending range on success."""
-    count, last = 0, from_generation - 1
+    """Re-send a stream's events (a generation range) to ``sink``, behind the earlier
+    events it lacks; clears what it covers of the pending range on success."""
+    count, start, last = 0, from_generation, from_generation - 1
+    counts: list[int | None] = []
     for batch in _batches(store.read(stream, from_generation, to_generation)):
-        _send(store, sink, batch)
-        count += len(batch)
-        last = batch[-1].generation
+        first, stored = _send(store, sink, batch)
+        counts.append(stored)
+        count += batch[-1].generation - first + 1
+        start, last = min(start, first), batch[-1].generation
     pending = store.pending(sink.url, stream)
-    if count and pending and pending[0].from_generation >= from_generation:
+    if count and pending and pending[0].from_generation >= start:
         store.clear_pending(sink.url, stream, last)
-    return Published(stream, from_generation, last, count)
+    return Published(stream, start, last, count, _total(counts) if counts else None)
 
 
 def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from escli.codec import encode
+from escli.domain_calls import calling, emitted_events
 from escli.errors import EscliError
 from escli.model import Domain, event_meta, with_generation
 from escli.replay import fold
@@ -23,7 +24,9 @@ class Sink(Protocol):
 
     url: str
 
-    def deliver(self, recorded: Sequence[RecordedEvent]) -> None: ...
+    def deliver(self, recorded: Sequence[RecordedEvent]) -> int | None:
+        """Hand over one stream's events, in order; how many the target newly stored,
+        where it can tell (None: it cannot)."""
 
 
 class Delivery(NamedTuple):
@@ -60,14 +63,17 @@ def new_event(event: Any) -> NewEvent:
     return NewEvent(meta.event_type, meta.version, meta.source, encode(event), new_event_id())
 
 
-def _check_events(domain: Domain, command: Any, events: Sequence[Any]) -> None:
-    for event in events:
-        meta = getattr(event, "__escli_event__", None)
-        if meta is None or domain.events.get((meta.event_type, meta.version)) is not type(event):
-            raise TypeError(
-                f"{domain.name}: handling {type(command).__name__} returned "
-                f"{type(event).__name__!s}, which is not an event of this domain"
-            )
+def decide(domain: Domain, command: Any, state: Any) -> tuple[list[Any], Any]:
+    """The events ``command`` emits against ``state``, and the state after them. What the
+    domain prints goes to stderr; its failures, and a return value that is not a list of its
+    events, are ``DomainError``; ``CommandRejected`` propagates unchanged."""
+    aggregate = domain.aggregate_impl
+    with calling(domain, f" (handling {type(command).__name__})"):
+        events = emitted_events(domain, command, aggregate.handle_command(state, command))
+        after = state
+        for event in events:
+            after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
+    return events, after
 
 
 def dispatch(
@@ -83,17 +89,13 @@ def dispatch(
     All events go in one atomic append that expects the generation the state was folded at,
     and that records them pending for every sink (``escli.delivery``) until they arrive;
     ``ConcurrencyConflict`` if the stream moved meanwhile (nothing is written then).
-    ``CommandRejected`` from the domain propagates unchanged. With ``dry_run`` nothing is
+    ``CommandRejected`` from the domain propagates unchanged; any other failure of the
+    domain's code is ``DomainError``, before anything is written. With ``dry_run`` nothing is
     written anywhere.
     """
     stream = domain.stream_of(command)
     before = fold(domain, stream, store.read_data(stream))
-    aggregate = domain.aggregate_impl
-    events = list(aggregate.handle_command(before, command))
-    _check_events(domain, command, events)
-    after = before
-    for event in events:
-        after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
+    events, after = decide(domain, command, before)
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
     new = [new_event(e) for e in events]

@@ -19,11 +19,13 @@ import os
 import sys
 from collections.abc import Iterable, Sequence
 from types import ModuleType
+from typing import NamedTuple
 
-from escli.errors import InvalidInput, NotFound
+from escli.domain_calls import domain_stdout, failure, package_home, remember
+from escli.errors import DomainError, InvalidInput, NotFound
 from escli.model import Domain
 
-__all__ = ["ENTRY_POINT_GROUP", "DomainRegistry", "load_domain"]
+__all__ = ["ENTRY_POINT_GROUP", "DomainRegistry", "Survey", "load_domain"]
 
 ENTRY_POINT_GROUP = "escli.domains"
 
@@ -51,10 +53,22 @@ def _candidates(path: str) -> dict[str, str]:
     return found
 
 
-def _import_path(name: str, path: str) -> ModuleType:
-    module_name = f"escli_domain_{name}"
-    if module_name in sys.modules:
-        return sys.modules[module_name]
+# Modules imported from folders, by file: a second folder's module of the same name gets a
+# module name of its own instead of the first one's cached module.
+_IMPORTED: dict[str, ModuleType] = {}
+# The domains folders added to sys.path, each once.
+_HOMES: set[str] = set()
+
+
+def _import_path(name: str, path: str, home: str) -> ModuleType:
+    """Import the domain module at ``path``, its folder ``home`` on ``sys.path`` (appended, and
+    left there, so its helper modules import by their plain names, now or lazily)."""
+    key = os.path.abspath(path)
+    if key in _IMPORTED:
+        return _IMPORTED[key]
+    module_name, number = f"escli_domain_{name}", 1
+    while module_name in sys.modules:
+        module_name, number = f"escli_domain_{name}_{number}", number + 1
     if os.path.isdir(path):
         spec = importlib.util.spec_from_file_location(
             module_name, os.path.join(path, "__init__.py"), submodule_search_locations=[path]
@@ -62,23 +76,71 @@ def _import_path(name: str, path: str) -> ModuleType:
     else:
         spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
+    if home not in _HOMES:
+        _HOMES.add(home)
+        if home not in sys.path:
+            sys.path.append(home)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
-        spec.loader.exec_module(module)
+        with domain_stdout():
+            spec.loader.exec_module(module)
+    except (Exception, SystemExit) as e:
+        del sys.modules[module_name]
+        raise _import_failure(name, path, home, e) from e
     except BaseException:
         del sys.modules[module_name]
         raise
+    try:
+        _check_helpers(path, home)
+    except DomainError:
+        del sys.modules[module_name]
+        raise
+    _IMPORTED[key] = module
     return module
 
 
-def _as_domain(name: str, obj: object, origin: str) -> Domain:
-    domain = getattr(obj, "domain", obj) if isinstance(obj, ModuleType) else obj
-    if not isinstance(domain, Domain):
-        raise InvalidInput(f"{origin} does not define a Domain named `domain`")
-    if domain.name != name:
-        raise InvalidInput(f"{origin} is registered as {name!r} but its domain is {domain.name!r}")
-    return domain
+def _import_failure(name: str, origin: str, home: str | None, error: BaseException) -> DomainError:
+    found = failure(name, home, error)
+    if found is not None:
+        return found
+    import traceback
+
+    described = "".join(traceback.format_exception_only(type(error), error)).strip()
+    return DomainError(f"{origin}: domain {name!r} does not import: {described.splitlines()[-1]}")
+
+
+def _check_helpers(path: str, home: str) -> None:
+    """Refuse a helper module that Python took from another domains folder: two folders on
+    ``sys.path`` that each hold ``helpers.py`` would otherwise share the first one silently."""
+    for entry in os.listdir(home):
+        top = entry[:-3] if entry.endswith(".py") else entry
+        file = getattr(sys.modules.get(top), "__file__", None)
+        if not isinstance(file, str):
+            continue
+        folder = os.path.dirname(os.path.abspath(file))
+        if os.path.basename(file) == "__init__.py":
+            folder = os.path.dirname(folder)
+        if folder != home and folder in _HOMES:
+            raise DomainError(
+                f"{path}: {top!r} is imported from {file}, not from the {top!r} beside it: "
+                "two domains folders hold a module of that name; rename one"
+            )
+
+
+def _as_domain(name: str, obj: object, origin: str) -> Domain | None:
+    """The module's (or entry point's) ``Domain``; None for a module with no ``domain``."""
+    if isinstance(obj, ModuleType):
+        if not hasattr(obj, "domain"):
+            return None
+        obj = obj.domain
+    if not isinstance(obj, Domain):
+        raise DomainError(
+            f"{origin}: `domain` is {type(obj).__name__} {obj!r:.40}, not an escli Domain"
+        )
+    if obj.name != name:
+        raise DomainError(f"{origin} is registered as {name!r} but its domain is {obj.name!r}")
+    return obj
 
 
 def installed_entry_points(group: str) -> dict[str, str]:
@@ -124,17 +186,44 @@ def installed_entry_points(group: str) -> dict[str, str]:
     return found
 
 
-def _load_entry_point(value: str) -> object:
+def _load_entry_point(name: str, value: str) -> object:
     module_name, _, attrs = value.partition(":")
-    obj: object = importlib.import_module(module_name.strip())
+    try:
+        with domain_stdout():
+            obj: object = importlib.import_module(module_name.strip())
+    except (Exception, SystemExit) as e:
+        origin = f"entry point {name} = {value}"
+        raise _import_failure(name, origin, _module_home(module_name.strip()), e) from e
     for attr in filter(None, attrs.strip().split(".")):
         obj = getattr(obj, attr)
     return obj
 
 
+def _module_home(module_name: str) -> str | None:
+    """Where an installed module that failed to import lives, without importing it."""
+    try:
+        spec = importlib.util.find_spec(module_name.partition(".")[0])
+    except (ImportError, ValueError):
+        return None
+    if spec is None:
+        return None
+    if spec.submodule_search_locations:
+        return os.path.abspath(next(iter(spec.submodule_search_locations)))
+    return os.path.abspath(spec.origin) if spec.origin else None
+
+
 def paths_from_env(value: str | None) -> list[str]:
     """The folders listed in ``ESCLI_DOMAINS`` (joined with ``os.pathsep``)."""
     return [p for p in (value or "").split(os.pathsep) if p]
+
+
+class Survey(NamedTuple):
+    """What ``DomainRegistry.load_all`` found: the domains, the helper modules (files with no
+    ``domain``, skipped) and the domains that failed to load."""
+
+    domains: list[Domain]
+    helpers: list[str]
+    failures: list[DomainError]
 
 
 class DomainRegistry:
@@ -156,22 +245,61 @@ class DomainRegistry:
         return sorted(set(self._folder) | set(self._installed()))
 
     def get(self, name: str) -> Domain:
+        domain = self._load(name)
+        if domain is None:
+            raise NotFound(
+                f"unknown domain {name!r}: {self._folder[name]} has no `domain` (a helper "
+                "module for the domains beside it, not a domain)"
+            )
+        return domain
+
+    def _load(self, name: str) -> Domain | None:
+        """The domain ``name``; None for a module of a folder that has no ``domain``."""
         if name in self._loaded:
             return self._loaded[name]
         if name in self._folder:
             path = self._folder[name]
-            domain = _as_domain(name, _import_path(name, path), path)
+            home = os.path.dirname(os.path.abspath(path))
+            domain = _as_domain(name, _import_path(name, path, home), path)
+            if domain is None:
+                return None
+            domain.home = domain.home or home
         elif name in self._installed():
             target = self._installed()[name]
-            domain = _as_domain(name, _load_entry_point(target), f"entry point {name} = {target}")
+            origin = f"entry point {name} = {target}"
+            domain = _as_domain(name, _load_entry_point(name, target), origin)
+            if domain is None:
+                raise DomainError(f"{origin} names a module with no `domain`")
+            domain.home = domain.home or package_home(target.partition(":")[0].strip())
         else:
             known = ", ".join(self.names()) or "none"
             raise NotFound(f"unknown domain {name!r} (known: {known})")
+        remember(name, domain.home)
         self._loaded[name] = domain
         return domain
 
     def all(self) -> list[Domain]:
-        return [self.get(name) for name in self.names()]
+        """Every domain; helper modules (with no ``domain``) are left out, a domain that
+        fails to load raises its ``DomainError``."""
+        found = self.load_all()
+        if found.failures:
+            raise found.failures[0]
+        return found.domains
+
+    def load_all(self) -> Survey:
+        """Every domain that loads, the helper modules left out, and the failures."""
+        survey = Survey([], [], [])
+        for name in self.names():
+            try:
+                domain = self._load(name)
+            except DomainError as e:
+                survey.failures.append(e)
+                continue
+            if domain is None:
+                survey.helpers.append(self._folder[name])
+            else:
+                survey.domains.append(domain)
+        return survey
 
     def for_stream(self, stream: str) -> Domain:
         """The domain that owns a stream named ``<domain>-<id>``."""

@@ -98,9 +98,15 @@ class DeliveryIncomplete(EscliError):
 class DomainError(EscliError):
     """A domain module's own code failed: it did not import, or ``handle_command``,
     ``apply_event`` or ``initial_state`` raised or returned what escli cannot use. The
-    author's mistake, not escli's: shown with the domain's own frames only."""
+    author's mistake, not escli's. ``traceback`` holds the domain's own frames only (as
+    pytest shows a failing test's), printed after the ``Error:`` line; empty when there is
+    no exception to show (a wrong return value)."""
 
     exit_code = 11
+
+    def __init__(self, message: str, traceback: str = "") -> None:
+        super().__init__(message)
+        self.traceback = traceback
 
 
 class ClientMissing(EscliError):

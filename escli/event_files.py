@@ -11,12 +11,15 @@ the mapping):
 
 Reading detects the format: a first non-blank character ``[`` is a batch; a file that is one
 JSON object (over several lines or one, so a one-line file too) is an event; anything else
-is JSON Lines.
+is JSON Lines. A UTF-8 byte-order mark that starts the file is skipped. Every defect of an
+event is an ``InvalidInput`` located as above, in every format.
 
 Export streams events from the store and writes them as it goes (constant memory, a batch
-too). Import checks every event and the whole file against the store before it writes
-anything, then makes one append per stream (see ``plan_import``); it holds the file's
-events in memory meanwhile, as one append per stream needs them.
+too). Import (``escli.event_import``) reads a file through the same functions, but hands on
+each chunk of checked events as it is read, so memory does not grow with the file: on a
+store with transactions it checks and appends each chunk inside one transaction, rolled
+back at the first problem; on EventStoreDB it checks the whole file in a first pass and
+appends in a second. Either way nothing is written unless every event passed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,6 @@ import gc
 import json
 import os
 import sys
-import tempfile
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from itertools import chain
@@ -34,7 +36,8 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 from escli.cloud_events import EventError, EventParser, to_json
 from escli.cloud_events_validation import DuplicateMemberError, loads_json_object_strict
 from escli.errors import InvalidInput, NotFound, UsageError
-from escli.stores.base import BaseStore, NewEvent, RecordedEvent, Store
+from escli.output_files import output_to as export_to
+from escli.stores.base import BaseStore, RecordedEvent, Store
 
 if TYPE_CHECKING:
     from escli.domains import DomainRegistry
@@ -43,13 +46,9 @@ if TYPE_CHECKING:
 __all__ = [
     "FORMATS",
     "FileStream",
-    "ImportResult",
     "ParsedFile",
-    "StreamImport",
     "export_events",
     "export_to",
-    "import_file",
-    "plan_import",
     "read_events",
     "stream_from_file",
 ]
@@ -63,6 +62,7 @@ _BLOCK: Final = 1 << 18  # bytes per read
 # stays in the CPU's caches at this size (4096 lines were 30% slower).
 _LINES: Final = 512
 _CHUNK: Final = 1024  # events per write
+_BOM: Final = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
 
 
 class Progress(Protocol):
@@ -113,7 +113,9 @@ def selected_records(
     sizes = [store.generation(stream) for stream in streams]
     for stream, size in zip(streams, sizes, strict=True):
         if size == 0:
-            raise NotFound(f"stream {stream!r} is not in the store")
+            from escli.suggest import stream_not_found
+
+            raise stream_not_found(store, stream)
     return chain.from_iterable(store.read(stream) for stream in streams), sum(sizes)
 
 
@@ -164,28 +166,6 @@ def export_events(
         out.write("\n]\n" if count else "]\n")
     progress.update(count)
     return count
-
-
-@contextmanager
-def export_to(path: str | None) -> Iterator[IO[str]]:
-    """Standard output (``None`` or ``-``), or a file that appears whole or not at all: it is
-    written beside its place and renamed there only when the export succeeded."""
-    if path is None or path == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    folder = os.path.dirname(os.path.abspath(path))
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".escli-export-", dir=folder)
-    except OSError as e:
-        raise InvalidInput(f"cannot write {path}: {e.strerror}") from e
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-            yield out
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
 
 
 # --------------------------------------------------------------------------------------------
@@ -263,19 +243,29 @@ def read_events(
     Raises ``InvalidInput`` located at the first event that is not a valid escli event."""
     parser = EventParser(domains, skip_unknown=skip_unknown)
     progress.start("checking", _count_lines(path) if progress.enabled else None)
-    with _open_input(path) as (stream, name), _collector_paused():
+    with _open_input(path) as (stream, name):
+        kind = _parse(stream, name, parser, progress)
+    progress.update(parser.count)
+    return ParsedFile(name, kind, parser)
+
+
+def _parse(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
+    """Read and check every event of ``stream`` into ``parser``; returns the file's kind.
+    ``progress`` hears after each chunk of events added (an import takes them from there)."""
+    with _collector_paused():
         try:
-            kind = _read(stream, name, parser, progress)
+            return _read(stream, name, parser, progress)
         except RecursionError:
             # Python's JSON parser recurses per nesting level; no event is nested that deep.
             raise InvalidInput(f"{name}: JSON nested too deeply to be an event") from None
-    progress.update(parser.count)
-    return ParsedFile(name, kind, parser)
 
 
 def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
     head: list[bytes] = []  # the lines up to the first that is not blank
     for raw in stream:
+        if not head:
+            # A byte-order mark is no part of the JSON (editors on Windows write one).
+            raw = raw.removeprefix(_BOM)
         head.append(raw)
         if raw.strip():
             break
@@ -288,7 +278,7 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
         text = b"".join(head) + stream.read()
         event = _whole_event(text, name)
         if event is not None:
-            parser.add_object(event, 1, size=0)
+            _add_event(parser, event, name)
             return "event"
         blocks: Iterable[bytes] = [text]
     else:
@@ -301,11 +291,20 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
             if not any(raw.strip() for raw in more):
                 event = _whole_event(b"".join(head + more), name)
                 if event is not None:
-                    parser.add_object(event, 1, size=0)
+                    _add_event(parser, event, name)
                     return "event"
         blocks = _blocks(b"".join(head + more), stream)
     _read_lines(blocks, name, parser, progress)
     return "jsonl"
+
+
+def _add_event(parser: EventParser, event: object, name: str) -> None:
+    """Check the one event of an event file, an error located at the file."""
+    try:
+        # size=0: size is only a SHOULD (a warning), and imports report errors only.
+        parser.add_object(event, 1, size=0)
+    except EventError as e:
+        raise InvalidInput(f"{name}: {e}") from None
 
 
 def _blocks(start: bytes, stream: IO[bytes]) -> Iterator[bytes]:
@@ -431,38 +430,7 @@ def _read_batch(text: bytes, name: str, parser: EventParser, progress: Progress)
 
 
 # --------------------------------------------------------------------------------------------
-# Import.
-
-
-class StreamImport(NamedTuple):
-    """What an import does to one stream: ``new`` goes in one append after ``before``;
-    ``present`` events of the file were already stored."""
-
-    stream: str
-    before: int
-    new: list[NewEvent]
-    present: int
-
-    @property
-    def after(self) -> int:
-        return self.before + len(self.new)
-
-
-class ImportResult(NamedTuple):
-    name: str
-    kind: str
-    events: int  # events in the file
-    streams: list[StreamImport]
-    skipped: int  # events of unknown type skipped (--skip-unknown)
-    dry_run: bool
-
-    @property
-    def imported(self) -> int:
-        return sum(len(s.new) for s in self.streams)
-
-    @property
-    def present(self) -> int:
-        return sum(s.present for s in self.streams)
+# Replay from a file.
 
 
 def _order_problem(
@@ -477,134 +445,6 @@ def _order_problem(
         f"{stream} generation {generations[k]} does not follow generation "
         f"{first + k - 1}; a stream's events must come in order, without gaps"
     )
-
-
-def _difference(stored: RecordedEvent, event: NewEvent) -> str | None:
-    for label, theirs, ours in (
-        ("type", stored.event_type, event.event_type),
-        ("typeversion", stored.type_version, event.type_version),
-        ("source", stored.source, event.source),
-        ("time", stored.recorded_at, event.recorded_at),
-        ("data", stored.data, event.data),
-    ):
-        if theirs != ours:
-            return label
-    return None
-
-
-def plan_import(parsed: ParsedFile, store: Store) -> list[StreamImport]:
-    """What importing ``parsed`` into ``store`` appends, checked before anything is written.
-
-    Per stream, the file's generations must be consecutive and continue the store's: events
-    the store already holds (same id at the same generation, same content) are skipped, the
-    rest must start right after the store's generation. An id the file repeats, or that the
-    store holds elsewhere, is an error. Raises ``InvalidInput`` at the earliest problem."""
-    parser = parsed.parser
-    events, locations = parser.events, parser.locations
-    problems: list[tuple[int, str]] = []
-    ids = [e.event_id for e in events]
-    if len(set(ids)) != len(ids):
-        first_seen: dict[str, int] = {}
-        for event_id, location in zip(ids, locations, strict=True):
-            seen = first_seen.setdefault(event_id, location)
-            if seen != location:
-                problems.append((location, f"event id {event_id} repeats {parsed.ref(seen)}"))
-                break
-    plans: list[StreamImport] = []
-    fresh: dict[str, int] = {}  # ids of the events to append -> their location
-    for stream, indexes in parser.by_stream().items():
-        generations = [parser.generations[i] for i in indexes]
-        where = [locations[i] for i in indexes]
-        order = _order_problem(stream, generations, where)
-        if order is not None:
-            problems.append(order)
-            continue
-        current = store.generation(stream)
-        first = generations[0]
-        if first > current + 1:
-            problems.append(
-                (
-                    where[0],
-                    f"{stream} generation {first} does not continue the store, where "
-                    f"{stream} is at generation {current}",
-                )
-            )
-            continue
-        present = max(0, min(current - first + 1, len(indexes)))
-        stored = store.read(stream, first, first + present - 1) if present else iter(())
-        for i, r in zip(indexes[:present], stored, strict=True):
-            differs = "id" if r.event_id != ids[i] else _difference(r, events[i])
-            if differs == "id":
-                problems.append(
-                    (
-                        locations[i],
-                        f"{stream} generation {r.generation} is already taken in the store by "
-                        f"event {r.event_id}",
-                    )
-                )
-                break
-            if differs is not None:
-                problems.append(
-                    (
-                        locations[i],
-                        f"event {r.event_id} is already stored at {stream} generation "
-                        f"{r.generation} with another {differs}",
-                    )
-                )
-                break
-        new = indexes[present:]
-        fresh.update((ids[i], locations[i]) for i in new)
-        plans.append(StreamImport(stream, current, [events[i] for i in new], present))
-    if not problems and fresh and next(iter(store.streams()), None) is not None:
-        # Ids are unique store-wide; find any the store already holds before writing.
-        for r in store.read_all():
-            if r.event_id in fresh:
-                problems.append(
-                    (
-                        fresh[r.event_id],
-                        f"event id {r.event_id} is already stored, at {r.stream} "
-                        f"generation {r.generation}",
-                    )
-                )
-                break
-    if problems:
-        raise parsed.error(*min(problems))
-    return plans
-
-
-def import_file(
-    path: str,
-    domains: DomainRegistry | Iterable[Domain],
-    store: Store,
-    *,
-    skip_unknown: bool = False,
-    dry_run: bool = False,
-    progress: Progress = NO_PROGRESS,
-) -> ImportResult:
-    """Check a CloudEvents file against the domains and the store, then append its new
-    events: one append per stream, expecting the generation checked. ``dry_run`` writes
-    nothing. A concurrent writer can still move a stream between the check and its append
-    (``ConcurrencyConflict``, that stream and later ones unwritten); importing the file
-    again then skips what was written."""
-    parsed = read_events(path, domains, skip_unknown=skip_unknown, progress=progress)
-    plans = plan_import(parsed, store)
-    result = ImportResult(
-        parsed.name, parsed.kind, parsed.parser.count, plans, parsed.parser.skipped, dry_run
-    )
-    if not dry_run and result.imported:
-        progress.start("writing", result.imported)
-        written = 0
-        for plan in plans:
-            if plan.new:
-                store.append(plan.stream, plan.new, plan.before)
-                written += len(plan.new)
-                progress.update(written)
-    progress.finish()
-    return result
-
-
-# --------------------------------------------------------------------------------------------
-# Replay from a file.
 
 
 class FileStream(BaseStore):

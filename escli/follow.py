@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
+from escli.domain_calls import calling
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain, with_generation
 from escli.replay import Step, decode_event, fold
@@ -80,7 +81,9 @@ def follow(
                     yield Followed(Step(recorded, None, None, None), problem)
                 else:
                     apply = domain.aggregate_impl.apply_event
-                    states[name] = with_generation(apply(before, event), recorded.generation)
+                    with calling(domain, f" (folding {name} at generation {recorded.generation})"):
+                        applied = apply(before, event)
+                    states[name] = with_generation(applied, recorded.generation)
                     yield Followed(Step(recorded, event, before, states[name]))
             if limit is not None and count >= limit:
                 return

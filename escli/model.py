@@ -37,7 +37,8 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast, overload
 
-from escli.errors import InvalidInput, NotFound, StoreError
+from escli.domain_calls import calling
+from escli.errors import DomainError, InvalidInput, NotFound, StoreError
 
 __all__ = [
     "Aggregate",
@@ -206,6 +207,9 @@ class Domain:
         self.commands: dict[str, CommandSpec] = {}
         self.events: dict[tuple[str, str], type] = {}
         self._aggregate: Aggregate[Any] | None = None
+        # The folder of the domain's own code, for showing its failures (escli.domain_calls):
+        # set by the registry that found it; else the package that defines the aggregate.
+        self.home: str | None = None
 
     def __repr__(self) -> str:
         return f"Domain({self.name!r})"
@@ -293,9 +297,13 @@ class Domain:
     # -- lookups -------------------------------------------------------------------------
 
     @property
+    def has_aggregate(self) -> bool:
+        return self._aggregate is not None
+
+    @property
     def aggregate_impl(self) -> Aggregate[Any]:
         if self._aggregate is None:
-            raise TypeError(
+            raise DomainError(
                 f"domain {self.name!r} has no aggregate: decorate one with @domain.aggregate"
             )
         return self._aggregate
@@ -334,7 +342,10 @@ class Domain:
         return stream[len(prefix) :]
 
     def initial_state(self, stream: str) -> Any:
-        return self.aggregate_impl.initial_state(self.stream_id(stream))
+        """The state ``stream`` starts from; the aggregate's failure is a ``DomainError``."""
+        stream_id = self.stream_id(stream)
+        with calling(self, f" (the initial state of {stream})"):
+            return self.aggregate_impl.initial_state(stream_id)
 
     @staticmethod
     def domain_name_of(stream: str) -> str:

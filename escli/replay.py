@@ -7,7 +7,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any, NamedTuple
 
 from escli.codec import FieldError, decoder
-from escli.errors import StoreError
+from escli.domain_calls import calling, domain_stdout, failure, home_of
+from escli.errors import EscliError, StoreError
 from escli.model import Domain, with_generation
 from escli.stores.base import FoldRow, RecordedEvent
 
@@ -105,23 +106,35 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
     faster_from = generation + 1 + FAST_JSON_AFTER
     event_type = ""
     try:
-        for stored_generation, event_type, version, data in rows:
-            generation += 1
-            if stored_generation != generation:
-                _check_order(stream, stored_generation, generation)
-            decode = decoders.get((event_type, version))
-            if decode is None:
-                cls = _event_class(domain, stream, generation, event_type, version)
-                decode = decoders[event_type, version] = decoder(cls)
-            if data.__class__ is str:
-                if generation == faster_from:
-                    loads = _json_loads()
-                data = loads(data)
-            state = with_generation(apply(state, decode(data)), generation)
+        with domain_stdout():  # once per fold, not per event: this loop is benchmarked
+            for stored_generation, event_type, version, data in rows:
+                generation += 1
+                if stored_generation != generation:
+                    _check_order(stream, stored_generation, generation)
+                decode = decoders.get((event_type, version))
+                if decode is None:
+                    cls = _event_class(domain, stream, generation, event_type, version)
+                    decode = decoders[event_type, version] = decoder(cls)
+                if data.__class__ is str:
+                    if generation == faster_from:
+                        loads = _json_loads()
+                    data = loads(data)
+                state = with_generation(apply(state, decode(data)), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e
-    except (json.JSONDecodeError, RecursionError) as e:  # stored text that is not JSON
-        raise StoreError(f"{stream} generation {generation}: stored data is not JSON ({e})") from e
+    except EscliError:
+        raise
+    except (Exception, SystemExit) as e:
+        _close(rows)  # now, while its store is open: the error's traceback keeps it alive
+        context = f" (folding {stream} at generation {generation})"
+        found = failure(domain.name, home_of(domain), e, context)
+        if found is not None:  # apply_event, or a __post_init__ of the event class, failed
+            raise found from e
+        if isinstance(e, (json.JSONDecodeError, RecursionError)):  # stored text, not JSON
+            raise StoreError(
+                f"{stream} generation {generation}: stored data is not JSON ({e})"
+            ) from e
+        raise
     return state
 
 
@@ -138,9 +151,20 @@ def steps(domain: Domain, stream: str, records: Iterable[RecordedEvent]) -> Iter
     """Every transition of the fold, in order."""
     state = domain.initial_state(stream)
     apply = domain.aggregate_impl.apply_event
-    for recorded in records:
-        _check_order(stream, recorded.generation, state.generation + 1)
-        event = decode_event(domain, recorded)
-        after = with_generation(apply(state, event), state.generation + 1)
-        yield Step(recorded, event, state, after)
-        state = after
+    try:
+        for recorded in records:
+            _check_order(stream, recorded.generation, state.generation + 1)
+            event = decode_event(domain, recorded)
+            with calling(domain, f" (folding {stream} at generation {recorded.generation})"):
+                applied = apply(state, event)
+            after = with_generation(applied, state.generation + 1)
+            yield Step(recorded, event, state, after)
+            state = after
+    finally:
+        _close(records)  # a walk that ended early: release the store's cursor now
+
+
+def _close(rows: Iterable[Any]) -> None:
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()

@@ -20,10 +20,13 @@ command per line, ``#`` comments and blank lines ignored.
 
 A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
 ``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
-isolated in-memory store unless a ``store`` is named.
+isolated in-memory store unless a ``store`` is named; in a named store, each in streams of
+its own.
 
-Everything is parsed and checked in full (keys, domains, commands, field types) before the
-first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is read with the safe loader.
+Everything is parsed and checked in full (keys, domains, commands, field types, expected
+event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
+read with the safe loader, within the bounds ``escli.script_yaml`` sets (size, nesting,
+aliases).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ from escli.domains import DomainRegistry
 from escli.errors import (
     CommandRejected,
     ConcurrencyConflict,
+    DomainError,
     EscliError,
     ExpectationFailed,
     InvalidInput,
@@ -51,6 +55,7 @@ from escli.errors import (
     in_context,
 )
 from escli.model import Domain, event_meta
+from escli.script_yaml import ScriptTooLarge, Where, YList, YMap, check_script_text, parse_yaml
 from escli.stores.base import NewEvent, Store
 
 __all__ = [
@@ -76,91 +81,6 @@ ERROR_KINDS: dict[str, type[EscliError]] = {
     "usage": UsageError,
     "store": StoreError,
 }
-
-
-# -- YAML with locations ------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Where:
-    """A place in a source: ``file:line:column`` (1-based)."""
-
-    source: str
-    line: int
-    column: int
-
-    def __str__(self) -> str:
-        return f"{self.source}:{self.line}:{self.column}"
-
-
-class YMap(dict[str, Any]):
-    """A YAML mapping that remembers where it and each of its keys and values stand."""
-
-    where: Where
-    key_where: dict[str, Where]
-    value_where: dict[str, Where]
-
-
-class YList(list[Any]):
-    where: Where
-    item_where: list[Where]
-
-
-# Tags of plain data; anything else (``!!python/...``, custom tags) is refused outright.
-_PLAIN_TAGS = {
-    f"tag:yaml.org,2002:{name}"
-    for name in ("map", "seq", "str", "int", "float", "bool", "null", "timestamp")
-}
-
-
-def _where(source: str, node: Any) -> Where:
-    mark = node.start_mark
-    return Where(source, mark.line + 1, mark.column + 1)
-
-
-def parse_yaml(text: str, source: str) -> Any:
-    """YAML text as plain values (``YMap``/``YList`` carry locations), safe tags only.
-    Duplicate keys, which PyYAML silently accepts, are an error here."""
-    import yaml
-
-    loader = yaml.SafeLoader(text)
-    try:
-        node = loader.get_single_node()
-        if node is None:
-            return None
-
-        def convert(node: Any) -> Any:
-            if isinstance(node, yaml.MappingNode) and node.tag in _PLAIN_TAGS:
-                out = YMap()
-                out.where, out.key_where, out.value_where = _where(source, node), {}, {}
-                for key_node, value_node in node.value:
-                    key = convert(key_node)
-                    if not isinstance(key, str):
-                        raise InvalidInput(f"{_where(source, key_node)}: keys must be strings")
-                    if key in out:
-                        raise InvalidInput(f"{_where(source, key_node)}: duplicate key {key!r}")
-                    out[key] = convert(value_node)
-                    out.key_where[key] = _where(source, key_node)
-                    out.value_where[key] = _where(source, value_node)
-                return out
-            if node.tag not in _PLAIN_TAGS:
-                raise InvalidInput(f"{_where(source, node)}: unsupported YAML tag {node.tag}")
-            if isinstance(node, yaml.SequenceNode):
-                items = YList(convert(item) for item in node.value)
-                items.where = _where(source, node)
-                items.item_where = [_where(source, item) for item in node.value]
-                return items
-            return loader.construct_object(node, deep=True)
-
-        return convert(node)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-        raise InvalidInput(f"{where}: invalid YAML: {e.problem or e.context}") from e
-    except yaml.YAMLError as e:
-        raise InvalidInput(f"{source}: invalid YAML: {e}") from e
-    finally:
-        loader.dispose()
 
 
 def _check_keys(value: YMap, allowed: Sequence[str], what: str) -> None:
@@ -305,6 +225,8 @@ class _Builder:
         _expect_type(name, str, where, "domain")
         try:
             return self.registry.get(name)
+        except DomainError:
+            raise  # the domain's own failure, not the script's
         except EscliError as e:
             raise InvalidInput(f"{where}: {e}") from e
 
@@ -377,7 +299,7 @@ class _Builder:
         except FieldError as e:
             raise InvalidInput(f"{where}: {e}") from e
 
-    def expectation(self, value: Any, where: Where) -> Expectation:
+    def expectation(self, value: Any, where: Where, domain: Domain) -> Expectation:
         _expect_type(value, dict, where, "expect")
         assert isinstance(value, YMap)
         _check_keys(value, ["events", "state", "generation", "error"], "expect")
@@ -385,7 +307,9 @@ class _Builder:
         if "events" in value:
             raw = value["events"]
             _expect_type(raw, list, value.value_where["events"], "events")
-            events = [self.event_pattern(item, raw.item_where[i]) for i, item in enumerate(raw)]
+            events = [
+                self.event_pattern(item, raw.item_where[i], domain) for i, item in enumerate(raw)
+            ]
         state = None
         if "state" in value:
             _expect_type(value["state"], dict, value.value_where["state"], "state")
@@ -415,14 +339,16 @@ class _Builder:
                 raise InvalidInput(f"{where}: expect either an error or events/state/generation")
         return Expectation(events, state, generation, kind, message)
 
-    def event_pattern(self, item: Any, where: Where) -> EventPattern:
+    def event_pattern(self, item: Any, where: Where, domain: Domain) -> EventPattern:
         if isinstance(item, str):
+            _check_event_type(domain, item, where)
             return EventPattern(item, {})
         _expect_type(item, dict, where, "an expected event")
         _check_keys(item, ["type", "data"], "an expected event")
         if "type" not in item:
             raise InvalidInput(f"{where}: an expected event needs a type")
         _expect_type(item["type"], str, item.value_where["type"], "type")
+        _check_event_type(domain, item["type"], item.value_where["type"])
         data = item.get("data", {})
         _expect_type(data, dict, item.value_where.get("data", where), "data")
         return EventPattern(item["type"], dict(data))
@@ -447,7 +373,7 @@ class _Builder:
             )
         expect = None
         if "expect" in item:
-            expect = self.expectation(item["expect"], item.value_where["expect"])
+            expect = self.expectation(item["expect"], item.value_where["expect"], domain)
         return Step(where, text, domain, command, expect)
 
     def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
@@ -480,6 +406,19 @@ class _Builder:
         return new_event(event)
 
 
+def _check_event_type(domain: Domain, wanted: str, where: Where) -> None:
+    """An expected event's type must be one the domain has, in either spelling a match
+    accepts (``combat.EntityDied`` or ``EntityDied``): else no outcome could meet the
+    expectation, and the step would write before saying so."""
+    full = [event_type for event_type, _version in domain.events]
+    short = [event_type.rsplit(".", 1)[-1] for event_type in full]
+    if wanted not in full and wanted not in short:
+        known = ", ".join(sorted(full if "." in wanted else short))
+        raise InvalidInput(
+            f"{where}: domain {domain.name!r} has no event {wanted!r} (known: {known})"
+        )
+
+
 def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
     lines = []
     for number, line in enumerate(text.splitlines(), start=1):
@@ -492,9 +431,12 @@ def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
 def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
     """A script from YAML or plain text, checked in full before anything runs."""
     builder = _Builder(registry, source)
+    check_script_text(text, source)  # plain text lines are held to it too
     parsed: Any
     try:
         parsed = parse_yaml(text, source)
+    except ScriptTooLarge:
+        raise
     except InvalidInput:
         parsed = None
         if text.lstrip().startswith(("-", "{", "[", "steps:", "domain:", "store:")):
@@ -543,9 +485,12 @@ class StepOutcome:
 
 def run_step(step: Step, store: Store) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
-    succeed; errors that are not ``EscliError`` (bugs) propagate."""
+    succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
+    not ``EscliError`` (escli's bugs) propagate."""
     try:
         result = dispatch(step.domain, step.command, store)
+    except DomainError:
+        raise
     except EscliError as e:
         expectation = step.expect or Expectation()
         return StepOutcome(step, None, e, expectation.problems(None, e))
@@ -633,29 +578,46 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
             builder.given_event(g, given_items.item_where[j], when.domain, stream)
             for j, g in enumerate(given_items)
         ]
-        then = builder.expectation(item["then"], item.value_where["then"])
+        then = builder.expectation(item["then"], item.value_where["then"], when.domain)
         store = item.get("store", file_store)
         scenarios.append(Scenario(item["name"], where, when.domain, given, when, then, store))
     return scenarios
+
+
+# Where a scenario's streams go in a shared store (``run_scenario``).
+SCENARIO_PREFIX = "escli-test."
 
 
 def run_scenario(
     scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
 ) -> ScenarioOutcome:
     """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
-    store, else ``default_store`` (an isolated in-memory store unless the caller names one)."""
-    store = open_store(scenario.store_url or default_store)
+    store, else ``default_store`` (an isolated in-memory store unless the caller names one).
+
+    A store that is not a fresh ``memory:`` one is shared (with other scenarios, earlier
+    runs, other users): there the scenario's streams get a prefix of their own,
+    ``escli-test.<random>.``, so that it sees only its given events, whatever ran before."""
+    shared = open_store(scenario.store_url or default_store)
+    store = shared
+    if not shared.url.lower().startswith("memory:"):
+        import uuid
+
+        from escli.stores.namespaced import NamespacedStore
+
+        store = NamespacedStore(shared, f"{SCENARIO_PREFIX}{uuid.uuid4().hex[:12]}.")
     try:
         stream = scenario.domain.stream_of(scenario.when.command)
         if scenario.given:
             store.append(stream, scenario.given, store.generation(stream))
         try:
             result = dispatch(scenario.domain, scenario.when.command, store)
+        except DomainError:
+            raise  # the domain's bug ends the run, as a bug in a test would
         except EscliError as e:
             return ScenarioOutcome(scenario, scenario.then.problems(None, e))
         return ScenarioOutcome(scenario, scenario.then.problems(result, None))
     finally:
-        store.close()
+        shared.close()
 
 
 def find_scenario_files(paths: Sequence[str]) -> list[str]:

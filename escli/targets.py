@@ -12,8 +12,9 @@ from collections.abc import Sequence
 
 from escli.dispatcher import Sink
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
-from escli.stores import open_store
+from escli.stores import open_lasting_store
 from escli.stores.base import RecordedEvent, Store
+from escli.urls import check_url
 
 __all__ = ["StoreTarget", "TargetBehind", "open_target"]
 
@@ -67,15 +68,19 @@ class StoreTarget:
 
 
 def open_target(url: str) -> Sink:
-    """The target a ``--to`` URL names."""
+    """The target a ``--to`` URL names. An empty URL and ``memory:`` are refused: events sent
+    there would be gone when the command ends."""
+    if not url.strip():
+        raise InvalidInput(
+            "the --to URL is empty: name a target (a store URL, cloudevents:FILE or nats://...)"
+        )
     if url[: len("cloudevents:")].lower() == "cloudevents:":
         from escli.cloud_events import CloudEventsFile
 
+        check_url(url, "cloudevents:", credentials=False)
         return CloudEventsFile(url)
     if url[: len("nats://")].lower() == "nats://":
         from escli.sinks.nats import NatsTarget
 
         return NatsTarget(url)
-    if url.split(":", 1)[0].lower() == "memory":
-        raise InvalidInput("memory: cannot be a --to target: it is gone when the command ends")
-    return StoreTarget(open_store(url))
+    return StoreTarget(open_lasting_store(url, "a --to target"))

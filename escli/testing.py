@@ -13,6 +13,11 @@
 The given events are applied to the initial state of the command's stream, exactly as a
 replay would (generation stamped by the framework); ``when`` handles the command.
 
+The domain's code runs as it is: an exception it raises reaches pytest unchanged, with all
+its frames, and what it prints is captured by pytest, not redirected (the CLI turns both into
+a ``DomainError``). A ``handle_command`` that returns something other than a list of the
+domain's events is a ``DomainError`` here too, since there is no exception to show.
+
 Scenario files (the YAML that ``escli test`` runs) load with ``scenarios_from(path)``.
 """
 
@@ -23,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from escli.domain_calls import emitted_events
 from escli.errors import CommandRejected
 from escli.model import Domain, domain_of, with_generation
 
@@ -46,16 +52,17 @@ class Scenario:
     def when(self, command: Any) -> Scenario:
         domain = self.domain or domain_of(command)
         aggregate = domain.aggregate_impl
-        state = domain.initial_state(domain.stream_of(command))
+        state = aggregate.initial_state(domain.stream_id(domain.stream_of(command)))
         for event in self.history:
             state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
         self.domain, self.command = domain, command
         try:
-            self._emitted = list(aggregate.handle_command(state, command))
+            emitted = emitted_events(domain, command, aggregate.handle_command(state, command))
         except CommandRejected as e:
             self._rejection = e
             self._emitted = None
         else:
+            self._emitted = emitted
             for event in self._emitted:
                 state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
         self._state = state

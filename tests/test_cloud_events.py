@@ -407,10 +407,11 @@ def test_the_fast_paths_know_which_days_exist_as_the_validator_does(
             assert read_chunk(combat, GOOD, line) == general, line
             leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
             days = [0, 31, 29 if leap else 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month]
-            assert (general[0] == "ok") == (day <= days), line
+            kept = day <= days and year != 0  # year 0000 exists, but is outside escli's range
+            assert (general[0] == "ok") == kept, line
             parser = EventParser([combat])
             parser.add_line(GOOD, 1)
-            assert parser.add_lines([line], 2) == (day <= days), "the chunk path takes real days"
+            assert parser.add_lines([line], 2) == kept, "the chunk path takes real days"
 
 
 def strict_reading(text: str) -> str:

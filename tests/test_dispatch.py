@@ -8,7 +8,7 @@ import pytest
 from escli_combat import Attack, EntityAttacked, EntityDied, Spawn
 
 from escli import CommandRejected, ConcurrencyConflict, Domain, dispatch
-from escli.errors import StoreError
+from escli.errors import DomainError, StoreError
 from escli.stores.base import RecordedEvent, Store
 from escli.stores.memory import MemoryStore
 from tests.conftest import open_store, snapshot
@@ -148,7 +148,7 @@ def test_a_handler_returning_a_foreign_object_is_a_bug_not_a_user_error(combat: 
         def apply_event(self, state, event):  # type: ignore[no-untyped-def]
             return state
 
-    with pytest.raises(TypeError, match="not an event of this domain"):
+    with pytest.raises(DomainError, match=r"'not an event' \(a str\), which is not an event"):
         dispatch(broken, Poke("x"), MemoryStore())
 
 

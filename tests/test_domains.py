@@ -10,7 +10,7 @@ import pytest
 
 from escli import Domain, DomainRegistry, load_domain
 from escli.domains import installed_entry_points
-from escli.errors import InvalidInput, NotFound
+from escli.errors import DomainError, InvalidInput, NotFound
 from tests.conftest import Run
 
 SHOP = textwrap.dedent(
@@ -93,15 +93,15 @@ def test_the_repository_domains_folder_loads_combat(tmp_path: Path) -> None:
     assert set(domain.commands) == {"spawn", "attack", "heal"}
 
 
-def test_a_module_without_a_domain_is_invalid(tmp_path: Path) -> None:
+def test_a_module_without_a_domain_is_a_helper_not_a_domain(tmp_path: Path) -> None:
     (tmp_path / "empty.py").write_text("x = 1\n")
-    with pytest.raises(InvalidInput, match="does not define a Domain named `domain`"):
+    with pytest.raises(NotFound, match=r"empty.py has no `domain` \(a helper module"):
         load_domain("empty", [tmp_path])
 
 
-def test_a_module_whose_domain_has_another_name_is_invalid(tmp_path: Path) -> None:
+def test_a_module_whose_domain_has_another_name_is_the_authors_error(tmp_path: Path) -> None:
     (tmp_path / "market.py").write_text(SHOP)
-    with pytest.raises(InvalidInput, match=r"registered as .market. but its domain is .shop."):
+    with pytest.raises(DomainError, match=r"registered as .market. but its domain is .shop."):
         load_domain("market", [tmp_path])
 
 

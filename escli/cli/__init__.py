@@ -9,13 +9,15 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
+import re
 import sys
+from collections.abc import Sequence
 from typing import Any
 
 import click
 
 from escli.cli.app import App
-from escli.errors import EscliError, UsageError
+from escli.errors import DomainError, EscliError, InvalidInput, UsageError
 
 COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
@@ -39,6 +41,28 @@ class EscliGroup(click.Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        # Options get click's "Did you mean"; commands are not registered with click (they
+        # load lazily), so their names are matched here, against the table, not the modules.
+        name = args[0] if args else ""
+        if name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            from escli.suggest import did_you_mean
+
+            ctx.fail(f"No such command {name!r}.{did_you_mean(name, COMMANDS, style='click')}")
+        return super().resolve_command(ctx, args)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError as e:
+            if not _reader_gone():
+                raise
+            # Click would report this as a failure (exit 1); a reader that stopped early
+            # (`escli export --all | head -1`) is how pipes end, so it ends quietly.
+            raise _ReaderGone from e
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         target = COMMANDS.get(cmd_name)
         if target is None:
@@ -56,25 +80,81 @@ class EscliGroup(click.Group):
         **extra: Any,
     ) -> int:
         app = extra.pop("obj", None) or App()
+        # --json is an option of each command, set as click parses it: an error found earlier
+        # (an unknown option, a missing argument) still belongs in JSON when it was asked for.
+        words = list(sys.argv[1:] if args is None else args)
+        if "--json" in words[: words.index("--") if "--" in words else None]:
+            app.json = True
         try:
+            _check_arguments(words)
             result = super().main(
                 args, prog_name or "escli", complete_var, standalone_mode=False, obj=app, **extra
             )
             code = result if isinstance(result, int) else 0
+        except _ReaderGone:
+            code = 0
         except click.exceptions.Abort:
-            app.error("aborted")
             code = 130
+            app.error("aborted", code)
         except click.ClickException as e:
-            app.error(_usage_message(e))
             code = UsageError.exit_code if isinstance(e, click.UsageError) else e.exit_code
+            app.error(_usage_message(e), code)
         except EscliError as e:
-            app.error(str(e))
+            _report(app, e)
             code = e.exit_code
+        except (Exception, SystemExit) as e:
+            from escli.domain_calls import failure_anywhere
+
+            found = failure_anywhere(e)  # a domain's failure on a path that did not say so
+            if found is None:
+                raise
+            _report(app, found)
+            code = found.exit_code
         finally:
             app.close()
         if standalone_mode:
             sys.exit(code)
         return code
+
+
+class _ReaderGone(Exception):
+    """A reader of stdout or stderr closed its pipe before escli was done writing."""
+
+
+def _reader_gone() -> bool:
+    """True when stdout or stderr is a pipe (or socket) whose reading end is closed; a broken
+    pipe elsewhere (a store's connection) is not a reader stopping, and stays an error."""
+    import select
+
+    poller = select.poll()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            poller.register(stream.fileno(), select.POLLOUT)
+        except (AttributeError, OSError, ValueError):  # not a file (captured, closed)
+            continue
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
+
+
+def _report(app: App, error: EscliError) -> None:
+    """The error's line; a domain's failure adds its own frames (``DomainError.traceback``)."""
+    traceback = error.traceback if isinstance(error, DomainError) else ""
+    app.error(str(error), error.exit_code, traceback=traceback)
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _check_arguments(args: Sequence[str]) -> None:
+    """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
+    lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
+    no file can encode. Checked once, for every command, before anything runs."""
+    for arg in args:
+        if isinstance(arg, str) and not arg.isascii() and _SURROGATE.search(arg):
+            try:
+                shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
+            except UnicodeEncodeError:
+                shown = repr(arg)
+            raise InvalidInput(f"argument {shown} is not UTF-8 text")
 
 
 def _usage_message(e: click.ClickException) -> str:

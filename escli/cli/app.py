@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -48,15 +49,11 @@ class App:
 
     @cached_property
     def out(self) -> Console:
-        from rich.console import Console
-
-        return Console(highlight=False, soft_wrap=True, emoji=False)
+        return _console(highlight=False, soft_wrap=True, emoji=False)
 
     @cached_property
     def err(self) -> Console:
-        from rich.console import Console
-
-        return Console(stderr=True, highlight=False, emoji=False)
+        return _console(stderr=True, highlight=False, emoji=False)
 
     def print(self, renderable: RenderableType = "") -> None:
         self.out.print(renderable)
@@ -70,10 +67,26 @@ class App:
     def print_json(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
 
-    def error(self, message: str) -> None:
-        from rich.markup import escape
+    def error(self, message: str, exit_code: int, *, traceback: str = "") -> None:
+        """The one rendering of an error: an ``Error:`` line (then ``traceback``, a domain's own
+        frames, when given), or with ``--json`` one JSON object on stderr that a script can
+        read (``{"error": ..., "exit_code": ...}``, plus ``"traceback"`` when given)."""
+        # A reader of stderr that is gone cannot be told; the exit code still says it.
+        with contextlib.suppress(BrokenPipeError):
+            if self.json:
+                error: dict[str, Any] = {"error": message, "exit_code": exit_code}
+                if traceback:
+                    error["traceback"] = traceback
+                sys.stderr.write(json.dumps(error, ensure_ascii=False) + "\n")
+                sys.stderr.flush()
+                return
+            from rich.markup import escape
 
-        self.err.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+            self.err.print(f"[bold red]Error:[/] {escape(message)}", soft_wrap=True)
+            if traceback:
+                self.err.print(
+                    traceback.rstrip("\n"), markup=False, highlight=False, soft_wrap=True
+                )
 
     def note(self, message: str) -> None:
         from rich.markup import escape
@@ -97,19 +110,37 @@ class App:
         return self._store
 
     def read_text(self, path: str) -> str:
-        """A file's text, or stdin's for ``-``; unreadable files are invalid input."""
+        """A script's text, or stdin's for ``-``; unreadable files are invalid input, and so
+        is one longer than a script may be (``/dev/zero`` is refused, not read forever)."""
+        from escli.script_yaml import MAX_CHARS
+
+        too_long = InvalidInput(
+            f"{path}: more than {MAX_CHARS:,} characters; too long for a script"
+        )
         if path == "-":
-            return sys.stdin.read().removeprefix("\ufeff")
-        try:
-            # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
-            with open(path, encoding="utf-8-sig") as f:
-                return f.read()
-        except IsADirectoryError:
-            raise InvalidInput(f"{path}: is a directory, not a file") from None
-        except OSError as e:
-            raise InvalidInput(f"{path}: {e.strerror}") from e
-        except UnicodeDecodeError as e:
-            raise InvalidInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+            # The bytes, decoded strictly: a text stdin would turn bytes that are not UTF-8
+            # into lone surrogates (surrogateescape) and hand them on as text.
+            data = sys.stdin.buffer.read(4 * MAX_CHARS + 4)  # UTF-8: at most 4 bytes a character
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as e:
+                if len(data) > 4 * MAX_CHARS:
+                    raise too_long from None
+                raise InvalidInput(f"-: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        else:
+            try:
+                # utf-8-sig: a byte order mark, which some editors write, is not part of the text.
+                with open(path, encoding="utf-8-sig") as f:
+                    text = f.read(MAX_CHARS + 1)
+            except IsADirectoryError:
+                raise InvalidInput(f"{path}: is a directory, not a file") from None
+            except OSError as e:
+                raise InvalidInput(f"{path}: {e.strerror}") from e
+            except UnicodeDecodeError as e:
+                raise InvalidInput(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+        if len(text) > MAX_CHARS:
+            raise too_long
+        return text
 
     def store_for(self, url: str | None) -> Store:
         """The store a script runs against: --store if given on the command line, else the
@@ -156,8 +187,22 @@ class App:
         store.close()
 
 
+def _console(**options: Any) -> Console:
+    """A rich console whose broken pipe is an ordinary ``BrokenPipeError``, which the root
+    group ends quietly like any other (rich itself would exit with 1)."""
+    from rich.console import Console
+
+    class PipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            self.quiet = True
+            raise BrokenPipeError
+
+    return PipeConsole(**options)
+
+
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
-    if value:
+    # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
+    if value is not None:
         app = ctx.ensure_object(App)
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")

@@ -38,12 +38,15 @@ def copy(
     from escli.cli.render import copy_json, copy_summary, copy_view
     from escli.copy import copy_streams, plan_copy
     from escli.errors import UsageError
-    from escli.stores import open_store
+    from escli.stores import open_lasting_store, open_store
 
     if everything == bool(streams):
         raise UsageError("give the STREAMs to copy, or --all (not both)")
     app.json = app.json or as_json
-    with closing(open_store(source_url)) as source, closing(open_store(target_url)) as target:
+    with (
+        closing(open_store(source_url)) as source,
+        closing(open_lasting_store(target_url, "a copy target")) as target,
+    ):
         plan = plan_copy(source, streams)
         total = plan.events
         if app.err.is_terminal and total > PROGRESS_FROM:

@@ -20,11 +20,17 @@ def domains(app: App, domain_name: str | None) -> None:
     from escli.cli.render import domain_json, domain_view, domains_view
 
     if domain_name is None:
-        found = app.registry.all()
+        found = app.registry.load_all()
         if app.json:
-            app.print_json([domain_json(d) for d in found])
+            app.print_json([domain_json(d) for d in found.domains])
         else:
-            app.print(domains_view(found))
+            app.print(domains_view(found.domains))
+        for path in found.helpers:
+            app.note(f"{path}: no `domain` in it, skipped (a helper module for its siblings)")
+        for failed in found.failures[1:]:
+            app.note(f"also failed: {failed}")
+        if found.failures:
+            raise found.failures[0]
         return
     domain = app.registry.get(domain_name)
     if app.json:

@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import Generation
 
 if TYPE_CHECKING:
     from escli.follow import Followed
@@ -15,7 +16,7 @@ if TYPE_CHECKING:
 @click.option("--all", "every_stream", is_flag=True, help="Follow every stream instead of one.")
 @click.option(
     "--from-generation",
-    type=click.IntRange(min=1),
+    type=Generation(1),
     metavar="N",
     help="Start at generation N of STREAM (default: 1, the whole stream).",
 )

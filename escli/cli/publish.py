@@ -3,6 +3,7 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.params import Generation
 
 
 @click.command()
@@ -11,7 +12,7 @@ from escli.cli.app import App, common_options, pass_app
 @click.option("--all", "every", is_flag=True, help="Every stream in the store.")
 @click.option(
     "--from-generation",
-    type=click.IntRange(min=1),
+    type=Generation(1),
     default=1,
     metavar="N",
     help="Start at generation N of each stream.",
@@ -34,9 +35,12 @@ def publish(
     """Send stored events to a target again: a stream's range, every stream, or what is
     pending.
 
-    Safe to repeat for targets that deduplicate by event id (stores, NATS JetStream). What
-    arrives is cleared from the pending list; a failure stops the command with the target's
-    error and leaves the rest pending.
+    Safe to repeat for targets that deduplicate by event id (stores, NATS JetStream). A
+    target that lacks the stream's earlier events gets those first, so it holds the stream in
+    order; a NATS subject that cannot take the events in order is refused. What arrives is
+    cleared from the pending list; a failure stops the command with the target's error and
+    leaves the rest pending. A target that can tell (NATS) reports how many events it newly
+    stored.
 
     \b
     Example:
@@ -50,8 +54,13 @@ def publish(
 
     if pending == bool(streams or every) or (streams and every):
         raise UsageError("name STREAM..., or --all, or --pending (one of them)")
-    [sink] = app.open_targets([target])
     store = app.store
+    missing = [name for name in streams if store.generation(name) == 0]
+    if missing:  # a typo would else be "0 events sent"
+        from escli.suggest import stream_not_found
+
+        raise stream_not_found(store, missing[0])
+    [sink] = app.open_targets([target])
     if pending:
         sent = publish_pending(store, sink)
     else:

@@ -209,7 +209,7 @@ def step_view(step: Step) -> Iterable[Any]:
 
 
 def domain_json(domain: Domain) -> dict[str, Any]:
-    state_cls = type(domain.aggregate_impl.initial_state("_"))
+    state_cls = type(domain.initial_state(domain.stream_name("_")))
     return {
         "name": domain.name,
         "description": domain.description,
@@ -353,9 +353,13 @@ def published_json(item: Published) -> dict[str, Any]:
 def published_view(item: Published) -> Text:
     if not item.events:
         return Text(f"{item.stream}  no events from generation {item.from_generation}")
+    head = f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
+    if item.stored is None:
+        return Text(f"{head}{item.events} event{'s' if item.events != 1 else ''} sent")
+    held = item.events - item.stored
     return Text(
-        f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
-        f"{item.events} event{'s' if item.events != 1 else ''} sent"
+        f"{head}{item.stored} event{'s' if item.stored != 1 else ''} stored"
+        + (f" ({held} already there)" if held else "")
     )
 
 
@@ -375,11 +379,19 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
     }
 
 
+COPY_SHOWN = 20  # streams a copy lists before it summarises the rest
+
+
 def copy_view(result: CopyResult) -> Text:
-    width = max(len("copied"), *(len(str(s.copied)) for s in result.streams))
+    streams = result.streams
+    shown = streams if len(streams) <= COPY_SHOWN + 1 else streams[:COPY_SHOWN]
+    width = max(len("copied"), *(len(str(s.copied)) for s in shown))
     rows = [_header("stream", "copied", "already present")]
-    rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in result.streams]
-    return columns(rows, indent=0)
+    rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in shown]
+    table = columns(rows, indent=0)
+    if len(shown) < len(streams):
+        table.append(f"\nand {len(streams) - len(shown)} more streams (--json lists every stream)")
+    return table
 
 
 def copy_summary(result: CopyResult) -> str:

@@ -14,9 +14,10 @@ def run(app: App, files: tuple[str, ...], keep_going: bool) -> None:
     """Run command scripts: YAML steps with expectations, or one command per line.
 
     FILE may be - for stdin. Every file is checked in full (keys, domains, commands, field
-    types) before the first step runs. A step that fails its expectation, or a command that
-    is rejected without an expected error, stops the run (unless --keep-going) and sets the
-    exit code. The store is --store if given, else the script's store:, else the default.
+    types, expected event types) before the first step runs. A step that fails its
+    expectation, or a command that is rejected without an expected error, stops the run
+    (unless --keep-going) and sets the exit code. The store is --store if given, else the
+    script's store:, else the default.
 
     \b
     Example:

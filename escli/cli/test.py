@@ -15,8 +15,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     A PATH is a scenario file or a folder searched for them (*.yaml, *.yml files with a
     top-level scenarios: list). Each scenario seeds its given events in an isolated
     in-memory store (unless it names a store, or --store is given on the command line),
-    handles its when command and compares the outcome with then. Ends with
-    'N passed, M failed'; the exit code is 10 if any failed.
+    handles its when command and compares the outcome with then. In a named store each
+    scenario's streams are its own (prefixed escli-test.<random>.), so runs never meet.
+    Ends with 'N passed, M failed'; the exit code is 10 if any failed.
 
     \b
     Example:

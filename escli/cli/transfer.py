@@ -8,10 +8,12 @@ import click
 
 from escli.cli.app import App, common_options, pass_app
 
+SHOWN = 5  # streams an import lists before it summarises the rest
+
 if TYPE_CHECKING:
     from collections.abc import Iterable
 
-    from escli.event_files import ImportResult
+    from escli.event_import import ImportResult
 
 
 @click.command()
@@ -26,7 +28,11 @@ if TYPE_CHECKING:
     help="JSON Lines (one event per line), a batch (one JSON array), or one event.",
 )
 @click.option(
-    "-o", "--output", metavar="FILE", help="Write to FILE (whole or not at all), not stdout."
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE, not stdout: a file appears whole or not at all (keeping its mode; "
+    "a symlink's target is written); a FIFO or device is written straight.",
 )
 @common_options
 @pass_app
@@ -83,7 +89,8 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
     FILE is JSON Lines, a batch (JSON array) or one event; '-' reads stdin. Every event is
     checked first (CloudEvents rules, a known type, data that fits its class, generations
     that continue each stream); events already stored are skipped, so importing a file twice
-    writes nothing the second time. One append per stream.
+    writes nothing the second time. The import is all or nothing (one transaction on SQLite
+    and PostgreSQL). More than a few streams are summarised; --json lists them all.
 
     \b
     Example:
@@ -91,7 +98,7 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
       escli export --all | escli import - --store sqlite:///copy.db
     """
     from escli.cli.progress import EventProgress
-    from escli.event_files import import_file
+    from escli.event_import import import_file
 
     result = import_file(
         file,
@@ -124,7 +131,7 @@ def import_json(result: ImportResult) -> dict[str, Any]:
             {
                 "stream": s.stream,
                 "generation": {"before": s.before, "after": s.after},
-                "imported": len(s.new),
+                "imported": s.imported,
                 "already_stored": s.present,
             }
             for s in result.streams
@@ -150,14 +157,13 @@ def import_view(result: ImportResult) -> Iterable[Any]:
         )
         return
     extra = f" ({', '.join(extras)})" if extras else ""
-    what = (
-        f"{_count(result.imported, 'event')} into "
-        f"{_count(sum(1 for s in result.streams if s.new), 'stream')}"
-    )
+    changed = [s for s in result.streams if s.imported]
+    what = f"{_count(result.imported, 'event')} into {_count(len(changed), 'stream')}"
     if result.dry_run:
         yield f"dry run: would import {what} from {result.name}{extra}; nothing written"
     else:
         yield f"imported {what} from {result.name}{extra}"
-    yield columns(
-        [s.stream, f"generation {s.before} {ARROW} {s.after}"] for s in result.streams if s.new
-    )
+    shown = changed if len(changed) <= SHOWN + 1 else changed[:SHOWN]
+    yield columns([s.stream, f"generation {s.before} {ARROW} {s.after}"] for s in shown)
+    if len(shown) < len(changed):
+        yield f"  and {len(changed) - len(shown)} more streams (--json lists every stream)"

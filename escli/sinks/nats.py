@@ -20,14 +20,32 @@ Each event is published as the structured-mode CloudEvent ``escli export`` write
 bytes, from ``escli.cloud_events.to_json``), with headers ``Content-Type:
 application/cloudevents+json`` and ``Nats-Msg-Id: <event id>``.
 
-Exactly once. The store is the source of truth and ``escli.delivery`` re-sends what a target
-missed; this target makes re-sends harmless twice over. JetStream drops a message whose
-``Nats-Msg-Id`` it has seen within the duplicate window. And a re-send may come after that
-window (NATS was down for an hour), so the first delivery to a subject on a connection asks
-JetStream what the subject already holds: when its last message is this stream's event at
-generation g (same id) and the subject holds exactly g messages (no gaps), events up to g are
-known to be there and are not sent again. Anything else (a subject shared by several streams,
-messages removed by limits) leaves the duplicate window to do its work.
+Order. A subject holds a stream's events in generation order, each once. Before the first
+delivery of a stream on a connection (and again once half the duplicate window has passed,
+or before re-sending events) the target reads what the subject holds: its message count,
+and its first and last messages. It then publishes only what comes after the subject's last
+event of the stream, and:
+
+- when the subject ends before the events it is given start (a dispatch whose stream's
+  earlier events never went there, ``publish --from-generation``), raises ``TargetBehind``:
+  ``escli.delivery`` sends the missing events from the store first, as it does for a store
+  target, so a subject never starts past generation 1 through escli;
+- refuses (``StoreError``, saying how to start the subject afresh) what it cannot publish in
+  order: a subject of the stream's own that holds other messages, has a hole or is out of
+  order (count, first and last disagree), or starts after generations it is asked to send
+  (``publish`` of 1..5 where an older escli left 5 alone): JetStream only appends;
+- counts what JetStream stored: an ack marked ``duplicate`` (the ``Nats-Msg-Id`` was seen
+  within the duplicate window) is delivered, not stored. A duplicate of a message the subject
+  no longer holds (purged within the window) is an error, so the range stays pending.
+
+Those checks are exact where the subject is the stream's own (the template has ``{stream}``,
+or ``{domain}`` and ``{id}``) and the JetStream stream keeps what it takes (limits retention,
+no age, count or size limit). A stream that removes messages (such a limit, or interest or
+work-queue retention) may have trimmed a subject's head: then only its last message counts, earlier
+generations are neither refused nor put back. On a subject shared by several streams (say
+``events.{domain}``), only a last message of the stream's own says where it ends; otherwise
+escli relies on what ``escli.delivery`` guarantees (pending ranges go first, in order) and on
+the duplicate window.
 
 Batches. A delivery publishes all its events, then waits for every ack (pipelined: one
 round trip per batch, not per event). A refused publish, a missing ack (5 s) or a lost
@@ -49,6 +67,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import math
 import re
 import signal
 import socket
@@ -57,12 +76,13 @@ import threading
 import time
 from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 
 from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
+from escli.urls import check_url, mask_url
 
 try:
     import nats.errors
@@ -71,8 +91,10 @@ try:
     from nats.aio.msg import Msg
     from nats.aio.subscription import Subscription
     from nats.js import api
-except ModuleNotFoundError as e:  # pragma: no cover - the extra is part of the test setup
-    raise InvalidInput("nats:// needs nats-py: pip install 'escli[nats]'") from e
+except ImportError as e:
+    from escli.stores import missing_client
+
+    raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -165,6 +187,10 @@ class SubjectTemplate:
                     f"subject template {text!r}: unknown field {{{field}}} "
                     "(known: {domain}, {id}, {stream})"
                 )
+        fields = {field for _, field, _, _ in parsed if field}
+        # Whether each stream gets a subject of its own (no two streams render alike): then
+        # the subject's first and last messages and its count say exactly what it holds.
+        self.exclusive = "stream" in fields or {"domain", "id"} <= fields
         marker = "\x00"
         shape = text.format(domain=marker, id=marker, stream=marker)
         _check_subject(shape.replace(marker, "x"), wildcards=False, what="subject template")
@@ -213,10 +239,14 @@ class NatsOptions(NamedTuple):
 
     host: str
     port: int
-    server: str  # what nats-py connects to, credentials included: never shown
+    server: str  # what nats-py connects to, without credentials
     subject: SubjectTemplate
     stream: str
     create: bool
+    # The URL's credentials, percent-decoded: never shown.
+    user: str | None = None
+    password: str | None = None
+    token: str | None = None
 
     @property
     def address(self) -> str:
@@ -237,12 +267,15 @@ class NatsOptions(NamedTuple):
 
 def parse_url(url: str) -> NatsOptions:
     """Check a ``nats://`` URL; ``InvalidInput`` says what is wrong with it."""
+    check_url(url, "NATS")
     try:
         parts = urlsplit(url)
-        port = parts.port or DEFAULT_PORT
+        port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL: {e}") from e
+        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {e}") from e
     shown = f"nats://{parts.hostname or ''}"
+    if not 0 < port < 65536:
+        raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
     if parts.scheme.lower() != "nats" or not parts.hostname:
         raise InvalidInput(f"bad NATS URL {shown!r}: use nats://host[:port][?options]")
     if parts.path not in ("", "/") or parts.fragment:
@@ -266,7 +299,11 @@ def parse_url(url: str) -> NatsOptions:
     return NatsOptions(
         host=host,
         port=port,
-        server=f"nats://{parts.netloc}",
+        server=f"nats://{parts.netloc.rpartition('@')[2]}",
+        # Given to nats-py apart, decoded: it would read them out of the URL undecoded.
+        user=None if parts.password is None else unquote(parts.username or ""),
+        password=None if parts.password is None else unquote(parts.password),
+        token=unquote(parts.username) if parts.username and parts.password is None else None,
         subject=SubjectTemplate(options.get("subject", DEFAULT_SUBJECT)),
         stream=stream,
         create=create in _TRUE,
@@ -337,6 +374,9 @@ class _Connection:
             await asyncio.wait_for(
                 client.connect(
                     servers=[self.options.server],
+                    user=self.options.user,
+                    password=self.options.password,
+                    token=self.options.token,
                     name="escli",
                     connect_timeout=CONNECT_TIMEOUT,
                     allow_reconnect=False,
@@ -458,14 +498,31 @@ class _Acks:
         self.size = size
         self.waiting = size
         self.refused: dict[int, str] = {}  # index -> the server's reason
+        self.duplicates = 0  # acked as already held (Nats-Msg-Id seen): not stored again
+        self.last_sequence = 0  # the stream sequence of the batch's last message
         self.done = asyncio.Event()
 
 
 _NO_STREAM: Final = "no JetStream stream takes this subject"
 
 
+class _Tail(NamedTuple):
+    """What a subject is known to hold of one stream: its generations ``first..last``, in
+    order and none missing between them, the last with ``event_id`` at stream ``sequence``.
+    ``first = last = 0``: none. ``first`` is 1 where only the last message was read."""
+
+    first: int
+    last: int
+    event_id: str
+    sequence: int
+
+
+_EMPTY: Final = _Tail(0, 0, "", 0)
+
+
 class NatsTarget:
-    """Publishes delivered events to NATS JetStream as structured-mode CloudEvents."""
+    """Publishes delivered events to NATS JetStream as structured-mode CloudEvents, keeping
+    each subject in generation order (see the module docstring)."""
 
     def __init__(self, url: str) -> None:
         self.options = parse_url(url)
@@ -476,17 +533,28 @@ class NatsTarget:
         self._acks: _Acks | None = None
         self._stream_subjects: list[str] = []
         self._checked_subjects: set[str] = set()
-        # Per subject, on this connection: (generation, event id) of this stream's last event
-        # known to be there with none missing before it; None when that is not known.
-        self._known: dict[str, tuple[int, str] | None] = {}
+        # Whether the JetStream stream keeps every message it takes (limits retention and no
+        # limit set): then a subject that starts late or has a hole was made so, not trimmed.
+        self._keeps = False
+        # Per escli stream, on this connection: what its subject holds of it (None: unknown,
+        # a subject shared with other streams whose last message is not this stream's), and
+        # when that was read.
+        self._known: dict[str, tuple[_Tail | None, float]] = {}
+        self._trust = DUPLICATE_WINDOW / 2
 
     def subject(self, stream: str) -> str:
         return self.options.subject.render(stream)
 
-    def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
-        """Publish ``recorded`` (one stream's events, in order) and wait for every ack."""
-        if recorded:
-            self._connection.run(self._deliver(recorded))
+    def deliver(self, recorded: Sequence[RecordedEvent]) -> int:
+        """Publish what the subject lacks of ``recorded`` (one stream's events, in order),
+        wait for every ack, and say how many JetStream stored (duplicates are not counted).
+
+        ``TargetBehind`` when the subject ends before ``recorded`` starts (the sender sends
+        the missing events first); ``StoreError`` when ``recorded`` cannot be published in
+        generation order."""
+        if not recorded:
+            return 0
+        return self._connection.run(self._deliver(recorded))
 
     def close(self) -> None:
         self._connection.close()
@@ -501,7 +569,18 @@ class NatsTarget:
             self._checked_subjects.clear()
             try:
                 info = await connection.stream_info(client, self.options.create)
-                self._stream_subjects = list(info.config.subjects or [])
+                config = info.config
+                self._stream_subjects = list(config.subjects or [])
+                self._trust = (config.duplicate_window or 0) / 2
+                self._keeps = config.retention in (None, api.RetentionPolicy.LIMITS) and all(
+                    (limit or 0) <= 0
+                    for limit in (
+                        config.max_age,
+                        config.max_msgs,
+                        config.max_bytes,
+                        config.max_msgs_per_subject,
+                    )
+                )
                 self._inbox = client.new_inbox() + "."
                 await client.subscribe(self._inbox + "*", cb=self._on_ack)
             except BaseException:
@@ -509,7 +588,9 @@ class NatsTarget:
                 raise
         return client
 
-    async def _deliver(self, recorded: Sequence[RecordedEvent]) -> None:
+    async def _deliver(self, recorded: Sequence[RecordedEvent]) -> int:
+        from escli.targets import TargetBehind
+
         stream = recorded[0].stream
         subject = self.subject(stream)
         client = await self._ready()
@@ -522,74 +603,158 @@ class NatsTarget:
                 )
             self._checked_subjects.add(subject)
         try:
-            if subject not in self._known:
-                self._known[subject] = await self._last_on_subject(client, subject, stream)
-            todo = self._unsent(subject, recorded)
-            if todo:
-                await self._publish(client, subject, todo)
+            # What is known of the subject is trusted for half the duplicate window: a
+            # re-send of what another publisher put there since is then still dropped.
+            tail, read_at = self._known.get(stream, (_EMPTY, -math.inf))
+            read = time.monotonic() - read_at > self._trust
+            if read:
+                tail, read_at = await self._tail(client, subject, stream), time.monotonic()
+            try:
+                todo = self._unsent(subject, recorded, tail)
+            except TargetBehind:
+                if read:
+                    raise
+                # Events would be sent again: check that another publisher did not.
+                tail, read_at = await self._tail(client, subject, stream), time.monotonic()
+                todo = self._unsent(subject, recorded, tail)
+            self._known[stream] = tail, read_at
+            if not todo:
+                return 0
+            stored, sequence = await self._publish(client, subject, todo)
+            if stored < len(todo) and self.options.subject.exclusive:
+                await self._check_duplicates(client, subject, todo)
+        except TargetBehind:
+            raise  # what is known of the subject still holds
         except BaseException as e:
-            self._known.pop(subject, None)  # what arrived is unknown now: ask next time
+            self._known.pop(stream, None)  # what arrived is unknown now: ask next time
             if isinstance(e, StoreUnavailable):
                 await self._connection.drop()
             raise
         finally:
             self._connection.last_used = time.monotonic()
-        known = self._known[subject]
-        if todo:
-            # Still known only when the events sent continue the subject without a gap.
-            contiguous = known is not None and todo[0].generation == known[0] + 1
-            self._known[subject] = (todo[-1].generation, todo[-1].event_id) if contiguous else None
+        if tail is not None:
+            first = tail.first or todo[0].generation
+            last = todo[-1]
+            self._known[stream] = _Tail(first, last.generation, last.event_id, sequence), read_at
+        return stored
 
-    async def _last_on_subject(
-        self, client: Client, subject: str, stream: str
-    ) -> tuple[int, str] | None:
+    async def _check_duplicates(
+        self, client: Client, subject: str, todo: Sequence[RecordedEvent]
+    ) -> None:
+        """JetStream dropped some of ``todo`` as duplicates: fine when another publisher put
+        them there meanwhile, not when they were removed (a purge) within the duplicate
+        window, which JetStream still remembers them by."""
+        tail = await self._tail(client, subject, todo[0].stream)
+        last = todo[-1]
+        if (
+            tail is None
+            or tail.last < last.generation
+            or (tail.last == last.generation and tail.event_id != last.event_id)
+        ):
+            raise StoreError(
+                f"JetStream at {self.options.address} dropped events of {last.stream} up to "
+                f"generation {last.generation} as duplicates of messages subject {subject!r} "
+                f"no longer holds (removed within the stream's duplicate window, "
+                f"{self._trust * 2:g} s); publish again once that window has passed"
+            )
+
+    async def _tail(self, client: Client, subject: str, stream: str) -> _Tail | None:
+        """What ``subject`` holds of ``stream``, read from JetStream; ``StoreError`` when a
+        subject of the stream's own holds what escli cannot continue in order."""
         js = self._connection.jetstream(client)
         name = self.options.stream
+        strict = self.options.subject.exclusive and self._keeps
         try:
-            info = await js.stream_info(name, subjects_filter=subject)
-            count = (info.state.subjects or {}).get(subject, 0)
-            if not count:
-                return 0, ""
-            last = await js.get_last_msg(name, subject)
+            count = await self._count(js, subject)
+            for _ in range(5):
+                if not count:
+                    return _EMPTY
+                last = await js.get_last_msg(name, subject)
+                # The same count after reading the last message: none came meanwhile, so
+                # the two agree (another publisher may be at work on this subject).
+                count, before = await self._count(js, subject), count
+                if count == before:
+                    break
+            else:
+                raise StoreError(
+                    f"JetStream at {self.options.address}: subject {subject!r} kept moving "
+                    "while escli read where it ends; publish again"
+                )
+            first = last
+            if strict and count > 1:
+                first = await js.get_msg(name, seq=1, subject=subject, next=True)
         except nats.js.errors.NotFoundError:
-            return 0, ""
+            return _EMPTY
         except nats.js.errors.APIError as e:
             raise StoreError(f"JetStream at {self.options.address}: {e.description}") from e
         except (TimeoutError, nats.errors.Error, OSError) as e:
             raise self._connection.unavailable("lost", e) from e
-        try:
-            event = json.loads(last.data or b"")
-            generation, event_id = event["generation"], event["id"]
-        except (ValueError, TypeError, KeyError):
-            return None
-        if (
-            event.get("subject") != stream
-            or type(generation) is not int
-            or generation != count
-            or (last.headers or {}).get(MSG_ID) != event_id
-        ):
-            return None
-        return generation, event_id
+        last_event, first_event = _event_of(last, stream), _event_of(first, stream)
+        if not self.options.subject.exclusive:
+            # Shared with other streams: only a last message of this stream's tells anything.
+            return None if last_event is None else _Tail(1, *last_event, last.seq or 0)
+        if last_event is None or first_event is None:
+            raise self._out_of_order(
+                stream, subject, f"holds messages that are not events of {stream}"
+            )
+        if strict and last_event[0] - first_event[0] + 1 != count:
+            raise self._out_of_order(
+                stream,
+                subject,
+                f"holds {count} message{'s' if count != 1 else ''} for generations "
+                f"{first_event[0]}..{last_event[0]} of {stream}: some are missing or out of order",
+            )
+        return _Tail(first_event[0] if strict else 1, *last_event, last.seq or 0)
 
-    def _unsent(self, subject: str, recorded: Sequence[RecordedEvent]) -> Sequence[RecordedEvent]:
-        known = self._known.get(subject)
-        first = recorded[0].generation
-        if known is None or known[0] < first:
-            return recorded
-        generation, event_id = known
-        index = generation - first
-        if index < len(recorded) and recorded[index].event_id != event_id:
+    async def _count(self, js: JetStreamContext, subject: str) -> int:
+        info = await js.stream_info(self.options.stream, subjects_filter=subject)
+        return (info.state.subjects or {}).get(subject, 0)
+
+    def _out_of_order(self, stream: str, subject: str, what: str) -> StoreError:
+        return StoreError(
+            f"JetStream at {self.options.address}: subject {subject!r} {what}, and JetStream "
+            "only appends, so escli cannot publish it in generation order. To start it afresh: "
+            f"nats stream purge {self.options.stream} --subject {subject!r} -f, then after "
+            f"the stream's duplicate window ({self._trust * 2:g} s) "
+            f"escli publish {stream} --to {self.url!r}"
+        )
+
+    def _unsent(
+        self, subject: str, recorded: Sequence[RecordedEvent], tail: _Tail | None
+    ) -> Sequence[RecordedEvent]:
+        """What of ``recorded`` goes after ``tail``, in order; raises when that is not all
+        that is missing (``TargetBehind``: earlier events first) or cannot be."""
+        from escli.targets import TargetBehind
+
+        if tail is None:
+            return recorded  # nothing known: Nats-Msg-Id drops what JetStream saw lately
+        stream, first = recorded[0].stream, recorded[0].generation
+        if tail.last < first - 1 and (tail.last or self._keeps):
+            raise TargetBehind(self.url, stream, tail.last)
+        index = tail.last - first
+        if 0 <= index < len(recorded) and recorded[index].event_id != tail.event_id:
             raise StoreError(
                 f"JetStream at {self.options.address}: subject {subject!r} holds another event "
-                f"at generation {generation} of {recorded[0].stream} (id {event_id}); the "
-                "target has diverged from the store"
+                f"at generation {tail.last} of {stream} (id {tail.event_id}); the target has "
+                "diverged from the store"
             )
-        return recorded[index + 1 :]
+        if self._keeps and self.options.subject.exclusive and first < tail.first:
+            raise self._out_of_order(
+                stream,
+                subject,
+                f"starts at generation {tail.first} of {stream}, so generations {first}.."
+                f"{min(tail.first - 1, recorded[-1].generation)} cannot go before it",
+            )
+        return recorded[max(index + 1, 0) :]
 
     async def _publish(
-        self, client: Client, subject: str, recorded: Sequence[RecordedEvent]
-    ) -> None:
-        """Publish every event, then wait for every ack; raise unless all were accepted."""
+        self,
+        client: Client,
+        subject: str,
+        recorded: Sequence[RecordedEvent],
+    ) -> tuple[int, int]:
+        """Publish every event, then wait for every ack; raise unless all were accepted.
+        How many were stored (not duplicates), and the stream sequence of the last."""
         acks = self._acks = _Acks(self._token, len(recorded))
         self._token += len(recorded)
         inbox, base = self._inbox, acks.base
@@ -655,6 +820,7 @@ class NatsTarget:
                 f"JetStream at {self.options.address} refused {r.stream} generation "
                 f"{r.generation}: {acks.refused[index]}"
             )
+        return acks.size - acks.duplicates, acks.last_sequence
 
     async def _on_ack(self, msg: Msg) -> None:
         acks = self._acks
@@ -675,9 +841,33 @@ class NatsTarget:
                 acks.refused[index] = str(error.get("description") or error)
             except (ValueError, KeyError, TypeError, AttributeError):
                 acks.refused[index] = data.decode(errors="replace")
+        else:
+            # Parsed only where it counts: the pipelined batch stays cheap.
+            if b'"duplicate"' in data and b"true" in data:  # nats-server writes '"duplicate": true'
+                acks.duplicates += 1
+            if index == acks.size - 1:
+                with contextlib.suppress(ValueError, TypeError, AttributeError):
+                    sequence = json.loads(data).get("seq")
+                    acks.last_sequence = sequence if type(sequence) is int else 0
         acks.waiting -= 1
         if not acks.waiting:
             acks.done.set()
+
+
+def _event_of(msg: api.RawStreamMsg, stream: str) -> tuple[int, str] | None:
+    """(generation, id) when ``msg`` is an escli event of ``stream`` as escli publishes it."""
+    try:
+        event = json.loads(msg.data or b"")
+        generation, event_id = event["generation"], event["id"]
+    except (ValueError, TypeError, KeyError):
+        return None
+    if (
+        event.get("subject") != stream
+        or type(generation) is not int
+        or (msg.headers or {}).get(MSG_ID) != event_id
+    ):
+        return None
+    return generation, event_id
 
 
 # -------------------------------------------------------------------------------------------

@@ -3,8 +3,9 @@ is imported only when a URL of its scheme is used, so the CLI starts without the
 
 from __future__ import annotations
 
-from escli.errors import InvalidInput
+from escli.errors import ClientMissing, InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
+from escli.urls import check_url, mask_url
 
 __all__ = [
     "NewEvent",
@@ -13,6 +14,7 @@ __all__ = [
     "StreamInfo",
     "init_store",
     "mask_url",
+    "open_lasting_store",
     "open_store",
 ]
 
@@ -27,11 +29,21 @@ EVENTSTOREDB_SCHEMES = frozenset(
 def open_store(url: str) -> Store:
     """The store a URL names: ``sqlite:///path`` (or a bare path), ``memory:``,
     ``postgresql://...`` (or ``postgres://...``), ``esdb://host:port?Tls=false`` (also
-    ``esdb+discover://``, ``kurrentdb://``, ``kdb://``)."""
+    ``esdb+discover://``, ``kurrentdb://``, ``kdb://``).
+
+    An empty URL is refused (SQLite would make it a database that is gone when the command
+    ends), and so are credentials that are not percent-encoded (``escli.urls``). A store
+    whose client library is not installed is ``ClientMissing``, naming the extra."""
+    if not url.strip():
+        raise InvalidInput(
+            "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., "
+            "esdb://...; memory: for one that is gone when the command ends)"
+        )
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
     if scheme == "memory":
         from escli.stores.memory import MemoryStore
 
+        check_url(url, "memory: store", credentials=False)
         return MemoryStore(url)
     if scheme in EVENTSTOREDB_SCHEMES:
         from escli.stores.eventstoredb import EventStoreDBStore
@@ -40,6 +52,7 @@ def open_store(url: str) -> Store:
     if scheme in ("sqlite", "") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
         from escli.stores.sqlite import SQLiteStore
 
+        check_url(url, "SQLite store", credentials=False)
         return SQLiteStore(url)
     if scheme in ("postgresql", "postgres"):
         from escli.stores.postgres import PostgresStore
@@ -52,6 +65,14 @@ def open_store(url: str) -> Store:
     )
 
 
+def open_lasting_store(url: str, role: str) -> Store:
+    """The store ``url`` names, refusing ``memory:`` (and an empty URL), which would be gone
+    when the command ends: for a store that receives events, ``role`` ("a copy target")."""
+    if ":" in url and url.split(":", 1)[0].lower() == "memory":
+        raise InvalidInput(f"memory: cannot be {role}: it is gone when the command ends")
+    return open_store(url)
+
+
 def init_store(store: Store) -> bool | None:
     """Create the store's schema if it has one and it is missing: True when this call created
     it, False when it was there already, None for a store with no schema (``memory:``)."""
@@ -62,20 +83,16 @@ def init_store(store: Store) -> bool | None:
     return created
 
 
-def mask_url(url: str) -> str:
-    """``url`` with any password (``user:PASSWORD@`` or ``password=`` in the query) shown as
-    ``***``, for messages and listings."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
-        return url
-    head, mark, query = rest.partition("?")
-    if "@" in head:
-        userinfo, _, hosts = head.rpartition("@")
-        if ":" in userinfo:
-            head = userinfo.partition(":")[0] + ":***@" + hosts
-    if mark:
-        query = "&".join(
-            "password=***" if item.partition("=")[0].lower() == "password" else item
-            for item in query.split("&")
-        )
-    return f"{scheme}{sep}{head}{mark}{query}"
+def missing_client(what: str, extras: str, error: ImportError) -> ClientMissing:
+    """The one-line error for a client library that is not installed, or is installed but
+    does not import (its own import failed), naming the extra that installs it. An
+    ``ImportError`` of escli's own modules is a bug and is raised as it is."""
+    if error.name and error.name.startswith("escli"):
+        raise error
+    missing = isinstance(error, ModuleNotFoundError)
+    detail = "" if missing else f" (installed, but it does not import: {_first_line(error)})"
+    return ClientMissing(f"{what}{detail}: pip install {extras}")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]

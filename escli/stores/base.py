@@ -2,13 +2,19 @@
 
 A store keeps streams of events, each event at a *generation* (1, 2, ... within its stream)
 and a global *position* (increasing across the store, possibly with gaps). It does three
-things: read a stream, append to a stream with an expected generation, list streams.
+things: read a stream, append to a stream with an expected generation, list streams; and it
+answers where it holds given event ids (``find_ids``), through its unique index of ids.
+
+Beside ``Store``, a capability only some stores offer: ``Transactional``, several appends (to
+any streams) that become visible together or not at all (SQLite, PostgreSQL, memory; not
+EventStoreDB, which writes one stream at a time).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, Protocol, Self
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError
 
@@ -21,6 +27,7 @@ __all__ = [
     "RecordedEvent",
     "Store",
     "StreamInfo",
+    "Transactional",
     "now_rfc3339",
 ]
 
@@ -196,6 +203,16 @@ class Store(Protocol):
         """The stream's current generation, 0 for a stream with no events."""
         ...
 
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        """Where the store holds any of ``event_ids``: id -> (stream, generation), ids it
+        does not hold left out. A look-up in the store's unique index of event ids, so its
+        cost follows ``len(event_ids)``, not the store's size. A store with no such index
+        (EventStoreDB) looks in ``streams`` only, the streams the caller is about to write,
+        and says so in its docs; the others ignore ``streams``."""
+        ...
+
     def streams(self) -> Iterator[StreamInfo]:
         """Every stream in the store, ordered by name."""
         ...
@@ -242,6 +259,25 @@ class Store(Protocol):
     def __exit__(self, *exc_info: object) -> None: ...
 
 
+@runtime_checkable
+class Transactional(Protocol):
+    """A store whose writes can be grouped: every append made inside ``transaction()`` (by
+    the thread that opened it, to any streams) becomes visible when the block ends, or none
+    does when it raises. Reads and ``find_ids`` inside see the transaction's own appends.
+    An append that fails inside undoes only itself (a conflict, a duplicate id), so the
+    caller may go on or let the error end the block. Other writers wait, or conflict,
+    until the block ends: keep it to one command's work. A protocol of its own beside
+    ``Store`` (checked with ``isinstance``), as only some stores offer it."""
+
+    def transaction(self) -> AbstractContextManager[None]: ...
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        """Appends of ``(stream, events, expected generation)``, as one write: every one or
+        none. Raises what ``append`` raises, for the first that fails. Faster than one
+        ``append`` each when there are many streams (an import of many short ones)."""
+        ...
+
+
 class BaseStore:
     """Defaults a store may inherit."""
 
@@ -277,6 +313,11 @@ class BaseStore:
             yield r.generation, r.event_type, r.type_version, r.data
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        raise NotImplementedError
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
         raise NotImplementedError
 
     def subscribe(

@@ -28,7 +28,10 @@ Event ids and retries
     An id that is not a UUID (an imported event's) is sent as a UUID derived from it (uuid5)
     and kept verbatim in the metadata, so it reads back unchanged and retries stay idempotent.
     EventStoreDB does not refuse an id already stored in another stream: ``DuplicateEventId``
-    is never raised here.
+    is never raised here. Nor does it index ids across streams: no call answers "is this id
+    stored" short of reading ``$all``, the whole database. ``find_ids`` therefore reads only
+    the streams it is given (those an import or copy is about to write), never ``$all``: an
+    id stored in another stream goes unnoticed, as the server itself would take it.
 
 Positions
     An event's position is its commit position in ``$all``: increasing, with gaps. No
@@ -68,15 +71,14 @@ import os
 os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
 
 import importlib
-import importlib.util
 import json
 import re
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, NoReturn, TypeVar
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, unquote, urlencode
 
 from escli.errors import (
     ConcurrencyConflict,
@@ -85,7 +87,7 @@ from escli.errors import (
     StoreError,
     StoreUnavailable,
 )
-from escli.stores import mask_url
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     NewEvent,
@@ -96,6 +98,7 @@ from escli.stores.base import (
     merge_pending,
     now_rfc3339,
 )
+from escli.urls import check_url, mask_url, valid_port
 
 __all__ = ["EventStoreDBStore"]
 
@@ -141,16 +144,24 @@ class ClientApi:
 
 
 def load_client_api() -> ClientApi:
-    """The installed client package's names, or a ``StoreError`` saying what to install."""
+    """The installed client package's names, or ``ClientMissing`` saying what to install."""
+    failed: ImportError | None = None
     for package in ("esdbclient", "kurrentdbclient"):
-        if importlib.util.find_spec(package) is not None:
+        try:
+            top = importlib.import_module(package)
             break
+        except ImportError as e:
+            # Keep the first failure that is not "not installed" (a client that is there
+            # but does not import): it is the one worth showing.
+            if failed is None or isinstance(failed, ModuleNotFoundError):
+                failed = e
     else:
-        raise StoreError(
-            "EventStoreDB URLs need a client package: pip install 'escli[esdb]' "
-            "(esdbclient) or 'escli[kurrentdb]' (kurrentdbclient)"
+        assert failed is not None
+        raise missing_client(
+            "EventStoreDB URLs need a client package",
+            "'escli[esdb]' (esdbclient) or 'escli[kurrentdb]' (kurrentdbclient)",
+            failed,
         )
-    top = importlib.import_module(package)
     x = importlib.import_module(f"{package}.exceptions")
     spec = importlib.import_module(f"{package}.connection_spec").ConnectionSpec
     if package == "esdbclient":
@@ -218,6 +229,7 @@ class Target:
 
 def parse_url(url: str, api: ClientApi) -> Target:
     """Check an EventStoreDB URL and adapt it to the installed client. Raises InvalidInput."""
+    check_url(url, "EventStoreDB")
     shown = mask_url(url)
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
@@ -230,10 +242,23 @@ def parse_url(url: str, api: ClientApi) -> Target:
     authority, _, query = rest.partition("?")
     authority = authority.rstrip("/")
     userinfo, at, hosts = authority.rpartition("@")
-    user, colon, password = userinfo.partition(":")
+    user, colon, password = (unquote(part) for part in userinfo.partition(":"))
+    if any(c in user + password for c in "/?#@") or ":" in user:
+        # The clients read credentials out of the URL without decoding them.
+        raise InvalidInput(
+            f"EventStoreDB URL {shown!r}: the EventStoreDB clients cannot take a user name "
+            "or password holding '/', '?', '#' or '@' (nor a user name holding ':')"
+        )
     targets = [h.strip() for h in hosts.split(",") if h.strip()]
     if not targets:
         raise InvalidInput(f"EventStoreDB URL {shown!r} names no host (esdb://HOST:PORT)")
+    for target in targets:
+        port = _port(target)
+        if port is not None and not valid_port(port):
+            raise InvalidInput(
+                f"EventStoreDB URL {shown!r}: the port of {target!r} is not a number "
+                "from 1 to 65535"
+            )
     where = ",".join(t if ":" in t else f"{t}:{DEFAULT_PORT}" for t in targets)
     options = dict(parse_qsl(query, keep_blank_values=True))
     names = {k.lower(): k for k in options}
@@ -244,6 +269,13 @@ def parse_url(url: str, api: ClientApi) -> Target:
             "password (esdb://USER:PASSWORD@HOST:PORT); for a server started insecure add "
             "?Tls=false"
         )
+    for option in ("TlsCaFile", "UserCertFile", "UserKeyFile"):  # the clients open them
+        path = options.get(names.get(option.lower(), ""))
+        if path is not None and not os.path.isfile(path):
+            raise InvalidInput(
+                f"EventStoreDB URL {shown!r}: {option} {path!r} is not a file"
+                + ("" if os.path.exists(path) else " (no such file)")
+            )
     if discover or len(targets) > 1:
         for key, value in DISCOVERY_DEFAULTS.items():
             if key.lower() not in names:
@@ -255,7 +287,8 @@ def parse_url(url: str, api: ClientApi) -> Target:
             timeout = float(deadline)
         except ValueError:
             raise InvalidInput(f"DefaultDeadline in {shown!r} is not a number of seconds") from None
-    base = f"{scheme}://{authority}"
+    credentials = f"{user}{':' if colon else ''}{password}@" if at else ""
+    base = f"{scheme}://{credentials}{hosts}"
     client_uri = f"{base}?{urlencode(options)}" if options else base
     try:
         api.connection_spec(client_uri)  # the client's own checks: option names and values
@@ -265,6 +298,14 @@ def parse_url(url: str, api: ClientApi) -> Target:
     return Target(
         client_uri, shown, where, user or None, password if at and colon else None, timeout
     )
+
+
+def _port(target: str) -> str | None:
+    """The port written in ``host:port`` or ``[v6]:port``; None when there is none."""
+    if target.startswith("["):
+        after = target.partition("]")[2]
+        return after[1:] if after else None
+    return target.rpartition(":")[2] if ":" in target else None
 
 
 def _mask(text: str, urls: Sequence[str], password: str | None) -> str:
@@ -467,6 +508,32 @@ class EventStoreDBStore(BaseStore):
             lambda: client.get_current_version(stream, timeout=self._target.timeout), stream
         )
         return 0 if version == self._api.no_stream else int(version) + 1
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        """The ids among ``event_ids`` held in ``streams`` (see "Event ids and retries" in
+        the module docstring: the server has no index of ids, and ``$all`` is never read)."""
+        wanted = set(event_ids)
+        found: dict[str, tuple[str, int]] = {}
+        for stream in dict.fromkeys(streams) if wanted else ():
+            for event in self._stream_events(stream):
+                event_id = self._stored_id(event)
+                if event_id in wanted:
+                    found[event_id] = (stream, event.stream_position + 1)
+        return found
+
+    @staticmethod
+    def _stored_id(event: Any) -> str:
+        """An event's escli id: kept in its metadata when it is not its UUID's text."""
+        if event.metadata and b"event_id" in event.metadata:
+            try:
+                meta = json.loads(event.metadata)
+            except ValueError:
+                meta = None
+            if isinstance(meta, dict) and meta.get("event_id"):
+                return str(meta["event_id"])
+        return str(event.id)
 
     def _all_events(self, after_position: int) -> Iterator[Any]:
         """Every event of a non-system stream after ``after_position``, in pages."""

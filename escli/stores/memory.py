@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager
 
 from escli.errors import ConcurrencyConflict
 from escli.stores.base import (
@@ -23,10 +24,12 @@ class MemoryStore(BaseStore):
     def __init__(self, url: str = "memory:") -> None:
         self.url = url
         self._streams: dict[str, list[RecordedEvent]] = {}
-        self._ids: set[str] = set()
+        self._ids: dict[str, tuple[str, int]] = {}  # the unique index: id -> where
         self._position = 0
         self._lock = threading.RLock()  # append records pending through set_pending
         self._pending: dict[tuple[str, str], Pending] = {}
+        # Inside a transaction: each touched stream's length before it, ids added.
+        self._undo: tuple[dict[str, int], list[str]] | None = None
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
@@ -47,9 +50,11 @@ class MemoryStore(BaseStore):
             recorded = self._streams.get(stream, [])
             if len(recorded) != expected_generation:
                 raise ConcurrencyConflict(stream, expected_generation, len(recorded))
+            batch: set[str] = set()
             for event in events:
-                if event.event_id in self._ids:
+                if event.event_id in self._ids or event.event_id in batch:
                     raise DuplicateEventId(event.event_id)
+                batch.add(event.event_id)
             now = now_rfc3339()
             new = []
             for offset, event in enumerate(events, start=1):
@@ -62,8 +67,12 @@ class MemoryStore(BaseStore):
                         self._position,
                     )
                 )
-            self._streams[stream] = [*recorded, *new]
-            self._ids.update(e.event_id for e in events)
+            if self._undo is not None:
+                self._undo[0].setdefault(stream, len(recorded))
+                self._undo[1].extend(e.event_id for e in events)
+            # Extended in place (reads hand out copies): a long import appends many times.
+            self._streams.setdefault(stream, recorded).extend(new)
+            self._ids.update((r.event_id, (stream, r.generation)) for r in new)
             for target in pending_for if new else ():
                 self.set_pending(target, stream, new[0].generation, new[-1].generation)
             return new
@@ -76,6 +85,41 @@ class MemoryStore(BaseStore):
 
     def generation(self, stream: str) -> int:
         return len(self._streams.get(stream, []))
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        return {i: self._ids[i] for i in event_ids if i in self._ids}
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        with self.transaction():
+            for stream, events, expected in appends:
+                self.append(stream, events, expected)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """Appends held under the lock; undone (streams cut back, ids dropped) on an error.
+        Pending deliveries are restored as they were."""
+        with self._lock:
+            if self._undo is not None:  # nested: part of the outer one
+                yield
+                return
+            self._undo = ({}, [])
+            position, pending = self._position, dict(self._pending)
+            try:
+                yield
+            except BaseException:
+                lengths, ids = self._undo
+                for stream, length in lengths.items():
+                    del self._streams[stream][length:]
+                    if not length:
+                        del self._streams[stream]
+                for event_id in ids:
+                    self._ids.pop(event_id, None)
+                self._position, self._pending = position, pending
+                raise
+            finally:
+                self._undo = None
 
     def streams(self) -> Iterator[StreamInfo]:
         for name in sorted(self._streams):

@@ -31,6 +31,12 @@ expected one, inserts every event (unnest of arrays), and calls ``pg_notify``, w
 commit. The generation read before the lock may be stale; the primary key then refuses the
 insert and the append reports the conflict, nothing written.
 
+Transactions. ``transaction()`` (the ``Transactional`` capability) pins one connection to
+the calling thread and opens a transaction on it; every read, look-up and append of that
+thread goes through it, each append a savepoint (``SAVEPOINT``) that undoes only itself.
+The first append takes the position lock, so other appends wait until the transaction
+commits: an import or a copy is visible whole, or not at all.
+
 Subscribe. LISTEN on a connection of its own first, then catch up with ``read`` or
 ``read_all`` from the last event seen, then wait for a notification and read again from
 there. Events committed during catch-up are in the read or notified after it, and positions
@@ -54,24 +60,19 @@ is never shown: ``store.url`` and every message carry ``***`` in its place.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-import psycopg
-from psycopg import errors as pgerrors
-from psycopg.conninfo import conninfo_to_dict
-from psycopg.pq import TransactionStatus
-from psycopg.rows import TupleRow
-
 from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
-from escli.stores import mask_url
+from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
@@ -82,6 +83,17 @@ from escli.stores.base import (
     StreamInfo,
     records,
 )
+from escli.times import RANGE, out_of_range
+from escli.urls import check_url, mask_url, valid_port
+
+try:
+    import psycopg
+    from psycopg import errors as pgerrors
+    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.pq import TransactionStatus
+    from psycopg.rows import TupleRow
+except ImportError as e:
+    raise missing_client("PostgreSQL URLs need psycopg", "'escli[postgres]'", e) from e
 
 __all__ = ["PostgresStore", "parse_url"]
 
@@ -202,8 +214,9 @@ def parse_url(url: str) -> tuple[str, str]:
     """A ``postgresql://`` or ``postgres://`` URL -> (libpq conninfo, schema name).
 
     ``schema`` is taken out of the query; the rest is checked by libpq (without connecting),
-    so a misspelt option is ``InvalidInput`` at once.
+    so a misspelt option or a port that is not one is ``InvalidInput`` at once.
     """
+    check_url(url, "PostgreSQL store")
     base, _, query = url.partition("?")
     kept, schema = [], DEFAULT_SCHEMA
     for item in query.split("&"):
@@ -219,9 +232,17 @@ def parse_url(url: str) -> tuple[str, str]:
         )
     conninfo = base + ("?" + "&".join(kept) if kept else "")
     try:
-        conninfo_to_dict(conninfo)
+        params = conninfo_to_dict(conninfo)
     except psycopg.Error as e:
         raise InvalidInput(f"bad PostgreSQL store URL {mask_url(url)}: {_first_line(e)}") from e
+    # libpq checks ports only when it connects, and calls one out of range a connection
+    # failure (one that is not a number, an invalid value: InvalidInput there).
+    for port in str(params.get("port") or "").split(","):
+        if port.isascii() and port.isdigit() and not valid_port(port):
+            raise InvalidInput(
+                f"bad PostgreSQL store URL {mask_url(url)}: port {port!r} is not a number "
+                "from 1 to 65535"
+            )
     return conninfo, schema
 
 
@@ -236,6 +257,8 @@ def _canonical_time(given: str) -> str:
         parsed = datetime.fromisoformat(given)
     except ValueError:
         parsed = None
+    if out_of_range(given):
+        raise InvalidInput(f"recorded time {given!r} is out of range: {RANGE}")
     if parsed is None or parsed.utcoffset() is None:
         raise InvalidInput(f"recorded time {given!r} is not an RFC 3339 time with an offset")
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
@@ -283,6 +306,9 @@ class PostgresStore(BaseStore):
         self._idle: list[Connection] = []
         self._epoch = 0
         self._lock = threading.Lock()
+        # Threads inside ``transaction()``: their connection, used by all they do.
+        self._pinned: dict[int, Connection] = {}
+        self._cursor_names = itertools.count()
 
     def __repr__(self) -> str:
         return f"PostgresStore({self.url!r})"
@@ -357,6 +383,10 @@ class PostgresStore(BaseStore):
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:
+        pinned = self._pinned.get(threading.get_ident())
+        if pinned is not None:
+            yield pinned
+            return
         with self._lock:
             conn, epoch = (self._idle.pop() if self._idle else None), self._epoch
         if conn is None:
@@ -461,7 +491,8 @@ class PostgresStore(BaseStore):
             with self._connection() as conn:
                 if not self._ensure(conn, create=False):
                     return
-                with conn.transaction(), conn.cursor(name="escli_read") as cursor:
+                name = f"escli_read_{next(self._cursor_names)}"  # reads may be open together
+                with conn.transaction(), conn.cursor(name=name) as cursor:
                     cursor.itersize = ITERSIZE
                     cursor.execute(query, params)
                     yield from cursor
@@ -500,6 +531,56 @@ class PostgresStore(BaseStore):
         ).fetchone()
         return int(row[0]) if row else 0
 
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        if not event_ids:
+            return {}
+        try:
+            with self._connection() as conn:
+                if not self._ensure(conn, create=False):
+                    return {}
+                rows = conn.execute(
+                    f"SELECT event_id, stream, generation FROM {self._s}.events"
+                    " WHERE event_id = ANY(%s::text[])",
+                    (list(event_ids),),
+                ).fetchall()
+        except psycopg.Error as e:
+            raise self._error(e) from e
+        return {event_id: (stream, int(generation)) for event_id, stream, generation in rows}
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        me = threading.get_ident()
+        pinned = self._pinned.get(me)
+        try:
+            if pinned is not None:  # nested: a savepoint of the outer one
+                with pinned.transaction():
+                    yield
+                return
+            with self._connection() as conn:
+                self._ensure(conn, create=True)
+                with conn.transaction():
+                    self._pinned[me] = conn
+                    try:
+                        yield
+                    finally:
+                        del self._pinned[me]
+        except psycopg.Error as e:
+            raise self._error(e) from e
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        with self.transaction():
+            for stream, events, expected in appends:
+                self.append(stream, events, expected)
+
+    def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
+        """Inside ``transaction()``, a savepoint, so that a failed statement undoes only
+        itself (and the transaction can still report why); else nothing: one statement in
+        autocommit is atomic already."""
+        pinned = self._pinned.get(threading.get_ident()) is conn
+        return conn.transaction() if pinned else nullcontext()
+
     def streams(self) -> Iterator[StreamInfo]:
         for name, generation, count in self._rows(
             f"SELECT stream, max(generation), count(*) FROM {self._s}.events"
@@ -521,7 +602,10 @@ class PostgresStore(BaseStore):
         times: list[str | None] = []
         given: list[str | None] = []
         for e in events:
-            canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            try:
+                canonical = None if e.recorded_at is None else _canonical_time(e.recorded_at)
+            except InvalidInput as error:
+                raise InvalidInput(f"{stream}: event {e.event_id}: {error}") from None
             times.append(canonical)
             given.append(None if canonical == e.recorded_at else e.recorded_at)
         params = {
@@ -546,7 +630,8 @@ class PostgresStore(BaseStore):
                 self._ensure(conn, create=True)
                 try:
                     sql = self._append_pending_sql if pending_for else self._append_sql
-                    row = conn.execute(sql, params).fetchone()
+                    with self._savepoint(conn):
+                        row = conn.execute(sql, params).fetchone()
                 except pgerrors.UniqueViolation as e:
                     if e.diag.constraint_name == "events_event_id_key":
                         found = re.search(r"\(event_id\)=\((.*)\)", e.diag.message_detail or "")

@@ -6,6 +6,10 @@ one commit succeeds. Appends run in ``BEGIN IMMEDIATE`` transactions, which take
 lock up front (other writers wait up to ``BUSY_TIMEOUT_S``), and check the stream's generation
 inside the transaction first to report a conflict with the actual generation.
 
+``transaction()`` (the ``Transactional`` capability) is one such transaction around many
+appends, each then a savepoint inside it: an import or a copy commits once, or not at all.
+It holds the write lock throughout, so other writers wait for it (up to ``BUSY_TIMEOUT_S``).
+
 Events are clustered by (stream, generation) (a WITHOUT ROWID table), so replaying a stream
 reads neighbouring pages. The global ``position`` is assigned inside the write transaction
 (max + 1), which the write lock serialises.
@@ -20,7 +24,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
@@ -63,6 +67,8 @@ CREATE TABLE pending (
 PRAGMA user_version = 1;
 """
 
+_WAL_KEPT = 4 << 20  # bytes of WAL left after a transaction: SQLite's own checkpoint size
+_IDS_PER_QUERY = 500  # bound parameters per look-up (SQLite allows at least 999)
 _COLUMNS = "generation, event_id, event_type, type_version, source, data, recorded_at, position"
 
 
@@ -81,7 +87,7 @@ def path_from_url(url: str) -> tuple[str, bool]:
     Parsed by hand rather than with urllib.parse, which costs CLI start-up time.
     """
     if url[: len("sqlite:")].lower() != "sqlite:":
-        return url, False
+        return _checked_path(url, url), False
     raw, _, query = url[len("sqlite:") :].partition("?")
     if raw.startswith("///"):
         raw = raw[3:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
@@ -100,13 +106,30 @@ def path_from_url(url: str) -> tuple[str, bool]:
     mode = options.get("mode", "rw")
     if mode not in ("ro", "rw"):
         raise InvalidInput(f"SQLite store mode must be ro or rw, got {mode!r}")
-    return raw, mode == "ro"
+    return _checked_path(raw, url), mode == "ro"
+
+
+def _checked_path(path: str, url: str) -> str:
+    if "\0" in path:  # no file name holds one; the OS would refuse it
+        raise InvalidInput(f"SQLite store path {path!r} (from {url!r}) holds a NUL character")
+    return path
 
 
 @contextmanager
 def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     """A write transaction that takes the write lock at once (waiting up to the busy
-    timeout), committed on success and rolled back on any exception."""
+    timeout), committed on success and rolled back on any exception. Inside a transaction
+    already (``SQLiteStore.transaction``), a savepoint: it undoes only itself."""
+    if conn.in_transaction:
+        conn.execute("SAVEPOINT escli")
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK TO escli")
+            conn.execute("RELEASE escli")
+            raise
+        conn.execute("RELEASE escli")
+        return
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
@@ -267,6 +290,70 @@ class SQLiteStore(BaseStore):
             (stream, from_generation, upper),
         )
 
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        """One write for them all: the generations checked in a few queries, the events
+        inserted in one ``executemany``."""
+        conn = self._connect(create=True)
+        assert conn is not None
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        now = now_rfc3339()
+        rows = [
+            (
+                stream,
+                generation,
+                e.event_id,
+                e.event_type,
+                e.type_version,
+                e.source,
+                e.recorded_at or now,
+                json.dumps(e.data, separators=(",", ":"), ensure_ascii=False),
+            )
+            for stream, events, expected in appends
+            for generation, e in enumerate(events, start=expected + 1)
+        ]
+        expected: dict[str, int] = {}  # each stream's generation before the first of them
+        after: dict[str, int] = {}
+        for stream, events, generation in appends:
+            if after.setdefault(stream, generation) != generation:
+                raise ConcurrencyConflict(stream, generation, after[stream])
+            expected.setdefault(stream, generation)
+            after[stream] = generation + len(events)
+        try:
+            with _immediate(conn):
+                self._check_generations(conn, expected)
+                (last,) = conn.execute("SELECT coalesce(max(position), 0) FROM events").fetchone()
+                conn.executemany(
+                    "INSERT INTO events (stream, generation, position, event_id, event_type,"
+                    " type_version, source, recorded_at, data)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)],
+                )
+        except sqlite3.IntegrityError as e:
+            if "event_id" in str(e):
+                duplicate = self._first_known_id(conn, [r[2] for r in rows])
+                raise DuplicateEventId(duplicate or "?") from e
+            self._check_generations(conn, expected)  # a racing writer: which stream
+            raise _translate(e, self.path) from e
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+
+    def _check_generations(self, conn: sqlite3.Connection, expected: dict[str, int]) -> None:
+        streams = list(expected)
+        actual: dict[str, int] = {}
+        for start in range(0, len(streams), _IDS_PER_QUERY):
+            part = streams[start : start + _IDS_PER_QUERY]
+            actual.update(
+                conn.execute(
+                    "SELECT stream, max(generation) FROM events"
+                    f" WHERE stream IN ({','.join('?' * len(part))}) GROUP BY stream",
+                    part,
+                )
+            )
+        for stream, generation in expected.items():
+            if actual.get(stream, 0) != generation:
+                raise ConcurrencyConflict(stream, generation, actual.get(stream, 0))
+
     def append(
         self,
         stream: str,
@@ -332,12 +419,97 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        ids = list(event_ids)
+        found: dict[str, tuple[str, int]] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(part))
+            rows = self._rows(
+                f"SELECT event_id, stream, generation FROM events WHERE event_id IN ({marks})",
+                tuple(part),
+            )
+            found.update((event_id, (stream, generation)) for event_id, stream, generation in rows)
+        return found
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self._connect(create=True)
+        assert conn is not None
+        if self.read_only:
+            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        outermost = not conn.in_transaction
+        try:
+            with _immediate(conn):
+                yield
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+        if outermost:
+            self._shrink_wal(conn)
+
+    def _shrink_wal(self, conn: sqlite3.Connection) -> None:
+        """After a big transaction, cut the WAL file back to nothing. The CLI never closes its
+        connection (which would), and every process that opens the store first reads the
+        whole WAL to rebuild its index: one big import would slow every later command.
+        Skipped, not waited for, while readers hold the WAL."""
+        try:
+            if os.path.getsize(self.path + "-wal") < _WAL_KEPT:
+                return
+        except OSError:
+            return
+        try:
+            conn.execute("PRAGMA busy_timeout = 0")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+        except sqlite3.Error:
+            pass  # busy: the WAL stays as it is, which is only slower
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+
     def streams(self) -> Iterator[StreamInfo]:
         rows = self._rows(
             "SELECT stream, max(generation), count(*) FROM events GROUP BY stream ORDER BY stream"
         )
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
+
+    # Seconds without a new event after which a subscription reads on a fresh connection.
+    IDLE_REOPEN_S = 2.0
+
+    def subscribe(
+        self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
+    ) -> Iterator[RecordedEvent]:
+        """Polling, as ``BaseStore`` does, and after each idle spell the tail is read again
+        on a new connection. A writer killed mid-commit can leave frames in the WAL that an
+        open connection's index does not show, but that later readers see once that index
+        is rebuilt (when the connections close): reopening lets ``follow`` converge on what
+        ``export`` reads."""
+        import time
+
+        idle_since = time.monotonic()
+        while True:
+            fresh = False
+            records = self.read(stream, after + 1) if stream is not None else self.read_all(after)
+            for recorded in records:
+                fresh = True
+                after = recorded.generation if stream is not None else recorded.position
+                yield recorded
+            now = time.monotonic()
+            if fresh:
+                idle_since = now
+            elif now - idle_since >= self.IDLE_REOPEN_S:
+                self._reconnect()
+                idle_since = now
+            else:
+                time.sleep(poll_interval)
+
+    def _reconnect(self) -> None:
+        """Close this thread's connection; the next query opens a new one."""
+        with self._conns_lock:
+            conn = self._conns.pop(threading.get_ident(), None)
+        if conn is not None:
+            conn.close()
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         # Plain ? with each value twice, not ?1 and ?2: Python 3.12 before 3.12.4 takes ?1

@@ -107,10 +107,11 @@ def test_export_json_to_stdout_is_a_usage_error(escli: Run) -> None:
     fight(escli)
     out = escli("export", "combat-ogre", "--json")
     assert (out.exit_code, out.stdout) == (2, "")
-    assert out.stderr == (
-        "Error: export --json prints a summary on stdout, which holds the events without -o; "
-        "add -o FILE\n"
-    )
+    assert json.loads(out.stderr) == {
+        "error": "export --json prints a summary on stdout, which holds the events without -o; "
+        "add -o FILE",
+        "exit_code": 2,
+    }
 
 
 def test_format_event_writes_the_one_event(escli: Run) -> None:

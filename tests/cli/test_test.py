@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 
 from tests.conftest import ROOT, Run, open_store, snapshot
@@ -113,5 +114,9 @@ def test_an_explicit_store_is_used_for_scenarios_that_name_none(escli: Run, tmp_
     (tmp_path / "a.yaml").write_text(PASSING)
     other = f"sqlite:///{tmp_path / 'other.db'}"
     assert escli("test", str(tmp_path / "a.yaml"), "--store", other).exit_code == 0
-    # The given events were seeded there; the rejected command added nothing.
-    assert open_store(other).generation("combat-ogre") == 2
+    # The given events were seeded there, in streams of the scenario's own; the rejected
+    # command added nothing.
+    with closing(open_store(other)) as store:
+        [info] = store.streams()
+    assert info.stream.startswith("escli-test.")
+    assert (info.stream.endswith(".combat-ogre"), info.generation) == (True, 2)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from escli.errors import ConcurrencyConflict, StoreError
-from escli.stores.base import NewEvent, Store, new_event_id
+from escli.stores.base import NewEvent, Store, Transactional, new_event_id
 
 
 def new(data: dict[str, Any] | None = None, event_type: str = "combat.EntityAttacked") -> NewEvent:
@@ -31,6 +31,12 @@ class StoreContract:
     # A store whose database cannot refuse an event id it already holds (EventStoreDB only
     # deduplicates retries within one stream) sets this to False and says so in its docs.
     refuses_duplicate_event_ids = True
+    # A store with a unique index of ids finds them in every stream; one without (EventStoreDB)
+    # looks only in the streams it is given.
+    finds_ids_in_every_stream = True
+    # Whether the store offers ``Transactional`` (several appends, visible together or not);
+    # such a store's tests subclass ``TransactionalContract``.
+    transactional = False
 
     @pytest.fixture
     def store(self) -> Store:  # pragma: no cover - each subclass provides it
@@ -303,3 +309,99 @@ class StoreContract:
         assert [
             (p.target, p.from_generation) for p in store.pending(stream=a) if p.target in (one, two)
         ] == [(one, 1), (two, 3)]
+
+    def test_find_ids_says_where_the_store_holds_each_id_it_holds(self, store: Store) -> None:
+        a, b = unique_stream(), unique_stream()
+        first = store.append(a, [new(), new()], 0)
+        [other] = store.append(b, [new()], 0)
+        wanted = [first[1].event_id, other.event_id, new_event_id()]
+        assert store.find_ids(wanted, [a, b]) == {
+            first[1].event_id: (a, 2),
+            other.event_id: (b, 1),
+        }
+        assert store.find_ids([], [a, b]) == {}
+        assert store.find_ids([new_event_id()], [unique_stream()]) == {}
+
+    def test_find_ids_looks_in_every_stream_or_in_the_streams_given_as_documented(
+        self, store: Store
+    ) -> None:
+        a, b = unique_stream(), unique_stream()
+        [one] = store.append(a, [new()], 0)
+        [two] = store.append(b, [new()], 0)
+        found = store.find_ids([one.event_id, two.event_id], [a])
+        if self.finds_ids_in_every_stream:
+            assert found == {one.event_id: (a, 1), two.event_id: (b, 1)}
+            assert store.find_ids([two.event_id]) == {two.event_id: (b, 1)}
+        else:
+            assert found == {one.event_id: (a, 1)}
+
+    def test_the_store_is_transactional_as_documented(self, store: Store) -> None:
+        assert isinstance(store, Transactional) == self.transactional
+
+
+class TransactionalContract(StoreContract):
+    """The contract of a store that is also ``Transactional``."""
+
+    transactional = True
+
+    def _transactional(self, store: Store) -> Transactional:
+        assert isinstance(store, Transactional)
+        return store
+
+    def test_appends_in_a_transaction_are_stored_together_when_it_ends(self, store: Store) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        with transactional.transaction():
+            [first] = store.append(a, [new()], 0)
+            store.append(b, [new(), new()], 0)
+            store.append(a, [new()], 1)
+            # Reads and look-ups inside see the transaction's own appends.
+            assert store.generation(a) == 2
+            assert [r.generation for r in store.read(b)] == [1, 2]
+            assert store.find_ids([first.event_id], [a]) == {first.event_id: (a, 1)}
+        assert (store.generation(a), store.generation(b)) == (2, 2)
+
+    def test_an_error_in_a_transaction_leaves_none_of_its_appends(self, store: Store) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        store.append(a, [new()], 0)
+        written = new()
+        with pytest.raises(ZeroDivisionError), transactional.transaction():
+            store.append(a, [written], 1)
+            store.append(b, [new(), new()], 0)
+            raise ZeroDivisionError
+        assert (store.generation(a), store.generation(b)) == (1, 0)
+        assert store.find_ids([written.event_id], [a, b]) == {}
+        store.append(b, [new()], 0)  # the store takes appends again
+        assert store.generation(b) == 1
+
+    def test_a_failed_append_in_a_transaction_undoes_only_itself(self, store: Store) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        with transactional.transaction():
+            [kept] = store.append(a, [new()], 0)
+            with pytest.raises(ConcurrencyConflict):
+                store.append(b, [new(), new()], 3)
+            if self.refuses_duplicate_event_ids:
+                with pytest.raises(StoreError, match=kept.event_id):
+                    store.append(b, [new(), new()._replace(event_id=kept.event_id)], 0)
+            store.append(b, [new()], 0)
+        assert (store.generation(a), store.generation(b)) == (1, 1)
+
+    def test_append_streams_writes_every_append_or_none(self, store: Store) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        store.append(b, [new()], 0)
+        transactional.append_streams([(a, [new(), new()], 0), (b, [new()], 1), (a, [new()], 2)])
+        assert (store.generation(a), store.generation(b)) == (3, 2)
+        with pytest.raises(ConcurrencyConflict) as caught:
+            transactional.append_streams([(a, [new()], 3), (b, [new()], 1)])
+        assert (caught.value.stream, caught.value.expected, caught.value.actual) == (b, 1, 2)
+        assert (store.generation(a), store.generation(b)) == (3, 2)
+        if self.refuses_duplicate_event_ids:
+            [stored] = list(store.read(a, 1, 1))
+            with pytest.raises(StoreError, match=stored.event_id):
+                transactional.append_streams(
+                    [(a, [new()], 3), (b, [new()._replace(event_id=stored.event_id)], 2)]
+                )
+            assert (store.generation(a), store.generation(b)) == (3, 2)

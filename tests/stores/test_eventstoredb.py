@@ -36,6 +36,8 @@ class TestEventStoreDBStore(StoreContract):
     # EventStoreDB deduplicates retried appends within a stream but does not refuse an id
     # that another stream already holds (see escli/stores/eventstoredb.py).
     refuses_duplicate_event_ids = False
+    # No index of ids across streams (nor transactions over several streams).
+    finds_ids_in_every_stream = False
 
     @pytest.fixture
     def store(self, esdb_url: str) -> Iterator[EventStoreDBStore]:

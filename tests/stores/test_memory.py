@@ -1,10 +1,10 @@
 import pytest
 
 from escli.stores.memory import MemoryStore
-from tests.stores.contract import StoreContract
+from tests.stores.contract import TransactionalContract
 
 
-class TestMemoryStore(StoreContract):
+class TestMemoryStore(TransactionalContract):
     @pytest.fixture
     def store(self) -> MemoryStore:
         return MemoryStore()

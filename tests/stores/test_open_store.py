@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import sys
+
 import pytest
 
-from escli.errors import InvalidInput, StoreError
+from escli.errors import ClientMissing, InvalidInput
 from escli.stores import mask_url, open_store
 
 
@@ -37,8 +39,10 @@ def test_an_unknown_scheme_is_invalid_input_without_the_password() -> None:
 def test_an_eventstoredb_url_without_a_client_package_says_what_to_install(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr("importlib.util.find_spec", lambda name, *a: None)
-    with pytest.raises(StoreError) as caught:
+    # None in sys.modules makes `import esdbclient` fail as if it were not installed.
+    monkeypatch.setitem(sys.modules, "esdbclient", None)
+    monkeypatch.setitem(sys.modules, "kurrentdbclient", None)
+    with pytest.raises(ClientMissing) as caught:
         open_store("esdb://127.0.0.1:2113?Tls=false")
     assert str(caught.value) == (
         "EventStoreDB URLs need a client package: pip install 'escli[esdb]' (esdbclient) "

@@ -17,11 +17,11 @@ from escli.stores import mask_url
 from escli.stores.base import DuplicateEventId
 from escli.stores.postgres import PostgresStore, parse_url
 from tests.conftest import POSTGRES_DSN, Run, open_store
-from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.contract import TransactionalContract, new, unique_stream
 from tests.stores.race import race
 
 
-class TestPostgresStore(StoreContract):
+class TestPostgresStore(TransactionalContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PostgresStore]:
         store = PostgresStore(postgres_url)

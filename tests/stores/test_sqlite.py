@@ -13,11 +13,11 @@ from escli import StoreError
 from escli.errors import InvalidInput
 from escli.stores.sqlite import SQLiteStore, path_from_url
 from tests.conftest import open_store
-from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.contract import TransactionalContract, new, unique_stream
 from tests.stores.race import race
 
 
-class TestSQLiteStore(StoreContract):
+class TestSQLiteStore(TransactionalContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")

@@ -1,0 +1,108 @@
+"""A store seen through a stream-name prefix: what ``escli test`` gives each scenario in a
+shared store, so that scenarios (and runs) never see each other's streams.
+
+Stream ``combat-ogre`` is kept as ``<prefix>combat-ogre`` in the store underneath; every
+name that goes in is prefixed and every name that comes out is stripped again, so the code
+above (dispatch, the domain's ``initial_state``) sees the names it asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Sequence
+
+from escli.errors import ConcurrencyConflict
+from escli.stores.base import (
+    BaseStore,
+    FoldRow,
+    NewEvent,
+    Pending,
+    RecordedEvent,
+    Store,
+    StreamInfo,
+)
+
+__all__ = ["NamespacedStore"]
+
+
+class NamespacedStore(BaseStore):
+    """``store``'s streams whose names start with ``prefix``, under their names without it.
+    Closing it leaves ``store`` open (its owner closes it)."""
+
+    def __init__(self, store: Store, prefix: str) -> None:
+        self.inner = store
+        self.prefix = prefix
+        self.url = store.url
+
+    def _out(self, recorded: RecordedEvent) -> RecordedEvent:
+        return recorded._replace(stream=recorded.stream[len(self.prefix) :])
+
+    def _pending_out(self, pending: list[Pending]) -> list[Pending]:
+        return [p._replace(stream=p.stream[len(self.prefix) :]) for p in pending]
+
+    def read(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[RecordedEvent]:
+        for recorded in self.inner.read(self.prefix + stream, from_generation, to_generation):
+            yield self._out(recorded)
+
+    def read_data(
+        self, stream: str, from_generation: int = 1, to_generation: int | None = None
+    ) -> Iterator[FoldRow]:
+        return self.inner.read_data(self.prefix + stream, from_generation, to_generation)
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
+    ) -> list[RecordedEvent]:
+        try:
+            recorded = self.inner.append(
+                self.prefix + stream, events, expected_generation, pending_for=pending_for
+            )
+        except ConcurrencyConflict as e:
+            raise ConcurrencyConflict(stream, e.expected, e.actual) from e
+        return [self._out(r) for r in recorded]
+
+    def generation(self, stream: str) -> int:
+        return self.inner.generation(self.prefix + stream)
+
+    def find_ids(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, tuple[str, int]]:
+        """Ids held inside the prefix. One held outside is not in sight; the store below
+        still refuses to take it again (its ids are unique throughout)."""
+        found = self.inner.find_ids(event_ids, [self.prefix + s for s in streams])
+        return {
+            event_id: (stream[len(self.prefix) :], generation)
+            for event_id, (stream, generation) in found.items()
+            if stream.startswith(self.prefix)
+        }
+
+    def streams(self) -> Iterator[StreamInfo]:
+        for info in self.inner.streams():
+            if info.stream.startswith(self.prefix):
+                yield info._replace(stream=info.stream[len(self.prefix) :])
+
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        for recorded in self.inner.read_all(after_position):
+            if recorded.stream.startswith(self.prefix):
+                yield self._out(recorded)
+
+    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        inner_stream = None if stream is None else self.prefix + stream
+        held = self.inner.pending(target, inner_stream)
+        return self._pending_out([p for p in held if p.stream.startswith(self.prefix)])
+
+    def set_pending(
+        self, target: str, stream: str, from_generation: int, to_generation: int
+    ) -> None:
+        self.inner.set_pending(target, self.prefix + stream, from_generation, to_generation)
+
+    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
+        self.inner.clear_pending(target, self.prefix + stream, up_to_generation)
+
+    def close(self) -> None:
+        pass
