@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import pytest
 from click.testing import CliRunner
 
-from escli import Domain, load_domain, open_store
+from escli import Domain, load_domain
+from escli import open_store as escli_open_store
 from escli.cli import cli
 from escli.stores.base import Store
 
@@ -32,11 +33,30 @@ def store_url(tmp_path: Path) -> str:
     return f"sqlite:///{tmp_path / 'events.db'}"
 
 
+_opened: list[Store] = []
+
+
+def open_store(url: str) -> Store:
+    """escli's ``open_store`` for tests: the store is closed when the test ends (by the
+    ``close_opened_stores`` fixture), so a test may open one inline to look inside."""
+    store = escli_open_store(url)
+    _opened.append(store)
+    return store
+
+
+@pytest.fixture(autouse=True)
+def close_opened_stores() -> Iterator[None]:
+    """Closes every store the test opened with ``open_store``: Python 3.13 warns about a
+    SQLite connection left to the garbage collector, and the suite makes warnings errors."""
+    yield
+    while _opened:
+        _opened.pop().close()
+
+
 @pytest.fixture
-def sqlite_store(store_url: str) -> Store:
-    store = open_store(store_url)
-    yield store
-    store.close()
+def sqlite_store(store_url: str) -> Iterator[Store]:
+    with escli_open_store(store_url) as store:
+        yield store
 
 
 @dataclass

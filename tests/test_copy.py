@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from escli import ConcurrencyConflict, NotFound, StoreError, open_store
+from escli import ConcurrencyConflict, NotFound, StoreError
 from escli.copy import BATCH, copy_streams, plan_copy
 from escli.stores.base import NewEvent, RecordedEvent, Store
-from tests.conftest import snapshot
+from tests.conftest import open_store, snapshot
 from tests.stores.contract import new
 
 

@@ -8,13 +8,13 @@ from pathlib import Path
 import pytest
 from escli_combat import Attack, EntitySpawned
 
-from escli import Domain, dispatch, open_store
+from escli import Domain, dispatch
 from escli.delivery import publish, publish_pending
 from escli.dispatcher import new_event
 from escli.errors import StoreUnavailable
 from escli.stores.base import RecordedEvent
 from escli.stores.memory import MemoryStore
-from tests.conftest import Run
+from tests.conftest import Run, open_store
 
 
 class FlakySink:

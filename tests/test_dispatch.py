@@ -7,11 +7,11 @@ from collections.abc import Sequence
 import pytest
 from escli_combat import Attack, EntityAttacked, EntityDied, Spawn
 
-from escli import CommandRejected, ConcurrencyConflict, Domain, dispatch, open_store
+from escli import CommandRejected, ConcurrencyConflict, Domain, dispatch
 from escli.errors import DomainError, StoreError
 from escli.stores.base import RecordedEvent, Store
 from escli.stores.memory import MemoryStore
-from tests.conftest import snapshot
+from tests.conftest import open_store, snapshot
 
 
 def test_a_dispatch_appends_the_events_and_reports_the_transition(combat: Domain) -> None:

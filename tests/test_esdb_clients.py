@@ -2,7 +2,8 @@
 
 esdbclient and kurrentdbclient need disjoint grpcio versions, so they cannot share an
 environment: the main one (.venv) has esdbclient, and kurrentdbclient lives in .venv-kurrent,
-which the README's test command creates. The test below runs the EventStoreDB tests there in
+which the README's test command creates (for another Python, .ci/run makes one of that Python
+and names it in $ESCLI_TEST_KURRENT_PYTHON). The test below runs the EventStoreDB tests there in
 a subprocess. Outside CI a missing .venv-kurrent (or a main environment without a client)
 skips with the command that fixes it; in CI (CI=true) it fails.
 """
@@ -16,7 +17,8 @@ import pytest
 
 from tests.conftest import ESDB_CLIENT, IN_CI, ROOT
 
-KURRENT_PYTHON = ROOT / ".venv-kurrent" / "bin" / "python"
+# .ci/run names the environment of the same Python as this run's (.venv-kurrent-3.13, ...).
+KURRENT_PYTHON = ROOT / os.environ.get("ESCLI_TEST_KURRENT_PYTHON", ".venv-kurrent/bin/python")
 KURRENT_SETUP = (
     "python3 -m venv .venv-kurrent && .venv-kurrent/bin/pip install -e '.[test,kurrentdb]'"
 )

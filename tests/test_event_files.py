@@ -13,11 +13,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escli import CommandRejected, Domain, dispatch, load_domain, open_store
+from escli import CommandRejected, Domain, dispatch, load_domain
 from escli.errors import UsageError
 from escli.event_files import export_events, stream_from_file
 from escli.event_import import import_file
 from escli.stores.base import RecordedEvent, Store
+from tests.conftest import open_store
 
 COMBAT = load_domain("combat")
 ENTITIES = ["ogre", "goblin", "troll", "imp"]

@@ -15,7 +15,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, NamedTuple, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 
@@ -251,7 +251,15 @@ class Store(Protocol):
         """Forget what is pending for (target, stream) up to a generation (delivered)."""
         ...
 
-    def close(self) -> None: ...
+    def close(self) -> None:
+        """Release the store's connections (a later call opens them again); idempotent."""
+        ...
+
+    def __enter__(self) -> Self:
+        """``with open_store(url) as store:`` closes the store when the block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
 
 
 @runtime_checkable
@@ -287,6 +295,15 @@ class StreamIds(Protocol):
 
 class BaseStore:
     """Defaults a store may inherit."""
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
 
     def generation(self, stream: str) -> int:
         raise NotImplementedError

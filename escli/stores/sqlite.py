@@ -238,9 +238,17 @@ class SQLiteStore(BaseStore):
                 isolation_level=None,
                 check_same_thread=False,
             )
-            self._prepare(conn)
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
+        # A file that is not a store (or not this version's) is not kept open.
+        try:
+            self._prepare(conn)
+        except sqlite3.Error as e:
+            conn.close()
+            raise _translate(e, self.path) from e
+        except BaseException:
+            conn.close()
+            raise
         with self._conns_lock:
             self._conns[threading.get_ident()] = conn
         return conn
@@ -498,11 +506,13 @@ class SQLiteStore(BaseStore):
             conn.close()
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
+        # Plain ? with each value twice, not ?1 and ?2: Python 3.12 before 3.12.4 takes ?1
+        # for a named placeholder and warns (CPython gh-117995).
         rows = self._rows(
             "SELECT target, stream, from_generation, to_generation FROM pending"
-            " WHERE (?1 IS NULL OR target = ?1) AND (?2 IS NULL OR stream = ?2)"
+            " WHERE (? IS NULL OR target = ?) AND (? IS NULL OR stream = ?)"
             " ORDER BY target, stream",
-            (target, stream),
+            (target, target, stream, stream),
         )
         return [Pending(*row) for row in rows]
 

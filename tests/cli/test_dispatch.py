@@ -6,8 +6,7 @@ import json
 
 import pytest
 
-from escli import open_store
-from tests.conftest import Run, snapshot
+from tests.conftest import Run, open_store, snapshot
 
 
 def test_the_first_attack_takes_the_ogre_from_900_to_750(escli: Run) -> None:

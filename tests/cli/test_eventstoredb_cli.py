@@ -15,8 +15,7 @@ from typing import Any
 
 import pytest
 
-from escli import open_store
-from tests.conftest import Run, needs_esdb_client
+from tests.conftest import Run, needs_esdb_client, open_store
 
 pytestmark = needs_esdb_client
 

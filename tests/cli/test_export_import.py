@@ -10,9 +10,8 @@ from typing import Any
 
 import pytest
 
-from escli import open_store
 from escli.cloud_events_validation import validate_event
-from tests.conftest import ROOT, Run, snapshot
+from tests.conftest import ROOT, Run, open_store, snapshot
 
 SAMPLE = ROOT / "sample_streams" / "combat-ogre.jsonl"
 LINES = SAMPLE.read_text(encoding="utf-8").splitlines()

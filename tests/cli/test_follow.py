@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from escli import dispatch, load_domain, open_store
-from tests.conftest import WITH_SIGINT, Run, needs_esdb_client
+from escli import dispatch, load_domain
+from tests.conftest import WITH_SIGINT, Run, needs_esdb_client, open_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("esdb", marks=needs_esdb_client)])

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from escli import open_store
 from escli.cli.app import App
-from tests.conftest import Run, snapshot
+from tests.conftest import Run, open_store, snapshot
 from tests.stores.contract import new
 
 
@@ -21,7 +21,8 @@ def test_init_creates_a_sqlite_store_once(escli: Run, store_url: str, tmp_path: 
         "",
         f"created the escli schema in {store_url}\n",
     )
-    version = sqlite3.connect(tmp_path / "events.db").execute("PRAGMA user_version").fetchone()
+    with closing(sqlite3.connect(tmp_path / "events.db")) as conn:
+        version = conn.execute("PRAGMA user_version").fetchone()
     assert version == (1,)
     again = escli("init")
     assert (again.exit_code, again.stderr) == (
@@ -42,7 +43,8 @@ def test_init_on_a_store_without_a_schema_says_so(escli: Run) -> None:
 
 def test_init_refuses_a_sqlite_file_of_another_application(escli: Run, tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    sqlite3.connect(path).execute("CREATE TABLE customers (name TEXT)").connection.commit()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE customers (name TEXT)").connection.commit()
     out = escli("init", "--store", f"sqlite:///{path}")
     assert (out.exit_code, out.stderr) == (
         7,

@@ -9,8 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from escli import open_store
-from tests.conftest import Run
+from tests.conftest import Run, open_store
 from tests.stores.contract import new
 
 PASSWORD = "hunter22"

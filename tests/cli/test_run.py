@@ -10,8 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from escli import open_store
-from tests.conftest import ROOT, Run, snapshot
+from tests.conftest import ROOT, Run, open_store, snapshot
 
 
 def write(tmp_path: Path, text: str, name: str = "script.yaml") -> str:

@@ -6,8 +6,7 @@ import json
 from contextlib import closing
 from pathlib import Path
 
-from escli import open_store
-from tests.conftest import ROOT, Run, snapshot
+from tests.conftest import ROOT, Run, open_store, snapshot
 
 PASSING = """\
 domain: combat

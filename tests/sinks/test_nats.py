@@ -12,14 +12,14 @@ from pathlib import Path
 import pytest
 from escli_combat import Attack, Heal
 
-from escli import Domain, dispatch, open_store
+from escli import Domain, dispatch
 from escli.delivery import Published, deliver, publish, publish_pending
 from escli.errors import InvalidInput, StoreUnavailable
 from escli.sinks.nats import NatsTarget, SubjectTemplate, parse_url, subject_matches, subject_token
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
 from escli.stores.memory import MemoryStore
 from escli.targets import open_target
-from tests.conftest import Run, require_nats_server
+from tests.conftest import Run, open_store, require_nats_server
 from tests.nats_server import JetStreamPlace, Message, NatsServer, free_port
 
 # -- subjects and URLs (no server) -------------------------------------------------------------

@@ -52,6 +52,16 @@ class StoreContract:
             store.append(stream, [], 0)
         assert store.generation(stream) == 1
 
+    def test_a_store_closes_at_the_end_of_a_with_block_and_opens_again_when_used(
+        self, store: Store
+    ) -> None:
+        stream = unique_stream()
+        with store as entered:
+            assert entered is store
+            store.append(stream, [new()], 0)
+        store.close()  # closing twice is harmless
+        assert store.generation(stream) == 1
+
     def test_an_unknown_stream_reads_empty_at_generation_zero(self, store: Store) -> None:
         stream = unique_stream()
         assert list(store.read(stream)) == []

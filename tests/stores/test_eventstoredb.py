@@ -22,9 +22,8 @@ import pytest
 
 from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
-from escli.stores import open_store
 from escli.stores.eventstoredb import EventStoreDBStore, load_client_api, parse_url
-from tests.conftest import ESDB_CLIENT, needs_esdb_client
+from tests.conftest import ESDB_CLIENT, needs_esdb_client, open_store
 from tests.stores.contract import StoreContract, new, unique_stream
 from tests.stores.race import race
 

@@ -13,10 +13,10 @@ import pytest
 
 from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
-from escli.stores import mask_url, open_store
+from escli.stores import mask_url
 from escli.stores.base import DuplicateEventId
 from escli.stores.postgres import PostgresStore, parse_url
-from tests.conftest import POSTGRES_DSN, Run
+from tests.conftest import POSTGRES_DSN, Run, open_store
 from tests.stores.contract import TransactionalContract, new, unique_stream
 from tests.stores.race import race
 

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
+from contextlib import closing
 from pathlib import Path
 
 import pytest
 
-from escli import StoreError, open_store
+from escli import StoreError
 from escli.errors import InvalidInput
 from escli.stores.sqlite import SQLiteStore, path_from_url
+from tests.conftest import open_store
 from tests.stores.contract import TransactionalContract, new, unique_stream
 from tests.stores.race import race
 
@@ -64,7 +67,21 @@ def test_the_first_append_creates_the_file_and_its_folder_in_wal_mode(tmp_path: 
     store = open_store(f"sqlite:///{path}")
     store.append("combat-ogre", [new()], 0)
     store.close()
-    assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_closing_the_store_closes_its_connections_in_every_thread(tmp_path: Path) -> None:
+    # SQLite folds the WAL into the database and deletes it when the last connection closes.
+    path = tmp_path / "events.db"
+    wal = tmp_path / "events.db-wal"
+    with open_store(f"sqlite:///{path}") as store:
+        store.append("combat-ogre", [new()], 0)
+        worker = threading.Thread(target=store.generation, args=("combat-ogre",))
+        worker.start()
+        worker.join()
+        assert wal.exists()
+    assert not wal.exists()
 
 
 def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
@@ -80,13 +97,13 @@ def test_a_file_that_is_not_a_database_is_a_store_error(tmp_path: Path) -> None:
 
 def test_a_sqlite_file_of_another_application_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "other.db"
-    conn = sqlite3.connect(path)
-    conn.execute("CREATE TABLE customers (name TEXT)")
-    conn.commit()
-    conn.close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("CREATE TABLE customers (name TEXT)")
+        conn.commit()
     with pytest.raises(StoreError, match="not an escli store"):
         open_store(f"sqlite:///{path}").append("combat-ogre", [new()], 0)
-    tables = sqlite3.connect(path).execute("SELECT name FROM sqlite_master").fetchall()
+    with closing(sqlite3.connect(path)) as conn:
+        tables = conn.execute("SELECT name FROM sqlite_master").fetchall()
     assert tables == [("customers",)]
 
 
@@ -113,10 +130,9 @@ def test_a_newer_schema_version_is_refused(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{path}")
     store.append("combat-ogre", [new()], 0)
     store.close()
-    conn = sqlite3.connect(path)
-    conn.execute("PRAGMA user_version = 99")
-    conn.commit()
-    conn.close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA user_version = 99")
+        conn.commit()
     with pytest.raises(StoreError, match="schema version 99"):
         open_store(f"sqlite:///{path}").generation("combat-ogre")
 
@@ -126,8 +142,7 @@ def test_the_database_itself_refuses_a_second_event_at_a_generation(tmp_path: Pa
     store = open_store(f"sqlite:///{path}")
     store.append("combat-ogre", [new()], 0)
     store.close()
-    conn = sqlite3.connect(path)
-    with pytest.raises(sqlite3.IntegrityError):
+    with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute(
             "INSERT INTO events VALUES ('combat-ogre', 1, 99, 'x', 't', '1.0', 's', 'now', '{}')"
         )
@@ -152,10 +167,9 @@ def test_stored_data_that_is_not_json_is_a_store_error_on_every_read(tmp_path: P
     store = open_store(f"sqlite:///{path}")
     store.append("combat-ogre", [new()], 0)
     store.close()
-    conn = sqlite3.connect(path)
-    conn.execute("UPDATE events SET data = '{bad'")
-    conn.commit()
-    conn.close()
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("UPDATE events SET data = '{bad'")
+        conn.commit()
     store = open_store(f"sqlite:///{path}")
     with pytest.raises(StoreError, match="combat-ogre generation 1: stored data is not JSON"):
         list(store.read("combat-ogre"))
