@@ -550,7 +550,7 @@ class PostgresStore(BaseStore):
         return {event_id: (stream, int(generation)) for event_id, stream, generation in rows}
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         me = threading.get_ident()
         pinned = self._pinned.get(me)
         try:
@@ -560,7 +560,7 @@ class PostgresStore(BaseStore):
                 return
             with self._connection() as conn:
                 self._ensure(conn, create=True)
-                with conn.transaction():
+                with conn.transaction(force_rollback=rollback):
                     self._pinned[me] = conn
                     try:
                         yield

@@ -116,10 +116,11 @@ def _checked_path(path: str, url: str) -> str:
 
 
 @contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+def _immediate(conn: sqlite3.Connection, *, rollback: bool = False) -> Iterator[None]:
     """A write transaction that takes the write lock at once (waiting up to the busy
-    timeout), committed on success and rolled back on any exception. Inside a transaction
-    already (``SQLiteStore.transaction``), a savepoint: it undoes only itself."""
+    timeout), committed on success (rolled back with ``rollback``) and rolled back on any
+    exception. Inside a transaction already (``SQLiteStore.transaction``), a savepoint: it
+    undoes only itself, and is part of the outer one's fate."""
     if conn.in_transaction:
         conn.execute("SAVEPOINT escli")
         try:
@@ -133,7 +134,7 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
-        conn.execute("COMMIT")
+        conn.execute("ROLLBACK" if rollback else "COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -427,14 +428,14 @@ class SQLiteStore(BaseStore):
         return found
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         conn = self._connect(create=True)
         assert conn is not None
         if self.read_only:
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         outermost = not conn.in_transaction
         try:
-            with _immediate(conn):
+            with _immediate(conn, rollback=rollback):
                 yield
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
