@@ -50,6 +50,7 @@ from escli.codec import FieldError, checker, decoder
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain
 from escli.stores.base import NewEvent, RecordedEvent
+from escli.text import lone_surrogate
 from escli.times import RANGE, out_of_range
 
 if TYPE_CHECKING:
@@ -348,10 +349,7 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-# Strings in data may hold any character JSON can write but an unpaired surrogate: a store
-# keeps text as UTF-8, which cannot encode one (json reads a pair of escapes as the one
-# character they make, so a str from JSON holds only unpaired ones).
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
+# Strings in data may hold any character JSON can write but a lone surrogate (escli.text).
 # The JSON escape of an unpaired surrogate: the only way to write one in a text that was
 # read as UTF-8. Its matches are a superset (an escaped backslash before "ud800" matches),
 # which only sends a line to the general path.
@@ -368,20 +366,20 @@ def _may_hold_lone_surrogate(text: str) -> bool:
 
 
 def _surrogate_problem(value: object, pointer: str) -> str | None:
-    """Where JSON ``value`` (at JSON pointer ``pointer``) holds an unpaired surrogate, in a
+    """Where JSON ``value`` (at JSON pointer ``pointer``) holds a lone surrogate, in a
     string or a member name, nested at any depth: the message, or None."""
     kind = type(value)
     if kind is str:
         text = cast("str", value)
-        found = None if text.isprintable() else _SURROGATE.search(text)
-        if found is None:
+        problem = lone_surrogate(text)
+        if problem is None:
             return None
         where = f"{pointer} contains"
     elif kind is dict:
         for name, item in cast("dict[str, object]", value).items():
-            found = None if name.isprintable() else _SURROGATE.search(name)
-            if found is not None:
-                text, where = name, f"{pointer} has a member name with"
+            problem = lone_surrogate(name)
+            if problem is not None:
+                text, where = name, f"{pointer} has a member name that contains"
                 break
             member = type(item)
             if member is str:
@@ -403,10 +401,7 @@ def _surrogate_problem(value: object, pointer: str) -> str | None:
         return None
     else:
         return None
-    return (
-        f"{where} unpaired surrogate U+{ord(found.group()):04X} at index {found.start()}: "
-        f"{text!a}; text in a store is UTF-8, which cannot hold it"
-    )
+    return f"{where} {problem}: {text!a}"
 
 
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.

@@ -100,7 +100,7 @@ def _character(found: re.Match[str]) -> str:
     char = found.group()
     code = ord(char)
     if 0xD800 <= code <= 0xDFFF:
-        kind = "a lone surrogate (a byte that was not UTF-8?)"
+        kind = "a lone surrogate, which UTF-8 cannot encode"
     elif code == 0:
         kind = "a NUL"
     else:

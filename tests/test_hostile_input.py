@@ -237,7 +237,9 @@ def test_a_byte_that_is_not_utf8_in_an_argument_is_refused(
 
 
 def test_a_lone_surrogate_in_a_command_line_word_is_refused_by_the_codec() -> None:
-    with pytest.raises(FieldError, match=r"^entity_id: holds a lone surrogate U[+]DCFF"):
+    with pytest.raises(
+        FieldError, match=r"^entity_id: contains a lone surrogate U[+]DCFF at index 2, which UTF-8"
+    ):
         parse_text(str, "og\udcffre", "entity_id")
 
 
