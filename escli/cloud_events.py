@@ -43,13 +43,14 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO, cast
 
 from escli.cloud_events_validation import (
     DuplicateMemberError,
+    Problem,
     loads_json_object_strict,
     validate_event,
 )
 from escli.codec import FieldError, checker, decoder
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.model import Domain
-from escli.stores.base import NewEvent, RecordedEvent
+from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
 from escli.text import lone_surrogate
 from escli.times import RANGE, out_of_range
 
@@ -89,7 +90,6 @@ KEPT: Final = (
     GENERATION,
     "data",
 )
-_INT32_MAX: Final = 2**31 - 1
 
 # --------------------------------------------------------------------------------------------
 # Time: escli's stored form <-> the CloudEvents ``time`` the SDK writes.
@@ -198,6 +198,16 @@ def _tail(type_version: str, stream: str) -> str:
     return found
 
 
+def _escli_wording(problem: Problem, event: object) -> str:
+    """A validator's problem, in escli's words where escli has its own (a generation past
+    the largest one is worded as everywhere else)."""
+    if problem.pointer == f"/{GENERATION}" and isinstance(event, dict):
+        generation = event.get(GENERATION)
+        if type(generation) is int and generation > MAX_GENERATION:
+            return past_max_generation(f"{GENERATION} {generation}")
+    return problem.message
+
+
 def _check_exportable(label: str, value: str, stream: str) -> None:
     """Refuse a stored value that would make an invalid CloudEvent (checked once per value)."""
     probe: dict[str, object] = {"specversion": "1.0", "id": "x", "source": "x", "type": "x"}
@@ -216,11 +226,8 @@ def to_json(recorded: RecordedEvent) -> str:
     if not (event_id and event_id.isprintable()):
         _check_exportable("id", event_id, r.stream)
     generation = r.generation
-    if generation > _INT32_MAX:
-        raise StoreError(
-            f"{r.stream} generation {generation} is beyond the 32-bit integers "
-            "CloudEvents extensions can hold"
-        )
+    if generation > MAX_GENERATION:
+        raise StoreError(past_max_generation(f"{r.stream} generation {generation}"))
     return "".join(
         (
             _HEAD,
@@ -657,7 +664,7 @@ class EventParser:
         generation, time, data decoding strictly into the event class)."""
         for problem in validate_event(event, size=size):
             if problem.severity == "error":
-                raise EventError(problem.message)
+                raise EventError(_escli_wording(problem, event))
         assert isinstance(event, dict)
         for name, value in event.items():
             if name not in KEPT and value is not None:

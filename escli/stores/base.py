@@ -19,6 +19,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 from escli.errors import ConcurrencyConflict, StoreError
 
 __all__ = [
+    "MAX_GENERATION",
     "BaseStore",
     "DuplicateEventId",
     "FoldRow",
@@ -30,6 +31,21 @@ __all__ = [
     "Transactional",
     "now_rfc3339",
 ]
+
+
+# The largest generation escli keeps: CloudEvents, the file format of export and import,
+# writes it as an Integer, which the spec makes signed 32-bit. The stores could hold more
+# (SQLite INTEGER, PostgreSQL bigint and EventStoreDB revisions are 64-bit), but a stream
+# past it could not be exported; the options that take a generation stop there too.
+MAX_GENERATION = 2**31 - 1
+
+
+def past_max_generation(what: str) -> str:
+    """The one wording of a generation past ``MAX_GENERATION``; ``what`` names it."""
+    return (
+        f"{what} is past the largest generation escli keeps, {MAX_GENERATION} "
+        "(CloudEvents writes a generation as a signed 32-bit integer)"
+    )
 
 
 class DuplicateEventId(StoreError):

@@ -324,13 +324,14 @@ DEFECTS = [
     Defect(
         "generation past 32 bits",
         put("generation", 2**31),
-        "extension 'generation' value 2147483648 is outside the signed 32-bit integer range",
+        "generation 2147483648 is past the largest generation escli keeps, 2147483647 "
+        "(CloudEvents writes a generation as a signed 32-bit integer)",
     ),
     Defect(
         "generation past 64 bits",
         put("generation", 2**63),
-        "extension 'generation' value 9223372036854775808 is outside the signed 32-bit integer "
-        "range",
+        "generation 9223372036854775808 is past the largest generation escli keeps, 2147483647 "
+        "(CloudEvents writes a generation as a signed 32-bit integer)",
     ),
     Defect(
         "generation with a fraction",
