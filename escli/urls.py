@@ -68,6 +68,17 @@ def mask_url(url: str) -> str:
     return f"{head}{path}{mark}{query}"
 
 
+def bad_url(what: str, url: str, problem: str) -> str:
+    """The one wording of a URL that is wrong in itself: ``bad <what> URL '<url>': <problem>``,
+    the URL masked (``what`` names its kind: "PostgreSQL store", "EventStoreDB", "NATS")."""
+    return f"bad {what} URL {mask_url(url)!r}: {problem}"
+
+
+def port_problem(port: str) -> str:
+    """The one wording of a port that is not one, for ``bad_url``."""
+    return f"port {port!r} is not a number from 1 to 65535"
+
+
 def check_url(url: str, what: str, *, credentials: bool = True) -> None:
     """Refuse, as ``InvalidInput`` showing ``url`` masked, credentials that are not
     percent-encoded, or any credentials where the scheme takes none (``credentials=False``).
@@ -76,11 +87,15 @@ def check_url(url: str, what: str, *, credentials: bool = True) -> None:
     if userinfo is None:
         return
     if not credentials:
-        raise InvalidInput(f"{what} URL {mask_url(url)!r} takes no user name or password")
+        raise InvalidInput(bad_url(what, url, "it takes no user name or password"))
     if not _USERINFO.fullmatch(userinfo):
         raise InvalidInput(
-            f"bad {what} URL {mask_url(url)!r}: its user name or password (all before the "
-            "last '@') holds characters to percent-encode: " + PERCENT_ENCODE
+            bad_url(
+                what,
+                url,
+                "its user name or password (all before the last '@') holds characters to "
+                "percent-encode: " + PERCENT_ENCODE,
+            )
         )
 
 

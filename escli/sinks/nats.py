@@ -82,7 +82,7 @@ from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
-from escli.urls import check_url, mask_url
+from escli.urls import bad_url, check_url, port_problem
 
 try:
     import nats.errors
@@ -272,14 +272,13 @@ def parse_url(url: str) -> NatsOptions:
         parts = urlsplit(url)
         port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {e}") from e
-    shown = f"nats://{parts.hostname or ''}"
+        raise InvalidInput(bad_url("NATS", url, str(e))) from e
     if not 0 < port < 65536:
-        raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
+        raise InvalidInput(bad_url("NATS", url, port_problem(str(port))))
     if parts.scheme.lower() != "nats" or not parts.hostname:
-        raise InvalidInput(f"bad NATS URL {shown!r}: use nats://host[:port][?options]")
+        raise InvalidInput(bad_url("NATS", url, "use nats://host[:port][?options]"))
     if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidInput(f"bad NATS URL {shown!r}: it takes no path; options go after '?'")
+        raise InvalidInput(bad_url("NATS", url, "it takes no path; options go after '?'"))
     options: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in ("subject", "stream", "create"):

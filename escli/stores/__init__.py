@@ -26,17 +26,18 @@ EVENTSTOREDB_SCHEMES = frozenset(
 )
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, role: str = "store") -> Store:
     """The store a URL names: ``sqlite:///path`` (or a bare path), ``memory:``,
     ``postgresql://...`` (or ``postgres://...``), ``esdb://host:port?Tls=false`` (also
     ``esdb+discover://``, ``kurrentdb://``, ``kdb://``).
 
     An empty URL is refused (SQLite would make it a database that is gone when the command
     ends), and so are credentials that are not percent-encoded (``escli.urls``). A store
-    whose client library is not installed is ``ClientMissing``, naming the extra."""
+    whose client library is not installed is ``ClientMissing``, naming the extra. ``role``
+    names the URL in messages: "store", "copy source"."""
     if not url.strip():
         raise InvalidInput(
-            "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., "
+            f"the {role} URL is empty: name a store (sqlite:///PATH, postgresql://..., "
             "esdb://...; memory: for one that is gone when the command ends)"
         )
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -67,10 +68,10 @@ def open_store(url: str) -> Store:
 
 def open_lasting_store(url: str, role: str) -> Store:
     """The store ``url`` names, refusing ``memory:`` (and an empty URL), which would be gone
-    when the command ends: for a store that receives events, ``role`` ("a copy target")."""
+    when the command ends: for a store that receives events, ``role`` ("copy target")."""
     if ":" in url and url.split(":", 1)[0].lower() == "memory":
-        raise InvalidInput(f"memory: cannot be {role}: it is gone when the command ends")
-    return open_store(url)
+        raise InvalidInput(f"memory: cannot be a {role}: it is gone when the command ends")
+    return open_store(url, role)
 
 
 def init_store(store: Store) -> bool | None:

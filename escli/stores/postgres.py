@@ -84,7 +84,7 @@ from escli.stores.base import (
     records,
 )
 from escli.times import RANGE, out_of_range
-from escli.urls import check_url, mask_url, valid_port
+from escli.urls import bad_url, check_url, mask_url, port_problem, valid_port
 
 try:
     import psycopg
@@ -234,15 +234,12 @@ def parse_url(url: str) -> tuple[str, str]:
     try:
         params = conninfo_to_dict(conninfo)
     except psycopg.Error as e:
-        raise InvalidInput(f"bad PostgreSQL store URL {mask_url(url)}: {_first_line(e)}") from e
+        raise InvalidInput(bad_url("PostgreSQL store", url, _first_line(e))) from e
     # libpq checks ports only when it connects, and calls one out of range a connection
     # failure (one that is not a number, an invalid value: InvalidInput there).
     for port in str(params.get("port") or "").split(","):
         if port.isascii() and port.isdigit() and not valid_port(port):
-            raise InvalidInput(
-                f"bad PostgreSQL store URL {mask_url(url)}: port {port!r} is not a number "
-                "from 1 to 65535"
-            )
+            raise InvalidInput(bad_url("PostgreSQL store", url, port_problem(port)))
     return conninfo, schema
 
 
@@ -336,7 +333,7 @@ class PostgresStore(BaseStore):
         # URL's fault, not the server's.
         invalid = re.search(r"invalid [\w ]*value.*", message)
         if invalid:
-            return InvalidInput(self._hide(f"bad PostgreSQL store URL {self.url}: {invalid[0]}"))
+            return InvalidInput(self._hide(bad_url("PostgreSQL store", self.url, invalid[0])))
         if "failed to resolve host" in lower or "could not translate host name" in lower:
             return StoreUnavailable(f"cannot reach {self.where}: unknown host")
         unreachable = (
@@ -360,7 +357,7 @@ class PostgresStore(BaseStore):
             reason = message.rpartition("FATAL:")[2].strip() or message
             return StoreError(self._hide(f"{self.where} refused the login: {reason}"))
         if isinstance(e, psycopg.ProgrammingError):
-            return InvalidInput(self._hide(f"bad PostgreSQL store URL {self.url}: {message}"))
+            return InvalidInput(self._hide(bad_url("PostgreSQL store", self.url, message)))
         return StoreError(self._hide(f"cannot connect to {self.where}: {message}"))
 
     def _error(self, e: psycopg.Error) -> StoreError:

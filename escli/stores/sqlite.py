@@ -40,6 +40,7 @@ from escli.stores.base import (
     now_rfc3339,
     records,
 )
+from escli.urls import bad_url
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -92,13 +93,13 @@ def path_from_url(url: str) -> tuple[str, bool]:
     if raw.startswith("///"):
         raw = raw[3:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
     elif raw.startswith("//"):
-        raise InvalidInput(f"SQLite store URLs have no host: use sqlite:///PATH, not {url!r}")
+        raise InvalidInput(bad_url("SQLite store", url, "it has no host: use sqlite:///PATH"))
     if "%" in raw:
         from urllib.parse import unquote
 
         raw = unquote(raw)
     if not raw:
-        raise InvalidInput(f"SQLite store URL names no file: {url!r}")
+        raise InvalidInput(bad_url("SQLite store", url, "it names no file"))
     options = dict(pair.partition("=")[::2] for pair in query.split("&") if pair)
     unknown = sorted(set(options) - {"mode"})
     if unknown:
@@ -111,7 +112,7 @@ def path_from_url(url: str) -> tuple[str, bool]:
 
 def _checked_path(path: str, url: str) -> str:
     if "\0" in path:  # no file name holds one; the OS would refuse it
-        raise InvalidInput(f"SQLite store path {path!r} (from {url!r}) holds a NUL character")
+        raise InvalidInput(bad_url("SQLite store", url, f"its path {path!r} holds a NUL character"))
     return path
 
 
