@@ -24,6 +24,7 @@ import json
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Collection, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -479,8 +480,6 @@ class SQLiteStore(BaseStore):
         open connection's index does not show, but that later readers see once that index
         is rebuilt (when the connections close): reopening lets ``follow`` converge on what
         ``export`` reads."""
-        import time
-
         idle_since = time.monotonic()
         while True:
             fresh = False
