@@ -48,7 +48,7 @@ from escli.cloud_events_validation import (
     validate_event,
 )
 from escli.codec import FieldError, checker, decoder
-from escli.errors import InvalidInput, NotFound, StoreError
+from escli.errors import InvalidInput, NotFound, StoreError, missing_client
 from escli.model import Domain
 from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
 from escli.text import lone_surrogate
@@ -271,8 +271,6 @@ def to_cloudevent(recorded: RecordedEvent) -> CloudEvent:
         from cloudevents.core.exceptions import BaseCloudEventException
         from cloudevents.core.v1.event import CloudEvent
     except ImportError as e:
-        from escli.stores import missing_client
-
         raise missing_client(
             "CloudEvent objects need the CloudEvents SDK", "'escli[cloudevents]'", e
         ) from e

@@ -79,9 +79,10 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
-from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
+from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable, missing_client
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
+from escli.targets import TargetBehind
 from escli.urls import bad_url, check_url, port_problem
 
 try:
@@ -92,8 +93,6 @@ try:
     from nats.aio.subscription import Subscription
     from nats.js import api
 except ImportError as e:
-    from escli.stores import missing_client
-
     raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
@@ -588,8 +587,6 @@ class NatsTarget:
         return client
 
     async def _deliver(self, recorded: Sequence[RecordedEvent]) -> int:
-        from escli.targets import TargetBehind
-
         stream = recorded[0].stream
         subject = self.subject(stream)
         client = await self._ready()
@@ -723,8 +720,6 @@ class NatsTarget:
     ) -> Sequence[RecordedEvent]:
         """What of ``recorded`` goes after ``tail``, in order; raises when that is not all
         that is missing (``TargetBehind``: earlier events first) or cannot be."""
-        from escli.targets import TargetBehind
-
         if tail is None:
             return recorded  # nothing known: Nats-Msg-Id drops what JetStream saw lately
         stream, first = recorded[0].stream, recorded[0].generation

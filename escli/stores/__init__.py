@@ -3,7 +3,7 @@ is imported only when a URL of its scheme is used, so the CLI starts without the
 
 from __future__ import annotations
 
-from escli.errors import ClientMissing, InvalidInput
+from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
 from escli.urls import check_url, mask_url
 
@@ -82,18 +82,3 @@ def init_store(store: Store) -> bool | None:
         return None
     created: bool = init()
     return created
-
-
-def missing_client(what: str, extras: str, error: ImportError) -> ClientMissing:
-    """The one-line error for a client library that is not installed, or is installed but
-    does not import (its own import failed), naming the extra that installs it. An
-    ``ImportError`` of escli's own modules is a bug and is raised as it is."""
-    if error.name and error.name.startswith("escli"):
-        raise error
-    missing = isinstance(error, ModuleNotFoundError)
-    detail = "" if missing else f" (installed, but it does not import: {_first_line(error)})"
-    return ClientMissing(f"{what}{detail}: pip install {extras}")
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

@@ -86,8 +86,8 @@ from escli.errors import (
     InvalidInput,
     StoreError,
     StoreUnavailable,
+    missing_client,
 )
-from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     NewEvent,

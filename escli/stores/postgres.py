@@ -71,8 +71,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
-from escli.stores import missing_client
+from escli.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    StoreError,
+    StoreUnavailable,
+    missing_client,
+)
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
