@@ -48,7 +48,8 @@ from escli.cloud_events_validation import (
     validate_event,
 )
 from escli.codec import FieldError, checker, decoder
-from escli.errors import InvalidInput, NotFound, StoreError, missing_client
+from escli.domain_calls import calling, failure, home_of
+from escli.errors import EscliError, InvalidInput, NotFound, StoreError, missing_client
 from escli.model import Domain
 from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
 from escli.text import lone_surrogate
@@ -306,6 +307,7 @@ class _Resolved(NamedTuple):
     fields: tuple[str, str, str]  # (event_type, type_version, source): a NewEvent's first
     cls: type | None  # the event class; None: "unknown, skip it"
     check: Any  # codec.checker(cls), or None
+    domain: Domain | None  # whose class it is
 
     @property
     def event_type(self) -> str:
@@ -355,7 +357,7 @@ def _describe(value: object) -> str:
 
 
 # Strings in data may hold any character JSON can write but a lone surrogate (escli.text).
-# The JSON escape of an unpaired surrogate: the only way to write one in a text that was
+# The JSON escape of a lone surrogate: the only way to write one in a text that was
 # read as UTF-8. Its matches are a superset (an escaped backslash before "ud800" matches),
 # which only sends a line to the general path.
 _LONE_SURROGATE_ESCAPE: Final = re.compile(
@@ -365,7 +367,7 @@ _LONE_SURROGATE_ESCAPE: Final = re.compile(
 
 
 def _may_hold_lone_surrogate(text: str) -> bool:
-    """Whether JSON ``text`` may hold an unpaired surrogate (the fast paths leave it to the
+    """Whether JSON ``text`` may hold a lone surrogate (the fast paths leave it to the
     general path). Substring searches first: the pattern is ten times slower."""
     return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text) is not None
 
@@ -506,7 +508,9 @@ class EventParser:
     events and append them to four parallel columns: ``stream_names``, ``generations``,
     ``locations`` (line or event number) and ``events`` (what the store will be given). An
     unknown type is an ``EventError`` or, with ``skip_unknown``, counted in ``skipped``.
-    Nothing here touches a store.
+    An event class whose own code fails (a ``__post_init__`` raising) is the domain's
+    ``DomainError``; the reader (``escli.event_files.parse_stream``) adds which event it
+    was, and sends what the classes print to stderr. Nothing here touches a store.
     """
 
     def __init__(
@@ -566,8 +570,10 @@ class EventParser:
             values = data_values(datas)
             for _ in map(call, checks, values):
                 pass
-        except (ValueError, FieldError, RecursionError):
-            return False  # the general path says what is wrong
+        except (Exception, SystemExit):
+            # Data that does not fit, or an event class's own code failing: the general
+            # path says what is wrong, and where.
+            return False
         if min(map(len, times)) == 26:  # microseconds: no need to pad
             stored_times = map(add, times, repeat(_UTC))
         else:
@@ -623,7 +629,7 @@ class EventParser:
                 self.skipped += 1
                 return True
             resolved.check(value)
-        except (ValueError, FieldError):
+        except (Exception, SystemExit):  # as in add_lines
             return False
         self.stream_names.append(resolved.stream)
         self.generations.append(int(generation))
@@ -724,6 +730,17 @@ class EventParser:
             raise EventError(
                 f"{resolved.event_type} v{type_version} field {e.path or '(data)'}: {e.message}"
             ) from None
+        except EscliError:
+            raise
+        except (Exception, SystemExit) as e:
+            # The event class's own code (a __post_init__) failed: its author's error.
+            # (A try costs nothing until it catches; the caller adds which event it was.)
+            assert resolved.domain is not None
+            domain = resolved.domain
+            found = failure(domain.name, home_of(domain), e)
+            if found is None:
+                raise
+            raise found from e
         new = NewEvent(*resolved.fields, data, event["id"], stored_time(time))
         return generation, new, resolved
 
@@ -751,7 +768,7 @@ class EventParser:
                 f"domain {domain_name!r} has no event type {event_type} v{version} "
                 f"(known: {known}); --skip-unknown skips such events"
             )
-        found = _Resolved(subject, (event_type, version, source), cls, cls and checker(cls))
+        found = _Resolved(subject, (event_type, version, source), cls, cls and checker(cls), domain)
         if len(self._resolved) >= _CACHE_SIZE:
             self._resolved.clear()
         self._resolved[key] = found
@@ -781,8 +798,10 @@ def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
         raise InvalidInput(
             f"CloudEvent {ce.get_id()}: no loaded domain has event type {ce.get_type()} v{version}"
         )
+    assert domain is not None  # it has the class
     try:
-        return decoder(cls)(data)
+        with calling(domain, f" (decoding CloudEvent {ce.get_id()})"):
+            return decoder(cls)(data)
     except FieldError as e:
         raise InvalidInput(
             f"CloudEvent {ce.get_id()}: {ce.get_type()} field {e.path or '(data)'}: {e.message}"

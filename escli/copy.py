@@ -9,7 +9,7 @@ Into a ``Transactional`` target (SQLite, PostgreSQL, memory) the whole copy is o
 transaction: a target that moves meanwhile (``ConcurrencyConflict``), or that holds one of
 the ids in another stream (``DuplicateEventId``), leaves it as it was, every stream. Into
 EventStoreDB, which writes one stream at a time, such an error names the streams copied
-before it and those not (``written_before``); copying again writes the rest.
+before it and those not (``errors.written_before``); copying again writes the rest.
 
 Copying every stream (``plan_copy(source)``) walks ``read_all``: events reach the target in
 the source's global order (new positions, same order), consecutive events of one stream in
@@ -24,7 +24,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple, TypeVar
 
-from escli.errors import EscliError, NotFound, StoreError
+from escli.errors import EscliError, NotFound, StoreError, written_before
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo, Transactional
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "StreamCopy",
     "copy_streams",
     "plan_copy",
-    "written_before",
 ]
 
 BATCH = 1000
@@ -192,30 +191,3 @@ def _copy(
     return CopyResult(
         source.url, target.url, [StreamCopy(s, copied[s], present[s]) for s in present]
     )
-
-
-def written_before(
-    error: EscliError, written: Sequence[str], unwritten: Sequence[str], then: str
-) -> EscliError:
-    """``error`` (same class, same exit code) saying what a multi-stream write that it cut
-    short had written already, so that it never claims "nothing was written" when earlier
-    appends were: ``written`` and ``unwritten`` describe streams, ``then`` what to do."""
-    if not written:
-        return error
-    said = str(error).split("; nothing was written")[0]
-    # A new instance of the same class without its __init__ (whose arguments vary by class).
-    told = type(error).__new__(type(error))
-    told.__dict__.update(error.__dict__)
-    told.args = (
-        f"{said}; that append wrote nothing, but written before it: {_some(written)}"
-        + (f"; not written: {_some(unwritten)}" if unwritten else "")
-        + f"; {then}",
-    )
-    return told
-
-
-def _some(items: Sequence[str], shown: int = 3) -> str:
-    """The first few of a long list, and how many more."""
-    if len(items) <= shown + 1:
-        return ", ".join(items)
-    return f"{', '.join(items[:shown])} and {len(items) - shown} more"

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Any, NamedTuple, Protocol
 
 from escli.codec import encode
-from escli.domain_calls import calling, emitted_events
+from escli.domain_calls import calling, emitted
 from escli.errors import EscliError
 from escli.model import Domain, event_meta, with_generation
 from escli.replay import fold
@@ -57,21 +57,26 @@ class DispatchResult(NamedTuple):
     dry_run: bool = False
 
 
-def new_event(event: Any) -> NewEvent:
-    """A domain event as the store's ``NewEvent``, with a fresh id."""
+def new_event(event: Any, data: dict[str, Any] | None = None) -> NewEvent:
+    """A domain event as the store's ``NewEvent``, with a fresh id; ``data`` is its encoded
+    data when that is already at hand."""
     meta = event_meta(event)
-    return NewEvent(meta.event_type, meta.version, meta.source, encode(event), new_event_id())
+    if data is None:
+        data = encode(event)
+    return NewEvent(meta.event_type, meta.version, meta.source, data, new_event_id())
 
 
-def decide(domain: Domain, command: Any, state: Any) -> tuple[list[Any], Any]:
-    """The events ``command`` emits against ``state``, and the state after them. What the
-    domain prints goes to stderr; its failures, and a return value that is not a list of its
-    events, are ``DomainError``; ``CommandRejected`` propagates unchanged."""
+def decide(domain: Domain, command: Any, state: Any) -> tuple[list[tuple[Any, Any]], Any]:
+    """The events ``command`` emits against ``state``, each with its checked data, and the
+    state after them. What the domain prints goes to stderr; its failures, a return value
+    that is not a list of its events, an event whose data does not fit its annotations and
+    an ``apply_event`` that returns no state are ``DomainError``; ``CommandRejected``
+    propagates unchanged."""
     aggregate = domain.aggregate_impl
     with calling(domain, f" (handling {type(command).__name__})"):
-        events = emitted_events(domain, command, aggregate.handle_command(state, command))
+        events = emitted(domain, command, aggregate.handle_command(state, command))
         after = state
-        for event in events:
+        for event, _ in events:
             after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
     return events, after
 
@@ -95,10 +100,11 @@ def dispatch(
     """
     stream = domain.stream_of(command)
     before = fold(domain, stream, store.read_data(stream))
-    events, after = decide(domain, command, before)
+    checked, after = decide(domain, command, before)
+    events = [event for event, _ in checked]
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
-    new = [new_event(e) for e in events]
+    new = [new_event(event, data) for event, data in checked]
     if sinks:
         targets = [sink.url for sink in sinks]
         recorded = store.append(stream, new, before.generation, pending_for=targets)

@@ -21,21 +21,37 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from escli.codec import FieldError, checker, encode
 from escli.errors import DomainError, EscliError
 
 if TYPE_CHECKING:
     from escli.model import Domain
 
 __all__ = [
+    "NotAState",
     "calling",
     "domain_stdout",
+    "emitted",
     "emitted_events",
     "failure",
     "failure_anywhere",
     "home_of",
     "package_home",
     "remember",
+    "state_failure",
 ]
+
+
+class NotAState(TypeError):
+    """What ``method`` (``apply_event``, ``initial_state``) returned is not a state: an
+    instance of an ``AggregateState`` dataclass (``with_generation`` raises it)."""
+
+    def __init__(self, method: str, value: Any) -> None:
+        super().__init__(
+            f"returned {_describe(value)}, not a state (an instance of an AggregateState dataclass)"
+        )
+        self.method = method
+
 
 # Every domain home seen in this process, with its domain's name: an exception that reaches
 # the CLI's error boundary from a path that did not translate it can still be attributed.
@@ -151,6 +167,8 @@ def calling(domain: Domain, context: str = "") -> Iterator[None]:
             yield
         except EscliError:
             raise
+        except NotAState as e:
+            raise state_failure(domain, e, context) from e
         except (Exception, SystemExit) as e:
             found = failure(domain.name, home_of(domain), e, context)
             if found is None:
@@ -170,9 +188,23 @@ def _method_failure(domain: Domain, method: str, problem: str) -> DomainError:
     )
 
 
+def state_failure(domain: Domain, error: NotAState, context: str = "") -> DomainError:
+    """The ``DomainError`` of a method (``apply_event``, ``initial_state``) that returned
+    what is not a state, located at its ``def``."""
+    return _method_failure(domain, error.method, f"{error}{context}")
+
+
 def emitted_events(domain: Domain, command: Any, returned: Any) -> list[Any]:
-    """What ``handle_command`` returned, as a list of the domain's events; anything else (one
-    event, None, a value that is not an event of this domain) is the author's error."""
+    """What ``handle_command`` returned, as a list of the domain's events (see ``emitted``)."""
+    return [event for event, _ in emitted(domain, command, returned)]
+
+
+def emitted(domain: Domain, command: Any, returned: Any) -> list[tuple[Any, dict[str, Any]]]:
+    """What ``handle_command`` returned, as the domain's events each with its data, checked
+    as stored data is checked when read (``escli.codec.checker``): anything else (one event,
+    None, a value that is not an event of this domain, an event whose field does not fit
+    its annotation or no store could hold) is the author's error, before anything is written.
+    """
     if getattr(returned, "__escli_event__", None) is not None:
         kind = type(returned).__name__
         raise _method_failure(
@@ -189,6 +221,7 @@ def emitted_events(domain: Domain, command: Any, returned: Any) -> list[Any]:
             domain, "handle_command", f"returned {_describe(returned)}, not a list of events"
         )
     events = list(returned)
+    checked = []
     for event in events:
         meta = getattr(event, "__escli_event__", None)
         if meta is None or domain.events.get((meta.event_type, meta.version)) is not type(event):
@@ -198,7 +231,33 @@ def emitted_events(domain: Domain, command: Any, returned: Any) -> list[Any]:
                 f"handling {type(command).__name__} returned {_describe(event)}, which is not "
                 f"an event of domain {domain.name!r}",
             )
-    return events
+        checked.append((event, _event_data(domain, command, event)))
+    return checked
+
+
+def _event_data(domain: Domain, command: Any, event: Any) -> dict[str, Any]:
+    """The event's data, refused as the codec refuses stored data that does not fit (a str
+    for an int, True for an int, NaN, a lone surrogate, an integer past the digit limit):
+    stored, it would break every later read of its stream."""
+    kind = type(event).__name__
+    try:
+        data = encode(event)
+        checker(type(event))(data)
+    except FieldError as e:
+        where = f"whose {e.path} " if e.path else "that "
+        problem = f"does not fit its annotation: {e.message}" if e.path else f"is refused: {e}"
+        raise _method_failure(
+            domain,
+            "handle_command",
+            f"handling {type(command).__name__} returned {kind} {where}{problem}",
+        ) from e
+    except TypeError as e:  # a value or an annotation escli cannot encode
+        raise _method_failure(
+            domain,
+            "handle_command",
+            f"handling {type(command).__name__} returned {kind} that cannot be stored: {e}",
+        ) from e
+    return data
 
 
 def _describe(value: Any) -> str:

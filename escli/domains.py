@@ -66,9 +66,15 @@ def _import_path(name: str, path: str, home: str) -> ModuleType:
     key = os.path.abspath(path)
     if key in _IMPORTED:
         return _IMPORTED[key]
-    module_name, number = f"escli_domain_{name}", 1
-    while module_name in sys.modules:
-        module_name, number = f"escli_domain_{name}_{number}", number + 1
+    if home not in _HOMES:
+        _HOMES.add(home)
+        if home not in sys.path:
+            sys.path.append(home)
+    module_name, module = _module_name(name, path)
+    if module is not None:  # a sibling imported it already: the same module, not a second run
+        _check_helpers(path, home)
+        _IMPORTED[key] = module
+        return module
     if os.path.isdir(path):
         spec = importlib.util.spec_from_file_location(
             module_name, os.path.join(path, "__init__.py"), submodule_search_locations=[path]
@@ -76,10 +82,6 @@ def _import_path(name: str, path: str, home: str) -> ModuleType:
     else:
         spec = importlib.util.spec_from_file_location(module_name, path)
     assert spec is not None and spec.loader is not None
-    if home not in _HOMES:
-        _HOMES.add(home)
-        if home not in sys.path:
-            sys.path.append(home)
     module = importlib.util.module_from_spec(spec)
     sys.modules[module_name] = module
     try:
@@ -100,6 +102,35 @@ def _import_path(name: str, path: str, home: str) -> ModuleType:
     return module
 
 
+def _module_name(name: str, path: str) -> tuple[str, ModuleType | None]:
+    """The name to import the module at ``path`` as, and the module when it is imported
+    already. Its plain name when that is what a sibling's ``import NAME`` finds (a helper
+    module listed, then imported by a domain beside it, runs once: one module object);
+    else a name of its own, so that a module of the same name elsewhere is not taken."""
+    file = os.path.abspath(os.path.join(path, "__init__.py") if os.path.isdir(path) else path)
+    if name.isidentifier():
+        existing = sys.modules.get(name)
+        if existing is not None:
+            if _file_of(existing) == file:
+                return name, existing
+        else:
+            try:
+                spec = importlib.util.find_spec(name)
+            except (ImportError, ValueError):
+                spec = None
+            if spec is not None and spec.origin and os.path.abspath(spec.origin) == file:
+                return name, None
+    module_name, number = f"escli_domain_{name}", 1
+    while module_name in sys.modules:
+        module_name, number = f"escli_domain_{name}_{number}", number + 1
+    return module_name, None
+
+
+def _file_of(module: ModuleType) -> str | None:
+    file = getattr(module, "__file__", None)
+    return os.path.abspath(file) if isinstance(file, str) else None
+
+
 def _import_failure(name: str, origin: str, home: str | None, error: BaseException) -> DomainError:
     found = failure(name, home, error)
     if found is not None:
@@ -112,11 +143,14 @@ def _import_failure(name: str, origin: str, home: str | None, error: BaseExcepti
 
 def _check_helpers(path: str, home: str) -> None:
     """Refuse a helper module that Python took from another domains folder: two folders on
-    ``sys.path`` that each hold ``helpers.py`` would otherwise share the first one silently."""
+    ``sys.path`` that each hold ``helpers.py`` would otherwise share the first one silently.
+    A module escli imported as a listed domain or helper is no sibling's import: skipped."""
+    listed = {id(module) for module in _IMPORTED.values()}
     for entry in os.listdir(home):
         top = entry[:-3] if entry.endswith(".py") else entry
-        file = getattr(sys.modules.get(top), "__file__", None)
-        if not isinstance(file, str):
+        module = sys.modules.get(top)
+        file = getattr(module, "__file__", None)
+        if not isinstance(file, str) or id(module) in listed:
             continue
         folder = os.path.dirname(os.path.abspath(file))
         if os.path.basename(file) == "__init__.py":

@@ -20,6 +20,9 @@ library only raises them.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Final, TypeVar
+
 __all__ = [
     "ClientMissing",
     "CommandRejected",
@@ -33,14 +36,34 @@ __all__ = [
     "StoreError",
     "StoreUnavailable",
     "UsageError",
+    "in_context",
     "missing_client",
+    "written_before",
+    "wrote_nothing",
 ]
+
+NOTHING_WRITTEN: Final = "nothing was written"
 
 
 class EscliError(Exception):
     """A problem a user can act on; its message is printed as one line."""
 
     exit_code = 1
+    # Set by ``wrote_nothing`` on the error of a write that wrote nothing: what went wrong,
+    # the message before its "; nothing was written". A longer operation that it cuts short
+    # after other writes says what they wrote instead (``written_before``).
+    refused: str | None = None
+
+
+E = TypeVar("E", bound=EscliError)
+
+
+def wrote_nothing(error: E, refused: str, then: str = "") -> E:
+    """``error``, its message ``REFUSED; nothing was written`` then ``then`` (``", retry"``),
+    marked as a write that wrote nothing."""
+    error.args = (f"{refused}; {NOTHING_WRITTEN}{then}",)
+    error.refused = refused
+    return error
 
 
 class UsageError(EscliError):
@@ -67,9 +90,11 @@ class ConcurrencyConflict(EscliError):
     exit_code = 6
 
     def __init__(self, stream: str, expected: int, actual: int) -> None:
-        super().__init__(
-            f"stream {stream!r} moved: expected generation {expected}, found {actual}; "
-            "nothing was written, retry the command"
+        super().__init__()
+        wrote_nothing(
+            self,
+            f"stream {stream!r} moved: expected generation {expected}, found {actual}",
+            ", retry the command",
         )
         self.stream = stream
         self.expected = expected
@@ -132,10 +157,40 @@ def _first_line(error: BaseException) -> str:
     return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
-def in_context(error: EscliError, where: str) -> EscliError:
-    """The same error (same class, same exit code) with ``where: `` in front of its message."""
-    import copy
+def _retold(error: E, message: str, refused: str | None) -> E:
+    """The same error (same class, same exit code, same fields) with another message."""
+    # Made without the class's __init__, whose arguments vary by class (copy.copy would call
+    # it with the message).
+    told = type(error).__new__(type(error))
+    told.__dict__.update(error.__dict__)
+    told.args = (message,)
+    told.refused = refused
+    return told
 
-    located = copy.copy(error)
-    located.args = (f"{where}: {error}",)
-    return located
+
+def in_context(error: E, where: str) -> E:
+    """The same error (same class, same exit code) with ``where: `` in front of its message."""
+    refused = None if error.refused is None else f"{where}: {error.refused}"
+    return _retold(error, f"{where}: {error}", refused)
+
+
+def written_before(error: E, written: Sequence[str], unwritten: Sequence[str], then: str) -> E:
+    """``error`` (same class, same exit code) saying what a multi-stream write that it cut
+    short had written already, so that it never claims "nothing was written" when earlier
+    appends were: ``written`` and ``unwritten`` describe streams, ``then`` what to do."""
+    if not written:
+        return error
+    said = str(error) if error.refused is None else error.refused
+    message = (
+        f"{said}; that append wrote nothing, but written before it: {_some(written)}"
+        + (f"; not written: {_some(unwritten)}" if unwritten else "")
+        + f"; {then}"
+    )
+    return _retold(error, message, None)
+
+
+def _some(items: Sequence[str], shown: int = 3) -> str:
+    """The first few of a long list, and how many more."""
+    if len(items) <= shown + 1:
+        return ", ".join(items)
+    return f"{', '.join(items[:shown])} and {len(items) - shown} more"

@@ -35,7 +35,8 @@ from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
 from escli.cloud_events import EventError, EventParser, to_json
 from escli.cloud_events_validation import DuplicateMemberError, loads_json_object_strict
-from escli.errors import InvalidInput, NotFound, UsageError
+from escli.domain_calls import domain_stdout
+from escli.errors import DomainError, InvalidInput, NotFound, UsageError
 from escli.output_files import output_to as export_to
 from escli.stores.base import BaseStore, RecordedEvent, Store
 
@@ -44,11 +45,15 @@ if TYPE_CHECKING:
     from escli.model import Domain
 
 __all__ = [
+    "BOM",
     "FORMATS",
     "FileStream",
     "ParsedFile",
+    "count_lines",
     "export_events",
     "export_to",
+    "open_input",
+    "parse_stream",
     "read_events",
     "stream_from_file",
 ]
@@ -62,7 +67,7 @@ _BLOCK: Final = 1 << 18  # bytes per read
 # stays in the CPU's caches at this size (4096 lines were 30% slower).
 _LINES: Final = 512
 _CHUNK: Final = 1024  # events per write
-_BOM: Final = b"\xef\xbb\xbf"  # UTF-8's byte-order mark
+BOM: Final = b"\xef\xbb\xbf"  # UTF-8's byte-order mark, skipped where a file starts
 
 
 class Progress(Protocol):
@@ -194,8 +199,14 @@ class ParsedFile(NamedTuple):
         return InvalidInput(f"{self.where(location)}: {message}")
 
 
+# The reading API (``read_events`` here, ``escli.event_import`` a chunk at a time): open a
+# file or standard input, count its lines for a progress bar, parse it into an EventParser.
+
+
 @contextmanager
-def _open_input(path: str) -> Iterator[tuple[IO[bytes], str]]:
+def open_input(path: str) -> Iterator[tuple[IO[bytes], str]]:
+    """The bytes of ``path`` (``-``: standard input) and the name messages give it; a file
+    that cannot be opened is ``InvalidInput``."""
     if path == "-":
         yield sys.stdin.buffer, STDIN
         return
@@ -207,20 +218,7 @@ def _open_input(path: str) -> Iterator[tuple[IO[bytes], str]]:
         yield f, path
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cycle collector: reading keeps every event (no cycles among them), and the
-    collector would traverse them again and again, about a third of the reading time."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _count_lines(path: str) -> int | None:
+def count_lines(path: str) -> int | None:
     """Lines in a regular file (a total for the progress bar), None for anything else."""
     if path == "-" or not os.path.isfile(path):
         return None
@@ -229,6 +227,21 @@ def _count_lines(path: str) -> int | None:
         while block := f.read(1 << 20):
             count += block.count(b"\n")
     return count
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cycle collector while a whole file is read into memory: every event is
+    kept (no cycles among them), and the collector would traverse them again and again as
+    they pile up, 13% of the reading time (``benchmarks/run.py --only cloudevents``). Not
+    around an import, which holds one chunk at a time, for as long as its transaction."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def read_events(
@@ -240,24 +253,34 @@ def read_events(
 ) -> ParsedFile:
     """Read and check every event of a CloudEvents file (``-`` is standard input).
 
-    Raises ``InvalidInput`` located at the first event that is not a valid escli event."""
+    Raises ``InvalidInput`` located at the first event that is not a valid escli event, and
+    ``DomainError`` (located too) when an event class's own code fails."""
     parser = EventParser(domains, skip_unknown=skip_unknown)
-    progress.start("checking", _count_lines(path) if progress.enabled else None)
-    with _open_input(path) as (stream, name):
-        kind = _parse(stream, name, parser, progress)
+    progress.start("checking", count_lines(path) if progress.enabled else None)
+    with open_input(path) as (stream, name), _collector_paused():
+        kind = parse_stream(stream, name, parser, progress)
     progress.update(parser.count)
     return ParsedFile(name, kind, parser)
 
 
-def _parse(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
+def parse_stream(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
     """Read and check every event of ``stream`` into ``parser``; returns the file's kind.
-    ``progress`` hears after each chunk of events added (an import takes them from there)."""
-    with _collector_paused():
-        try:
+    ``progress`` hears after each chunk of events added (an import takes them from there).
+
+    Event classes are domain code (a ``__post_init__``): while the file is read, what they
+    print goes to stderr (once per file, not per event: it costs a third of a microsecond),
+    and what they raise is the domain's ``DomainError``, located at its event."""
+    try:
+        with domain_stdout():
             return _read(stream, name, parser, progress)
-        except RecursionError:
-            # Python's JSON parser recurses per nesting level; no event is nested that deep.
-            raise InvalidInput(f"{name}: JSON nested too deeply to be an event") from None
+    except RecursionError:
+        # Python's JSON parser recurses per nesting level; no event is nested that deep.
+        raise InvalidInput(f"{name}: JSON nested too deeply to be an event") from None
+
+
+def _located(error: DomainError, where: str) -> DomainError:
+    """A domain's failure to decode an event, saying which event it was."""
+    return DomainError(f"{error} (decoding the event at {where})", error.traceback)
 
 
 def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress) -> str:
@@ -265,7 +288,7 @@ def _read(stream: IO[bytes], name: str, parser: EventParser, progress: Progress)
     for raw in stream:
         if not head:
             # A byte-order mark is no part of the JSON (editors on Windows write one).
-            raw = raw.removeprefix(_BOM)
+            raw = raw.removeprefix(BOM)
         head.append(raw)
         if raw.strip():
             break
@@ -305,6 +328,8 @@ def _add_event(parser: EventParser, event: object, name: str) -> None:
         parser.add_object(event, 1, size=0)
     except EventError as e:
         raise InvalidInput(f"{name}: {e}") from None
+    except DomainError as e:
+        raise _located(e, name) from e.__cause__
 
 
 def _blocks(start: bytes, stream: IO[bytes]) -> Iterator[bytes]:
@@ -389,6 +414,8 @@ def _read_lines(
                     except (EventError, UnicodeDecodeError) as e:
                         problem = _line_problem(line, ended or offset < last, e)
                         raise InvalidInput(f"{name}:{number}: {problem}") from None
+                    except DomainError as e:
+                        raise _located(e, f"{name}:{number}") from e.__cause__
                     number += 1
             progress.update(number - 1)
 
@@ -425,6 +452,8 @@ def _read_batch(text: bytes, name: str, parser: EventParser, progress: Progress)
             add(event, number, size=0)
         except EventError as e:
             raise InvalidInput(f"{name}: event {number}: {e}") from None
+        except DomainError as e:
+            raise _located(e, f"{name}: event {number}") from e.__cause__
         if not number % _EVERY:
             progress.update(number)
 

@@ -10,7 +10,10 @@ store already holds (same id at the same generation, same content) are skipped, 
 must start right after the store's generation. An id the file repeats, or that the store
 holds elsewhere, is an error: each chunk's new ids are looked up in the store's unique
 index of ids (``Store.find_ids``), so the check costs what the file holds, not what the
-store holds. The first problem in the file (the earliest line or event) is the error.
+store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
+file names that holds events are read once, into the scratch table of the first pass; an
+id stored in a stream the file does not name goes unnoticed, as the server takes it. The
+first problem in the file (the earliest line or event) is the error.
 
 How the "all or nothing, checked before anything is visible" promise is kept:
 
@@ -41,21 +44,22 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
+from itertools import islice
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from escli.cloud_events import EventParser
-from escli.copy import written_before
-from escli.errors import EscliError, InvalidInput
+from escli.errors import EscliError, InvalidInput, written_before
 from escli.event_files import (
+    BOM,
     NO_PROGRESS,
     STDIN,
     ParsedFile,
     Progress,
-    _count_lines,
-    _open_input,
-    _parse,
+    count_lines,
+    open_input,
+    parse_stream,
 )
-from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional
+from escli.stores.base import NewEvent, RecordedEvent, Store, StreamIds, Transactional
 
 if TYPE_CHECKING:
     from escli.domains import DomainRegistry
@@ -67,7 +71,6 @@ __all__ = ["ImportResult", "StreamImport", "import_file"]
 Take = Callable[[list[str], list[int], list[int], list[NewEvent]], None]
 
 _WRITE: Final = 4096  # events gathered before they are appended (one append per stream)
-_BOM: Final = b"\xef\xbb\xbf"
 
 
 class StreamImport(NamedTuple):
@@ -150,29 +153,63 @@ def _difference(stored: RecordedEvent, event: NewEvent) -> str | None:
 class _SeenIds:
     """The ids of the file's new events so far, with their locations, in a scratch SQLite
     file: a pass that writes nothing cannot lean on the store's index to find an id the file
-    repeats, and a set of a million ids would hold the file in memory after all."""
+    repeats, and a set of a million ids would hold the file in memory after all. On a store
+    without an index of ids (``StreamIds``: EventStoreDB) it holds the ids of the streams
+    the file names too, each read once (``stored``), where ``find_ids`` would read them
+    again for every chunk."""
 
     def __init__(self, folder: str) -> None:
         self._conn = sqlite3.connect(os.path.join(folder, "ids.db"), isolation_level=None)
+        # An id is the file's (at location) or the store's (at stream, generation).
         self._conn.executescript(
             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
-            " CREATE TABLE ids (id TEXT PRIMARY KEY, location INTEGER) WITHOUT ROWID;"
+            " CREATE TABLE ids (id TEXT PRIMARY KEY, location INTEGER, stream TEXT,"
+            " generation INTEGER) WITHOUT ROWID;"
         )
 
-    def add(self, ids: dict[str, int]) -> dict[str, int]:
-        """Record ``ids`` (id -> location); those recorded before, with their first location."""
-        seen: dict[str, int] = {}
-        items = list(ids)
-        for start in range(0, len(items), 500):
-            part = items[start : start + 500]
-            rows = self._conn.execute(
-                f"SELECT id, location FROM ids WHERE id IN ({','.join('?' * len(part))})", part
+    def _held(self, ids: Sequence[str]) -> list[tuple[str, int | None, str | None, int | None]]:
+        rows: list[tuple[str, int | None, str | None, int | None]] = []
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            rows += self._conn.execute(
+                f"SELECT * FROM ids WHERE id IN ({','.join('?' * len(part))})", part
             )
-            seen.update(rows)
+        return rows
+
+    def add(self, ids: dict[str, int]) -> tuple[dict[str, int], dict[str, tuple[str, int]]]:
+        """Record ``ids`` (id -> location). Returns those the file had before, with their
+        first location, and those the streams read into ``stored`` hold."""
+        seen: dict[str, int] = {}
+        stored: dict[str, tuple[str, int]] = {}
+        for event_id, location, stream, generation in self._held(list(ids)):
+            if location is not None:
+                seen[event_id] = location
+            elif stream is not None and generation is not None:
+                stored[event_id] = (stream, generation)
         self._conn.execute("BEGIN")
-        self._conn.executemany("INSERT OR IGNORE INTO ids VALUES (?, ?)", ids.items())
+        self._conn.executemany(
+            "INSERT OR IGNORE INTO ids (id, location) VALUES (?, ?)", ids.items()
+        )
         self._conn.execute("COMMIT")
-        return seen
+        return seen, stored
+
+    def stored(self, stream: str, held: Iterable[tuple[str, int]]) -> dict[str, tuple[int, int]]:
+        """Record the ids ``stream`` holds (``(id, generation)``); returns those the file's
+        new events so far have: id -> (location in the file, generation in ``stream``)."""
+        clashes: dict[str, tuple[int, int]] = {}
+        held = iter(held)
+        self._conn.execute("BEGIN")
+        while part := list(islice(held, 500)):
+            generations = dict(part)
+            for event_id, location, _, _ in self._held(list(generations)):
+                if location is not None:
+                    clashes[event_id] = (location, generations[event_id])
+            self._conn.executemany(
+                "INSERT OR IGNORE INTO ids (id, stream, generation) VALUES (?, ?, ?)",
+                [(event_id, stream, generation) for event_id, generation in part],
+            )
+        self._conn.execute("COMMIT")
+        return clashes
 
     def close(self) -> None:
         self._conn.close()
@@ -190,6 +227,8 @@ class _Checker:
         self.gathered = 0
         self.gaps = 0  # streams with a gap, reported at the end unless something else is
         self._repeated: dict[int, str] = {}  # location -> an id this import wrote before it
+        # The store has no index of ids: each stream's are read once into ``seen``.
+        self._scoped = seen is not None and isinstance(store, StreamIds)
 
     def check(
         self, names: Sequence[str], generations: Sequence[int], locations: Sequence[int],
@@ -212,6 +251,8 @@ class _Checker:
                         f"{name} is at generation {current}"
                     ))  # fmt: skip
                     self.gaps += 1
+                elif current and self._scoped:
+                    problems.extend(self._read_ids(name))
             if state.broken:
                 continue
             if generation != state.last + 1:
@@ -284,11 +325,23 @@ class _Checker:
                 )
                 return
 
+    def _read_ids(self, stream: str) -> Iterator[tuple[int, str]]:
+        """Read the ids ``stream`` holds into ``seen``: the file's new events so far that
+        have one of them are problems."""
+        assert self.seen is not None and isinstance(self.store, StreamIds)
+        clashes = self.seen.stored(stream, self.store.stream_ids(stream))
+        for event_id, (location, generation) in clashes.items():
+            yield (
+                location,
+                f"event id {event_id} is already stored, at {stream} generation {generation}",
+            )
+
     def _look_up(self, ids: dict[str, int]) -> Iterator[tuple[int, str]]:
         """New ids the store, or the file before them, holds already."""
-        # Streams that hold events: where a store without an index of ids looks.
+        # A store without an index of ids looks in the streams that hold events, or has
+        # their ids in ``seen`` already (``_read_ids``).
         held = [stream for stream in self._gathered if self.streams[stream].before]
-        found = self.store.find_ids(list(ids), held)
+        found = {} if self._scoped else self.store.find_ids(list(ids), held)
         for event_id, (stream, generation) in found.items():
             state = self.streams.get(stream)
             if state is not None and generation > state.before:
@@ -301,8 +354,14 @@ class _Checker:
                 (f"event id {event_id} is already stored, at {stream} generation {generation}"),
             )
         if self.seen is not None:
-            for event_id, first in self.seen.add(ids).items():
+            repeated, stored = self.seen.add(ids)
+            for event_id, first in repeated.items():
                 yield ids[event_id], f"event id {event_id} repeats {self.ref.ref(first)}"
+            for event_id, (stream, generation) in stored.items():
+                yield (
+                    ids[event_id],
+                    (f"event id {event_id} is already stored, at {stream} generation {generation}"),
+                )
 
     def flush(self) -> list[tuple[str, list[NewEvent]]]:
         """The new events gathered since the last flush, per stream, and forget them."""
@@ -343,7 +402,7 @@ def _first_kind(path: str) -> str:
     """The kind a file's first character promises (``batch`` for ``[``), for problems found
     while it is still being read; a one-event file is checked only once read whole."""
     with open(path, "rb") as f:
-        head = f.read(1 << 16).removeprefix(_BOM).lstrip()
+        head = f.read(1 << 16).removeprefix(BOM).lstrip()
     return "batch" if head[:1] == b"[" else "jsonl"
 
 
@@ -369,9 +428,9 @@ class _Source(NamedTuple):
         chunks = _Chunks(parser, take, progress)
         ref = self.ref()
         try:
-            with _open_input(self.disk) as (stream, _):
+            with open_input(self.disk) as (stream, _):
                 try:
-                    kind = _parse(stream, self.name, parser, chunks)
+                    kind = parse_stream(stream, self.name, parser, chunks)
                 except InvalidInput:
                     chunks.drain()  # the events before the bad one may hold an earlier problem
                     raise
@@ -435,9 +494,9 @@ def import_file(
         _on_disk(path, folder) as disk,
     ):
         source = _Source(disk, STDIN if path == "-" else path, domains, skip_unknown)
-        with _open_input(disk):
+        with open_input(disk):
             pass  # a file that cannot be read is an error before anything else
-        total = _count_lines(disk) if progress.enabled else None
+        total = count_lines(disk) if progress.enabled else None
         try:
             if isinstance(store, Transactional) and not dry_run:
                 return _in_one_transaction(store, store, source, total, progress)

@@ -82,8 +82,7 @@ def follow(
                 else:
                     apply = domain.aggregate_impl.apply_event
                     with calling(domain, f" (folding {name} at generation {recorded.generation})"):
-                        applied = apply(before, event)
-                    states[name] = with_generation(applied, recorded.generation)
+                        states[name] = with_generation(apply(before, event), recorded.generation)
                     yield Followed(Step(recorded, event, before, states[name]))
             if limit is not None and count >= limit:
                 return

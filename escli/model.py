@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast, overload
 
-from escli.domain_calls import calling
+from escli.domain_calls import NotAState, calling, state_failure
 from escli.errors import DomainError, InvalidInput, NotFound, StoreError
 
 __all__ = [
@@ -114,11 +114,14 @@ def with_generation(state: S, generation: int) -> S:
     ``apply_event`` usually returns a brand-new state that nothing else references; that one
     is stamped in place (CPython's reference count proves nobody else can see it), saving a
     copy per replayed event. Anything else (the previous state, a shared constant) is copied.
+    ``NotAState`` if ``state`` is not an ``AggregateState`` (``apply_event`` returned None).
     """
     cls = type(state)
     try:
         names = _PLAIN_FIELDS[cls]
-    except KeyError:
+    except KeyError:  # a class first seen: checked here, once, not per event
+        if not isinstance(state, AggregateState):
+            raise NotAState("apply_event", state) from None
         names = _plain_fields(cls)
     if names is None:
         return dataclasses.replace(state, generation=generation)
@@ -344,8 +347,12 @@ class Domain:
     def initial_state(self, stream: str) -> Any:
         """The state ``stream`` starts from; the aggregate's failure is a ``DomainError``."""
         stream_id = self.stream_id(stream)
-        with calling(self, f" (the initial state of {stream})"):
-            return self.aggregate_impl.initial_state(stream_id)
+        context = f" (the initial state of {stream})"
+        with calling(self, context):
+            state = self.aggregate_impl.initial_state(stream_id)
+        if not isinstance(state, AggregateState):
+            raise state_failure(self, NotAState("initial_state", state), context)
+        return state
 
     @staticmethod
     def domain_name_of(stream: str) -> str:

@@ -26,7 +26,7 @@ import stat
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import IO
+from typing import IO, cast
 
 from escli.errors import InvalidInput
 
@@ -38,17 +38,48 @@ def _failed(what: str, e: OSError, outcome: str) -> InvalidInput:
 
 
 @contextmanager
+def _writing(what: str, outcome: str) -> Iterator[None]:
+    """A write, flush or sync of the output: its failure is an error naming the output. Only
+    around those calls: an ``OSError`` of the caller's own (reading its input, say) is not
+    the output's."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise  # a reader that stopped early: the CLI ends quietly
+    except OSError as e:
+        raise _failed(what, e, outcome) from e
+
+
+class _Output:
+    """The text stream the caller writes into: ``out``, whose failing writes are errors
+    naming the output (``what``), ``outcome`` telling what became of it."""
+
+    def __init__(self, out: IO[str], what: str, outcome: str) -> None:
+        self._out, self._what, self._outcome = out, what, outcome
+
+    def write(self, text: str) -> int:
+        with _writing(self._what, self._outcome):
+            return self._out.write(text)
+
+    def flush(self) -> None:
+        with _writing(self._what, self._outcome):
+            self._out.flush()
+
+
+def _guarded(out: IO[str], what: str, outcome: str) -> IO[str]:
+    # Only write and flush are offered: what ``export_events`` and the CLI call.
+    return cast("IO[str]", _Output(out, what, outcome))
+
+
+@contextmanager
 def output_to(path: str | None) -> Iterator[IO[str]]:
     """A text stream for ``path`` (standard output for ``None`` or ``-``), as the module
     docstring says. The caller writes into it inside the ``with``."""
     if path is None or path == "-":
-        try:
-            yield sys.stdout
+        incomplete = "; the output is incomplete"
+        yield _guarded(sys.stdout, "standard output", incomplete)
+        with _writing("standard output", incomplete):
             sys.stdout.flush()
-        except BrokenPipeError:
-            raise
-        except OSError as e:
-            raise _failed("standard output", e, "; the output is incomplete") from e
         return
     try:
         st: os.stat_result | None = os.stat(path)  # through symlinks
@@ -73,13 +104,15 @@ def _straight(path: str) -> Iterator[IO[str]]:
         out = open(path, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed below
     except OSError as e:
         raise _failed(path, e, "") from e
+    incomplete = "; the output is incomplete"
     try:
-        with out:
-            yield out
-    except BrokenPipeError:
+        yield _guarded(out, path, incomplete)
+    except BaseException:
+        with contextlib.suppress(OSError):  # the caller's error is the one to tell
+            out.close()
         raise
-    except OSError as e:
-        raise _failed(path, e, "; the output is incomplete") from e
+    with _writing(path, incomplete):
+        out.close()
 
 
 @contextmanager
@@ -91,21 +124,26 @@ def _replacing(path: str, target: str, st: os.stat_result | None) -> Iterator[IO
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as e:
         raise _failed(path, e, "") from e
+    as_it_was = f"; {path} is as it was"
+    out: IO[str] | None = None
     try:
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as out:
-                if st is not None:
-                    os.chmod(fd, stat.S_IMODE(st.st_mode))
-                    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
-                        with contextlib.suppress(OSError):  # only root may give a file away
-                            os.chown(fd, st.st_uid, st.st_gid)
-                yield out
-                out.flush()
-                os.fsync(fd)
+        out = os.fdopen(fd, "w", encoding="utf-8", newline="\n")
+        with _writing(path, as_it_was):
+            if st is not None:
+                os.chmod(fd, stat.S_IMODE(st.st_mode))
+                if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+                    with contextlib.suppress(OSError):  # only root may give a file away
+                        os.chown(fd, st.st_uid, st.st_gid)
+        yield _guarded(out, path, as_it_was)
+        with _writing(path, as_it_was):
+            out.flush()
+            os.fsync(fd)
+            out.close()
             os.replace(temporary, target)
-        except OSError as e:
-            raise _failed(path, e, f"; {path} is as it was") from e
     except BaseException:
+        if out is not None:
+            with contextlib.suppress(OSError):  # the caller's error is the one to tell
+                out.close()
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise

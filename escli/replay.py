@@ -8,7 +8,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.codec import FieldError, decoder
-from escli.domain_calls import calling, domain_stdout, failure, home_of
+from escli.domain_calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
 from escli.errors import EscliError, StoreError
 from escli.model import Domain, with_generation
 from escli.stores.base import FoldRow, RecordedEvent, Store
@@ -137,6 +137,9 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
         raise _field_error(stream, generation, event_type, e) from e
     except EscliError:
         raise
+    except NotAState as e:  # apply_event returned None, or what is not a state
+        _close(rows)
+        raise state_failure(domain, e, f" (folding {stream} at generation {generation})") from e
     except (Exception, SystemExit) as e:
         _close(rows)  # now, while its store is open: the error's traceback keeps it alive
         context = f" (folding {stream} at generation {generation})"
@@ -169,8 +172,7 @@ def steps(domain: Domain, stream: str, records: Iterable[RecordedEvent]) -> Iter
             _check_order(stream, recorded.generation, state.generation + 1)
             event = decode_event(domain, recorded)
             with calling(domain, f" (folding {stream} at generation {recorded.generation})"):
-                applied = apply(state, event)
-            after = with_generation(applied, state.generation + 1)
+                after = with_generation(apply(state, event), state.generation + 1)
             yield Step(recorded, event, state, after)
             state = after
     finally:

@@ -63,11 +63,13 @@ class Where:
 
 
 class YMap(dict[str, Any]):
-    """A YAML mapping that remembers where it and each of its keys and values stand."""
+    """A YAML mapping that remembers where it and each of its keys and values stand, and
+    which values were written as strings (quoted, or a block scalar) rather than as words."""
 
     where: Where
     key_where: dict[str, Where]
     value_where: dict[str, Where]
+    quoted: frozenset[str] = frozenset()
 
 
 class YList(list[Any]):
@@ -222,6 +224,7 @@ def parse_yaml(text: str, source: str) -> Any:
             if isinstance(node, yaml.MappingNode) and node.tag in _PLAIN_TAGS:
                 out = YMap()
                 out.where, out.key_where, out.value_where = _where(source, node), {}, {}
+                quoted = set()
                 for key_node, value_node in node.value:
                     key = convert(key_node)
                     if not isinstance(key, str):
@@ -231,6 +234,10 @@ def parse_yaml(text: str, source: str) -> Any:
                     out[key] = convert(value_node)
                     out.key_where[key] = _where(source, key_node)
                     out.value_where[key] = _where(source, value_node)
+                    if isinstance(value_node, yaml.ScalarNode) and value_node.style:
+                        quoted.add(key)
+                if quoted:
+                    out.quoted = frozenset(quoted)
                 return out
             if node.tag not in _PLAIN_TAGS:
                 raise InvalidInput(f"{_where(source, node)}: unsupported YAML tag {node.tag}")

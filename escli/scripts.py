@@ -279,7 +279,10 @@ class _Builder:
                     f"{key_where}: {spec.name} has no field {key!r} (fields: {', '.join(types)})"
                 )
             value_where = args.value_where[key] if isinstance(args, YMap) else args_where
-            values[name_] = self.field_value(types[name_], raw, value_where, f"{spec.name} {key}")
+            quoted = isinstance(args, YMap) and key in args.quoted
+            values[name_] = self.field_value(
+                types[name_], raw, value_where, f"{spec.name} {key}", quoted=quoted
+            )
         missing = [f for f in types if f not in values]
         try:
             command = make_command(spec, values)
@@ -292,11 +295,12 @@ class _Builder:
         return domain, command
 
     @staticmethod
-    def field_value(tp: Any, raw: Any, where: Where, what: str) -> Any:
-        """A YAML value for a field: typed YAML values are checked strictly; a string for a
-        non-string field is converted as on the command line (``"150"`` for an int)."""
+    def field_value(tp: Any, raw: Any, where: Where, what: str, *, quoted: bool = False) -> Any:
+        """A YAML value for a field: typed YAML values are checked strictly; a word for a
+        non-string field is converted as on the command line (``150`` in ``attack ogre
+        150``); a ``quoted`` string is a string (``damage: "5"`` is refused for an int)."""
         try:
-            if isinstance(raw, str) and tp is not str:
+            if isinstance(raw, str) and tp is not str and not quoted:
                 return parse_text(tp, raw, what)
             return check_value(tp, raw, what)
         except FieldError as e:

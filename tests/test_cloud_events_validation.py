@@ -165,7 +165,7 @@ def test_specversion_other_than_exactly_1_0_is_an_error(value: object) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# String type: control characters, noncharacters, unpaired surrogates.
+# String type: control characters, noncharacters, lone surrogates.
 
 STRING_ATTRIBUTES = ["id", "subject", "typeversion"]  # core required, core optional, extension
 

@@ -43,6 +43,14 @@ class Poked:
     thing_id: str
 
 
+@domain.event
+@dataclass(frozen=True)
+class Weighed:
+    thing_id: str
+    grams: int = 0
+    ratio: float = 0.0
+
+
 @domain.aggregate
 class Probe:
     def initial_state(self, stream_id):
@@ -82,7 +90,7 @@ def error_lines(out: Outcome) -> list[str]:
     if lines and lines[-1].startswith("{"):  # --json: one object, the frames in "traceback"
         error = json.loads(lines[-1])
         assert error["exit_code"] == out.exit_code, error
-        lines = ["Error: " + error["error"], *error["traceback"].splitlines()]
+        lines = ["Error: " + error["error"], *error.get("traceback", "").splitlines()]
     return lines
 
 
@@ -320,6 +328,283 @@ def test_an_event_class_that_fails_while_decoding_a_file_is_the_domains_error(
     assert held(store_url) == []
 
 
+# -- what handle_command emits is checked as stored data is, before the append -------------
+
+EMITTED_BADLY = [
+    ("Poked(5)", "Poked whose thing_id does not fit its annotation: expected a string, got 5"),
+    ('Weighed("t1", "5")', "Weighed whose grams does not fit its annotation: expected an integer"),
+    (
+        'Weighed("t1", True)',
+        "whose grams does not fit its annotation: expected an integer, got True",
+    ),
+    ('Weighed("t1", float("nan"))', "whose grams does not fit its annotation: expected an integer"),
+    (
+        'Weighed("t1", 1, float("inf"))',
+        "whose ratio does not fit its annotation: expected a finite",
+    ),
+    ('Weighed("t1", 1, "1.5")', "whose ratio does not fit its annotation: expected a number"),
+    (
+        'Poked("\\ud800")',
+        "whose thing_id does not fit its annotation: contains a lone surrogate U+D800",
+    ),
+    ('Weighed("t1", 10**5000)', "whose grams does not fit its annotation: an integer of more than"),
+    ('Weighed("t1", {1})', "Weighed that cannot be stored: escli cannot encode {1}"),
+]
+
+
+@pytest.mark.parametrize(("emitted", "what"), EMITTED_BADLY, ids=[e for e, _ in EMITTED_BADLY])
+@pytest.mark.parametrize("json_output", [False, True], ids=["text", "json"])
+def test_an_event_that_does_not_fit_its_annotations_is_the_domains_error_and_not_stored(
+    escli: Run, tmp_path: Path, store_url: str, emitted: str, what: str, json_output: bool
+) -> None:
+    path = probe(tmp_path / "domains", handle=f"return [Poked(command.thing_id), {emitted}]")
+    out = escli(
+        "dispatch",
+        "probe",
+        "poke",
+        "t1",
+        *(["--json"] * json_output),
+        "--domains",
+        str(path.parent),
+    )
+    frames = assert_domain_error(out, path, line_of(path, "def handle_command"), what)
+    assert frames == []
+    assert "Probe.handle_command handling Poke returned " in error_lines(out)[0]
+    assert out.stdout == ""
+    assert held(store_url) == []
+
+
+def test_a_stream_stays_readable_after_a_refused_event(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    healthy = str(probe(tmp_path / "healthy").parent)
+    nan = 'return [Weighed(command.thing_id, float("nan"))]'
+    broken = str(probe(tmp_path / "broken", handle=nan).parent)
+    assert escli("dispatch", "probe", "poke", "t1", "--domains", healthy).exit_code == 0
+    assert escli("dispatch", "probe", "poke", "t1", "--domains", broken).exit_code == 11
+    for args in (["replay", "probe-t1", "--json"], ["dispatch", "probe", "poke", "t1", "--json"]):
+        out = escli(*args, "--domains", healthy)
+        assert out.exit_code == 0, out.stderr
+    assert json.loads(out.stdout)["events"][0]["generation"] == 2
+
+
+def test_run_test_and_the_library_check_what_handle_command_emits(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    from escli import dispatch, load_domain
+
+    path = probe(tmp_path / "domains", handle='return [Weighed(command.thing_id, "5")]')
+    folder = str(path.parent)
+    what = "Weighed whose grams does not fit its annotation: expected an integer, got '5'"
+    where = line_of(path, "def handle_command")
+    script = tmp_path / "script.txt"
+    script.write_text("probe poke t1\n")
+    assert_domain_error(
+        escli("run", str(script), "--keep-going", "--domains", folder), path, where, what
+    )
+    scenarios = tmp_path / "probe.scenarios.yaml"
+    scenarios.write_text(
+        "scenarios:\n  - name: weighing\n    when: probe poke t1\n"
+        "    then: {events: [{type: Weighed}]}\n"
+    )
+    assert_domain_error(escli("test", str(scenarios), "--domains", folder), path, where, what)
+    assert held(store_url) == []
+    domain = load_domain("probe", [path.parent])
+    store = open_store("memory:")
+    with pytest.raises(DomainError, match=what):
+        dispatch(domain, domain.commands["poke"].cls("t1"), store)
+    assert snapshot(store) == []
+    with pytest.raises(DomainError, match=what):
+        given(domain=domain).when(domain.commands["poke"].cls("t1"))
+
+
+# -- apply_event and initial_state return a state ------------------------------------------
+
+NOT_A_STATE = "not a state (an instance of an AggregateState dataclass)"
+
+
+@pytest.mark.parametrize(
+    ("method", "changes", "returned"),
+    [
+        ("apply_event", {"apply": "return None"}, "None"),
+        ("apply_event", {"apply": "return 5"}, "5 (a int)"),
+        ("apply_event", {"apply": "return event"}, "Poked(thing_id='t1') (a Poked)"),
+        ("initial_state", {"initial": "return None"}, "None"),
+        ("initial_state", {"initial": "return {}"}, "{} (a dict)"),
+    ],
+    ids=lambda v: v if isinstance(v, str) else None,
+)
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["dispatch", "probe", "poke", "t1"],
+        ["dispatch", "probe", "poke", "t1", "--json"],
+        ["replay", "probe-t1"],
+        ["replay", "probe-t1", "--json"],
+        ["replay", "probe-t1", "--steps"],
+        ["follow", "probe-t1", "--limit", "1"],
+    ],
+    ids=" ".join,
+)
+def test_a_method_that_returns_no_state_is_the_domains_error(
+    escli: Run,
+    tmp_path: Path,
+    store_url: str,
+    method: str,
+    changes: dict[str, str],
+    returned: str,
+    args: list[str],
+) -> None:
+    path = probe(tmp_path / "domains", **changes)
+    if args[0] != "dispatch":
+        seed(store_url, count=1)
+    before = held(store_url)
+    out = escli(*args, "--domains", str(path.parent))
+    what = f"Probe.{method} returned {returned}, {NOT_A_STATE}"
+    assert assert_domain_error(out, path, line_of(path, f"def {method}"), what) == []
+    assert held(store_url) == before
+    if "--json" in args:
+        assert out.stdout == ""
+
+
+def test_run_and_test_refuse_an_apply_event_that_returns_no_state(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = probe(tmp_path / "domains", apply="return None")
+    folder = str(path.parent)
+    what = f"Probe.apply_event returned None, {NOT_A_STATE} (handling Poke)"
+    where = line_of(path, "def apply_event")
+    script = tmp_path / "script.txt"
+    script.write_text("probe poke t1\n")
+    assert_domain_error(escli("run", str(script), "--domains", folder), path, where, what)
+    scenarios = tmp_path / "probe.scenarios.yaml"
+    scenarios.write_text(
+        "scenarios:\n  - name: poking\n    when: probe poke t1\n"
+        "    then: {events: [{type: Poked}]}\n"
+    )
+    assert_domain_error(escli("test", str(scenarios), "--domains", folder), path, where, what)
+    assert held(store_url) == []
+
+
+def test_apply_event_may_return_the_state_unchanged_or_another_state_class(
+    escli: Run, tmp_path: Path
+) -> None:
+    """The generation is stamped on a copy of an unchanged state; a state of another
+    ``AggregateState`` class (a state machine of classes) is a state too."""
+    path = probe(tmp_path / "domains", apply="return state")
+    folder = str(path.parent)
+    for _ in range(2):
+        out = escli("dispatch", "probe", "poke", "t1", "--json", "--domains", folder)
+        assert out.exit_code == 0, out.stderr
+    out = escli("replay", "probe-t1", "--json", "--domains", folder)
+    assert json.loads(out.stdout)["generation"] == 2
+    assert json.loads(out.stdout)["state"]["pokes"] == 0
+    path.write_text(
+        path.read_text().replace(
+            "        return state\n",
+            "        return Done(state.thing_id, state.pokes + 1)\n",
+        )
+        + "\n\n@dataclass(frozen=True)\nclass Done(Thing):\n    pass\n"
+    )
+    other = str(probe(tmp_path / "other").parent)
+    (Path(other) / "probe.py").write_text(path.read_text())
+    out = escli("replay", "probe-t1", "--json", "--domains", other)
+    assert out.exit_code == 0, out.stderr
+    assert (json.loads(out.stdout)["generation"], json.loads(out.stdout)["state"]["pokes"]) == (
+        2,
+        2,
+    )
+
+
+def test_a_rejection_of_several_lines_is_one_error_line(escli: Run, tmp_path: Path) -> None:
+    path = probe(
+        tmp_path / "domains",
+        imports="from escli import CommandRejected",
+        handle="raise CommandRejected('not today\\n  nor tomorrow\\r\\n\\nask later\\n')",
+    )
+    folder = str(path.parent)
+    out = escli("dispatch", "probe", "poke", "t1", "--domains", folder)
+    assert (out.exit_code, out.stderr) == (5, "Error: not today; nor tomorrow; ask later\n")
+    out = escli("dispatch", "probe", "poke", "t1", "--json", "--domains", folder)
+    assert json.loads(out.stderr) == {"error": "not today; nor tomorrow; ask later", "exit_code": 5}
+
+
+def probe_event(generation: int, thing_id: str = "t1") -> dict[str, object]:
+    return {
+        "specversion": "1.0",
+        "id": f"e{generation}",
+        "source": "events://test/probe",
+        "type": "probe.Poked",
+        "subject": "probe-t1",
+        "time": "2026-01-01T00:00:00Z",
+        "datacontenttype": "application/json",
+        "typeversion": "1.0",
+        "generation": generation,
+        "data": {"thing_id": thing_id},
+    }
+
+
+def probe_with_post_init(folder: Path, body: str) -> Path:
+    """The probe domain whose ``Poked`` runs ``body`` in its ``__post_init__``."""
+    path = probe(folder)
+    path.write_text(
+        path.read_text().replace(
+            "class Poked:\n    thing_id: str\n",
+            f"class Poked:\n    thing_id: str\n\n    def __post_init__(self):\n        {body}\n",
+        )
+    )
+    return path
+
+
+@pytest.mark.parametrize(
+    ("fmt", "where"),
+    [("jsonl", "{file}:2"), ("batch", "{file}: event 2"), ("event", "{file}")],
+)
+def test_the_library_raises_an_event_classs_failure_as_domain_error_at_its_event(
+    tmp_path: Path, fmt: str, where: str
+) -> None:
+    from escli import load_domain
+    from escli.event_files import read_events
+    from escli.event_import import import_file
+
+    path = probe_with_post_init(
+        tmp_path / "domains", "if self.thing_id == 'bad': raise KeyError(self.thing_id)  # here"
+    )
+    domain = load_domain("probe", [path.parent])
+    events = [probe_event(1), probe_event(2, "bad")] if fmt != "event" else [probe_event(1, "bad")]
+    file = tmp_path / "probe.json"
+    if fmt == "jsonl":
+        file.write_text("".join(json.dumps(e) + "\n" for e in events))
+    else:
+        file.write_text(json.dumps(events if fmt == "batch" else events[0]))
+    store = open_store("memory:")
+    for attempt in (
+        lambda: read_events(str(file), [domain]),
+        lambda: import_file(str(file), [domain], store),
+    ):
+        with pytest.raises(DomainError) as caught:
+            attempt()
+        assert str(caught.value) == (
+            f"{path}:{line_of(path)}: domain 'probe': Poked.__post_init__ raised KeyError: "
+            f"'bad' (decoding the event at {where.format(file=file)})"
+        )
+        assert isinstance(caught.value.__cause__, KeyError)
+    assert snapshot(store) == []
+
+
+@pytest.mark.parametrize("command", [["import"], ["replay", "--file"]], ids=" ".join)
+def test_what_an_event_class_prints_while_a_file_is_read_goes_to_stderr(
+    escli: Run, tmp_path: Path, command: list[str]
+) -> None:
+    path = probe_with_post_init(tmp_path / "domains", "print('decoding', self.thing_id)")
+    file = tmp_path / "probe-t1.jsonl"
+    file.write_text("".join(json.dumps(probe_event(g)) + "\n" for g in (1, 2)))
+    out = escli(*command, str(file), "--json", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    json.loads(out.stdout)
+    assert out.stderr.count("decoding t1\n") >= 2
+
+
 # -- stdout is escli's ---------------------------------------------------------------------
 
 
@@ -376,6 +661,28 @@ def test_a_helper_module_is_skipped_by_listing_with_a_note(escli: Run, tmp_path:
     out = escli("dispatch", "probe_notes", "poke", "t1", "--domains", str(path.parent))
     assert out.exit_code == 3
     assert "probe_notes.py has no `domain` (a helper module" in out.stderr
+
+
+@pytest.mark.parametrize("helper", ["aa_once", "zz_once"], ids=["listed first", "listed last"])
+def test_a_helper_module_runs_once_and_is_the_module_its_sibling_imports(
+    escli: Run, tmp_path: Path, helper: str
+) -> None:
+    path = probe(tmp_path / "domains", imports=f"import {helper}\nHELPER = {helper}")
+    (path.parent / f"{helper}.py").write_text(f"print('importing {helper}')\n")
+    out = escli("domains", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    assert out.stderr.count(f"importing {helper}") == 1, out.stderr
+    out = escli("dispatch", "probe", "poke", "t1", "--domains", str(path.parent))
+    assert out.exit_code == 0, out.stderr
+    assert f"importing {helper}" not in out.stderr
+    import sys
+
+    from escli import DomainRegistry
+
+    registry = DomainRegistry([path.parent])
+    registry.load_all()
+    domain_module = sys.modules[type(registry.get("probe").aggregate_impl).__module__]
+    assert domain_module.HELPER is sys.modules[helper]
 
 
 def test_listing_shows_the_domains_that_load_and_fails_with_the_broken_one(

@@ -236,7 +236,7 @@ def test_an_import_whose_later_stream_moved_names_what_it_wrote_on_eventstoredb(
 
 
 def test_the_stream_list_of_a_partial_write_is_summarised(tmp_path: Path) -> None:
-    from escli.copy import written_before
+    from escli.errors import written_before
 
     error = ConcurrencyConflict("combat-z", 0, 1)
     told = written_before(error, [f"combat-{n}" for n in range(8)], ["combat-z"], "go on")
@@ -247,6 +247,36 @@ def test_the_stream_list_of_a_partial_write_is_summarised(tmp_path: Path) -> Non
     )
     assert (type(told), told.exit_code, told.actual) == (ConcurrencyConflict, 6, 1)
     assert written_before(error, [], ["combat-z"], "go on") is error
+
+
+def test_a_write_that_wrote_nothing_is_marked_on_the_error_not_found_in_its_message() -> None:
+    from escli.errors import in_context, written_before, wrote_nothing
+
+    refused = wrote_nothing(StoreError(), "the events are too large")
+    assert (str(refused), refused.refused) == (
+        "the events are too large; nothing was written",
+        "the events are too large",
+    )
+    told = written_before(in_context(refused, "combat-b"), ["combat-a (1 event)"], [], "go on")
+    assert (type(told), str(told), told.refused) == (
+        StoreError,
+        "combat-b: the events are too large; that append wrote nothing, but written before "
+        "it: combat-a (1 event); go on",
+        None,
+    )
+    # A class whose __init__ takes other arguments than the message is retold too.
+    moved = in_context(ConcurrencyConflict("combat-b", 0, 1), "step 2")
+    assert (str(moved), moved.actual) == (
+        "step 2: stream 'combat-b' moved: expected generation 0, found 1; nothing was "
+        "written, retry the command",
+        1,
+    )
+    # An error that only says the words is not cut short at them.
+    other = StoreError("combat-b is gone; nothing was written to it since")
+    assert str(written_before(other, ["combat-a"], [], "go on")) == (
+        "combat-b is gone; nothing was written to it since; that append wrote nothing, but "
+        "written before it: combat-a; go on"
+    )
 
 
 def filled_source() -> Store:
@@ -341,10 +371,11 @@ def test_a_long_copy_listing_is_summarised(escli: Run, tmp_path: Path) -> None:
     source.close()
     out = escli("copy", source_url, f"sqlite:///{tmp_path / 'target.db'}", "--all")
     lines = out.stdout.splitlines()
+    # The same limit as an import's listing (five streams, then a count).
     assert (len(lines), lines[1], lines[-1]) == (
-        22,
+        7,
         "combat-imp00       1  0",
-        "and 5 more streams (--json lists every stream)",
+        "and 20 more streams (--json lists every stream)",
     )
 
 
@@ -434,3 +465,48 @@ def concurrent_write_to(store: Store, stream: str) -> Callable[[], None]:
         store.append(stream, [new()], 0)
 
     return write_one
+
+
+@needs_esdb_client
+def test_an_import_into_eventstoredb_reads_each_stored_stream_once(
+    tmp_path: Path, esdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import uuid
+
+    ogre = f"combat-o{uuid.uuid4().hex[:8]}"
+    store = open_store(esdb_url)
+    store.append(ogre, [r.as_new() for r in attacks(ogre, 2)], 0)
+    file = write(tmp_path / "long.jsonl", attacks(ogre, 3000))  # six chunks of 512 lines
+    reads: list[str] = []  # the streams read from their first event to their last
+    events = type(store)._stream_events  # type: ignore[attr-defined]
+
+    def counted(self: Store, stream: str, first: int = 1, last: int | None = None) -> Any:
+        if first <= 1 and last is None:
+            reads.append(stream)
+        return events(self, stream, first, last)
+
+    monkeypatch.setattr(type(store), "_stream_events", counted)
+    result = import_file(str(file), [COMBAT], store)
+    assert (result.imported, store.generation(ogre), reads) == (2998, 3000, [ogre])
+    store.close()
+
+
+@needs_esdb_client
+def test_an_id_another_stream_of_the_file_holds_on_eventstoredb_is_refused(
+    tmp_path: Path, esdb_url: str
+) -> None:
+    import uuid
+
+    ogre, troll = f"combat-o{uuid.uuid4().hex[:8]}", f"combat-t{uuid.uuid4().hex[:8]}"
+    store = open_store(esdb_url)
+    stored = attacks(troll, 2)
+    store.append(troll, [r.as_new() for r in stored], 0)
+    # The ogre's new event carries the id of the troll's event 2, which the file names after.
+    file = write(tmp_path / "two.jsonl", [stored[1]._replace(stream=ogre, generation=1), *stored])
+    with pytest.raises(InvalidInput) as raised:
+        import_file(str(file), [COMBAT], store)
+    assert str(raised.value) == (
+        f"{file}:1: event id {troll}-2 is already stored, at {troll} generation 2"
+    )
+    assert store.generation(ogre) == 0
+    store.close()

@@ -157,3 +157,15 @@ def test_a_write_that_fails_leaves_the_file_as_it_was(
     )
     assert path.read_text() == "old\n"
     assert leftovers(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["stdout", "file", "device"])
+def test_an_os_error_of_the_callers_own_is_not_a_failed_write(tmp_path: Path, kind: str) -> None:
+    from escli.output_files import output_to
+
+    path = {"stdout": None, "file": str(tmp_path / "out.jsonl"), "device": "/dev/null"}[kind]
+    with pytest.raises(FileNotFoundError), output_to(path) as out:
+        out.write("half\n")
+        (tmp_path / "missing.jsonl").read_text()  # reading the input fails
+    assert not (tmp_path / "out.jsonl").exists()
+    assert leftovers(tmp_path) == []

@@ -29,6 +29,14 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_STORE_URL = "sqlite:///.escli/events.db"
 
 
+def one_line(message: str) -> str:
+    """``message`` on one line: its lines (as ``str.splitlines`` breaks them, so ``\\r``
+    and U+2028 too), stripped, joined with ``; ``; empty lines dropped."""
+    if message.isprintable():  # no line break: the usual case, as it was
+        return message
+    return "; ".join(line.strip() for line in message.splitlines() if line.strip())
+
+
 class App:
     """Holds what the shared options chose and writes every line escli prints:
     data to stdout (rich for people, JSON for machines), messages to stderr."""
@@ -70,7 +78,12 @@ class App:
     def error(self, message: str, exit_code: int, *, traceback: str = "") -> None:
         """The one rendering of an error: an ``Error:`` line (then ``traceback``, a domain's own
         frames, when given), or with ``--json`` one JSON object on stderr that a script can
-        read (``{"error": ..., "exit_code": ...}``, plus ``"traceback"`` when given)."""
+        read (``{"error": ..., "exit_code": ...}``, plus ``"traceback"`` when given).
+
+        The message is one line whatever raised it: the line breaks of a message such as a
+        domain's ``CommandRejected("a\\nb")`` are shown as ``; ``.
+        """
+        message = one_line(message)
         # A reader of stderr that is gone cannot be told; the exit code still says it.
         with contextlib.suppress(BrokenPipeError):
             if self.json:

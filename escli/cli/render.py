@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from rich.text import Text
 
@@ -15,12 +15,28 @@ if TYPE_CHECKING:
     from escli.copy import CopyResult
     from escli.delivery import Published
     from escli.dispatcher import DispatchResult
+    from escli.event_import import ImportResult
     from escli.model import Domain
     from escli.replay import Step
     from escli.scripts import ScenarioOutcome, StepOutcome
     from escli.stores.base import RecordedEvent, StreamInfo
 
 ARROW = "→"
+SHOWN: Final = 5  # streams a listing shows before it summarises the rest
+T = TypeVar("T")
+
+
+def summarised(items: Sequence[T]) -> tuple[Sequence[T], str | None]:
+    """The streams a long listing (import, copy) shows, and the line that counts the rest;
+    None when all are shown (a line saying "and 1 more" would hide it for nothing)."""
+    if len(items) <= SHOWN + 1:
+        return items, None
+    return items[:SHOWN], f"and {len(items) - SHOWN} more streams (--json lists every stream)"
+
+
+def counted(n: int, noun: str) -> str:
+    """``1 event``, ``2 events``."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 def _compact(data: Any) -> str:
@@ -379,18 +395,14 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
     }
 
 
-COPY_SHOWN = 20  # streams a copy lists before it summarises the rest
-
-
 def copy_view(result: CopyResult) -> Text:
-    streams = result.streams
-    shown = streams if len(streams) <= COPY_SHOWN + 1 else streams[:COPY_SHOWN]
+    shown, more = summarised(result.streams)
     width = max(len("copied"), *(len(str(s.copied)) for s in shown))
     rows = [_header("stream", "copied", "already present")]
     rows += [[s.stream, str(s.copied).rjust(width), str(s.present)] for s in shown]
     table = columns(rows, indent=0)
-    if len(shown) < len(streams):
-        table.append(f"\nand {len(streams) - len(shown)} more streams (--json lists every stream)")
+    if more is not None:
+        table.append(f"\n{more}")
     return table
 
 
@@ -398,3 +410,52 @@ def copy_summary(result: CopyResult) -> str:
     if not result.copied:
         return f"nothing to copy: {result.target} already holds all {result.present} events"
     return f"copied {result.copied} events to {result.target} ({result.present} were already there)"
+
+
+def import_json(result: ImportResult) -> dict[str, Any]:
+    return {
+        "file": result.name,
+        "format": result.kind,
+        "dry_run": result.dry_run,
+        "events": result.events,
+        "imported": result.imported,
+        "already_stored": result.present,
+        "skipped_unknown": result.skipped,
+        "streams": [
+            {
+                "stream": s.stream,
+                "generation": {"before": s.before, "after": s.after},
+                "imported": s.imported,
+                "already_stored": s.present,
+            }
+            for s in result.streams
+        ],
+    }
+
+
+def import_view(result: ImportResult) -> Iterable[Any]:
+    if not result.events:
+        yield f"nothing to import: {result.name} holds no events"
+        return
+    extras = []
+    if result.present:
+        everything = result.present == result.events
+        extras.append("all already stored" if everything else f"{result.present} already stored")
+    if result.skipped:
+        extras.append(f"{result.skipped} of unknown type skipped")
+    if not result.imported:
+        yield f"nothing to import: {result.name} holds {counted(result.events, 'event')}, " + (
+            ", ".join(extras)
+        )
+        return
+    extra = f" ({', '.join(extras)})" if extras else ""
+    changed = [s for s in result.streams if s.imported]
+    what = f"{counted(result.imported, 'event')} into {counted(len(changed), 'stream')}"
+    if result.dry_run:
+        yield f"dry run: would import {what} from {result.name}{extra}; nothing written"
+    else:
+        yield f"imported {what} from {result.name}{extra}"
+    shown, more = summarised(changed)
+    yield columns([s.stream, f"generation {s.before} {ARROW} {s.after}"] for s in shown)
+    if more is not None:
+        yield f"  {more}"

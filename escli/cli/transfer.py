@@ -2,18 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import click
 
 from escli.cli.app import App, common_options, pass_app
-
-SHOWN = 5  # streams an import lists before it summarises the rest
-
-if TYPE_CHECKING:
-    from collections.abc import Iterable
-
-    from escli.event_import import ImportResult
 
 
 @click.command()
@@ -51,6 +42,7 @@ def export(
       escli export --all --format batch > everything.json
     """
     from escli.cli.progress import EventProgress
+    from escli.cli.render import counted
     from escli.event_files import FORMAT_NAMES, export_events, export_to, selected_records
 
     if app.json and output in (None, "-"):
@@ -70,7 +62,7 @@ def export(
         app.print_json({"file": output, "format": fmt, "events": count})
         return
     where = "" if output in (None, "-") else f" to {output}"
-    app.note(f"exported {_count(count, 'event')} ({FORMAT_NAMES[fmt]}){where}")
+    app.note(f"exported {counted(count, 'event')} ({FORMAT_NAMES[fmt]}){where}")
 
 
 @click.command("import")
@@ -98,6 +90,7 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
       escli export --all | escli import - --store sqlite:///copy.db
     """
     from escli.cli.progress import EventProgress
+    from escli.cli.render import import_json, import_view
     from escli.event_import import import_file
 
     result = import_file(
@@ -112,58 +105,3 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
         app.print_json(import_json(result))
     else:
         app.print_lines(import_view(result))
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
-
-
-def import_json(result: ImportResult) -> dict[str, Any]:
-    return {
-        "file": result.name,
-        "format": result.kind,
-        "dry_run": result.dry_run,
-        "events": result.events,
-        "imported": result.imported,
-        "already_stored": result.present,
-        "skipped_unknown": result.skipped,
-        "streams": [
-            {
-                "stream": s.stream,
-                "generation": {"before": s.before, "after": s.after},
-                "imported": s.imported,
-                "already_stored": s.present,
-            }
-            for s in result.streams
-        ],
-    }
-
-
-def import_view(result: ImportResult) -> Iterable[Any]:
-    from escli.cli.render import ARROW, columns
-
-    if not result.events:
-        yield f"nothing to import: {result.name} holds no events"
-        return
-    extras = []
-    if result.present:
-        everything = result.present == result.events
-        extras.append("all already stored" if everything else f"{result.present} already stored")
-    if result.skipped:
-        extras.append(f"{result.skipped} of unknown type skipped")
-    if not result.imported:
-        yield f"nothing to import: {result.name} holds {_count(result.events, 'event')}, " + (
-            ", ".join(extras)
-        )
-        return
-    extra = f" ({', '.join(extras)})" if extras else ""
-    changed = [s for s in result.streams if s.imported]
-    what = f"{_count(result.imported, 'event')} into {_count(len(changed), 'stream')}"
-    if result.dry_run:
-        yield f"dry run: would import {what} from {result.name}{extra}; nothing written"
-    else:
-        yield f"imported {what} from {result.name}{extra}"
-    shown = changed if len(changed) <= SHOWN + 1 else changed[:SHOWN]
-    yield columns([s.stream, f"generation {s.before} {ARROW} {s.after}"] for s in shown)
-    if len(shown) < len(changed):
-        yield f"  and {len(changed) - len(shown)} more streams (--json lists every stream)"

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
-from escli.errors import ConcurrencyConflict, StoreError
+from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 
 __all__ = [
     "MAX_GENERATION",
@@ -27,6 +27,7 @@ __all__ = [
     "Pending",
     "RecordedEvent",
     "Store",
+    "StreamIds",
     "StreamInfo",
     "Transactional",
     "now_rfc3339",
@@ -52,7 +53,8 @@ class DuplicateEventId(StoreError):
     """An appended event carries an id the store already holds; nothing was written."""
 
     def __init__(self, event_id: str) -> None:
-        super().__init__(f"event id {event_id} is already stored; nothing was written")
+        super().__init__()
+        wrote_nothing(self, f"event id {event_id} is already stored")
         self.event_id = event_id
 
 
@@ -288,6 +290,18 @@ class Transactional(Protocol):
         """Appends of ``(stream, events, expected generation)``, as one write: every one or
         none. Raises what ``append`` raises, for the first that fails. Faster than one
         ``append`` each when there are many streams (an import of many short ones)."""
+        ...
+
+
+@runtime_checkable
+class StreamIds(Protocol):
+    """A store with no index of event ids across its streams (EventStoreDB): its
+    ``find_ids`` reads the streams it is given, whole, each time. A caller that checks many
+    chunks of ids against the same streams (an import) reads each stream's ids once instead,
+    through ``stream_ids``. An id held by a stream nobody names goes unnoticed."""
+
+    def stream_ids(self, stream: str) -> Iterator[tuple[str, int]]:
+        """The ``(event id, generation)`` of every event of ``stream``, in order."""
         ...
 
 

@@ -87,6 +87,7 @@ from escli.errors import (
     StoreError,
     StoreUnavailable,
     missing_client,
+    wrote_nothing,
 )
 from escli.stores.base import (
     BaseStore,
@@ -433,9 +434,10 @@ class EventStoreDBStore(BaseStore):
         if isinstance(e, api.too_large):
             limit = re.search(r"\d+", detail)
             size = f"{int(limit.group()):,} bytes" if limit else "its maximum append size"
-            raise StoreError(
+            raise wrote_nothing(
+                StoreError(),
                 f"the events for {stream} are larger than EventStoreDB at {where} accepts in "
-                f"one append ({size}); nothing was written"
+                f"one append ({size})",
             ) from e
         code = _status_code(e)
         if isinstance(e, api.access_denied) or code in ("UNAUTHENTICATED", "PERMISSION_DENIED"):
@@ -525,11 +527,16 @@ class EventStoreDBStore(BaseStore):
         wanted = set(event_ids)
         found: dict[str, tuple[str, int]] = {}
         for stream in dict.fromkeys(streams) if wanted else ():
-            for event in self._stream_events(stream):
-                event_id = self._stored_id(event)
+            for event_id, generation in self.stream_ids(stream):
                 if event_id in wanted:
-                    found[event_id] = (stream, event.stream_position + 1)
+                    found[event_id] = (stream, generation)
         return found
+
+    def stream_ids(self, stream: str) -> Iterator[tuple[str, int]]:
+        """Every event id of ``stream`` with its generation (``StreamIds``: an import reads
+        them once, rather than ``find_ids`` reading the stream again for each chunk)."""
+        for event in self._stream_events(stream):
+            yield self._stored_id(event), event.stream_position + 1
 
     @staticmethod
     def _stored_id(event: Any) -> str:

@@ -167,6 +167,22 @@ def test_a_script_can_name_its_store_and_the_command_line_overrides_it(
             "attack damage: expected an integer, got [1]",
         ),
         (
+            '- {domain: combat, command: attack, args: {entity_id: ogre, damage: "5"}}\n',
+            ":1:69",
+            "attack damage: expected an integer, got '5'",
+        ),
+        (
+            "- {domain: combat, command: attack, args: {entity_id: ogre, damage: '5'}}\n",
+            ":1:69",
+            "attack damage: expected an integer, got '5'",
+        ),
+        (
+            "- domain: combat\n  command: attack\n  args:\n    entity_id: ogre\n    damage: |\n"
+            "      5\n",
+            ":5:13",
+            "attack damage: expected an integer, got '5\\n'",
+        ),
+        (
             "- {domain: combat, command: attack, args: {entity_id: ogre, power: 1}}\n",
             ":1:61",
             "attack has no field 'power'",
@@ -194,6 +210,23 @@ def test_bad_scripts_are_located_errors_and_nothing_runs(
     assert out.stderr.count("\n") == 1
     assert out.stdout == ""
     assert snapshot(open_store(store_url)) == before
+
+
+def test_a_mapping_takes_quoted_strings_for_string_fields_and_words_as_typed(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    script = write(
+        tmp_path,
+        "- {domain: combat, command: attack, args: {entity_id: 'ogre', damage: 5}}\n"
+        '- {domain: combat, command: heal, args: {entity_id: "ogre", amount: 0x3}}\n',
+    )
+    out = escli("run", script, "--json")
+    assert out.exit_code == 0, out.stderr
+    store = open_store(store_url)
+    assert [r.data for r in store.read("combat-ogre")] == [
+        {"entity_id": "ogre", "damage": 5},
+        {"entity_id": "ogre", "amount": 3},
+    ]
 
 
 def test_a_later_bad_file_stops_every_file_from_running(
