@@ -20,9 +20,13 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.dispatcher import dispatch as dispatch
     from escli.domains import DomainRegistry as DomainRegistry
     from escli.domains import load_domain as load_domain
+    from escli.errors import ClientMissing as ClientMissing
     from escli.errors import CommandRejected as CommandRejected
     from escli.errors import ConcurrencyConflict as ConcurrencyConflict
+    from escli.errors import DeliveryIncomplete as DeliveryIncomplete
+    from escli.errors import DomainError as DomainError
     from escli.errors import EscliError as EscliError
+    from escli.errors import ExpectationFailed as ExpectationFailed
     from escli.errors import InvalidInput as InvalidInput
     from escli.errors import NotFound as NotFound
     from escli.errors import StoreError as StoreError
@@ -42,9 +46,13 @@ _EXPORTS = {
     "dispatch": "escli.dispatcher",
     "DomainRegistry": "escli.domains",
     "load_domain": "escli.domains",
+    "ClientMissing": "escli.errors",
     "CommandRejected": "escli.errors",
     "ConcurrencyConflict": "escli.errors",
+    "DeliveryIncomplete": "escli.errors",
+    "DomainError": "escli.errors",
     "EscliError": "escli.errors",
+    "ExpectationFailed": "escli.errors",
     "InvalidInput": "escli.errors",
     "NotFound": "escli.errors",
     "StoreError": "escli.errors",
@@ -63,13 +71,17 @@ _EXPORTS = {
 __all__ = [
     "Aggregate",
     "AggregateState",
+    "ClientMissing",
     "CommandRejected",
     "ConcurrencyConflict",
+    "DeliveryIncomplete",
     "DispatchResult",
     "Domain",
+    "DomainError",
     "DomainRegistry",
     "EscliError",
     "EventMeta",
+    "ExpectationFailed",
     "InvalidInput",
     "NotFound",
     "StoreError",

@@ -43,14 +43,16 @@ from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO, cast
 
 from escli.cloud_events_validation import (
     DuplicateMemberError,
+    Problem,
     loads_json_object_strict,
     validate_event,
 )
 from escli.codec import FieldError, checker, decoder
 from escli.domain_calls import calling, failure, home_of
-from escli.errors import EscliError, InvalidInput, NotFound, StoreError
+from escli.errors import EscliError, InvalidInput, NotFound, StoreError, missing_client
 from escli.model import Domain
-from escli.stores.base import NewEvent, RecordedEvent
+from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
+from escli.text import lone_surrogate
 from escli.times import RANGE, out_of_range
 
 if TYPE_CHECKING:
@@ -89,7 +91,6 @@ KEPT: Final = (
     GENERATION,
     "data",
 )
-_INT32_MAX: Final = 2**31 - 1
 
 # --------------------------------------------------------------------------------------------
 # Time: escli's stored form <-> the CloudEvents ``time`` the SDK writes.
@@ -198,6 +199,16 @@ def _tail(type_version: str, stream: str) -> str:
     return found
 
 
+def _escli_wording(problem: Problem, event: object) -> str:
+    """A validator's problem, in escli's words where escli has its own (a generation past
+    the largest one is worded as everywhere else)."""
+    if problem.pointer == f"/{GENERATION}" and isinstance(event, dict):
+        generation = event.get(GENERATION)
+        if type(generation) is int and generation > MAX_GENERATION:
+            return past_max_generation(f"{GENERATION} {generation}")
+    return problem.message
+
+
 def _check_exportable(label: str, value: str, stream: str) -> None:
     """Refuse a stored value that would make an invalid CloudEvent (checked once per value)."""
     probe: dict[str, object] = {"specversion": "1.0", "id": "x", "source": "x", "type": "x"}
@@ -216,11 +227,8 @@ def to_json(recorded: RecordedEvent) -> str:
     if not (event_id and event_id.isprintable()):
         _check_exportable("id", event_id, r.stream)
     generation = r.generation
-    if generation > _INT32_MAX:
-        raise StoreError(
-            f"{r.stream} generation {generation} is beyond the 32-bit integers "
-            "CloudEvents extensions can hold"
-        )
+    if generation > MAX_GENERATION:
+        raise StoreError(past_max_generation(f"{r.stream} generation {generation}"))
     return "".join(
         (
             _HEAD,
@@ -264,8 +272,6 @@ def to_cloudevent(recorded: RecordedEvent) -> CloudEvent:
         from cloudevents.core.exceptions import BaseCloudEventException
         from cloudevents.core.v1.event import CloudEvent
     except ImportError as e:
-        from escli.stores import missing_client
-
         raise missing_client(
             "CloudEvent objects need the CloudEvents SDK", "'escli[cloudevents]'", e
         ) from e
@@ -350,11 +356,8 @@ def _describe(value: object) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-# Strings in data may hold any character JSON can write but an unpaired surrogate: a store
-# keeps text as UTF-8, which cannot encode one (json reads a pair of escapes as the one
-# character they make, so a str from JSON holds only unpaired ones).
-_SURROGATE: Final = re.compile("[\ud800-\udfff]")
-# The JSON escape of an unpaired surrogate: the only way to write one in a text that was
+# Strings in data may hold any character JSON can write but a lone surrogate (escli.text).
+# The JSON escape of a lone surrogate: the only way to write one in a text that was
 # read as UTF-8. Its matches are a superset (an escaped backslash before "ud800" matches),
 # which only sends a line to the general path.
 _LONE_SURROGATE_ESCAPE: Final = re.compile(
@@ -364,26 +367,26 @@ _LONE_SURROGATE_ESCAPE: Final = re.compile(
 
 
 def _may_hold_lone_surrogate(text: str) -> bool:
-    """Whether JSON ``text`` may hold an unpaired surrogate (the fast paths leave it to the
+    """Whether JSON ``text`` may hold a lone surrogate (the fast paths leave it to the
     general path). Substring searches first: the pattern is ten times slower."""
     return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text) is not None
 
 
 def _surrogate_problem(value: object, pointer: str) -> str | None:
-    """Where JSON ``value`` (at JSON pointer ``pointer``) holds an unpaired surrogate, in a
+    """Where JSON ``value`` (at JSON pointer ``pointer``) holds a lone surrogate, in a
     string or a member name, nested at any depth: the message, or None."""
     kind = type(value)
     if kind is str:
         text = cast("str", value)
-        found = None if text.isprintable() else _SURROGATE.search(text)
-        if found is None:
+        problem = lone_surrogate(text)
+        if problem is None:
             return None
         where = f"{pointer} contains"
     elif kind is dict:
         for name, item in cast("dict[str, object]", value).items():
-            found = None if name.isprintable() else _SURROGATE.search(name)
-            if found is not None:
-                text, where = name, f"{pointer} has a member name with"
+            problem = lone_surrogate(name)
+            if problem is not None:
+                text, where = name, f"{pointer} has a member name that contains"
                 break
             member = type(item)
             if member is str:
@@ -405,10 +408,7 @@ def _surrogate_problem(value: object, pointer: str) -> str | None:
         return None
     else:
         return None
-    return (
-        f"{where} unpaired surrogate U+{ord(found.group()):04X} at index {found.start()}: "
-        f"{text!a}; text in a store is UTF-8, which cannot hold it"
-    )
+    return f"{where} {problem}: {text!a}"
 
 
 # A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
@@ -668,7 +668,7 @@ class EventParser:
         generation, time, data decoding strictly into the event class)."""
         for problem in validate_event(event, size=size):
             if problem.severity == "error":
-                raise EventError(problem.message)
+                raise EventError(_escli_wording(problem, event))
         assert isinstance(event, dict)
         for name, value in event.items():
             if name not in KEPT and value is not None:

@@ -30,6 +30,8 @@ from dataclasses import dataclass
 from json.scanner import c_make_scanner  # type: ignore[attr-defined]
 from typing import Final, Literal
 
+from escli.text import lone_surrogate
+
 __all__ = [
     "BATCH_LEVEL",
     "MAX_EVENT_SIZE",
@@ -125,29 +127,26 @@ def _warning(pointer: str, message: str) -> Problem:
 # --------------------------------------------------------------------------------------------
 # Type system: String.
 
-# Control characters, surrogates (a Python str from JSON only holds unpaired ones: json joins
-# escaped pairs), and the 66 Unicode noncharacters.
+# Control characters and the 66 Unicode noncharacters; lone surrogates are escli.text's.
 _BAD_CHAR_RE: Final = re.compile(
-    "[\\x00-\\x1f\\x7f-\\x9f\\ud800-\\udfff\\ufdd0-\\ufdef"
+    "[\\x00-\\x1f\\x7f-\\x9f\\ufdd0-\\ufdef"
     + "".join(f"\\U{plane:04x}fffe\\U{plane:04x}ffff" for plane in range(17))
     + "]"
 )
 
 
 def _string_chars_problem(pointer: str, label: str, value: str) -> Problem | None:
-    """The String-type rule: no control characters, noncharacters or unpaired surrogates."""
+    """The String-type rule: no control characters, noncharacters or lone surrogates."""
     if value.isprintable():  # fast path: str.isprintable() is False for every bad character
         return None
+    surrogate = lone_surrogate(value)
+    if surrogate is not None:
+        return _error(pointer, f"{label} contains {surrogate}: {_show(value)}")
     bad = _BAD_CHAR_RE.search(value)
     if bad is None:
         return None
     code = ord(bad.group())
-    if code <= 0x9F:
-        kind = "control character"
-    elif 0xD800 <= code <= 0xDFFF:
-        kind = "unpaired surrogate"
-    else:
-        kind = "Unicode noncharacter"
+    kind = "control character" if code <= 0x9F else "Unicode noncharacter"
     return _error(
         pointer, f"{label} contains {kind} U+{code:04X} at index {bad.start()}: {_show(value)}"
     )

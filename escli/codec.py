@@ -24,6 +24,8 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
 
+from escli.text import find_lone_surrogate, lone_surrogate
+
 __all__ = ["FieldError", "decode", "decoder", "encode", "parse_text"]
 
 Check = Callable[[Any, str], Any]
@@ -61,10 +63,6 @@ def _exact(tp: type, label: str) -> Check:
     return check
 
 
-# Text no store can hold: a lone surrogate (from ``"\\ud800"`` in YAML or JSON, or from a
-# command-line byte that is not UTF-8) cannot be encoded as UTF-8.
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
 # Python refuses to turn an integer of more digits than this into text (and back), so such
 # an integer could be checked but never written: 0 means no limit.
 MAX_INT_DIGITS = sys.get_int_max_str_digits()
@@ -73,13 +71,9 @@ _FAST_INT_BOUND = 1 << int(MAX_INT_DIGITS * math.log2(10)) if MAX_INT_DIGITS els
 
 def _check_text(value: str, path: str) -> str:
     if not value.isascii():
-        found = _SURROGATE.search(value)
-        if found:
-            raise _Unwritable(
-                path,
-                f"holds a lone surrogate U+{ord(found.group()):04X} at character "
-                f"{found.start() + 1}, which is not text (was it a byte that is not UTF-8?)",
-            )
+        problem = lone_surrogate(value)
+        if problem is not None:
+            raise _Unwritable(path, f"contains {problem}")
     return value
 
 
@@ -381,7 +375,7 @@ def _build(cls: type, *, check_only: bool) -> Callable[[Any], Any]:
         "slow": slow_check if check_only else slow,
         "new": object.__new__,
         "cls": cls,
-        "surrogate": _SURROGATE.search,
+        "surrogate": find_lone_surrogate,
         "bound": _FAST_INT_BOUND,
     }
     exec("\n".join(lines), namespace)
@@ -392,7 +386,7 @@ def _fast_test(name: str, tp: Any) -> str:
     """The fast path's test of one field: exactly the type, and nothing the general checks
     would refuse (a lone surrogate, an integer too long to write); any doubt goes slow."""
     if tp is str:
-        return f"type({name}) is str and ({name}.isascii() or not surrogate({name}))"
+        return f"type({name}) is str and ({name}.isascii() or surrogate({name}) is None)"
     if tp is int and _FAST_INT_BOUND is not None:
         return f"type({name}) is int and -bound < {name} < bound"
     return f"type({name}) is {_SIMPLE[tp]}"

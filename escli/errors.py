@@ -37,6 +37,7 @@ __all__ = [
     "StoreUnavailable",
     "UsageError",
     "in_context",
+    "missing_client",
     "written_before",
     "wrote_nothing",
 ]
@@ -139,6 +140,21 @@ class ClientMissing(EscliError):
     extra to install (``pip install 'escli[postgres]'``)."""
 
     exit_code = 12
+
+
+def missing_client(what: str, extras: str, error: ImportError) -> ClientMissing:
+    """The one-line error for a client library that is not installed, or is installed but
+    does not import (its own import failed), naming the extra that installs it. An
+    ``ImportError`` of escli's own modules is a bug and is raised as it is."""
+    if error.name and error.name.startswith("escli"):
+        raise error
+    missing = isinstance(error, ModuleNotFoundError)
+    detail = "" if missing else f" (installed, but it does not import: {_first_line(error)})"
+    return ClientMissing(f"{what}{detail}: pip install {extras}")
+
+
+def _first_line(error: BaseException) -> str:
+    return (str(error).strip().splitlines() or [type(error).__name__])[0]
 
 
 def _retold(error: E, message: str, refused: str | None) -> E:

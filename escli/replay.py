@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any, NamedTuple
+from itertools import chain
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.codec import FieldError, decoder
 from escli.domain_calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
 from escli.errors import EscliError, StoreError
 from escli.model import Domain, with_generation
-from escli.stores.base import FoldRow, RecordedEvent
+from escli.stores.base import FoldRow, RecordedEvent, Store
+from escli.suggest import stream_not_found
 
-__all__ = ["Step", "decode_event", "fold", "steps"]
+if TYPE_CHECKING:
+    from escli.event_files import FileStream
+
+__all__ = [
+    "Step",
+    "decode_event",
+    "ends_early",
+    "fold",
+    "replay_state",
+    "replay_steps",
+    "steps",
+]
 
 
 def _event_class(
@@ -170,3 +183,57 @@ def _close(rows: Iterable[Any]) -> None:
     close = getattr(rows, "close", None)
     if close is not None:
         close()
+
+
+# -- the replay use case: a stream from a store or a file, up to a generation ---------------
+
+
+def replay_state(
+    domain: Domain,
+    stream: str,
+    source: Store | FileStream,
+    to_generation: int | None = None,
+    *,
+    store: Store | None = None,
+) -> Any:
+    """The state of ``stream`` read from ``source`` up to ``to_generation``. ``store`` is the
+    store ``source`` is (None for a file): a stream it does not hold is ``NotFound``, with
+    the closest names it holds, so that a typo does not look like a new entity."""
+    state = fold(domain, stream, source.read_data(stream, to_generation=to_generation))
+    if state.generation == 0:
+        _check_found(store, stream, to_generation)
+    return state
+
+
+def replay_steps(
+    domain: Domain,
+    stream: str,
+    source: Store | FileStream,
+    to_generation: int | None = None,
+    *,
+    store: Store | None = None,
+) -> Iterator[Step]:
+    """Every transition of ``stream`` up to ``to_generation``, as ``steps`` gives them;
+    ``NotFound`` (as ``replay_state``) is raised here, before the first step is asked for."""
+    walked = steps(domain, stream, source.read(stream, to_generation=to_generation))
+    first = next(walked, None)
+    if first is None:
+        _check_found(store, stream, to_generation)
+        return iter(())
+    return chain([first], walked)
+
+
+def ends_early(stream: str, reached: int, to_generation: int | None) -> str | None:
+    """What to tell a person when the stream ended before ``--to-generation`` (the replay
+    stopped at its end; the state's generation says it to a machine), or None."""
+    if to_generation is None or reached >= to_generation:
+        return None
+    return f"{stream} ends at generation {reached}, before --to-generation {to_generation}"
+
+
+def _check_found(store: Store | None, stream: str, to_generation: int | None) -> None:
+    """A replay that read nothing: of a stream the store does not hold, it is not found.
+    Only here is the store asked anything more (a file's stream was found when the file was
+    read); only --to-generation 0 reads nothing of a stream that exists."""
+    if store is not None and (to_generation != 0 or store.generation(stream) == 0):
+        raise stream_not_found(store, stream)

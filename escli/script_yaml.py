@@ -102,7 +102,7 @@ def _character(found: re.Match[str]) -> str:
     char = found.group()
     code = ord(char)
     if 0xD800 <= code <= 0xDFFF:
-        kind = "a lone surrogate (a byte that was not UTF-8?)"
+        kind = "a lone surrogate, which UTF-8 cannot encode"
     elif code == 0:
         kind = "a NUL"
     else:
@@ -280,4 +280,8 @@ def _scalar(loader: Any, node: Any, source: str) -> Any:
 def _invalid(e: Any, source: str) -> InvalidInput:
     mark = e.problem_mark or e.context_mark
     where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
-    return InvalidInput(f"{where}: invalid YAML: {e.problem or e.context}")
+    problem = e.problem or e.context
+    if "maximum nesting depth" in str(problem):
+        # libyaml's own bound (it scans a flow collection ahead): worded as escli's
+        return ScriptTooLarge(f"{where}: nested deeper than {MAX_DEPTH} levels")
+    return InvalidInput(f"{where}: invalid YAML: {problem}")

@@ -33,7 +33,9 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 import shlex
+import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +58,8 @@ from escli.errors import (
 )
 from escli.model import Domain, event_meta
 from escli.script_yaml import ScriptTooLarge, Where, YList, YMap, check_script_text, parse_yaml
-from escli.stores.base import NewEvent, Store
+from escli.stores.base import NewEvent, Store, Transactional
+from escli.stores.namespaced import NamespacedStore
 
 __all__ = [
     "ERROR_KINDS",
@@ -539,6 +542,8 @@ class Scenario:
 class ScenarioOutcome:
     scenario: Scenario
     problems: list[str]
+    # The prefix of the streams the scenario left in its store (one without transactions).
+    kept_prefix: str | None = None
 
     @property
     def ok(self) -> bool:
@@ -600,35 +605,53 @@ def run_scenario(
 
     A store that is not a fresh ``memory:`` one is shared (with other scenarios, earlier
     runs, other users): there the scenario's streams get a prefix of their own,
-    ``escli-test.<random>.``, so that it sees only its given events, whatever ran before."""
+    ``escli-test.<random>.``, so that it sees only its given events, whatever the store
+    holds. On a ``Transactional`` store the scenario runs in a transaction rolled back at
+    its end, so nothing of it stays; on another (EventStoreDB) its streams stay, and the
+    outcome's ``kept_prefix`` names them."""
     shared = open_store(scenario.store_url or default_store)
-    store = shared
-    if not shared.url.lower().startswith("memory:"):
-        import uuid
-
-        from escli.stores.namespaced import NamespacedStore
-
-        store = NamespacedStore(shared, f"{SCENARIO_PREFIX}{uuid.uuid4().hex[:12]}.")
     try:
-        stream = scenario.domain.stream_of(scenario.when.command)
-        if scenario.given:
-            store.append(stream, scenario.given, store.generation(stream))
-        try:
-            result = dispatch(scenario.domain, scenario.when.command, store)
-        except DomainError:
-            raise  # the domain's bug ends the run, as a bug in a test would
-        except EscliError as e:
-            return ScenarioOutcome(scenario, scenario.then.problems(None, e))
-        return ScenarioOutcome(scenario, scenario.then.problems(result, None))
+        if shared.url.lower().startswith("memory:"):
+            return _run_scenario(scenario, shared)
+        prefix = f"{SCENARIO_PREFIX}{uuid.uuid4().hex[:12]}."
+        store = NamespacedStore(shared, prefix)
+        if isinstance(shared, Transactional):
+            with shared.transaction(rollback=True):
+                return _run_scenario(scenario, store)
+        outcome = _run_scenario(scenario, store)
+        outcome.kept_prefix = prefix
+        return outcome
     finally:
         shared.close()
+
+
+def kept_streams_note(prefixes: Sequence[str]) -> str:
+    """What to tell the user when scenarios left their streams in a store without
+    transactions."""
+    n = len(prefixes)
+    return (
+        f"the store has no transactions: {n} scenario{'' if n == 1 else 's'} left "
+        f"{'its' if n == 1 else 'their'} streams in it, under {SCENARIO_PREFIX}<random>. "
+        f"({', '.join(prefixes[:3])}{', ...' if n > 3 else ''})"
+    )
+
+
+def _run_scenario(scenario: Scenario, store: Store) -> ScenarioOutcome:
+    stream = scenario.domain.stream_of(scenario.when.command)
+    if scenario.given:
+        store.append(stream, scenario.given, store.generation(stream))
+    try:
+        result = dispatch(scenario.domain, scenario.when.command, store)
+    except DomainError:
+        raise  # the domain's bug ends the run, as a bug in a test would
+    except EscliError as e:
+        return ScenarioOutcome(scenario, scenario.then.problems(None, e))
+    return ScenarioOutcome(scenario, scenario.then.problems(result, None))
 
 
 def find_scenario_files(paths: Sequence[str]) -> list[str]:
     """Scenario files: each PATH that is a file, and under each folder the *.yaml/*.yml
     files with a top-level ``scenarios:`` key, in name order."""
-    import os
-
     found: list[str] = []
     for path in paths:
         if os.path.isfile(path):

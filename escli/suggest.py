@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Literal
 
+from escli.errors import NotFound
+
 if TYPE_CHECKING:
-    from escli.errors import NotFound
     from escli.stores.base import Store
 
 __all__ = ["closest", "did_you_mean", "stream_not_found"]
@@ -14,7 +15,7 @@ __all__ = ["closest", "did_you_mean", "stream_not_found"]
 
 def closest(name: str, known: Iterable[str], n: int = 3) -> list[str]:
     """Up to ``n`` of ``known`` that look like ``name``, closest first."""
-    import difflib
+    import difflib  # lazily: only an error path needs it, and it costs CLI start-up
 
     return difflib.get_close_matches(name, list(known), n=n, cutoff=0.6)
 
@@ -40,8 +41,6 @@ def stream_not_found(store: Store, stream: str) -> NotFound:
     """The error for a stream the store does not hold, with the closest names it holds in
     the same domain (ids are compared: the shared ``combat-`` would make every name look
     close). Only this error path lists the store's streams."""
-    from escli.errors import NotFound
-
     domain, sep, wanted = stream.partition("-")
     prefix = domain + sep
     ids = [s.stream[len(prefix) :] for s in store.streams() if s.stream.startswith(prefix)]

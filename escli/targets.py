@@ -89,4 +89,4 @@ def _open_target(url: str) -> Sink:
         from escli.sinks.nats import NatsTarget
 
         return NatsTarget(url)
-    return StoreTarget(open_lasting_store(url, "a --to target"))
+    return StoreTarget(open_lasting_store(url, "--to target"))

@@ -155,6 +155,17 @@ def secrets_hidden(url: str) -> Iterator[None]:
         raise
 
 
+def bad_url(what: str, url: str, problem: str) -> str:
+    """The one wording of a URL that is wrong in itself: ``bad <what> URL '<url>': <problem>``,
+    the URL masked (``what`` names its kind: "PostgreSQL store", "EventStoreDB", "NATS")."""
+    return f"bad {what} URL {mask_url(url)!r}: {problem}"
+
+
+def port_problem(port: str) -> str:
+    """The one wording of a port that is not one, for ``bad_url``."""
+    return f"port {port!r} is not a number from 1 to 65535"
+
+
 def check_url(url: str, what: str, *, credentials: bool = True, query: bool = True) -> None:
     """Refuse, as ``InvalidInput`` showing ``url`` masked, credentials that are not
     percent-encoded, or any credentials where the scheme takes none (``credentials=False``),
@@ -162,11 +173,15 @@ def check_url(url: str, what: str, *, credentials: bool = True, query: bool = Tr
     no query). ``what`` names the kind of URL in the message ("PostgreSQL store")."""
     _, userinfo, rest = split_credentials(url)
     if userinfo is not None and not credentials:
-        raise InvalidInput(f"{what} URL {mask_url(url)!r} takes no user name or password")
+        raise InvalidInput(bad_url(what, url, "it takes no user name or password"))
     if userinfo is not None and not _USERINFO.fullmatch(userinfo):
         raise InvalidInput(
-            f"bad {what} URL {mask_url(url)!r}: its user name or password (all before the "
-            "last '@') holds characters to percent-encode: " + PERCENT_ENCODE
+            bad_url(
+                what,
+                url,
+                "its user name or password (all before the last '@') holds characters to "
+                "percent-encode: " + PERCENT_ENCODE,
+            )
         )
     if query:
         _check_query(url, rest, what)
@@ -181,8 +196,7 @@ def _check_query(url: str, rest: str, what: str) -> None:
             continue
         if name in seen:
             raise InvalidInput(
-                f"bad {what} URL {mask_url(url)!r}: query parameter {key!r} is given twice; "
-                "give it once"
+                bad_url(what, url, f"query parameter {key!r} is given twice; give it once")
             )
         seen.add(name)
 

@@ -188,7 +188,7 @@ def test_times_escli_cannot_keep_exactly_are_refused(time: str, message: str) ->
 def test_a_stored_value_that_cannot_be_a_cloudevent_is_not_exported() -> None:
     with pytest.raises(StoreError, match="cannot be exported as CloudEvents: source"):
         to_json(RECORD._replace(source="not a uri"))
-    with pytest.raises(StoreError, match="beyond the 32-bit integers"):
+    with pytest.raises(StoreError, match="generation 2147483648 is past the largest generation"):
         to_json(RECORD._replace(generation=2**31))
 
 

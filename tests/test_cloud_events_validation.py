@@ -165,7 +165,7 @@ def test_specversion_other_than_exactly_1_0_is_an_error(value: object) -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# String type: control characters, noncharacters, unpaired surrogates.
+# String type: control characters, noncharacters, lone surrogates.
 
 STRING_ATTRIBUTES = ["id", "subject", "typeversion"]  # core required, core optional, extension
 
@@ -189,14 +189,14 @@ def test_unicode_noncharacter_in_a_string_attribute_is_an_error(name: str, char:
 
 
 @pytest.mark.parametrize("name", STRING_ATTRIBUTES)
-def test_unpaired_surrogate_in_a_string_attribute_is_an_error(name: str) -> None:
+def test_a_lone_surrogate_in_a_string_attribute_is_an_error(name: str) -> None:
     paired = loads_json_object_strict(
         json.dumps(event(**{name: "x"})).replace('"x"', '"\\ud83d\\ude00"')
     )  # an escaped pair is one character, U+1F600
     assert_valid(paired)
     lone = loads_json_object_strict(json.dumps(event(**{name: "x"})).replace('"x"', '"a\\ud83d"'))
     problem = assert_only(lone, f"/{name}", "error")
-    assert "unpaired surrogate U+D83D" in problem.message
+    assert "a lone surrogate U+D83D at index 1" in problem.message
 
 
 def test_problem_messages_truncate_long_values() -> None:

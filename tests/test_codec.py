@@ -10,7 +10,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from escli.cloud_events_validation import validate_event
 from escli.codec import FieldError, checker, decode, decoder, encode, parse_text
+from escli.text import find_lone_surrogate, lone_surrogate
 
 
 class Colour(enum.Enum):
@@ -214,3 +216,26 @@ def test_bad_command_line_words_are_refused(tp: Any, text: str, message: str) ->
 def test_integers_on_the_command_line_are_plain_ascii_digits(text: str) -> None:
     with pytest.raises(FieldError, match="expected an integer"):
         parse_text(int, text, "f")
+
+
+# -- lone surrogates: one finder, one wording ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "index"),
+    [("ogre", None), ("é\n\t", None), ("ogre \U0001f600", None), ("og\ud800re", 2), ("\udcff", 0)],
+)
+def test_the_lone_surrogate_finder_gives_the_first_ones_index(text: str, index: int | None) -> None:
+    assert find_lone_surrogate(text) == index
+
+
+def test_a_lone_surrogate_is_worded_the_same_wherever_it_comes_in() -> None:
+    wording = "a lone surrogate U+D800 at index 1, which UTF-8 cannot encode"
+    assert lone_surrogate("a\ud800") == wording
+    with pytest.raises(FieldError) as caught:
+        parse_text(str, "a\ud800", "entity_id")
+    assert str(caught.value) == f"entity_id: contains {wording}"
+    problems = validate_event({"specversion": "1.0", "id": "a\ud800", "source": "s", "type": "t"})
+    assert [p.message for p in problems if p.pointer == "/id"] == [
+        f"id contains {wording}: 'a\\ud800'"
+    ]

@@ -345,7 +345,7 @@ EMITTED_BADLY = [
     ('Weighed("t1", 1, "1.5")', "whose ratio does not fit its annotation: expected a number"),
     (
         'Poked("\\ud800")',
-        "whose thing_id does not fit its annotation: holds a lone surrogate U+D800",
+        "whose thing_id does not fit its annotation: contains a lone surrogate U+D800",
     ),
     ('Weighed("t1", 10**5000)', "whose grams does not fit its annotation: an integer of more than"),
     ('Weighed("t1", {1})', "Weighed that cannot be stored: escli cannot encode {1}"),
@@ -825,3 +825,14 @@ def test_an_installed_domain_that_fails_to_import_shows_its_packages_frames(
         f'  File "{package / "__init__.py"}", line 1, in <module>',
         f'  File "{package / "parts.py"}", line 3, in <module>',
     ]
+
+
+def test_listing_as_json_with_a_broken_domain_prints_nothing_on_stdout(
+    escli: Run, tmp_path: Path
+) -> None:
+    path = probe(tmp_path / "domains", imports="1 / 0  # here")
+    out = escli("domains", "--json", "--domains", str(path.parent))
+    assert (out.exit_code, out.stdout) == (11, "")
+    error = json.loads(out.stderr.splitlines()[0])
+    assert error["exit_code"] == 11
+    assert "does not import: ZeroDivisionError" in error["error"]

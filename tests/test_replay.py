@@ -6,6 +6,8 @@ import pytest
 from escli_combat import Attack, EntityAttacked, Heal
 
 from escli import Domain, StoreError, dispatch, fold, steps
+from escli.errors import NotFound
+from escli.replay import ends_early, replay_state, replay_steps
 from escli.stores.base import NewEvent, new_event_id
 from escli.stores.memory import MemoryStore
 
@@ -165,3 +167,33 @@ def test_a_short_fold_does_not_load_the_faster_parser(
     rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": 7}')]
     assert fold(combat, "combat-ogre", rows).hitpoints == 893
     assert escli.replay._LOADS is None
+
+
+# -- the replay use case -----------------------------------------------------------------------
+
+
+def test_replaying_a_stream_the_store_lacks_is_not_found_with_the_closest_names(
+    combat: Domain,
+) -> None:
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    for replay in (replay_state, replay_steps):
+        with pytest.raises(NotFound, match=r"'combat-orge' is not in the store; did you mean "):
+            replay(combat, "combat-orge", store, store=store)
+    # Up to generation 0 of a stream that exists is its initial state, not "not found".
+    assert replay_state(combat, "combat-ogre", store, 0, store=store).generation == 0
+    assert list(replay_steps(combat, "combat-ogre", store, 0, store=store)) == []
+
+
+def test_replaying_past_the_end_stops_there_and_says_so(combat: Domain) -> None:
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    dispatch(combat, Attack("ogre", 150), store)
+    state = replay_state(combat, "combat-ogre", store, 99, store=store)
+    assert [s.after.generation for s in replay_steps(combat, "combat-ogre", store, 99)] == [1, 2]
+    assert state.generation == 2
+    assert ends_early("combat-ogre", 2, 99) == (
+        "combat-ogre ends at generation 2, before --to-generation 99"
+    )
+    assert ends_early("combat-ogre", 2, 2) is None
+    assert ends_early("combat-ogre", 2, None) is None

@@ -70,7 +70,9 @@ def test_percent_encoded_and_colon_holding_passwords_are_accepted() -> None:
 
 
 def test_a_scheme_without_credentials_refuses_them_masked() -> None:
-    with pytest.raises(InvalidInput, match=r"^SQLite store URL 'sqlite://u:\*\*\*@h/x' takes no"):
+    with pytest.raises(
+        InvalidInput, match=r"^bad SQLite store URL 'sqlite://u:\*\*\*@h/x': it takes no"
+    ):
         check_url("sqlite://u:pw@h/x", "SQLite store", credentials=False)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import re
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -18,6 +17,7 @@ import click
 
 from escli.cli.app import App
 from escli.errors import DomainError, EscliError, InvalidInput, UsageError
+from escli.text import find_lone_surrogate
 
 COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
@@ -141,15 +141,12 @@ def _report(app: App, error: EscliError) -> None:
     app.error(str(error), error.exit_code, traceback=traceback)
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
 def _check_arguments(args: Sequence[str]) -> None:
     """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
     lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
     no file can encode. Checked once, for every command, before anything runs."""
     for arg in args:
-        if isinstance(arg, str) and not arg.isascii() and _SURROGATE.search(arg):
+        if isinstance(arg, str) and not arg.isascii() and find_lone_surrogate(arg) is not None:
             try:
                 shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]
             except UnicodeEncodeError:

@@ -44,8 +44,8 @@ def copy(
         raise UsageError("give the STREAMs to copy, or --all (not both)")
     app.json = app.json or as_json
     with (
-        closing(open_store(source_url)) as source,
-        closing(open_lasting_store(target_url, "a copy target")) as target,
+        closing(open_store(source_url, "copy source")) as source,
+        closing(open_lasting_store(target_url, "copy target")) as target,
     ):
         plan = plan_copy(source, streams)
         total = plan.events

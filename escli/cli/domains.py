@@ -12,6 +12,9 @@ from escli.cli.app import App, common_options, pass_app
 def domains(app: App, domain_name: str | None) -> None:
     """List the domains escli can load, or show one: its commands, events and state.
 
+    When a domain fails to load, the list shows the others and the error follows (exit
+    11); with --json, stdout stays empty, so that a program never takes a part for all.
+
     \b
     Example:
       escli domains
@@ -22,7 +25,8 @@ def domains(app: App, domain_name: str | None) -> None:
     if domain_name is None:
         found = app.registry.load_all()
         if app.json:
-            app.print_json([domain_json(d) for d in found.domains])
+            if not found.failures:
+                app.print_json([domain_json(d) for d in found.domains])
         else:
             app.print(domains_view(found.domains))
         for path in found.helpers:

@@ -8,21 +8,18 @@ from typing import Any
 import click
 
 from escli.errors import InvalidInput
+from escli.stores.base import MAX_GENERATION, past_max_generation
 
-__all__ = ["MAX_GENERATION", "Generation", "output_path"]
-
-# The largest generation a store can hold and compare: a signed 64-bit integer (SQLite's
-# INTEGER, PostgreSQL's bigint).
-MAX_GENERATION = 2**63 - 1
+__all__ = ["Generation", "output_path"]
 
 _NATURAL = re.compile(r"\+?[0-9]+")  # a negative number is below any minimum
 
 
 class Generation(click.IntRange):
     """A stream generation from ``minimum`` up: a usage error (exit 2) below it or for a word
-    that is not an integer, as for any click integer; past ``MAX_GENERATION`` invalid input
-    (exit 4) naming the option and the value, which a store would refuse with a driver
-    error (or Python with a traceback, for ``1`` and 5,000 zeros)."""
+    that is not an integer, as for any click integer; past ``MAX_GENERATION`` (the largest
+    generation escli keeps, ``escli.stores.base``) invalid input (exit 4) naming the option
+    and the value."""
 
     name = "generation"
 
@@ -35,10 +32,7 @@ class Generation(click.IntRange):
         if _NATURAL.fullmatch(digits) and (len(digits) > 20 or int(digits) > MAX_GENERATION):
             option = param.opts[0] if param is not None and param.opts else "generation"
             shown = text if len(text) <= 30 else f"{text[:12]}...({len(text)} characters)"
-            raise InvalidInput(
-                f"{option}: {shown!r} is past the largest generation a store holds "
-                f"({MAX_GENERATION})"
-            )
+            raise InvalidInput(f"{option}: {past_max_generation(repr(shown))}")
         return super().convert(value, param, ctx)
 
 

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
-from itertools import chain
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -41,8 +40,7 @@ def replay(
     from rich.text import Text
 
     from escli.cli.render import state_json, state_view, step_json, step_view
-    from escli.replay import fold
-    from escli.replay import steps as walk
+    from escli.replay import ends_early, replay_state, replay_steps
 
     events: Store | FileStream
     store: Store | None = None
@@ -55,51 +53,24 @@ def replay(
     else:
         events = store = app.store
     domain = app.registry.for_stream(stream)
+    shown: list[dict[str, Any]] = []  # the steps, for --json
     if not steps:
-        state = fold(domain, stream, events.read_data(stream, to_generation=to_generation))
-        if state.generation == 0:
-            _check_found(store, stream, to_generation)
-        _note_end(app, stream, state.generation, to_generation)
-        if app.json:
-            app.print_json(state_json(stream, state))
-        else:
-            app.print_lines(state_view(stream, state))
-        return
-    walked = walk(domain, stream, events.read(stream, to_generation=to_generation))
-    first = next(walked, None)
-    if first is None:
-        _check_found(store, stream, to_generation)
-    applied = walked if first is None else chain([first], walked)
-    state = domain.initial_state(stream)
-    if app.json:
-        shown = []
-        for step in applied:
-            shown.append(step_json(step))
+        state = replay_state(domain, stream, events, to_generation, store=store)
+    else:
+        walked = replay_steps(domain, stream, events, to_generation, store=store)
+        state = domain.initial_state(stream)
+        if not app.json:
+            app.print_lines([Text.assemble((stream, "bold"), "  from generation 0")])
+        for step in walked:
+            if app.json:
+                shown.append(step_json(step))
+            else:
+                app.print_lines(step_view(step))
             state = step.after
-        _note_end(app, stream, state.generation, to_generation)
-        app.print_json({**state_json(stream, state), "steps": shown})
-        return
-    app.print_lines([Text.assemble((stream, "bold"), "  from generation 0")])
-    for step in applied:
-        app.print_lines(step_view(step))
-        state = step.after
-    _note_end(app, stream, state.generation, to_generation)
-    app.print_lines(state_view(stream, state))
-
-
-def _check_found(store: Store | None, stream: str, to_generation: int | None) -> None:
-    """A replay that read nothing: of a stream the store does not hold, it is not found (a
-    typo must not look like a new entity). Only here is the store asked anything more (a
-    file's stream was found when the file was read)."""
-    # Only --to-generation 0 reads nothing of a stream that exists.
-    if store is not None and (to_generation != 0 or store.generation(stream) == 0):
-        from escli.suggest import stream_not_found
-
-        raise stream_not_found(store, stream)
-
-
-def _note_end(app: App, stream: str, reached: int, to_generation: int | None) -> None:
-    """--to-generation past the end: the replay stopped at the end, and says so (the JSON
-    output's generation says it to a machine)."""
-    if to_generation is not None and reached < to_generation and not app.json:
-        app.note(f"{stream} ends at generation {reached}, before --to-generation {to_generation}")
+    note = ends_early(stream, state.generation, to_generation)
+    if note is not None and not app.json:
+        app.note(note)
+    if app.json:
+        app.print_json({**state_json(stream, state), **({"steps": shown} if steps else {})})
+    else:
+        app.print_lines(state_view(stream, state))

@@ -16,7 +16,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     top-level scenarios: list). Each scenario seeds its given events in an isolated
     in-memory store (unless it names a store, or --store is given on the command line),
     handles its when command and compares the outcome with then. In a named store each
-    scenario's streams are its own (prefixed escli-test.<random>.), so runs never meet.
+    scenario's streams are its own (prefixed escli-test.<random>.), so runs never meet,
+    and are rolled back at its end; a store without transactions (EventStoreDB) keeps
+    them, and a note on stderr says so.
     Ends with 'N passed, M failed'; the exit code is 10 if any failed.
 
     \b
@@ -25,17 +27,25 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     """
     from escli.cli.render import scenario_json, scenario_view
     from escli.errors import ExpectationFailed
-    from escli.scripts import find_scenario_files, load_scenarios, run_scenario
+    from escli.scripts import (
+        find_scenario_files,
+        kept_streams_note,
+        load_scenarios,
+        run_scenario,
+    )
     from escli.stores import open_store
 
     files = find_scenario_files(paths)
     scenarios = [s for f in files for s in load_scenarios(app.read_text(f), f, app.registry)]
     failed = 0
+    kept: list[str] = []
     for scenario in scenarios:
         outcome = run_scenario(
             scenario, open_store, app.store_url if app.store_from_command_line else "memory:"
         )
         failed += not outcome.ok
+        if outcome.kept_prefix is not None:
+            kept.append(outcome.kept_prefix)
         if app.json:
             app.print_json(scenario_json(outcome))
         else:
@@ -45,5 +55,7 @@ def test(app: App, paths: tuple[str, ...]) -> None:
         app.print_json({"summary": {"passed": len(scenarios) - failed, "failed": failed}})
     else:
         app.print_lines([summary])
+    if kept:
+        app.note(kept_streams_note(kept))
     if failed:
         raise ExpectationFailed(f"{failed} of {len(scenarios)} scenarios failed")

@@ -81,10 +81,11 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
-from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable
+from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable, missing_client
 from escli.model import Domain
 from escli.stores.base import RecordedEvent
-from escli.urls import check_url, hide_secrets, mask_url
+from escli.targets import TargetBehind
+from escli.urls import bad_url, check_url, hide_secrets, port_problem
 
 try:
     import nats.errors
@@ -94,8 +95,6 @@ try:
     from nats.aio.subscription import Subscription
     from nats.js import api
 except ImportError as e:
-    from escli.stores import missing_client
-
     raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
@@ -274,14 +273,13 @@ def parse_url(url: str) -> NatsOptions:
         parts = urlsplit(url)
         port = DEFAULT_PORT if parts.port is None else parts.port
     except ValueError as e:
-        raise InvalidInput(f"bad NATS URL {mask_url(url)!r}: {hide_secrets(str(e), url)}") from e
-    shown = f"nats://{parts.hostname or ''}"
+        raise InvalidInput(bad_url("NATS", url, hide_secrets(str(e), url))) from e
     if not 0 < port < 65536:
-        raise InvalidInput(f"bad NATS URL {shown!r}: port {port} is not from 1 to 65535")
+        raise InvalidInput(bad_url("NATS", url, port_problem(str(port))))
     if parts.scheme.lower() != "nats" or not parts.hostname:
-        raise InvalidInput(f"bad NATS URL {shown!r}: use nats://host[:port][?options]")
+        raise InvalidInput(bad_url("NATS", url, "use nats://host[:port][?options]"))
     if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidInput(f"bad NATS URL {shown!r}: it takes no path; options go after '?'")
+        raise InvalidInput(bad_url("NATS", url, "it takes no path; options go after '?'"))
     options: dict[str, str] = {}
     for name, value in parse_qsl(parts.query, keep_blank_values=True):
         if name not in ("subject", "stream", "create"):
@@ -593,8 +591,6 @@ class NatsTarget:
         return client
 
     async def _deliver(self, recorded: Sequence[RecordedEvent]) -> int:
-        from escli.targets import TargetBehind
-
         stream = recorded[0].stream
         subject = self.subject(stream)
         client = await self._ready()
@@ -769,8 +765,6 @@ class NatsTarget:
     ) -> Sequence[RecordedEvent]:
         """What of ``recorded`` goes after ``tail``, in order; raises when that is not all
         that is missing (``TargetBehind``: earlier events first) or cannot be."""
-        from escli.targets import TargetBehind
-
         if tail is None:
             return recorded  # nothing known: Nats-Msg-Id drops what JetStream saw lately
         stream, first = recorded[0].stream, recorded[0].generation

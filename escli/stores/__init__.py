@@ -3,7 +3,7 @@ is imported only when a URL of its scheme is used, so the CLI starts without the
 
 from __future__ import annotations
 
-from escli.errors import ClientMissing, InvalidInput
+from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
 from escli.urls import check_url, mask_url, secrets_hidden
 
@@ -26,7 +26,7 @@ EVENTSTOREDB_SCHEMES = frozenset(
 )
 
 
-def open_store(url: str) -> Store:
+def open_store(url: str, role: str = "store") -> Store:
     """The store a URL names: ``sqlite:///path`` (or a bare path), ``memory:``,
     ``postgresql://...`` (or ``postgres://...``), ``esdb://host:port?Tls=false`` (also
     ``esdb+discover://``, ``kurrentdb://``, ``kdb://``).
@@ -34,15 +34,16 @@ def open_store(url: str) -> Store:
     An empty URL is refused (SQLite would make it a database that is gone when the command
     ends), and so are credentials that are not percent-encoded (``escli.urls``). A store
     whose client library is not installed is ``ClientMissing``, naming the extra. No error
-    raised here shows a password, whatever the client put in its message."""
+    raised here shows a password, whatever the client put in its message. ``role`` names the
+    URL in messages: "store", "copy source"."""
     with secrets_hidden(url):
-        return _open_store(url)
+        return _open_store(url, role)
 
 
-def _open_store(url: str) -> Store:
+def _open_store(url: str, role: str) -> Store:
     if not url.strip():
         raise InvalidInput(
-            "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., "
+            f"the {role} URL is empty: name a store (sqlite:///PATH, postgresql://..., "
             "esdb://...; memory: for one that is gone when the command ends)"
         )
     scheme = url.split(":", 1)[0].lower() if ":" in url else ""
@@ -73,10 +74,10 @@ def _open_store(url: str) -> Store:
 
 def open_lasting_store(url: str, role: str) -> Store:
     """The store ``url`` names, refusing ``memory:`` (and an empty URL), which would be gone
-    when the command ends: for a store that receives events, ``role`` ("a copy target")."""
+    when the command ends: for a store that receives events, ``role`` ("copy target")."""
     if ":" in url and url.split(":", 1)[0].lower() == "memory":
-        raise InvalidInput(f"memory: cannot be {role}: it is gone when the command ends")
-    return open_store(url)
+        raise InvalidInput(f"memory: cannot be a {role}: it is gone when the command ends")
+    return open_store(url, role)
 
 
 def init_store(store: Store) -> bool | None:
@@ -87,18 +88,3 @@ def init_store(store: Store) -> bool | None:
         return None
     created: bool = init()
     return created
-
-
-def missing_client(what: str, extras: str, error: ImportError) -> ClientMissing:
-    """The one-line error for a client library that is not installed, or is installed but
-    does not import (its own import failed), naming the extra that installs it. An
-    ``ImportError`` of escli's own modules is a bug and is raised as it is."""
-    if error.name and error.name.startswith("escli"):
-        raise error
-    missing = isinstance(error, ModuleNotFoundError)
-    detail = "" if missing else f" (installed, but it does not import: {_first_line(error)})"
-    return ClientMissing(f"{what}{detail}: pip install {extras}")
-
-
-def _first_line(error: BaseException) -> str:
-    return (str(error).strip().splitlines() or [type(error).__name__])[0]

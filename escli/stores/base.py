@@ -6,8 +6,8 @@ things: read a stream, append to a stream with an expected generation, list stre
 answers where it holds given event ids (``find_ids``), through its unique index of ids.
 
 Beside ``Store``, a capability only some stores offer: ``Transactional``, several appends (to
-any streams) that become visible together or not at all (SQLite, PostgreSQL, memory; not
-EventStoreDB, which writes one stream at a time).
+any streams) that become visible together or not at all, or are all rolled back at the end
+(SQLite, PostgreSQL, memory; not EventStoreDB, which writes one stream at a time).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 
 __all__ = [
+    "MAX_GENERATION",
     "BaseStore",
     "DuplicateEventId",
     "FoldRow",
@@ -32,6 +33,21 @@ __all__ = [
     "Transactional",
     "now_rfc3339",
 ]
+
+
+# The largest generation escli keeps: CloudEvents, the file format of export and import,
+# writes it as an Integer, which the spec makes signed 32-bit. The stores could hold more
+# (SQLite INTEGER, PostgreSQL bigint and EventStoreDB revisions are 64-bit), but a stream
+# past it could not be exported; the options that take a generation stop there too.
+MAX_GENERATION = 2**31 - 1
+
+
+def past_max_generation(what: str) -> str:
+    """The one wording of a generation past ``MAX_GENERATION``; ``what`` names it."""
+    return (
+        f"{what} is past the largest generation escli keeps, {MAX_GENERATION} "
+        "(CloudEvents writes a generation as a signed 32-bit integer)"
+    )
 
 
 class DuplicateEventId(StoreError):
@@ -272,7 +288,12 @@ class Transactional(Protocol):
     until the block ends: keep it to one command's work. A protocol of its own beside
     ``Store`` (checked with ``isinstance``), as only some stores offer it."""
 
-    def transaction(self) -> AbstractContextManager[None]: ...
+    def transaction(self, *, rollback: bool = False) -> AbstractContextManager[None]:
+        """With ``rollback``, every append of the block is undone at its end even when it
+        succeeds: nothing stays, though the block's own reads saw them (``escli test`` in a
+        shared store). Inside another transaction, a block is part of the outer one, which
+        alone decides."""
+        ...
 
     def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
         """Appends of ``(stream, events, expected generation)``, as one write: every one or

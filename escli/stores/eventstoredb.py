@@ -86,9 +86,9 @@ from escli.errors import (
     InvalidInput,
     StoreError,
     StoreUnavailable,
+    missing_client,
     wrote_nothing,
 )
-from escli.stores import missing_client
 from escli.stores.base import (
     BaseStore,
     NewEvent,
@@ -99,7 +99,7 @@ from escli.stores.base import (
     merge_pending,
     now_rfc3339,
 )
-from escli.urls import check_url, hide_secrets, mask_url, valid_port
+from escli.urls import bad_url, check_url, hide_secrets, mask_url, port_problem, valid_port
 
 __all__ = ["EventStoreDBStore"]
 
@@ -235,7 +235,7 @@ def parse_url(url: str, api: ClientApi) -> Target:
     scheme, sep, rest = url.partition("://")
     scheme = scheme.lower()
     if not sep:
-        raise InvalidInput(f"EventStoreDB URL {shown!r} has no '://'")
+        raise InvalidInput(bad_url("EventStoreDB", url, "it has no '://'"))
     discover = scheme.endswith("+discover")
     if scheme not in api.schemes:
         # kurrentdb:// and kdb:// are the same protocol; esdbclient only knows esdb://.
@@ -247,35 +247,39 @@ def parse_url(url: str, api: ClientApi) -> Target:
     if any(c in user + password for c in "/?#@") or ":" in user:
         # The clients read credentials out of the URL without decoding them.
         raise InvalidInput(
-            f"EventStoreDB URL {shown!r}: the EventStoreDB clients cannot take a user name "
-            "or password holding '/', '?', '#' or '@' (nor a user name holding ':')"
+            bad_url(
+                "EventStoreDB",
+                url,
+                "the EventStoreDB clients cannot take a user name or password holding '/', "
+                "'?', '#' or '@' (nor a user name holding ':')",
+            )
         )
     targets = [h.strip() for h in hosts.split(",") if h.strip()]
     if not targets:
-        raise InvalidInput(f"EventStoreDB URL {shown!r} names no host (esdb://HOST:PORT)")
+        raise InvalidInput(bad_url("EventStoreDB", url, "it names no host (esdb://HOST:PORT)"))
     for target in targets:
         port = _port(target)
         if port is not None and not valid_port(port):
-            raise InvalidInput(
-                f"EventStoreDB URL {shown!r}: the port of {target!r} is not a number "
-                "from 1 to 65535"
-            )
+            raise InvalidInput(bad_url("EventStoreDB", url, port_problem(port)))
     where = ",".join(t if ":" in t else f"{t}:{DEFAULT_PORT}" for t in targets)
     options = dict(parse_qsl(query, keep_blank_values=True))
     names = {k.lower(): k for k in options}
     tls = options.get(names.get("tls", ""), "true").lower() == "true"
     if tls and not (user and password):
         raise InvalidInput(
-            f"EventStoreDB URL {shown!r} uses TLS (the default), which needs a user and "
-            "password (esdb://USER:PASSWORD@HOST:PORT); for a server started insecure add "
-            "?Tls=false"
+            bad_url(
+                "EventStoreDB",
+                url,
+                "it uses TLS (the default), which needs a user and password "
+                "(esdb://USER:PASSWORD@HOST:PORT); for a server started insecure add ?Tls=false",
+            )
         )
     for option in ("TlsCaFile", "UserCertFile", "UserKeyFile"):  # the clients open them
         path = options.get(names.get(option.lower(), ""))
         if path is not None and not os.path.isfile(path):
+            missing = "" if os.path.exists(path) else " (no such file)"
             raise InvalidInput(
-                f"EventStoreDB URL {shown!r}: {option} {path!r} is not a file"
-                + ("" if os.path.exists(path) else " (no such file)")
+                bad_url("EventStoreDB", url, f"{option} {path!r} is not a file{missing}")
             )
     if discover or len(targets) > 1:
         for key, value in DISCOVERY_DEFAULTS.items():
@@ -287,7 +291,11 @@ def parse_url(url: str, api: ClientApi) -> Target:
         try:
             timeout = float(deadline)
         except ValueError:
-            raise InvalidInput(f"DefaultDeadline in {shown!r} is not a number of seconds") from None
+            raise InvalidInput(
+                bad_url(
+                    "EventStoreDB", url, f"DefaultDeadline {deadline!r} is not a number of seconds"
+                )
+            ) from None
     credentials = f"{user}{':' if colon else ''}{password}@" if at else ""
     base = f"{scheme}://{credentials}{hosts}"
     client_uri = f"{base}?{urlencode(options)}" if options else base
@@ -295,7 +303,7 @@ def parse_url(url: str, api: ClientApi) -> Target:
         api.connection_spec(client_uri)  # the client's own checks: option names and values
     except ValueError as e:
         message = _mask(str(e), [url, client_uri], password)
-        raise InvalidInput(f"bad EventStoreDB URL {shown!r}: {message}") from None
+        raise InvalidInput(bad_url("EventStoreDB", url, message)) from None
     return Target(
         client_uri, shown, where, user or None, password if at and colon else None, timeout
     )

@@ -97,9 +97,9 @@ class MemoryStore(BaseStore):
                 self.append(stream, events, expected)
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
-        """Appends held under the lock; undone (streams cut back, ids dropped) on an error.
-        Pending deliveries are restored as they were."""
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
+        """Appends held under the lock; undone (streams cut back, ids dropped) on an error,
+        or at the end with ``rollback``. Pending deliveries are restored as they were."""
         with self._lock:
             if self._undo is not None:  # nested: part of the outer one
                 yield
@@ -109,17 +109,24 @@ class MemoryStore(BaseStore):
             try:
                 yield
             except BaseException:
-                lengths, ids = self._undo
-                for stream, length in lengths.items():
-                    del self._streams[stream][length:]
-                    if not length:
-                        del self._streams[stream]
-                for event_id in ids:
-                    self._ids.pop(event_id, None)
-                self._position, self._pending = position, pending
+                self._roll_back(position, pending)
                 raise
+            else:
+                if rollback:
+                    self._roll_back(position, pending)
             finally:
                 self._undo = None
+
+    def _roll_back(self, position: int, pending: dict[tuple[str, str], Pending]) -> None:
+        assert self._undo is not None
+        lengths, ids = self._undo
+        for stream, length in lengths.items():
+            del self._streams[stream][length:]
+            if not length:
+                del self._streams[stream]
+        for event_id in ids:
+            self._ids.pop(event_id, None)
+        self._position, self._pending = position, pending
 
     def streams(self) -> Iterator[StreamInfo]:
         for name in sorted(self._streams):

@@ -71,8 +71,13 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, datetime
 from typing import Any
 
-from escli.errors import ConcurrencyConflict, InvalidInput, StoreError, StoreUnavailable
-from escli.stores import missing_client
+from escli.errors import (
+    ConcurrencyConflict,
+    InvalidInput,
+    StoreError,
+    StoreUnavailable,
+    missing_client,
+)
 from escli.stores.base import (
     BaseStore,
     DuplicateEventId,
@@ -84,7 +89,15 @@ from escli.stores.base import (
     records,
 )
 from escli.times import RANGE, out_of_range
-from escli.urls import check_url, hide_secrets, mask_url, secrets_hidden, valid_port
+from escli.urls import (
+    bad_url,
+    check_url,
+    hide_secrets,
+    mask_url,
+    port_problem,
+    secrets_hidden,
+    valid_port,
+)
 
 try:
     import psycopg
@@ -234,15 +247,12 @@ def parse_url(url: str) -> tuple[str, str]:
     try:
         params = conninfo_to_dict(conninfo)
     except psycopg.Error as e:
-        raise InvalidInput(f"bad PostgreSQL store URL {mask_url(url)}: {_first_line(e)}") from e
+        raise InvalidInput(bad_url("PostgreSQL store", url, _first_line(e))) from e
     # libpq checks ports only when it connects, and calls one out of range a connection
     # failure (one that is not a number, an invalid value: InvalidInput there).
     for port in str(params.get("port") or "").split(","):
         if port.isascii() and port.isdigit() and not valid_port(port):
-            raise InvalidInput(
-                f"bad PostgreSQL store URL {mask_url(url)}: port {port!r} is not a number "
-                "from 1 to 65535"
-            )
+            raise InvalidInput(bad_url("PostgreSQL store", url, port_problem(port)))
     return conninfo, schema
 
 
@@ -339,7 +349,7 @@ class PostgresStore(BaseStore):
         # URL's fault, not the server's.
         invalid = re.search(r"invalid [\w ]*value.*", message)
         if invalid:
-            return InvalidInput(self._hide(f"bad PostgreSQL store URL {self.url}: {invalid[0]}"))
+            return InvalidInput(self._hide(bad_url("PostgreSQL store", self.url, invalid[0])))
         if "failed to resolve host" in lower or "could not translate host name" in lower:
             return StoreUnavailable(f"cannot reach {self.where}: unknown host")
         unreachable = (
@@ -363,7 +373,7 @@ class PostgresStore(BaseStore):
             reason = message.rpartition("FATAL:")[2].strip() or message
             return StoreError(self._hide(f"{self.where} refused the login: {reason}"))
         if isinstance(e, psycopg.ProgrammingError):
-            return InvalidInput(self._hide(f"bad PostgreSQL store URL {self.url}: {message}"))
+            return InvalidInput(self._hide(bad_url("PostgreSQL store", self.url, message)))
         return StoreError(self._hide(f"cannot connect to {self.where}: {message}"))
 
     def _error(self, e: psycopg.Error) -> StoreError:
@@ -553,7 +563,7 @@ class PostgresStore(BaseStore):
         return {event_id: (stream, int(generation)) for event_id, stream, generation in rows}
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         me = threading.get_ident()
         pinned = self._pinned.get(me)
         try:
@@ -563,7 +573,7 @@ class PostgresStore(BaseStore):
                 return
             with self._connection() as conn:
                 self._ensure(conn, create=True)
-                with conn.transaction():
+                with conn.transaction(force_rollback=rollback):
                     self._pinned[me] = conn
                     try:
                         yield

@@ -40,6 +40,7 @@ from escli.stores.base import (
     now_rfc3339,
     records,
 )
+from escli.urls import bad_url
 
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
@@ -92,13 +93,13 @@ def path_from_url(url: str) -> tuple[str, bool]:
     if raw.startswith("///"):
         raw = raw[3:]  # sqlite:///rel.db is relative, sqlite:////abs.db absolute
     elif raw.startswith("//"):
-        raise InvalidInput(f"SQLite store URLs have no host: use sqlite:///PATH, not {url!r}")
+        raise InvalidInput(bad_url("SQLite store", url, "it has no host: use sqlite:///PATH"))
     if "%" in raw:
         from urllib.parse import unquote
 
         raw = unquote(raw)
     if not raw:
-        raise InvalidInput(f"SQLite store URL names no file: {url!r}")
+        raise InvalidInput(bad_url("SQLite store", url, "it names no file"))
     options = dict(pair.partition("=")[::2] for pair in query.split("&") if pair)
     unknown = sorted(set(options) - {"mode"})
     if unknown:
@@ -111,15 +112,16 @@ def path_from_url(url: str) -> tuple[str, bool]:
 
 def _checked_path(path: str, url: str) -> str:
     if "\0" in path:  # no file name holds one; the OS would refuse it
-        raise InvalidInput(f"SQLite store path {path!r} (from {url!r}) holds a NUL character")
+        raise InvalidInput(bad_url("SQLite store", url, f"its path {path!r} holds a NUL character"))
     return path
 
 
 @contextmanager
-def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
+def _immediate(conn: sqlite3.Connection, *, rollback: bool = False) -> Iterator[None]:
     """A write transaction that takes the write lock at once (waiting up to the busy
-    timeout), committed on success and rolled back on any exception. Inside a transaction
-    already (``SQLiteStore.transaction``), a savepoint: it undoes only itself."""
+    timeout), committed on success (rolled back with ``rollback``) and rolled back on any
+    exception. Inside a transaction already (``SQLiteStore.transaction``), a savepoint: it
+    undoes only itself, and is part of the outer one's fate."""
     if conn.in_transaction:
         conn.execute("SAVEPOINT escli")
         try:
@@ -133,7 +135,7 @@ def _immediate(conn: sqlite3.Connection) -> Iterator[None]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield
-        conn.execute("COMMIT")
+        conn.execute("ROLLBACK" if rollback else "COMMIT")
     except BaseException:
         if conn.in_transaction:
             conn.execute("ROLLBACK")
@@ -436,14 +438,14 @@ class SQLiteStore(BaseStore):
         return found
 
     @contextmanager
-    def transaction(self) -> Iterator[None]:
+    def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         conn = self._connect(create=True)
         assert conn is not None
         if self.read_only:
             raise StoreError(f"store {self.path} is read-only; nothing was written")
         outermost = not conn.in_transaction
         try:
-            with _immediate(conn):
+            with _immediate(conn, rollback=rollback):
                 yield
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e

@@ -266,7 +266,7 @@ DEFECTS = [
     Defect(
         "id with a surrogate",
         put("id", "a\ud800"),
-        "id contains unpaired surrogate U+D800 at index 1: 'a\\ud800'",
+        "id contains a lone surrogate U+D800 at index 1, which UTF-8 cannot encode: 'a\\ud800'",
     ),
     Defect(
         "source not a URI",
@@ -324,13 +324,14 @@ DEFECTS = [
     Defect(
         "generation past 32 bits",
         put("generation", 2**31),
-        "extension 'generation' value 2147483648 is outside the signed 32-bit integer range",
+        "generation 2147483648 is past the largest generation escli keeps, 2147483647 "
+        "(CloudEvents writes a generation as a signed 32-bit integer)",
     ),
     Defect(
         "generation past 64 bits",
         put("generation", 2**63),
-        "extension 'generation' value 9223372036854775808 is outside the signed 32-bit integer "
-        "range",
+        "generation 9223372036854775808 is past the largest generation escli keeps, 2147483647 "
+        "(CloudEvents writes a generation as a signed 32-bit integer)",
     ),
     Defect(
         "generation with a fraction",
@@ -429,38 +430,41 @@ DEFECTS = [
         "combat.EntityAttacked v1.0 field damage: expected an integer, got 1.5",
     ),
     Defect("a field too many", data(colour="red"), "combat.EntityAttacked v1.0 field colour:"),
-    # Text no store can keep: an unpaired surrogate anywhere in data.
+    # Text no store can keep: a lone surrogate anywhere in data.
     Defect(
         "a surrogate in a field",
         data(entity_id="og\ud800re"),
-        "data at /data/entity_id contains unpaired surrogate U+D800 at index 2: 'og\\ud800re'; "
-        "text in a store is UTF-8, which cannot hold it",
+        "data at /data/entity_id contains a lone surrogate U+D800 at index 2, which UTF-8 "
+        "cannot encode: 'og\\ud800re'",
     ),
     Defect(
         "a low surrogate alone",
         data(entity_id="\udc00"),
-        "data at /data/entity_id contains unpaired surrogate U+DC00 at index 0",
+        "data at /data/entity_id contains a lone surrogate U+DC00 at index 0, which UTF-8 "
+        "cannot encode",
     ),
     Defect(
         "two high surrogates",
         data(entity_id="\ud83d\ud83d"),
-        "data at /data/entity_id contains unpaired surrogate U+D83D at index 0",
+        "data at /data/entity_id contains a lone surrogate U+D83D at index 0, which UTF-8 "
+        "cannot encode",
     ),
     Defect(
         "a surrogate in a member name",
         data(**{"\ud800": 1}),
-        "data at /data has a member name with unpaired surrogate U+D800 at index 0: '\\ud800'",
+        "data at /data has a member name that contains a lone surrogate U+D800 at index 0"
+        ", which UTF-8 cannot encode: '\\ud800'",
     ),
     Defect(
         "a surrogate nested deep",
         data(extra={"a/b": [1, {"c": ["ok", "\n\udfff"]}]}),
-        "data at /data/extra/a~1b/1/c/1 contains unpaired surrogate U+DFFF at index 1: "
-        "'\\n\\udfff'",
+        "data at /data/extra/a~1b/1/c/1 contains a lone surrogate U+DFFF at index 1"
+        ", which UTF-8 cannot encode: '\\n\\udfff'",
     ),
     Defect(
         "a surrogate in a nested member name",
         data(extra={"k\udbff": None}),
-        "data at /data/extra has a member name with unpaired surrogate U+DBFF at index 1",
+        "data at /data/extra has a member name that contains a lone surrogate U+DBFF at index 1",
     ),
 ]
 

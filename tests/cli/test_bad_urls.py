@@ -18,41 +18,42 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
     [
         (
             (*ATTACK, "--store", "postgresql://postgres@127.0.0.1:99999/x"),
-            "bad PostgreSQL store URL postgresql://postgres@127.0.0.1:99999/x: port '99999' is "
+            "bad PostgreSQL store URL 'postgresql://postgres@127.0.0.1:99999/x': port '99999' is "
             "not a number from 1 to 65535",
         ),
         (
             (*ATTACK, "--to", "postgres://postgres@a:5432,b:0/x"),
-            "bad PostgreSQL store URL postgres://postgres@a:5432,b:0/x: port '0' is not a number "
-            "from 1 to 65535",
+            "bad PostgreSQL store URL 'postgres://postgres@a:5432,b:0/x': port '0' is not a "
+            "number from 1 to 65535",
         ),
         (
             (*ATTACK, "--store", "esdb://127.0.0.1:abc?Tls=false"),
-            "EventStoreDB URL 'esdb://127.0.0.1:abc?Tls=false': the port of '127.0.0.1:abc' is "
-            "not a number from 1 to 65535",
+            "bad EventStoreDB URL 'esdb://127.0.0.1:abc?Tls=false': port 'abc' is not a number "
+            "from 1 to 65535",
         ),
         (
             (*ATTACK, "--to", "esdb+discover://a:2113,[::1]:70000?Tls=false"),
-            "EventStoreDB URL 'esdb+discover://a:2113,[::1]:70000?Tls=false': the port of "
-            "'[::1]:70000' is not a number from 1 to 65535",
+            "bad EventStoreDB URL 'esdb+discover://a:2113,[::1]:70000?Tls=false': port '70000' "
+            "is not a number from 1 to 65535",
         ),
         (
             (*ATTACK, "--store", "esdb://admin:pw@h:2113?TlsCaFile=/no/such/ca.pem"),
-            "EventStoreDB URL 'esdb://admin:***@h:2113?TlsCaFile=/no/such/ca.pem': TlsCaFile "
-            "'/no/such/ca.pem' is not a file (no such file)",
+            "bad EventStoreDB URL 'esdb://admin:***@h:2113?TlsCaFile=/no/such/ca.pem': "
+            "TlsCaFile '/no/such/ca.pem' is not a file (no such file)",
         ),
         (
             (*ATTACK, "--store", "esdb://admin:pw@h:2113?TlsCaFile=/"),
-            "EventStoreDB URL 'esdb://admin:***@h:2113?TlsCaFile=/': TlsCaFile '/' is not a file",
+            "bad EventStoreDB URL 'esdb://admin:***@h:2113?TlsCaFile=/': TlsCaFile '/' is not a "
+            "file",
         ),
         (
             (*ATTACK, "--to", "kdb://admin:pw@h:2113?UserCertFile=/no/cert.pem&UserKeyFile=/"),
-            "EventStoreDB URL 'kdb://admin:***@h:2113?UserCertFile=/no/cert.pem&UserKeyFile=/': "
-            "UserCertFile '/no/cert.pem' is not a file (no such file)",
+            "bad EventStoreDB URL 'kdb://admin:***@h:2113?UserCertFile=/no/cert.pem&UserKeyFile=/'"
+            ": UserCertFile '/no/cert.pem' is not a file (no such file)",
         ),
         (
             (*ATTACK, "--to", "nats://127.0.0.1:0"),
-            "bad NATS URL 'nats://127.0.0.1': port 0 is not from 1 to 65535",
+            "bad NATS URL 'nats://127.0.0.1:0': port '0' is not a number from 1 to 65535",
         ),
         # A query parameter given twice: the client would keep one of them without a word.
         (
@@ -92,7 +93,8 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
         ),
         (
             (*ATTACK, "--store", "sqlite:///a%00b.db"),
-            "SQLite store path 'a\\x00b.db' (from 'sqlite:///a%00b.db') holds a NUL character",
+            "bad SQLite store URL 'sqlite:///a%00b.db': its path 'a\\x00b.db' holds a NUL "
+            "character",
         ),
         (
             (*ATTACK, "--store", ""),
@@ -109,8 +111,8 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
         ),
         (
             ("copy", "sqlite:///events.db", "", "--all"),
-            "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., esdb://...; "
-            "memory: for one that is gone when the command ends)",
+            "the copy target URL is empty: name a store (sqlite:///PATH, postgresql://..., "
+            "esdb://...; memory: for one that is gone when the command ends)",
         ),
         (
             ("copy", "sqlite:///events.db", "memory:", "--all"),
@@ -118,8 +120,8 @@ ATTACK = ("dispatch", "combat", "attack", "ogre", "150")
         ),
         (
             ("copy", "", "sqlite:///copy.db", "--all"),
-            "the store URL is empty: name a store (sqlite:///PATH, postgresql://..., esdb://...; "
-            "memory: for one that is gone when the command ends)",
+            "the copy source URL is empty: name a store (sqlite:///PATH, postgresql://..., "
+            "esdb://...; memory: for one that is gone when the command ends)",
         ),
     ],
 )

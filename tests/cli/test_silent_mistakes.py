@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import uuid
@@ -200,23 +201,46 @@ def test_a_scenario_expecting_an_event_type_the_domain_lacks_is_invalid(
 # -- escli test --store: a shared store -------------------------------------------------------
 
 
-def test_scenarios_in_a_shared_store_pass_run_after_run_and_leave_its_streams_alone(
-    escli: Run, tmp_path: Path
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_scenarios_in_a_shared_store_pass_run_after_run_and_leave_nothing_behind(
+    escli: Run, tmp_path: Path, kind: str, request: pytest.FixtureRequest
 ) -> None:
-    shared = f"sqlite:///{tmp_path / 'shared.db'}"
-    assert escli("dispatch", "combat", "attack", "ogre", "150", "--store", shared).exit_code == 0
+    shared = (
+        f"sqlite:///{tmp_path / 'shared.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_schemas")()
+    )
+    # The store holds a dead ogre already: the scenarios must not see it.
+    assert escli("dispatch", "combat", "attack", "ogre", "900", "--store", shared).exit_code == 0
     before = held(shared)
     for _ in range(2):
         out = escli("test", str(ROOT / "sample_streams"), "--store", shared)
         assert (out.exit_code, out.stderr) == (0, "")
         assert out.stdout.endswith("17 passed, 0 failed\n")
-    with closing(open_store(shared)) as store:
-        assert [r for r in snapshot(store) if not str(r[0]).startswith("escli-test.")] == before
-        scenario_streams = [s.stream for s in store.streams() if s.stream != "combat-ogre"]
-    # Every scenario of both runs wrote to streams of its own.
-    assert all(s.startswith("escli-test.") for s in scenario_streams)
-    prefixes = {s.rsplit(".", 1)[0] for s in scenario_streams}
-    assert len(prefixes) == len(scenario_streams) > 0
+    # Each scenario ran in a transaction rolled back at its end: the store is as it was.
+    assert held(shared) == before
+
+
+def test_scenarios_in_a_store_without_transactions_keep_their_streams_and_say_so(
+    escli: Run, tmp_path: Path, esdb_url: str
+) -> None:
+    path = tmp_path / "one.yaml"
+    path.write_text(
+        "scenarios:\n"
+        "  - name: the ogre is hit\n"
+        "    given: [{type: EntitySpawned, data: {entity_id: ogre, hitpoints: 900}}]\n"
+        "    when: combat attack ogre 1\n"
+        "    then: {events: [EntityAttacked]}\n"
+    )
+    out = escli("test", str(path), "--store", esdb_url)
+    assert (out.exit_code, out.stdout) == (0, "PASS  the ogre is hit\n1 passed, 0 failed\n")
+    [prefix] = re.findall(r"escli-test\.[0-9a-f]{12}\.", out.stderr)
+    assert out.stderr == (
+        "the store has no transactions: 1 scenario left its streams in it, under "
+        f"escli-test.<random>. ({prefix})\n"
+    )
+    with closing(open_store(esdb_url)) as store:
+        assert store.generation(f"{prefix}combat-ogre") == 2
 
 
 # -- a reader that stops early ----------------------------------------------------------------

@@ -112,11 +112,14 @@ def test_a_scenario_file_that_is_not_utf8_is_invalid_input(escli: Run, tmp_path:
 
 def test_an_explicit_store_is_used_for_scenarios_that_name_none(escli: Run, tmp_path: Path) -> None:
     (tmp_path / "a.yaml").write_text(PASSING)
-    other = f"sqlite:///{tmp_path / 'other.db'}"
-    assert escli("test", str(tmp_path / "a.yaml"), "--store", other).exit_code == 0
-    # The given events were seeded there, in streams of the scenario's own; the rejected
-    # command added nothing.
-    with closing(open_store(other)) as store:
-        [info] = store.streams()
-    assert info.stream.startswith("escli-test.")
-    assert (info.stream.endswith(".combat-ogre"), info.generation) == (True, 2)
+    other = tmp_path / "other.db"
+    assert escli("test", str(tmp_path / "a.yaml"), "--store", f"sqlite:///{other}").exit_code == 0
+    # The given events were seeded there, inside a transaction rolled back at the end.
+    assert other.exists()
+    with closing(open_store(f"sqlite:///{other}")) as store:
+        assert list(store.streams()) == []
+    out = escli("test", str(tmp_path / "a.yaml"), "--store", f"sqlite:///{other}?mode=ro")
+    assert (out.exit_code, out.stderr) == (
+        7,
+        f"Error: store {other} is read-only; nothing was written\n",
+    )

@@ -139,7 +139,7 @@ def test_a_target_that_fails_is_named_masked_in_the_failed_line_and_pending(
         # The EventStoreDB clients read the password out of the URL undecoded: refused.
         assert (out.exit_code, out.stderr) == (
             4,
-            f"Error: EventStoreDB URL {shown!r}: the EventStoreDB clients cannot take a user "
+            f"Error: bad EventStoreDB URL {shown!r}: the EventStoreDB clients cannot take a user "
             "name or password holding '/', '?', '#' or '@' (nor a user name holding ':')\n",
         )
         return

@@ -375,6 +375,24 @@ class TransactionalContract(StoreContract):
         store.append(b, [new()], 0)  # the store takes appends again
         assert store.generation(b) == 1
 
+    def test_a_transaction_with_rollback_leaves_nothing_though_it_saw_its_appends(
+        self, store: Store
+    ) -> None:
+        transactional = self._transactional(store)
+        a, b = unique_stream(), unique_stream()
+        store.append(a, [new()], 0)
+        written = new()
+        with transactional.transaction(rollback=True):
+            store.append(a, [written], 1)
+            store.append(b, [new()], 0)
+            assert (store.generation(a), store.generation(b)) == (2, 1)
+            assert store.find_ids([written.event_id], [a]) == {written.event_id: (a, 2)}
+        assert (store.generation(a), store.generation(b)) == (1, 0)
+        assert store.find_ids([written.event_id], [a, b]) == {}
+        assert [s.stream for s in store.streams() if s.stream in (a, b)] == [a]
+        store.append(b, [written], 0)  # the id is free again
+        assert store.generation(b) == 1
+
     def test_a_failed_append_in_a_transaction_undoes_only_itself(self, store: Store) -> None:
         transactional = self._transactional(store)
         a, b = unique_stream(), unique_stream()

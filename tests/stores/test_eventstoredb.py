@@ -350,13 +350,13 @@ def test_a_node_that_is_not_the_leader_says_where_the_leader_is(refusing_server:
     [
         (
             "esdb://db.example:2113",
-            "EventStoreDB URL 'esdb://db.example:2113' uses TLS (the default), which needs a "
-            "user and password (esdb://USER:PASSWORD@HOST:PORT); for a server started insecure "
+            "bad EventStoreDB URL 'esdb://db.example:2113': it uses TLS (the default), which needs "
+            "a user and password (esdb://USER:PASSWORD@HOST:PORT); for a server started insecure "
             "add ?Tls=false",
         ),
         (
             "esdb://?Tls=false",
-            "EventStoreDB URL 'esdb://?Tls=false' names no host (esdb://HOST:PORT)",
+            "bad EventStoreDB URL 'esdb://?Tls=false': it names no host (esdb://HOST:PORT)",
         ),
         (
             "esdb://admin:s3cret@db:2113?Tls=false&Bogus=1",
@@ -369,8 +369,8 @@ def test_a_node_that_is_not_the_leader_says_where_the_leader_is(refusing_server:
         ),
         (
             "esdb://db?Tls=false&DefaultDeadline=soon",
-            "DefaultDeadline in 'esdb://db?Tls=false&DefaultDeadline=soon' is not a number of "
-            "seconds",
+            "bad EventStoreDB URL 'esdb://db?Tls=false&DefaultDeadline=soon': DefaultDeadline "
+            "'soon' is not a number of seconds",
         ),
     ],
 )

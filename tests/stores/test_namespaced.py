@@ -3,17 +3,38 @@ prefix, and what is outside it stays out of sight and untouched."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
 from escli.stores.memory import MemoryStore
 from escli.stores.namespaced import NamespacedStore
+from escli.stores.postgres import PostgresStore
+from escli.stores.sqlite import SQLiteStore
 from tests.stores.contract import StoreContract, new
 
 
-class TestNamespacedStore(StoreContract):
+class TestNamespacedMemoryStore(StoreContract):
     @pytest.fixture
     def store(self) -> NamespacedStore:
         return NamespacedStore(MemoryStore(), "escli-test.t1.")
+
+
+class TestNamespacedSQLiteStore(StoreContract):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> Iterator[NamespacedStore]:
+        inner = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
+        yield NamespacedStore(inner, "escli-test.t1.")
+        inner.close()
+
+
+class TestNamespacedPostgresStore(StoreContract):
+    @pytest.fixture
+    def store(self, postgres_url: str) -> Iterator[NamespacedStore]:
+        inner = PostgresStore(postgres_url)
+        yield NamespacedStore(inner, "escli-test.t1.")
+        inner.close()
 
 
 def test_streams_outside_the_prefix_are_neither_seen_nor_touched() -> None:

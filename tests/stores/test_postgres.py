@@ -88,7 +88,7 @@ def test_a_bad_option_value_is_invalid_input_naming_it(
     url = f"{postgres_url.replace('postgres@', 'postgres:pw1234@')}&{option}"
     out = escli("streams", "--store", url)
     assert out.exit_code == 4
-    assert out.stderr.startswith("Error: bad PostgreSQL store URL postgresql://postgres:***@")
+    assert out.stderr.startswith("Error: bad PostgreSQL store URL 'postgresql://postgres:***@")
     assert out.stderr.endswith(f": {message}\n")
 
 
