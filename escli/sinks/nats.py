@@ -70,6 +70,7 @@ import asyncio
 import contextlib
 import json
 import math
+import random
 import re
 import signal
 import socket
@@ -86,6 +87,9 @@ from escli.model import Domain
 from escli.stores.base import RecordedEvent
 from escli.targets import TargetBehind
 from escli.urls import bad_url, check_url, hide_secrets, port_problem
+
+# How often the tail of a subject is read before a subject that keeps moving is an error.
+_TAIL_READS: Final = 12
 
 try:
     import nats.errors
@@ -707,7 +711,7 @@ class NatsTarget:
         strict = self.options.subject.exclusive and self._keeps
         try:
             count = await self._count(js, subject)
-            for _ in range(5):
+            for attempt in range(_TAIL_READS):
                 if not count:
                     return _EMPTY
                 last = await js.get_last_msg(name, subject)
@@ -716,6 +720,9 @@ class NatsTarget:
                 count, before = await self._count(js, subject), count
                 if count == before:
                     break
+                # Racing publishers: step aside for a random, growing spell (up to ~0.3 s),
+                # so that two readers do not keep colliding in step.
+                await asyncio.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))
             else:
                 raise StoreError(
                     f"JetStream at {self.options.address}: subject {subject!r} kept moving "
