@@ -89,6 +89,9 @@ def bench_dispatch(runs: int, work: Path) -> tuple[float, float]:
     store_path = work / "dispatch.db"
     seed_store(store_path, domain, 10**12)
     env = {**os.environ, **installed_copy(work), "ESCLI_STORE": f"sqlite:///{store_path}"}
+    # A user's install has its .pyc files (pip writes them); a shell that says not to write
+    # any would have every run compile escli from source, which measures the compiler.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     command = [sys.executable, "-m", "escli", "dispatch", "combat", "attack", "ogre", "150"]
     floor_cmd = [sys.executable, "-c", FLOOR_IMPORTS]
     for _ in range(2):  # warm the page cache and .pyc files
