@@ -48,7 +48,7 @@ from escli.cloud_events_validation import (
     validate_event,
 )
 from escli.codec import FieldError, checker, decoder
-from escli.domain_calls import calling, failure, home_of
+from escli.domain_calls import failure, home_of
 from escli.errors import EscliError, InvalidInput, NotFound, StoreError, missing_client
 from escli.model import Domain
 from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
@@ -799,13 +799,22 @@ def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
             f"CloudEvent {ce.get_id()}: no loaded domain has event type {ce.get_type()} v{version}"
         )
     assert domain is not None  # it has the class
+    # A library bridge, called per event: the domain's failures are translated, but nothing
+    # redirects its prints (no CLI output is on stdout here, and a redirect per event would
+    # cost a third of the call).
     try:
-        with calling(domain, f" (decoding CloudEvent {ce.get_id()})"):
-            return decoder(cls)(data)
+        return decoder(cls)(data)
+    except EscliError:
+        raise
     except FieldError as e:
         raise InvalidInput(
             f"CloudEvent {ce.get_id()}: {ce.get_type()} field {e.path or '(data)'}: {e.message}"
         ) from e
+    except (Exception, SystemExit) as e:
+        found = failure(domain.name, home_of(domain), e, f" (decoding CloudEvent {ce.get_id()})")
+        if found is None:
+            raise
+        raise found from e
 
 
 # --------------------------------------------------------------------------------------------

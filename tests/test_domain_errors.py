@@ -836,3 +836,23 @@ def test_listing_as_json_with_a_broken_domain_prints_nothing_on_stdout(
     error = json.loads(out.stderr.splitlines()[0])
     assert error["exit_code"] == 11
     assert "does not import: ZeroDivisionError" in error["error"]
+
+
+def test_from_cloudevent_raises_an_event_classs_failure_as_domain_error(tmp_path: Path) -> None:
+    from cloudevents.core.v1.event import CloudEvent
+
+    from escli import load_domain
+    from escli.cloud_events import from_cloudevent
+
+    path = probe_with_post_init(tmp_path / "domains", "raise KeyError(self.thing_id)  # here")
+    domain = load_domain("probe", [path.parent])
+    event = probe_event(1)
+    attributes = {k: v for k, v in event.items() if k not in ("data", "time")}
+    ce = CloudEvent(attributes, event["data"])
+    with pytest.raises(DomainError) as caught:
+        from_cloudevent(ce, [domain])
+    assert str(caught.value) == (
+        f"{path}:{line_of(path)}: domain 'probe': Poked.__post_init__ raised KeyError: "
+        f"'t1' (decoding CloudEvent {event['id']})"
+    )
+    assert isinstance(caught.value.__cause__, KeyError)
