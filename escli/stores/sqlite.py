@@ -321,13 +321,19 @@ class SQLiteStore(BaseStore):
             (stream, from_generation, upper),
         )
 
-    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
-        """One write for them all: the generations checked in a few queries, the events
-        inserted in one ``executemany``."""
+    def _writer(self) -> sqlite3.Connection:
+        """This thread's connection, for a write: the store made if need be; a read-only
+        store refuses before anything is written."""
         conn = self._connect(create=True)
         assert conn is not None
         if self.read_only:
             raise StoreError(f"store {self.path} is read-only; nothing was written")
+        return conn
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        """One write for them all: the generations checked in a few queries, the events
+        inserted in one ``executemany``."""
+        conn = self._writer()
         now = now_rfc3339()
         rows = [
             _row(stream, generation, e, now)
@@ -379,10 +385,7 @@ class SQLiteStore(BaseStore):
         *,
         pending_for: Sequence[str] = (),
     ) -> list[RecordedEvent]:
-        conn = self._connect(create=True)
-        assert conn is not None
-        if self.read_only:
-            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        conn = self._writer()
         now = now_rfc3339()
         rows = [
             _row(stream, generation, e, now)
@@ -439,10 +442,7 @@ class SQLiteStore(BaseStore):
 
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:
-        conn = self._connect(create=True)
-        assert conn is not None
-        if self.read_only:
-            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        conn = self._writer()
         outermost = not conn.in_transaction
         try:
             with _immediate(conn, rollback=rollback):
@@ -534,10 +534,7 @@ class SQLiteStore(BaseStore):
 
     def _write(self, *statements: Any) -> None:
         """Run (sql, params) pairs in one write transaction."""
-        conn = self._connect(create=True)
-        assert conn is not None
-        if self.read_only:
-            raise StoreError(f"store {self.path} is read-only; nothing was written")
+        conn = self._writer()
         try:
             with _immediate(conn):
                 for sql, params in zip(statements[::2], statements[1::2], strict=True):
