@@ -27,7 +27,7 @@ import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
-from escli.event_files import export_events
+from escli.cloudevents.files import export_events
 from escli.stores.base import RecordedEvent, new_event_id
 
 SOURCE = "events://escli/samples/combat"

@@ -4,7 +4,7 @@
 
 - escli: the library equivalent of ``escli publish --all --to nats://...``: every stream of a
   SQLite store (100 streams) read, written as CloudEvents and published with
-  ``escli.delivery.publish`` through ``NatsTarget`` (batches of ``escli.delivery.BATCH``,
+  ``escli.app.delivery.publish`` through ``NatsTarget`` (batches of ``escli.app.delivery.BATCH``,
   each published whole and then all its acks awaited), into a fresh JetStream stream.
 - nats-py: the same payloads and headers, prepared beforehand, published by nats-py's own
   pipelined JetStream publish (``js.publish_async``) in batches of the same size, awaiting
@@ -30,8 +30,8 @@ import nats
 import nats.js.errors
 from nats.js import api
 
-from escli.cloud_events import CONTENT_TYPE, to_json
-from escli.delivery import BATCH, publish
+from escli.app.delivery import BATCH, publish
+from escli.cloudevents.events import CONTENT_TYPE, to_json
 from escli.sinks.nats import DUPLICATE_WINDOW, MSG_ID, NatsTarget
 from escli.stores import open_store
 from escli.stores.base import NewEvent, Store, new_event_id

@@ -16,10 +16,17 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __getattr__
-    from escli.dispatcher import DispatchResult as DispatchResult
-    from escli.dispatcher import dispatch as dispatch
-    from escli.domains import DomainRegistry as DomainRegistry
-    from escli.domains import load_domain as load_domain
+    from escli.app.dispatch import DispatchResult as DispatchResult
+    from escli.app.dispatch import dispatch as dispatch
+    from escli.app.fold import fold as fold
+    from escli.app.fold import steps as steps
+    from escli.domain.discovery import DomainRegistry as DomainRegistry
+    from escli.domain.discovery import load_domain as load_domain
+    from escli.domain.model import Aggregate as Aggregate
+    from escli.domain.model import AggregateState as AggregateState
+    from escli.domain.model import Domain as Domain
+    from escli.domain.model import EventMeta as EventMeta
+    from escli.domain.model import event_meta as event_meta
     from escli.errors import ClientMissing as ClientMissing
     from escli.errors import CommandRejected as CommandRejected
     from escli.errors import ConcurrencyConflict as ConcurrencyConflict
@@ -32,20 +39,13 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.errors import StoreError as StoreError
     from escli.errors import StoreUnavailable as StoreUnavailable
     from escli.errors import UsageError as UsageError
-    from escli.model import Aggregate as Aggregate
-    from escli.model import AggregateState as AggregateState
-    from escli.model import Domain as Domain
-    from escli.model import EventMeta as EventMeta
-    from escli.model import event_meta as event_meta
-    from escli.replay import fold as fold
-    from escli.replay import steps as steps
     from escli.stores import open_store as open_store
 
 _EXPORTS = {
-    "DispatchResult": "escli.dispatcher",
-    "dispatch": "escli.dispatcher",
-    "DomainRegistry": "escli.domains",
-    "load_domain": "escli.domains",
+    "DispatchResult": "escli.app.dispatch",
+    "dispatch": "escli.app.dispatch",
+    "DomainRegistry": "escli.domain.discovery",
+    "load_domain": "escli.domain.discovery",
     "ClientMissing": "escli.errors",
     "CommandRejected": "escli.errors",
     "ConcurrencyConflict": "escli.errors",
@@ -58,13 +58,13 @@ _EXPORTS = {
     "StoreError": "escli.errors",
     "StoreUnavailable": "escli.errors",
     "UsageError": "escli.errors",
-    "Aggregate": "escli.model",
-    "AggregateState": "escli.model",
-    "Domain": "escli.model",
-    "EventMeta": "escli.model",
-    "event_meta": "escli.model",
-    "fold": "escli.replay",
-    "steps": "escli.replay",
+    "Aggregate": "escli.domain.model",
+    "AggregateState": "escli.domain.model",
+    "Domain": "escli.domain.model",
+    "EventMeta": "escli.domain.model",
+    "event_meta": "escli.domain.model",
+    "fold": "escli.app.fold",
+    "steps": "escli.app.fold",
     "open_store": "escli.stores",
 }
 

@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from escli.domain_calls import emitted_events
+from escli.domain.calls import emitted_events
+from escli.domain.model import Domain, domain_of, with_generation
 from escli.errors import CommandRejected
-from escli.model import Domain, domain_of, with_generation
 
 __all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
 
@@ -123,7 +123,7 @@ class FileScenario:
     def check(self) -> None:
         """Run the scenario in its store (in memory by default); AssertionError with the diff
         if it does not hold."""
-        from escli.scripts import run_scenario
+        from escli.scripts.running import run_scenario
         from escli.stores import open_store
 
         outcome = run_scenario(self.scenario, open_store)
@@ -134,8 +134,8 @@ class FileScenario:
 
 def scenarios_from(path: str | os.PathLike[str], domains: Sequence[str] = ()) -> list[FileScenario]:
     """The scenarios of a scenario file (see ``escli test``), checked in full on load."""
-    from escli.domains import DomainRegistry
-    from escli.scripts import load_scenarios
+    from escli.domain.discovery import DomainRegistry
+    from escli.scripts.running import load_scenarios
 
     source = os.fspath(path)
     with open(source, encoding="utf-8") as f:

@@ -12,7 +12,7 @@ Every URL that escli prints (errors, tables, ``--json``, pending deliveries, whi
 by the masked URL so no store ever holds a password) goes through ``mask_url``. A client's
 own message may echo the URL it was given, or its password, raw or decoded: every message
 built from one goes through ``hide_secrets``, and ``secrets_hidden`` does it for any error
-raised while a store or target is opened (``open_store``, ``open_target``), whatever its
+raised while a store or target is opened (``open_store``, ``open_sink``), whatever its
 adapter put in it.
 
 A query parameter given twice is refused (``check_url``): the clients would keep one of the

@@ -15,9 +15,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escli import open_store
-from escli.codec import MAX_INT_DIGITS, FieldError, check_value, decode, decoder, parse_text
+from escli.domain.codec import MAX_INT_DIGITS, FieldError, check_value, decode, decoder, parse_text
 from escli.errors import InvalidInput
-from escli.script_yaml import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
+from escli.scripts.yaml_text import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from escli.stores.base import NewEvent
 from tests.conftest import Run, snapshot
 
@@ -244,8 +244,8 @@ def test_a_lone_surrogate_in_a_command_line_word_is_refused_by_the_codec() -> No
 
 
 def test_a_lone_surrogate_in_a_yaml_arg_is_refused(combat: Any) -> None:
-    from escli.domains import DomainRegistry
-    from escli.scripts import load_script
+    from escli.domain.discovery import DomainRegistry
+    from escli.scripts.running import load_script
 
     text = '- {domain: combat, command: spawn, args: {entity_id: "og\\udcffre", hitpoints: 5}}\n'
     with pytest.raises(InvalidInput, match=r"^s.yaml:1:\d+: .*(surrogate|Unicode)"):
@@ -416,8 +416,8 @@ def test_characters_no_script_may_hold_are_refused_located(
 
 @pytest.mark.parametrize("text", ["- combat attack og\udcffre 5\n", "combat attack og\udcffre 5"])
 def test_a_lone_surrogate_in_a_scripts_text_is_refused(text: str) -> None:
-    from escli.domains import DomainRegistry
-    from escli.scripts import load_script
+    from escli.domain.discovery import DomainRegistry
+    from escli.scripts.running import load_script
 
     with pytest.raises(InvalidInput, match=r"^s.yaml:1:\d+: U[+]DCFF, a lone surrogate"):
         load_script(text, "s.yaml", DomainRegistry([]))
@@ -496,7 +496,7 @@ def test_the_largest_generation_is_taken(escli: Run, store_url: str) -> None:
 
 @pytest.mark.parametrize("stdin", [False, True])
 def test_a_script_longer_than_a_script_may_be_is_refused_unread(escli: Run, stdin: bool) -> None:
-    from escli.script_yaml import MAX_CHARS
+    from escli.scripts.yaml_text import MAX_CHARS
 
     started = time.monotonic()
     source = "-" if stdin else "/dev/zero"  # endless: read only as far as the bound

@@ -103,7 +103,7 @@ class EscliGroup(click.Group):
             _report(app, e)
             code = e.exit_code
         except (Exception, SystemExit) as e:
-            from escli.domain_calls import failure_anywhere
+            from escli.domain.calls import failure_anywhere
 
             found = failure_anywhere(e)  # a domain's failure on a path that did not say so
             if found is None:

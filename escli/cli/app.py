@@ -20,8 +20,8 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
 
-    from escli.dispatcher import Sink
-    from escli.domains import DomainRegistry
+    from escli.domain.discovery import DomainRegistry
+    from escli.sinks.base import Sink
     from escli.stores.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -110,7 +110,7 @@ class App:
 
     @cached_property
     def registry(self) -> DomainRegistry:
-        from escli.domains import DomainRegistry
+        from escli.domain.discovery import DomainRegistry
 
         return DomainRegistry(self.domain_paths)
 
@@ -125,7 +125,7 @@ class App:
     def read_text(self, path: str) -> str:
         """A script's text, or stdin's for ``-``; unreadable files are invalid input, and so
         is one longer than a script may be (``/dev/zero`` is refused, not read forever)."""
-        from escli.script_yaml import MAX_CHARS
+        from escli.scripts.yaml_text import MAX_CHARS
 
         too_long = InvalidInput(
             f"{path}: more than {MAX_CHARS:,} characters; too long for a script"
@@ -171,10 +171,10 @@ class App:
         command early. They are closed with the app."""
         if not urls:
             return []
-        from escli.targets import open_target
+        from escli.sinks import open_sink
 
         for url in urls:
-            self._targets.append(open_target(url))
+            self._targets.append(open_sink(url))
         return list(self._targets)
 
     def close(self) -> None:
@@ -224,7 +224,7 @@ def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) ->
 
 def _set_domains(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
     app = ctx.ensure_object(App)
-    from escli.domains import paths_from_env
+    from escli.domain.discovery import paths_from_env
 
     app.domain_paths = [*value, *paths_from_env(os.environ.get("ESCLI_DOMAINS"))]
 

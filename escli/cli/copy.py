@@ -35,8 +35,8 @@ def copy(
     """
     from contextlib import closing
 
+    from escli.app.copy import copy_streams, plan_copy
     from escli.cli.render import copy_json, copy_summary, copy_view
-    from escli.copy import copy_streams, plan_copy
     from escli.errors import UsageError
     from escli.stores import open_lasting_store, open_store
 

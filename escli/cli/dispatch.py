@@ -46,9 +46,9 @@ def dispatch(
       escli dispatch combat spawn --entity-id dragon --hitpoints 2000
       escli dispatch combat heal ogre 50 --to sqlite:///mirror.db
     """
+    from escli.app.dispatch import dispatch as run
     from escli.cli.render import dispatch_json, dispatch_view
-    from escli.command_line import build_command
-    from escli.dispatcher import dispatch as run
+    from escli.domain.words import build_command
     from escli.errors import DeliveryIncomplete
 
     domain = app.registry.get(domain_name)

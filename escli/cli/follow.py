@@ -8,7 +8,7 @@ from escli.cli.app import App, common_options, pass_app
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
-    from escli.follow import Followed
+    from escli.app.follow import Followed
 
 
 @click.command()
@@ -65,9 +65,9 @@ def follow(
     import contextlib
     import sys
 
+    from escli.app.follow import check_stream, known_domains
+    from escli.app.follow import follow as run
     from escli.errors import UsageError
-    from escli.follow import check_stream, known_domains
-    from escli.follow import follow as run
 
     if stream is not None and stream[: len("nats://")].lower() == "nats://":
         if every_stream or from_generation is not None:

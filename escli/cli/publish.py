@@ -47,9 +47,9 @@ def publish(
       escli publish --pending --to sqlite:///mirror.db
       escli publish combat-ogre --to sqlite:///mirror.db --from-generation 3
     """
+    from escli.app.delivery import publish as send
+    from escli.app.delivery import publish_pending
     from escli.cli.render import published_json, published_view
-    from escli.delivery import publish as send
-    from escli.delivery import publish_pending
     from escli.errors import UsageError
 
     if pending == bool(streams or every) or (streams and every):

@@ -8,17 +8,17 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from rich.text import Text
 
-from escli.codec import encode, field_types, type_label
-from escli.model import event_meta
+from escli.domain.codec import encode, field_types, type_label
+from escli.domain.model import event_meta
 
 if TYPE_CHECKING:
-    from escli.copy import CopyResult
-    from escli.delivery import Published
-    from escli.dispatcher import DispatchResult
-    from escli.event_import import ImportResult
-    from escli.model import Domain
-    from escli.replay import Step
-    from escli.scripts import ScenarioOutcome, StepOutcome
+    from escli.app.copy import CopyResult
+    from escli.app.delivery import Published
+    from escli.app.dispatch import DispatchResult
+    from escli.app.fold import Step
+    from escli.cloudevents.importing import ImportResult
+    from escli.domain.model import Domain
+    from escli.scripts.running import ScenarioOutcome, StepOutcome
     from escli.stores.base import RecordedEvent, StreamInfo
 
 ARROW = "→"
@@ -299,7 +299,7 @@ def streams_view(streams: list[StreamInfo]) -> Text:
 def _error_json(error: Any) -> dict[str, str] | None:
     if error is None:
         return None
-    from escli.scripts import error_kind_of
+    from escli.scripts.running import error_kind_of
 
     return {"kind": error_kind_of(error), "message": str(error)}
 
@@ -321,7 +321,7 @@ def script_step_view(number: int, outcome: StepOutcome) -> Iterable[Any]:
     if outcome.result is not None:
         yield from dispatch_view(outcome.result)
     elif outcome.error is not None and outcome.ok:
-        from escli.scripts import error_kind_of
+        from escli.scripts.running import error_kind_of
 
         yield Text(f"{error_kind_of(outcome.error)} as expected: {outcome.error}", style="green")
     if not outcome.ok:

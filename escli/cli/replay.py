@@ -8,7 +8,7 @@ from escli.cli.app import App, common_options, pass_app
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
-    from escli.event_files import FileStream
+    from escli.cloudevents.files import FileStream
     from escli.stores.base import Store
 
 
@@ -39,13 +39,13 @@ def replay(
     """
     from rich.text import Text
 
+    from escli.app.fold import ends_early, replay_state, replay_steps
     from escli.cli.render import state_json, state_view, step_json, step_view
-    from escli.replay import ends_early, replay_state, replay_steps
 
     events: Store | FileStream
     store: Store | None = None
     if file is not None:
-        from escli.event_files import stream_from_file
+        from escli.cloudevents.files import stream_from_file
 
         stream, events = stream_from_file(file, app.registry, stream)
     elif stream is None:

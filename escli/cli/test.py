@@ -27,7 +27,7 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     """
     from escli.cli.render import scenario_json, scenario_view
     from escli.errors import ExpectationFailed
-    from escli.scripts import (
+    from escli.scripts.running import (
         find_scenario_files,
         kept_streams_note,
         load_scenarios,

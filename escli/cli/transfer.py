@@ -45,7 +45,7 @@ def export(
     """
     from escli.cli.progress import EventProgress
     from escli.cli.render import counted
-    from escli.event_files import FORMAT_NAMES, export_events, export_to, selected_records
+    from escli.cloudevents.files import FORMAT_NAMES, export_events, export_to, selected_records
 
     if app.json and output in (None, "-"):
         from escli.errors import UsageError
@@ -93,7 +93,7 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
     """
     from escli.cli.progress import EventProgress
     from escli.cli.render import import_json, import_view
-    from escli.event_import import import_file
+    from escli.cloudevents.importing import import_file
 
     result = import_file(
         file,

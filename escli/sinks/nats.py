@@ -1,6 +1,6 @@
 """NATS JetStream: the ``nats://`` dispatch target, and following a subject.
 
-The only importer of nats-py (``pip install 'escli[nats]'``); ``open_target`` imports this
+The only importer of nats-py (``pip install 'escli[nats]'``); ``open_sink`` imports this
 module only for ``nats://`` URLs, and ``escli follow`` only when it runs.
 
 URL: ``nats://[user:password@|token@]host[:port][?subject=TEMPLATE&stream=NAME&create=1]``
@@ -17,7 +17,7 @@ URL: ``nats://[user:password@|token@]host[:port][?subject=TEMPLATE&stream=NAME&c
   Without it, a missing stream is an error: escli does not make streams unasked.
 
 Each event is published as the structured-mode CloudEvent ``escli export`` writes (the same
-bytes, from ``escli.cloud_events.to_json``), with headers ``Content-Type:
+bytes, from ``escli.cloudevents.events.to_json``), with headers ``Content-Type:
 application/cloudevents+json`` and ``Nats-Msg-Id: <event id>``.
 
 Order. A subject holds a stream's events in generation order, each once. Before the first
@@ -28,7 +28,7 @@ event of the stream, and:
 
 - when the subject ends before the events it is given start (a dispatch whose stream's
   earlier events never went there, ``publish --from-generation``), raises ``TargetBehind``:
-  ``escli.delivery`` sends the missing events from the store first, as it does for a store
+  ``escli.app.delivery`` sends the missing events from the store first, as it does for a store
   target, so a subject never starts past generation 1 through escli;
 - refuses (``StoreError``, saying how to start the subject afresh) what it cannot publish in
   order: a subject of the stream's own that holds other messages, has a hole or is out of
@@ -46,7 +46,7 @@ no age, count or size limit). A stream that removes messages (such a limit, or i
 work-queue retention) may have trimmed a subject's head: then only its last message counts, earlier
 generations are neither refused nor put back. On a subject shared by several streams (say
 ``events.{domain}``), only a last message of the stream's own says where it ends; otherwise
-escli relies on what ``escli.delivery`` guarantees (pending ranges go first, in order) and on
+escli relies on what ``escli.app.delivery`` guarantees (pending ranges go first, in order) and on
 the duplicate window.
 
 Batches. A delivery publishes all its events, then waits for every ack (pipelined: one
@@ -81,11 +81,11 @@ from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from escli.cloud_events import CONTENT_TYPE, EventError, EventParser, to_json
+from escli.cloudevents.events import CONTENT_TYPE, EventError, EventParser, to_json
+from escli.domain.model import Domain
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable, missing_client
-from escli.model import Domain
+from escli.sinks.base import TargetBehind
 from escli.stores.base import RecordedEvent
-from escli.targets import TargetBehind
 from escli.urls import bad_url, check_url, hide_secrets, port_problem
 
 # How often the tail of a subject is read before a subject that keeps moving is an error.
@@ -106,7 +106,7 @@ if TYPE_CHECKING:
 
     from nats.js.client import JetStreamContext
 
-    from escli.domains import DomainRegistry
+    from escli.domain.discovery import DomainRegistry
 
 __all__ = [
     "DEFAULT_STREAM",

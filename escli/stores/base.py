@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
+from escli.jsontext import parse_data
 
 __all__ = [
     "MAX_GENERATION",
@@ -57,20 +58,6 @@ class DuplicateEventId(StoreError):
         super().__init__()
         wrote_nothing(self, f"event id {event_id} is already stored")
         self.event_id = event_id
-
-
-def parse_data(text: str, stream: str, generation: int) -> dict[str, Any]:
-    """A stored event's JSON data; text that is not a JSON object is a store error naming
-    the stream and generation."""
-    import json
-
-    try:
-        data = json.loads(text)
-    except (ValueError, RecursionError) as e:
-        raise StoreError(f"{stream} generation {generation}: stored data is not JSON ({e})") from e
-    if not isinstance(data, dict):
-        raise StoreError(f"{stream} generation {generation}: stored data is not a JSON object")
-    return data
 
 
 def records(rows: Iterable[Sequence[Any]]) -> Iterator[RecordedEvent]:

@@ -2,7 +2,7 @@
 in every file format and for both commands that read files (`import`, `replay --file`).
 
 One table of defects (a function that spoils a valid event, and what the error says) runs
-through every writer of every format in ``escli.event_files.FORMATS`` and through both
+through every writer of every format in ``escli.cloudevents.files.FORMATS`` and through both
 commands. A format without a writer, a kept attribute without its rows, or a check in the
 parser that no row reaches fails a test here, so neither a new format nor a new check can
 miss the table. Files that must be read (a byte-order mark, the edges of the time range,
@@ -27,11 +27,12 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from escli import cloud_events, load_domain, open_store
+from escli import load_domain, open_store
 from escli.cli import cli
-from escli.cloud_events import KEPT, EventError, EventParser
+from escli.cloudevents import events as cloud_events
+from escli.cloudevents.events import KEPT, EventError, EventParser
+from escli.cloudevents.files import FORMATS
 from escli.errors import InvalidInput
-from escli.event_files import FORMATS
 from escli.stores.base import NewEvent, StreamInfo
 from tests.conftest import ROOT
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from escli.cloud_events_validation import validate_event
+from escli.cloudevents.validate import validate_event
 from tests.conftest import ROOT, Run, open_store, snapshot
 
 SAMPLE = ROOT / "sample_streams" / "combat-ogre.jsonl"
@@ -438,7 +438,7 @@ def test_the_sample_fight_replays_from_its_file_with_no_store(escli: Run, store_
 
 
 def test_the_sample_fight_is_a_valid_cloudevents_file_of_a_fight() -> None:
-    from tests.test_cloud_events import SCHEMA, assert_spec_valid
+    from tests.cloudevents.test_events import SCHEMA, assert_spec_valid
 
     for line in LINES:
         assert_spec_valid(line, schema=SCHEMA is not None)

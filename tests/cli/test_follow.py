@@ -326,8 +326,8 @@ def test_follow_refuses_a_stream_it_could_only_wait_on_for_ever_as_replay_does(
 def test_following_an_empty_stream_name_is_refused_by_the_library_too(store_url: str) -> None:
     from contextlib import closing
 
+    from escli.app.follow import follow
     from escli.errors import InvalidInput
-    from escli.follow import follow
 
     with closing(open_store(store_url)) as store, pytest.raises(InvalidInput, match="<domain>"):
         next(follow(store, lambda stream: load_domain("combat"), ""))

@@ -13,12 +13,12 @@ import pytest
 from escli_combat import Attack, Heal
 
 from escli import Domain, dispatch
-from escli.delivery import Published, deliver, publish, publish_pending
+from escli.app.delivery import Published, deliver, publish, publish_pending
 from escli.errors import InvalidInput, StoreUnavailable
+from escli.sinks import open_sink
 from escli.sinks.nats import NatsTarget, SubjectTemplate, parse_url, subject_matches, subject_token
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
 from escli.stores.memory import MemoryStore
-from escli.targets import open_target
 from tests.conftest import Run, open_store, require_nats_server
 from tests.nats_server import JetStreamPlace, Message, NatsServer, free_port
 
@@ -106,7 +106,7 @@ def test_subject_filters_match_as_nats_matches_them() -> None:
 
 
 def test_opening_a_nats_target_does_not_connect() -> None:
-    target = open_target(f"nats://127.0.0.1:{free_port()}?create=1")
+    target = open_sink(f"nats://127.0.0.1:{free_port()}?create=1")
     assert isinstance(target, NatsTarget)
     target.close()
 

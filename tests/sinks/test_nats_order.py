@@ -13,13 +13,13 @@ from escli_combat import Attack, Spawn
 from nats.js.client import JetStreamContext
 
 from escli import ConcurrencyConflict, Domain, dispatch, open_store
-from escli.cloud_events import to_json
-from escli.delivery import Published, publish
+from escli.app.delivery import Published, publish
+from escli.cloudevents.events import to_json
 from escli.errors import StoreError
+from escli.sinks.base import TargetBehind
 from escli.sinks.nats import NatsTarget
 from escli.stores.base import RecordedEvent, Store
 from escli.stores.memory import MemoryStore
-from escli.targets import TargetBehind
 from tests.conftest import Run
 from tests.nats_server import JetStreamPlace
 

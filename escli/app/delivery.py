@@ -1,0 +1,136 @@
+"""Getting events to extra targets after the store accepted them, and not forgetting those
+that did not arrive.
+
+The store is the source of truth. For each (target, stream) the store keeps at most one
+*pending* range of generations: events stored but not yet known to have reached that target.
+A dispatch's append records its events pending for every target in its own transaction (a
+transactional outbox; ``Store.append(pending_for=...)``), so a process killed mid-delivery
+leaves them pending. Newer events for that stream queue behind the range, so a target always
+receives a stream's events in order: every delivery first re-sends what is pending, and only
+then the new events. A success clears the range; a failure leaves it (and records it again,
+for a store that could not record it with the append). ``escli publish --pending`` sends the
+pending ranges on demand.
+
+A target that lacks a stream's events before those it is handed (``TargetBehind``: a store
+target, or a NATS subject, that never had them) gets them from the store first, so it holds
+every stream whole and in order. Re-sending is safe for targets that deduplicate by event id
+(stores, NATS JetStream's ``Nats-Msg-Id`` and its check of the subject's last message); a
+CloudEvents file simply gets the lines again. A target that can tell how many events it
+newly stored says so (``Sink.deliver`` returns it), and ``publish`` reports that count.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Sequence
+from typing import NamedTuple
+
+from escli.errors import EscliError
+from escli.sinks.base import Delivery, Sink, TargetBehind
+from escli.stores.base import Pending, RecordedEvent, Store
+
+__all__ = ["BATCH", "deliver", "publish", "publish_pending"]
+
+# Events handed to a target in one call when re-sending a range.
+BATCH = 1000
+
+
+def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
+    batch: list[RecordedEvent] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) == BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _send(store: Store, sink: Sink, batch: Sequence[RecordedEvent]) -> tuple[int, int | None]:
+    """Hand ``batch`` to the sink; a target that lacks earlier events of the stream (it was
+    not given them before) gets those from the store first, so it holds the stream in order.
+    The first generation handed over, and how many the target stored (None: it cannot tell).
+    """
+    try:
+        return batch[0].generation, sink.deliver(batch)
+    except TargetBehind as e:
+        stream, first = batch[0].stream, batch[0].generation
+        counts = [
+            sink.deliver(earlier)
+            for earlier in _batches(store.read(stream, e.generation + 1, first - 1))
+        ]
+        counts.append(sink.deliver(batch))
+        return e.generation + 1, _total(counts)
+
+
+def _total(counts: Sequence[int | None]) -> int | None:
+    return None if None in counts else sum(c or 0 for c in counts)
+
+
+def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Delivery:
+    """Deliver freshly appended events to ``sink``, behind anything pending for their
+    stream (the append recorded them pending too); clear the range once they arrived, and
+    make sure it is recorded if they did not (whatever stopped it: an error of the target's,
+    or Ctrl-C, which is recorded and then goes on)."""
+    stream, first, last = recorded[0].stream, recorded[0].generation, recorded[-1].generation
+    pending = store.pending(sink.url, stream)
+    # A concurrent delivery may have cleared part of this range: never start past ``first``.
+    start = min(pending[0].from_generation, first) if pending else first
+    try:
+        if pending:
+            for batch in _batches(store.read(stream, start, first - 1)):
+                start = min(start, _send(store, sink, batch)[0])
+        start = min(start, _send(store, sink, recorded)[0])
+    except EscliError as e:
+        store.set_pending(sink.url, stream, start, last)
+        return Delivery(sink.url, e, start, last)
+    except BaseException:
+        store.set_pending(sink.url, stream, start, last)
+        raise
+    if pending:
+        # They arrived: a record the store fails to clear only makes publish --pending send
+        # them again (stores and NATS drop what they hold; a file gets the lines twice).
+        with contextlib.suppress(EscliError):
+            store.clear_pending(sink.url, stream, last)
+    return Delivery(sink.url, None, start, last)
+
+
+class Published(NamedTuple):
+    """A range handed to a target: ``events`` of them, of which the target newly stored
+    ``stored`` (None: it cannot tell, as a file cannot)."""
+
+    stream: str
+    from_generation: int
+    to_generation: int
+    events: int
+    stored: int | None = None
+
+
+def publish(
+    store: Store,
+    sink: Sink,
+    stream: str,
+    from_generation: int = 1,
+    to_generation: int | None = None,
+) -> Published:
+    """Re-send a stream's events (a generation range) to ``sink``, behind the earlier
+    events it lacks; clears what it covers of the pending range on success."""
+    count, start, last = 0, from_generation, from_generation - 1
+    counts: list[int | None] = []
+    for batch in _batches(store.read(stream, from_generation, to_generation)):
+        first, stored = _send(store, sink, batch)
+        counts.append(stored)
+        count += batch[-1].generation - first + 1
+        start, last = min(start, first), batch[-1].generation
+    pending = store.pending(sink.url, stream)
+    if count and pending and pending[0].from_generation >= start:
+        store.clear_pending(sink.url, stream, last)
+    return Published(stream, start, last, count, _total(counts) if counts else None)
+
+
+def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
+    """Send exactly what earlier deliveries to ``sink`` left pending, stream by stream, in
+    order, clearing each range once it arrived. Stops at the first failure (it propagates)."""
+    pending: list[Pending] = store.pending(sink.url)
+    for item in pending:
+        yield publish(store, sink, item.stream, item.from_generation, item.to_generation)

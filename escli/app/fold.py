@@ -1,0 +1,209 @@
+"""Folding a stream's recorded events into state, whole or step by step."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
+from escli.domain.codec import FieldError, decoder
+from escli.domain.model import Domain, with_generation
+from escli.errors import EscliError, StoreError
+from escli.jsontext import stored_loads
+from escli.stores.base import FoldRow, RecordedEvent, Store
+from escli.suggest import stream_not_found
+
+if TYPE_CHECKING:
+    from escli.cloudevents.files import FileStream
+
+__all__ = [
+    "Step",
+    "decode_event",
+    "ends_early",
+    "fold",
+    "replay_state",
+    "replay_steps",
+    "steps",
+]
+
+
+def _event_class(
+    domain: Domain, stream: str, generation: int, event_type: str, version: str
+) -> type:
+    cls = domain.events.get((event_type, version))
+    if cls is None:
+        raise StoreError(
+            f"{stream} generation {generation}: domain {domain.name!r} has no "
+            f"event type {event_type} v{version}"
+        )
+    return cls
+
+
+def _field_error(stream: str, generation: int, event_type: str, e: FieldError) -> StoreError:
+    return StoreError(
+        f"{stream} generation {generation}: {event_type} field {e.path or '(data)'}: {e.message}"
+    )
+
+
+def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
+    """The domain event a record holds; a record that does not fit its class is a store error
+    naming the stream, generation and field."""
+    r = recorded
+    cls = _event_class(domain, r.stream, r.generation, r.event_type, r.type_version)
+    try:
+        return decoder(cls)(r.data)
+    except FieldError as e:
+        raise _field_error(r.stream, r.generation, r.event_type, e) from e
+
+
+def _check_order(stream: str, generation: int, expected: int) -> None:
+    if generation != expected:
+        raise StoreError(
+            f"{stream}: expected generation {expected}, the store gave {generation}; "
+            "the stream has a gap or is out of order"
+        )
+
+
+# Events a fold parses with json before it switches to the faster parser.
+FAST_JSON_AFTER = 256
+
+
+def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None) -> Any:
+    """The state after applying ``rows`` (from ``Store.read_data``, in generation order) to
+    ``state``, by default the stream's initial state. The framework bumps ``generation`` by
+    one per applied event.
+
+    This is the replay hot path: one decoder per event class is looked up once, errors are
+    given their context only when they happen, and a long stream's JSON is parsed by the
+    faster parser (see ``escli.jsontext.stored_loads``); a short one, as a dispatch folds,
+    does not wait for that parser's import.
+    """
+    if state is None:
+        state = domain.initial_state(stream)
+    apply = domain.aggregate_impl.apply_event
+    decoders: dict[tuple[str, str], Any] = {}
+    loads = json.loads
+    generation = state.generation
+    faster_from = generation + 1 + FAST_JSON_AFTER
+    event_type = ""
+    try:
+        with domain_stdout():  # once per fold, not per event: this loop is benchmarked
+            for stored_generation, event_type, version, data in rows:
+                generation += 1
+                if stored_generation != generation:
+                    _check_order(stream, stored_generation, generation)
+                decode = decoders.get((event_type, version))
+                if decode is None:
+                    cls = _event_class(domain, stream, generation, event_type, version)
+                    decode = decoders[event_type, version] = decoder(cls)
+                if data.__class__ is str:
+                    if generation == faster_from:
+                        loads = stored_loads()
+                    data = loads(data)
+                state = with_generation(apply(state, decode(data)), generation)
+    except FieldError as e:
+        raise _field_error(stream, generation, event_type, e) from e
+    except EscliError:
+        raise
+    except NotAState as e:  # apply_event returned None, or what is not a state
+        _close(rows)
+        raise state_failure(domain, e, f" (folding {stream} at generation {generation})") from e
+    except (Exception, SystemExit) as e:
+        _close(rows)  # now, while its store is open: the error's traceback keeps it alive
+        context = f" (folding {stream} at generation {generation})"
+        found = failure(domain.name, home_of(domain), e, context)
+        if found is not None:  # apply_event, or a __post_init__ of the event class, failed
+            raise found from e
+        if isinstance(e, (json.JSONDecodeError, RecursionError)):  # stored text, not JSON
+            raise StoreError(
+                f"{stream} generation {generation}: stored data is not JSON ({e})"
+            ) from e
+        raise
+    return state
+
+
+class Step(NamedTuple):
+    """One applied event: the record, its decoded event, and the states around it."""
+
+    recorded: RecordedEvent
+    event: Any
+    before: Any
+    after: Any
+
+
+def steps(domain: Domain, stream: str, records: Iterable[RecordedEvent]) -> Iterator[Step]:
+    """Every transition of the fold, in order."""
+    state = domain.initial_state(stream)
+    apply = domain.aggregate_impl.apply_event
+    try:
+        for recorded in records:
+            _check_order(stream, recorded.generation, state.generation + 1)
+            event = decode_event(domain, recorded)
+            with calling(domain, f" (folding {stream} at generation {recorded.generation})"):
+                after = with_generation(apply(state, event), state.generation + 1)
+            yield Step(recorded, event, state, after)
+            state = after
+    finally:
+        _close(records)  # a walk that ended early: release the store's cursor now
+
+
+def _close(rows: Iterable[Any]) -> None:
+    close = getattr(rows, "close", None)
+    if close is not None:
+        close()
+
+
+# -- the replay use case: a stream from a store or a file, up to a generation ---------------
+
+
+def replay_state(
+    domain: Domain,
+    stream: str,
+    source: Store | FileStream,
+    to_generation: int | None = None,
+    *,
+    store: Store | None = None,
+) -> Any:
+    """The state of ``stream`` read from ``source`` up to ``to_generation``. ``store`` is the
+    store ``source`` is (None for a file): a stream it does not hold is ``NotFound``, with
+    the closest names it holds, so that a typo does not look like a new entity."""
+    state = fold(domain, stream, source.read_data(stream, to_generation=to_generation))
+    if state.generation == 0:
+        _check_found(store, stream, to_generation)
+    return state
+
+
+def replay_steps(
+    domain: Domain,
+    stream: str,
+    source: Store | FileStream,
+    to_generation: int | None = None,
+    *,
+    store: Store | None = None,
+) -> Iterator[Step]:
+    """Every transition of ``stream`` up to ``to_generation``, as ``steps`` gives them;
+    ``NotFound`` (as ``replay_state``) is raised here, before the first step is asked for."""
+    walked = steps(domain, stream, source.read(stream, to_generation=to_generation))
+    first = next(walked, None)
+    if first is None:
+        _check_found(store, stream, to_generation)
+        return iter(())
+    return chain([first], walked)
+
+
+def ends_early(stream: str, reached: int, to_generation: int | None) -> str | None:
+    """What to tell a person when the stream ended before ``--to-generation`` (the replay
+    stopped at its end; the state's generation says it to a machine), or None."""
+    if to_generation is None or reached >= to_generation:
+        return None
+    return f"{stream} ends at generation {reached}, before --to-generation {to_generation}"
+
+
+def _check_found(store: Store | None, stream: str, to_generation: int | None) -> None:
+    """A replay that read nothing: of a stream the store does not hold, it is not found.
+    Only here is the store asked anything more (a file's stream was found when the file was
+    read); only --to-generation 0 reads nothing of a stream that exists."""
+    if store is not None and (to_generation != 0 or store.generation(stream) == 0):
+        raise stream_not_found(store, stream)

@@ -1,0 +1,200 @@
+"""Replay: folding stored events into state, and refusing data that does not fit."""
+
+from __future__ import annotations
+
+import pytest
+from escli_combat import Attack, EntityAttacked, Heal
+
+from escli import Domain, StoreError, dispatch, fold, steps
+from escli.app.fold import ends_early, replay_state, replay_steps
+from escli.errors import NotFound
+from escli.stores.base import NewEvent, new_event_id
+from escli.stores.memory import MemoryStore
+
+
+def attacked(data: dict) -> NewEvent:  # type: ignore[type-arg]
+    return NewEvent(
+        "combat.EntityAttacked", "1.0", "events://escli/samples/combat", data, new_event_id()
+    )
+
+
+def test_replay_folds_to_the_state_dispatch_saw(combat: Domain) -> None:
+    store = MemoryStore()
+    results = [
+        dispatch(combat, c, store)
+        for c in (Attack("ogre", 150), Attack("ogre", 150), Heal("ogre", 100))
+    ]
+    state = fold(combat, "combat-ogre", store.read_data("combat-ogre"))
+    assert state == results[-1].after
+    assert (state.hitpoints, state.generation) == (700, 3)
+
+
+def test_replay_can_stop_at_a_generation(combat: Domain) -> None:
+    store = MemoryStore()
+    for _ in range(4):
+        dispatch(combat, Attack("ogre", 100), store)
+    state = fold(combat, "combat-ogre", store.read_data("combat-ogre", to_generation=2))
+    assert (state.hitpoints, state.generation) == (700, 2)
+
+
+def test_steps_show_every_transition(combat: Domain) -> None:
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    dispatch(combat, Heal("ogre", 50), store)
+    walked = list(steps(combat, "combat-ogre", store.read("combat-ogre")))
+    assert [(s.recorded.generation, s.before.hitpoints, s.after.hitpoints) for s in walked] == [
+        (1, 900, 750),
+        (2, 750, 800),
+    ]
+    assert walked[0].event == EntityAttacked("ogre", 150)
+    assert [s.after.generation for s in walked] == [1, 2]
+
+
+def test_replaying_does_not_change_the_shared_initial_state(combat: Domain) -> None:
+    from escli_combat import BESTIARY
+
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    fold(combat, "combat-ogre", store.read_data("combat-ogre"))
+    assert BESTIARY["ogre"].generation == 0
+    assert BESTIARY["ogre"].hitpoints == 900
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"entity_id": "ogre", "damage": "150"}, "field damage: expected an integer, got '150'"),
+        ({"entity_id": "ogre", "damage": 1.5}, "field damage: expected an integer, got 1.5"),
+        ({"entity_id": "ogre", "damage": True}, "field damage: expected an integer, got True"),
+        ({"entity_id": "ogre"}, "field damage: missing"),
+        (
+            {"entity_id": "ogre", "damage": 1, "crit": True},
+            "field crit: not a field of EntityAttacked",
+        ),
+        ({"entity_id": 7, "damage": 1}, "field entity_id: expected a string, got 7"),
+    ],
+)
+def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
+    combat: Domain,
+    data: dict,
+    message: str,  # type: ignore[type-arg]
+) -> None:
+    store = MemoryStore()
+    store.append("combat-ogre", [attacked({"entity_id": "ogre", "damage": 1}), attacked(data)], 0)
+    with pytest.raises(StoreError) as caught:
+        fold(combat, "combat-ogre", store.read_data("combat-ogre"))
+    assert str(caught.value) == f"combat-ogre generation 2: combat.EntityAttacked {message}"
+    with pytest.raises(StoreError, match="combat-ogre generation 2"):
+        list(steps(combat, "combat-ogre", store.read("combat-ogre")))
+
+
+def test_an_unknown_event_type_or_version_is_a_store_error(combat: Domain) -> None:
+    store = MemoryStore()
+    store.append(
+        "combat-ogre",
+        [attacked({"entity_id": "ogre", "damage": 1})._replace(type_version="2.0")],
+        0,
+    )
+    with pytest.raises(
+        StoreError,
+        match=r"generation 1: domain .combat. has no event type "
+        r"combat\.EntityAttacked v2\.0",
+    ):
+        fold(combat, "combat-ogre", store.read_data("combat-ogre"))
+
+
+def test_a_gap_in_generations_is_a_store_error(combat: Domain) -> None:
+    rows = [
+        (1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
+        (3, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
+    ]
+    with pytest.raises(StoreError, match="expected generation 2, the store gave 3"):
+        fold(combat, "combat-ogre", rows)
+
+
+def test_stored_text_that_is_not_json_is_a_store_error(combat: Domain) -> None:
+    rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": ')]
+    with pytest.raises(StoreError, match="generation 1: stored data is not JSON"):
+        fold(combat, "combat-ogre", rows)
+
+
+def test_the_fast_json_parser_and_the_standard_one_fold_the_same(
+    combat: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    import escli.app.fold
+    import escli.jsontext
+
+    rows = [
+        (1, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 7}'),
+        # Past 64 bits: orjson refuses it, and the fold falls back to json.
+        (
+            2,
+            "combat.EntityHealed",
+            "1.0",
+            '{"entity_id": "troll", "amount": 123456789012345678901}',
+        ),
+        (3, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 1}'),
+    ]
+    monkeypatch.setattr(escli.jsontext, "_LOADS", None)
+    monkeypatch.setattr(escli.app.fold, "FAST_JSON_AFTER", 0)
+    fast = fold(combat, "combat-troll", rows)
+    assert escli.jsontext._LOADS not in (None, json.loads), "the faster parser folded these"
+    monkeypatch.setattr(escli.jsontext, "_LOADS", json.loads)
+    standard = fold(combat, "combat-troll", rows)
+    assert fast == standard
+    assert (fast.hitpoints, fast.generation) == (1499, 3)
+
+
+def test_the_fast_json_parser_hands_nan_and_long_integers_to_json() -> None:
+    import escli.jsontext
+
+    escli.jsontext._LOADS = None
+    loads = escli.jsontext.stored_loads()
+    assert loads('{"x": 123456789012345678901}') == {"x": 123456789012345678901}
+    assert type(loads('{"x": 123456789012345678901}')["x"]) is int
+    value = loads('{"x": NaN}')["x"]
+    assert value != value  # NaN, as json reads it
+    assert loads('{"a": [1, 2.5, "\u00e9"]}') == {"a": [1, 2.5, "\u00e9"]}
+
+
+def test_a_short_fold_does_not_load_the_faster_parser(
+    combat: Domain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import escli.jsontext
+
+    monkeypatch.setattr(escli.jsontext, "_LOADS", None)
+    rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": 7}')]
+    assert fold(combat, "combat-ogre", rows).hitpoints == 893
+    assert escli.jsontext._LOADS is None
+
+
+# -- the replay use case -----------------------------------------------------------------------
+
+
+def test_replaying_a_stream_the_store_lacks_is_not_found_with_the_closest_names(
+    combat: Domain,
+) -> None:
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    for replay in (replay_state, replay_steps):
+        with pytest.raises(NotFound, match=r"'combat-orge' is not in the store; did you mean "):
+            replay(combat, "combat-orge", store, store=store)
+    # Up to generation 0 of a stream that exists is its initial state, not "not found".
+    assert replay_state(combat, "combat-ogre", store, 0, store=store).generation == 0
+    assert list(replay_steps(combat, "combat-ogre", store, 0, store=store)) == []
+
+
+def test_replaying_past_the_end_stops_there_and_says_so(combat: Domain) -> None:
+    store = MemoryStore()
+    dispatch(combat, Attack("ogre", 150), store)
+    dispatch(combat, Attack("ogre", 150), store)
+    state = replay_state(combat, "combat-ogre", store, 99, store=store)
+    assert [s.after.generation for s in replay_steps(combat, "combat-ogre", store, 99)] == [1, 2]
+    assert state.generation == 2
+    assert ends_early("combat-ogre", 2, 99) == (
+        "combat-ogre ends at generation 2, before --to-generation 99"
+    )
+    assert ends_early("combat-ogre", 2, 2) is None
+    assert ends_early("combat-ogre", 2, None) is None
