@@ -24,7 +24,9 @@ from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
 from escli.stores.eventstoredb import EventStoreDBStore, load_client_api, parse_url
 from tests.conftest import ESDB_CLIENT, needs_esdb_client, open_store
-from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.contract import new, unique_stream
+from tests.stores.contract_event_store import EventStoreContract
+from tests.stores.contract_outbox import OutboxContract
 from tests.stores.race import race
 
 pytestmark = needs_esdb_client
@@ -32,7 +34,7 @@ pytestmark = needs_esdb_client
 FAST = 3.0  # seconds within which a missing or silent server must be reported
 
 
-class TestEventStoreDBStore(StoreContract):
+class TestEventStoreDBStore(EventStoreContract, OutboxContract):
     # EventStoreDB deduplicates retried appends within a stream but does not refuse an id
     # that another stream already holds (see escli/stores/eventstoredb/).
     refuses_duplicate_event_ids = False
