@@ -1,5 +1,7 @@
-"""Stores, chosen by URL. Each store module is the only importer of its client library and
-is imported only when a URL of its scheme is used, so the CLI starts without them."""
+"""Stores, chosen by URL. Each store module (or package: ``sqlite``, ``postgres``,
+``eventstoredb``) is the only importer of its client library and is imported only when a URL
+of its scheme is used, so the CLI starts without them. What a store offers is declared in
+``escli.stores.base`` (``EventStore``, ``Outbox``, and the optional protocols)."""
 
 from __future__ import annotations
 
