@@ -191,7 +191,7 @@ class App:
         store, self._store = self._store, None
         if store is None:
             return
-        if self.exiting_process and getattr(store, "durable_without_close", False):
+        if self.exiting_process and store.durable_without_close:
             # Closing the last SQLite connection checkpoints the WAL into the database: two
             # fsyncs, a tenth of a dispatch's time. Committed data is already durable in the
             # WAL, and the next writer's automatic checkpoint folds it in. The console script

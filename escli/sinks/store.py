@@ -19,7 +19,7 @@ class StoreTarget:
         self.store = store
         # One name per target whatever the spelling (relative path, another working folder):
         # it keys the pending deliveries.
-        self.url = getattr(store, "canonical_url", store.url)
+        self.url = store.canonical_url
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
         """Append what the target lacks of ``recorded``: events it already holds (same ids at

@@ -1,10 +1,12 @@
-"""Stores, chosen by URL. Each store module is the only importer of its client library and
-is imported only when a URL of its scheme is used, so the CLI starts without them."""
+"""Stores, chosen by URL. Each store module (or package: ``sqlite``, ``postgres``,
+``eventstoredb``) is the only importer of its client library and is imported only when a URL
+of its scheme is used, so the CLI starts without them. What a store offers is declared in
+``escli.stores.base`` (``EventStore``, ``Outbox``, and the optional protocols)."""
 
 from __future__ import annotations
 
 from escli.errors import InvalidInput
-from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo
+from escli.stores.base import EventStore, HasSchema, NewEvent, RecordedEvent, Store, StreamInfo
 from escli.urls import check_url, mask_url, secrets_hidden
 
 __all__ = [
@@ -80,11 +82,9 @@ def open_lasting_store(url: str, role: str) -> Store:
     return open_store(url, role)
 
 
-def init_store(store: Store) -> bool | None:
+def init_store(store: EventStore) -> bool | None:
     """Create the store's schema if it has one and it is missing: True when this call created
     it, False when it was there already, None for a store with no schema (``memory:``)."""
-    init = getattr(store, "init", None)
-    if init is None:
+    if not isinstance(store, HasSchema):
         return None
-    created: bool = init()
-    return created
+    return store.init()

@@ -1,13 +1,27 @@
-"""The store interface every store implements, and the records it reads and writes.
+"""The store protocols, the records stores read and write, and ``BaseStore``'s defaults.
 
 A store keeps streams of events, each event at a *generation* (1, 2, ... within its stream)
 and a global *position* (increasing across the store, possibly with gaps). It does three
 things: read a stream, append to a stream with an expected generation, list streams; and it
 answers where it holds given event ids (``find_ids``), through its unique index of ids.
 
-Beside ``Store``, a capability only some stores offer: ``Transactional``, several appends (to
-any streams) that become visible together or not at all, or are all rolled back at the end
-(SQLite, PostgreSQL, memory; not EventStoreDB, which writes one stream at a time).
+The protocols, each standing alone, each capability declared in one of them (none found
+with ``getattr``), each with its contract test class in ``tests/stores/``:
+
+- ``EventStore``: ``read``, ``read_data``, ``append`` with an expected generation,
+  ``generation``, ``streams``, ``find_ids``, the global log (``read_all``, ``subscribe``),
+  ``close``; and two properties with defaults in ``BaseStore``, ``canonical_url`` and
+  ``durable_without_close``. Every store.
+- ``Outbox``: pending deliveries: ``append(pending_for=...)``, ``pending``, ``set_pending``,
+  ``clear_pending``. Every store ``open_store`` returns, and a namespaced view.
+- ``Store``: both; what ``open_store`` returns and the application holds.
+- ``Transactional``: several appends (to any streams) that become visible together or not
+  at all, or are all rolled back at the end (SQLite, PostgreSQL, memory; not EventStoreDB,
+  which writes one stream at a time, nor a namespaced view).
+- ``StreamIds``: a stream's ids read once, for a store with no index of ids (EventStoreDB).
+- ``HasSchema``: ``init``, the schema created ahead of the first write (SQLite, PostgreSQL).
+
+The last three are runtime-checkable: code asks ``isinstance(store, Transactional)``.
 """
 
 from __future__ import annotations
@@ -24,8 +38,11 @@ __all__ = [
     "MAX_GENERATION",
     "BaseStore",
     "DuplicateEventId",
+    "EventStore",
     "FoldRow",
+    "HasSchema",
     "NewEvent",
+    "Outbox",
     "Pending",
     "RecordedEvent",
     "Store",
@@ -169,8 +186,31 @@ class StreamInfo(NamedTuple):
 FoldRow = tuple[int, str, str, dict[str, Any] | str]
 
 
-class Store(Protocol):
+@runtime_checkable
+class EventStore(Protocol):
+    """Streams of events, each at a generation, and the global log across them: what every
+    store offers (memory, SQLite, PostgreSQL, EventStoreDB, a namespaced view).
+
+    The global log (``read_all``) and ``subscribe`` belong here rather than in a protocol of
+    their own: every store has them, and ``BaseStore`` derives ``subscribe`` from ``read``
+    and ``read_all`` by polling. ``canonical_url`` and ``durable_without_close`` are declared
+    here too, with defaults in ``BaseStore``, so that no caller has to look for them."""
+
     url: str
+
+    @property
+    def canonical_url(self) -> str:
+        """The store's one name whatever spelling opened it (a relative path, another
+        working folder): it keys the pending deliveries of a store that is a ``--to``
+        target. ``BaseStore``: ``url``."""
+        ...
+
+    @property
+    def durable_without_close(self) -> bool:
+        """Whether every commit is durable before ``close``, so that a process ending right
+        after its command may skip closing the store (SQLite: closing would only fold the WAL
+        into the file). ``BaseStore``: False."""
+        ...
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
@@ -180,22 +220,12 @@ class Store(Protocol):
         ...
 
     def append(
-        self,
-        stream: str,
-        events: Sequence[NewEvent],
-        expected_generation: int,
-        *,
-        pending_for: Sequence[str] = (),
+        self, stream: str, events: Sequence[NewEvent], expected_generation: int
     ) -> list[RecordedEvent]:
         """Append all ``events`` atomically after ``expected_generation``, or nothing.
 
         Raises ``ConcurrencyConflict`` when the stream's generation is not the expected one.
-        ``pending_for`` names targets the events are yet to be delivered to: the appended
-        generations are recorded as pending for each (merged as ``set_pending`` does) in the
-        append's own transaction, so a delivery cut short, even by a hard kill, is never
-        forgotten (a transactional outbox); a store with no multi-record transactions
-        (EventStoreDB) records them right after the append.
-        """
+        (``Outbox.append`` also records the events as pending for targets.)"""
         ...
 
     def read_data(
@@ -238,6 +268,40 @@ class Store(Protocol):
         mechanism (EventStoreDB subscriptions, PostgreSQL LISTEN/NOTIFY) override it."""
         ...
 
+    def close(self) -> None:
+        """Release the store's connections (a later call opens them again); idempotent."""
+        ...
+
+    def __enter__(self) -> Self:
+        """``with open_store(url) as store:`` closes the store when the block ends."""
+        ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+
+@runtime_checkable
+class Outbox(Protocol):
+    """Pending deliveries: for each (target, stream), the generations stored but not yet
+    delivered to that ``--to`` target, recorded with the append itself so that a delivery
+    cut short, even by a hard kill, is never forgotten (a transactional outbox). Every store
+    escli opens offers it (a store of its own kind: a table, or EventStoreDB's hidden
+    stream); a protocol of its own all the same, as it is no part of keeping events."""
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
+    ) -> list[RecordedEvent]:
+        """``EventStore.append``, and ``pending_for`` names targets the events are yet to be
+        delivered to: the appended generations are recorded as pending for each (merged as
+        ``set_pending`` does) in the append's own transaction; a store with no multi-record
+        transactions (EventStoreDB) records them right after the append. An append that
+        fails (a conflict) records nothing."""
+        ...
+
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         """Pending deliveries, for one target and/or stream or all, ordered by target and
         stream."""
@@ -254,15 +318,33 @@ class Store(Protocol):
         """Forget what is pending for (target, stream) up to a generation (delivered)."""
         ...
 
-    def close(self) -> None:
-        """Release the store's connections (a later call opens them again); idempotent."""
+
+class Store(EventStore, Outbox, Protocol):
+    """What the application opens by URL (``open_store``): an ``EventStore`` with an
+    ``Outbox``. Code that needs only one of them says so by taking that protocol."""
+
+    def append(
+        self,
+        stream: str,
+        events: Sequence[NewEvent],
+        expected_generation: int,
+        *,
+        pending_for: Sequence[str] = (),
+    ) -> list[RecordedEvent]:
+        """``EventStore.append``, with ``Outbox.append``'s ``pending_for``."""
         ...
 
-    def __enter__(self) -> Self:
-        """``with open_store(url) as store:`` closes the store when the block ends."""
-        ...
 
-    def __exit__(self, *exc_info: object) -> None: ...
+@runtime_checkable
+class HasSchema(Protocol):
+    """A store whose tables must exist before it holds events (SQLite's file, PostgreSQL's
+    schema). Each makes them on its first write anyway; ``escli init`` makes them ahead of
+    time. A protocol beside ``EventStore`` (checked with ``isinstance``), as only some
+    stores have a schema (not ``memory:``, nor EventStoreDB)."""
+
+    def init(self) -> bool:
+        """Create the schema if it is missing; whether this call created it."""
+        ...
 
 
 @runtime_checkable
@@ -302,7 +384,17 @@ class StreamIds(Protocol):
 
 
 class BaseStore:
-    """Defaults a store may inherit."""
+    """Defaults a store may inherit: what ``EventStore`` declares with a default, and
+    ``subscribe`` by polling. Nothing of a capability that only some stores offer
+    (``Outbox``, ``Transactional``, ``StreamIds``, ``HasSchema``): a store has one by
+    defining its methods, which is what ``isinstance`` sees."""
+
+    url: str
+    durable_without_close: bool = False
+
+    @property
+    def canonical_url(self) -> str:
+        return self.url
 
     def close(self) -> None:
         pass
@@ -381,20 +473,6 @@ class BaseStore:
                 idle_since, wait = now, min(2 * wait, self.REFRESH_MAX_S)
             else:
                 self._sleep(poll_interval)
-
-    def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
-        return []
-
-    def set_pending(
-        self, target: str, stream: str, from_generation: int, to_generation: int
-    ) -> None:
-        raise StoreError(
-            f"{getattr(self, 'url', 'this store')} cannot record pending deliveries: "
-            f"{stream} generations {from_generation}..{to_generation} did not reach {target}"
-        )
-
-    def clear_pending(self, target: str, stream: str, up_to_generation: int) -> None:
-        pass
 
 
 def merge_pending(old: Pending | None, new: Pending) -> Pending:

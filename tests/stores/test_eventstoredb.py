@@ -24,7 +24,9 @@ from escli import ConcurrencyConflict, StoreError, StoreUnavailable
 from escli.errors import InvalidInput
 from escli.stores.eventstoredb import EventStoreDBStore, load_client_api, parse_url
 from tests.conftest import ESDB_CLIENT, needs_esdb_client, open_store
-from tests.stores.contract import StoreContract, new, unique_stream
+from tests.stores.contract import new, unique_stream
+from tests.stores.contract_event_store import EventStoreContract
+from tests.stores.contract_outbox import OutboxContract
 from tests.stores.race import race
 
 pytestmark = needs_esdb_client
@@ -32,9 +34,9 @@ pytestmark = needs_esdb_client
 FAST = 3.0  # seconds within which a missing or silent server must be reported
 
 
-class TestEventStoreDBStore(StoreContract):
+class TestEventStoreDBStore(EventStoreContract, OutboxContract):
     # EventStoreDB deduplicates retried appends within a stream but does not refuse an id
-    # that another stream already holds (see escli/stores/eventstoredb.py).
+    # that another stream already holds (see escli/stores/eventstoredb/).
     refuses_duplicate_event_ids = False
     # No index of ids across streams (nor transactions over several streams).
     finds_ids_in_every_stream = False
@@ -158,7 +160,7 @@ def test_data_that_is_not_a_json_object_is_a_store_error(esdb_server: Any) -> No
 
 
 def test_reads_go_in_pages(store: EventStoreDBStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("escli.stores.eventstoredb.PAGE", 2)
+    monkeypatch.setattr("escli.stores.eventstoredb.store.PAGE", 2)
     stream = unique_stream()
     start = max((r.position for r in store.read_all()), default=0)
     store.append(stream, [new({"entity_id": "ogre", "damage": n}) for n in range(1, 6)], 0)

@@ -12,16 +12,18 @@ from escli.stores.memory import MemoryStore
 from escli.stores.namespaced import NamespacedStore
 from escli.stores.postgres import PostgresStore
 from escli.stores.sqlite import SQLiteStore
-from tests.stores.contract import StoreContract, new
+from tests.stores.contract import new
+from tests.stores.contract_event_store import EventStoreContract
+from tests.stores.contract_outbox import OutboxContract
 
 
-class TestNamespacedMemoryStore(StoreContract):
+class TestNamespacedMemoryStore(EventStoreContract, OutboxContract):
     @pytest.fixture
     def store(self) -> NamespacedStore:
         return NamespacedStore(MemoryStore(), "escli-test.t1.")
 
 
-class TestNamespacedSQLiteStore(StoreContract):
+class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[NamespacedStore]:
         inner = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
@@ -29,7 +31,7 @@ class TestNamespacedSQLiteStore(StoreContract):
         inner.close()
 
 
-class TestNamespacedPostgresStore(StoreContract):
+class TestNamespacedPostgresStore(EventStoreContract, OutboxContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[NamespacedStore]:
         inner = PostgresStore(postgres_url)

@@ -17,11 +17,14 @@ from escli.stores import mask_url
 from escli.stores.base import DuplicateEventId
 from escli.stores.postgres import PostgresStore, parse_url
 from tests.conftest import POSTGRES_DSN, Run, open_store
-from tests.stores.contract import TransactionalContract, new, unique_stream
+from tests.stores.contract import new, unique_stream
+from tests.stores.contract_event_store import EventStoreContract
+from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.race import race
 
 
-class TestPostgresStore(TransactionalContract):
+class TestPostgresStore(EventStoreContract, OutboxContract, TransactionalContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PostgresStore]:
         store = PostgresStore(postgres_url)

@@ -13,11 +13,14 @@ from escli import StoreError
 from escli.errors import InvalidInput
 from escli.stores.sqlite import SQLiteStore, path_from_url
 from tests.conftest import open_store
-from tests.stores.contract import TransactionalContract, new, unique_stream
+from tests.stores.contract import new, unique_stream
+from tests.stores.contract_event_store import EventStoreContract
+from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.race import race
 
 
-class TestSQLiteStore(TransactionalContract):
+class TestSQLiteStore(EventStoreContract, OutboxContract, TransactionalContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")

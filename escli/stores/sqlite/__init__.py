@@ -1,0 +1,30 @@
+"""The embedded store: one SQLite file (standard library), escli's default.
+
+Optimistic concurrency is enforced by the database, not by a read-then-write in Python: the
+primary key is (stream, generation), so of two writers racing for the same generation exactly
+one commit succeeds. Appends run in ``BEGIN IMMEDIATE`` transactions, which take the write
+lock up front (other writers wait up to ``BUSY_TIMEOUT_S``), and check the stream's generation
+inside the transaction first to report a conflict with the actual generation.
+
+``transaction()`` (the ``Transactional`` capability) is one such transaction around many
+appends, each then a savepoint inside it: an import or a copy commits once, or not at all.
+It holds the write lock throughout, so other writers wait for it (up to ``BUSY_TIMEOUT_S``).
+
+Events are clustered by (stream, generation) (a WITHOUT ROWID table), so replaying a stream
+reads neighbouring pages. The global ``position`` is assigned inside the write transaction
+(max + 1), which the write lock serialises.
+
+The file is in WAL mode (readers never block the writer) with ``synchronous=FULL``: a
+dispatch that printed its result survives a power cut, at the cost of one fsync per append.
+
+Layout (one job a module): ``urls`` (the store URL), ``connection`` (a connection per thread,
+the schema made or checked when the file is opened, sqlite3's errors translated), ``outbox``
+(pending deliveries), ``store`` (reads, appends, transactions).
+"""
+
+from __future__ import annotations
+
+from escli.stores.sqlite.store import SQLiteStore
+from escli.stores.sqlite.urls import path_from_url
+
+__all__ = ["SQLiteStore", "path_from_url"]

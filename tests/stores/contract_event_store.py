@@ -1,0 +1,267 @@
+"""The ``EventStore`` contract: streams (read, append with an expected generation, list,
+find ids) and the global log (``read_all``, ``subscribe``). Every store passes it."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from escli.errors import ConcurrencyConflict, StoreError
+from escli.stores.base import EventStore, Outbox, Transactional, new_event_id
+from tests.stores.contract import Contract, new, unique_stream
+
+
+class EventStoreContract(Contract):
+    def test_an_append_of_no_events_writes_nothing_but_checks_the_generation(
+        self, store: EventStore
+    ) -> None:
+        stream = unique_stream()
+        store.append(stream, [new()], 0)
+        assert store.append(stream, [], 1) == []
+        with pytest.raises(ConcurrencyConflict):
+            store.append(stream, [], 0)
+        assert store.generation(stream) == 1
+
+    def test_a_store_closes_at_the_end_of_a_with_block_and_opens_again_when_used(
+        self, store: EventStore
+    ) -> None:
+        stream = unique_stream()
+        with store as entered:
+            assert entered is store
+            store.append(stream, [new()], 0)
+        store.close()  # closing twice is harmless
+        assert store.generation(stream) == 1
+
+    def test_an_unknown_stream_reads_empty_at_generation_zero(self, store: EventStore) -> None:
+        stream = unique_stream()
+        assert list(store.read(stream)) == []
+        assert list(store.read_data(stream)) == []
+        assert store.generation(stream) == 0
+
+    def test_appended_events_read_back_in_order_with_generations(self, store: EventStore) -> None:
+        stream = unique_stream()
+        events = [new({"entity_id": "ogre", "damage": n}) for n in (1, 2, 3)]
+        recorded = store.append(stream, events, 0)
+        assert [r.generation for r in recorded] == [1, 2, 3]
+        read = list(store.read(stream))
+        assert read == recorded
+        assert [(r.event_id, r.event_type, r.type_version, r.source, r.data) for r in read] == [
+            (e.event_id, e.event_type, e.type_version, e.source, e.data) for e in events
+        ]
+        assert store.generation(stream) == 3
+
+    def test_read_data_gives_what_folding_needs(self, store: EventStore) -> None:
+        import json
+
+        stream = unique_stream()
+        store.append(stream, [new({"entity_id": "ogre", "damage": 7})], 0)
+        [(generation, event_type, version, data)] = list(store.read_data(stream))
+        parsed = json.loads(data) if isinstance(data, str) else data
+        assert (generation, event_type, version, parsed) == (
+            1,
+            "combat.EntityAttacked",
+            "1.0",
+            {"entity_id": "ogre", "damage": 7},
+        )
+
+    def test_reads_can_be_bounded_by_generation(self, store: EventStore) -> None:
+        stream = unique_stream()
+        store.append(stream, [new() for _ in range(5)], 0)
+        assert [r.generation for r in store.read(stream, from_generation=2, to_generation=4)] == [
+            2,
+            3,
+            4,
+        ]
+        assert [row[0] for row in store.read_data(stream, to_generation=2)] == [1, 2]
+        assert [r.generation for r in store.read(stream, from_generation=5)] == [5]
+        assert list(store.read(stream, from_generation=6)) == []
+
+    def test_positions_increase_across_streams(self, store: EventStore) -> None:
+        a, b = unique_stream(), unique_stream()
+        first = store.append(a, [new(), new()], 0)
+        second = store.append(b, [new()], 0)
+        third = store.append(a, [new()], 2)
+        positions = [r.position for r in (*first, *second, *third)]
+        assert positions == sorted(positions)
+        assert len(set(positions)) == 4
+        assert [r.position for r in store.read(a)] == [r.position for r in (*first, *third)]
+
+    def test_recorded_time_is_rfc3339_with_an_offset(self, store: EventStore) -> None:
+        from datetime import datetime
+
+        [recorded] = store.append(unique_stream(), [new()], 0)
+        parsed = datetime.fromisoformat(recorded.recorded_at)
+        assert "T" in recorded.recorded_at
+        assert parsed.utcoffset() is not None
+
+    def test_a_given_recorded_time_is_kept(self, store: EventStore) -> None:
+        stream = unique_stream()
+        event = new()._replace(recorded_at="2020-01-02T03:04:05.000006+00:00")
+        store.append(stream, [event], 0)
+        assert [r.recorded_at for r in store.read(stream)] == ["2020-01-02T03:04:05.000006+00:00"]
+
+    def test_a_stale_expected_generation_is_a_conflict_and_writes_nothing(
+        self, store: EventStore
+    ) -> None:
+        stream = unique_stream()
+        store.append(stream, [new(), new()], 0)
+        with pytest.raises(ConcurrencyConflict) as caught:
+            store.append(stream, [new(), new(), new()], 1)
+        assert (caught.value.expected, caught.value.actual) == (1, 2)
+        assert "expected generation 1, found 2" in str(caught.value)
+        assert store.generation(stream) == 2
+
+    def test_an_expected_generation_ahead_of_the_stream_is_a_conflict(
+        self, store: EventStore
+    ) -> None:
+        stream = unique_stream()
+        with pytest.raises(ConcurrencyConflict):
+            store.append(stream, [new()], 3)
+        assert store.generation(stream) == 0
+
+    def test_a_duplicate_event_id_in_another_stream_is_refused_or_kept_as_documented(
+        self, store: EventStore
+    ) -> None:
+        """Stores with a unique id index refuse it and write nothing; EventStoreDB's server
+        takes an id already used in another stream (its ids are unique per stream only)."""
+        stream, other = unique_stream(), unique_stream()
+        [first] = store.append(stream, [new()], 0)
+        duplicate = new()._replace(event_id=first.event_id)
+        if self.refuses_duplicate_event_ids:
+            with pytest.raises(StoreError, match=first.event_id):
+                store.append(other, [new(), duplicate], 0)
+            assert store.generation(other) == 0
+        else:
+            store.append(other, [new(), duplicate], 0)
+            assert [r.event_id for r in store.read(other)][1] == first.event_id
+
+    def test_streams_are_listed_with_generation_and_count(self, store: EventStore) -> None:
+        a, b = sorted([unique_stream(), unique_stream()])
+        store.append(a, [new(), new()], 0)
+        store.append(b, [new()], 0)
+        listed = {s.stream: (s.generation, s.events) for s in store.streams()}
+        assert listed[a] == (2, 2)
+        assert listed[b] == (1, 1)
+        names = [s.stream for s in store.streams()]
+        assert names == sorted(names)
+
+    def test_data_round_trips_unicode_and_nesting(self, store: EventStore) -> None:
+        stream = unique_stream()
+        data = {"name": "Ogre \u00e9\u4e2d\U0001f409", "tags": ["a", "b"], "nested": {"x": None}}
+        store.append(stream, [new(data)], 0)
+        assert [r.data for r in store.read(stream)] == [data]
+
+    def test_racing_writers_on_one_generation_never_both_win(self, store: EventStore) -> None:
+        stream = unique_stream()
+        outcomes: list[str] = []
+        barrier = threading.Barrier(4)
+
+        def writer() -> None:
+            barrier.wait()
+            try:
+                store.append(stream, [new()], 0)
+                outcomes.append("ok")
+            except ConcurrencyConflict:
+                outcomes.append("conflict")
+
+        threads = [threading.Thread(target=writer) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert sorted(outcomes) == ["conflict", "conflict", "conflict", "ok"]
+        assert store.generation(stream) == 1
+
+    def test_read_all_gives_every_stream_in_position_order(self, store: EventStore) -> None:
+        a, b = unique_stream(), unique_stream()
+        start = max((r.position for r in store.read_all()), default=0)
+        store.append(a, [new(), new()], 0)
+        store.append(b, [new()], 0)
+        store.append(a, [new()], 2)
+        mine = [(r.stream, r.generation) for r in store.read_all(start) if r.stream in (a, b)]
+        assert mine == [(a, 1), (a, 2), (b, 1), (a, 3)]
+        positions = [r.position for r in store.read_all(start)]
+        assert positions == sorted(positions)
+        middle = positions[1]
+        assert [r.position for r in store.read_all(middle)] == positions[2:]
+
+    def test_a_stream_subscription_catches_up_then_follows_live(self, store: EventStore) -> None:
+        stream = unique_stream()
+        store.append(stream, [new(), new()], 0)
+
+        def later() -> None:
+            for generation in (2, 3, 4):
+                store.append(stream, [new({"entity_id": "ogre", "damage": generation})], generation)
+
+        writer = threading.Timer(0.05, later)
+        writer.start()
+        seen = []
+        subscription = store.subscribe(stream, after=1, poll_interval=0.01)
+        for recorded in subscription:
+            seen.append(recorded.generation)
+            if len(seen) == 4:
+                break
+        subscription.close()  # type: ignore[attr-defined]
+        writer.join()
+        assert seen == [2, 3, 4, 5]
+
+    def test_an_all_subscription_follows_every_stream_from_a_position(
+        self, store: EventStore
+    ) -> None:
+        a, b = unique_stream(), unique_stream()
+        # Positions are opaque (EventStoreDB's have gaps): start from one the store gave.
+        start = max((r.position for r in store.read_all()), default=0)
+        store.append(a, [new()], 0)
+
+        def later() -> None:
+            store.append(b, [new()], 0)
+            store.append(a, [new()], 1)
+
+        writer = threading.Timer(0.05, later)
+        writer.start()
+        seen = []
+        subscription = store.subscribe(None, after=start, poll_interval=0.01)
+        for recorded in subscription:
+            if recorded.stream in (a, b):
+                seen.append((recorded.stream, recorded.generation))
+            if len(seen) == 3:
+                break
+        subscription.close()  # type: ignore[attr-defined]
+        writer.join()
+        assert seen == [(a, 1), (b, 1), (a, 2)]
+
+    def test_find_ids_says_where_the_store_holds_each_id_it_holds(self, store: EventStore) -> None:
+        a, b = unique_stream(), unique_stream()
+        first = store.append(a, [new(), new()], 0)
+        [other] = store.append(b, [new()], 0)
+        wanted = [first[1].event_id, other.event_id, new_event_id()]
+        assert store.find_ids(wanted, [a, b]) == {
+            first[1].event_id: (a, 2),
+            other.event_id: (b, 1),
+        }
+        assert store.find_ids([], [a, b]) == {}
+        assert store.find_ids([new_event_id()], [unique_stream()]) == {}
+
+    def test_find_ids_looks_in_every_stream_or_in_the_streams_given_as_documented(
+        self, store: EventStore
+    ) -> None:
+        a, b = unique_stream(), unique_stream()
+        [one] = store.append(a, [new()], 0)
+        [two] = store.append(b, [new()], 0)
+        found = store.find_ids([one.event_id, two.event_id], [a])
+        if self.finds_ids_in_every_stream:
+            assert found == {one.event_id: (a, 1), two.event_id: (b, 1)}
+            assert store.find_ids([two.event_id]) == {two.event_id: (b, 1)}
+        else:
+            assert found == {one.event_id: (a, 1)}
+
+    def test_the_store_offers_exactly_the_protocols_whose_contracts_it_runs(
+        self, store: EventStore
+    ) -> None:
+        from tests.stores.contract_outbox import OutboxContract
+        from tests.stores.contract_transactions import TransactionalContract
+
+        assert isinstance(store, EventStore)
+        assert isinstance(store, Outbox) == isinstance(self, OutboxContract)
+        assert isinstance(store, Transactional) == isinstance(self, TransactionalContract)
