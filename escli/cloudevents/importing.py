@@ -1,6 +1,6 @@
 """Import a CloudEvents file into a store, in memory that does not grow with the file.
 
-The file is read as ``escli.cloudevents.files`` reads it (same formats, same located errors), but
+The file is read as ``escli.cloudevents.reading`` reads it (same formats, same located errors), but
 a chunk at a time: each chunk of checked events is checked against the store, then the
 parser lets it go. What stays in memory is one record per stream of the file (its
 generation in the store, how far the file has got), never the events.
@@ -48,12 +48,11 @@ from itertools import islice
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from escli.cloudevents.events import EventParser
-from escli.cloudevents.files import (
+from escli.cloudevents.progress import NO_PROGRESS, Progress
+from escli.cloudevents.reading import (
     BOM,
-    NO_PROGRESS,
     STDIN,
     ParsedFile,
-    Progress,
     count_lines,
     open_input,
     parse_stream,
