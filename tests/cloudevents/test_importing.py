@@ -22,6 +22,7 @@ from escli.cloudevents.files import export_events
 from escli.cloudevents.importing import import_file
 from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store
+from escli.stores.mirror import Diverged
 from tests.conftest import Run, needs_esdb_client, snapshot
 from tests.stores.contract import new
 
@@ -316,12 +317,15 @@ def test_a_copy_cut_short_names_what_it_copied_on_eventstoredb(esdb_url: str) ->
         source.append(name, [new() for _ in range(2)], 0)
     target = open_store(esdb_url)
     watched = Watched(target, {names[1]: concurrent_write(esdb_url, names[1])})
-    with pytest.raises(ConcurrencyConflict) as raised:
+    # The mirror looks again after the conflict: the writer wrote another event there.
+    with pytest.raises(Diverged) as raised:
         copy_streams(source, watched, plan_copy(source, names))  # type: ignore[arg-type]
+    theirs, ours = next(target.read(names[1])), next(source.read(names[1]))
     assert str(raised.value) == (
-        f"stream {names[1]!r} moved: expected generation 0, found 1; that append wrote "
-        f"nothing, but written before it: {names[0]} (2 events); not written: {names[1]}, "
-        f"{names[2]}; copy again to write the rest"
+        f"{names[1]} has diverged in {target.url}: generation 1 is event {theirs.event_id} "
+        f"there, not {ours.event_id}; that append wrote nothing, but written before it: "
+        f"{names[0]} (2 events); not written: {names[1]}, {names[2]}; copy again to write "
+        "the rest"
     )
     target.close()
 
