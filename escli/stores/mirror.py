@@ -35,7 +35,7 @@ is ``Diverged``. After the last attempt its ``ConcurrencyConflict`` is raised.
 
 Transactions are the caller's, where the store offers them (``Transactional``): copy and
 import group their appends in one ``transaction()``; ``mirror_streams`` writes several
-streams' events as one ``append_streams``.
+streams' events as one ``append_streams`` (an import of many short streams).
 """
 
 from __future__ import annotations
@@ -199,18 +199,17 @@ def mirror_streams(
     batches: Sequence[tuple[str, int, Sequence[NewEvent]]],
     *,
     name: str | None = None,
-) -> list[int]:
+) -> None:
     """``mirror`` of several streams' ``(stream, first, events)`` as one write
     (``append_streams``; ``store`` and ``transactional`` are one object, seen as each
     protocol), each expected right after ``first - 1``, as the caller's own checks and
-    appends know the target. A conflict (a writer got in; the write took itself back) is met
-    by ``mirror`` of each batch in turn, which looks again. Returns how many each appended."""
+    appends know the target. A conflict (a writer got in) is met by ``mirror`` of each batch
+    in turn, which looks again. How many each appended is not told: a store whose
+    ``append_streams`` inside an outer transaction keeps the appends made before the one
+    that failed would have them counted as held, and the caller, which planned them, knows
+    better."""
     try:
-        transactional.append_streams(
-            [(stream, events, first - 1) for stream, first, events in batches]
-        )
+        transactional.append_streams([(s, events, first - 1) for s, first, events in batches])
     except ConcurrencyConflict:
-        return [
-            mirror(store, stream, first, events, name=name) for stream, first, events in batches
-        ]
-    return [len(events) for _, _, events in batches]
+        for s, first, events in batches:
+            mirror(store, s, first, events, name=name)
