@@ -17,7 +17,9 @@ from itertools import islice
 from typing import Final
 
 from escli.cloudevents.reading import ParsedFile
-from escli.stores.base import NewEvent, RecordedEvent, Store, StreamIds
+from escli.errors import StoreError
+from escli.stores.base import NewEvent, Store, StreamIds
+from escli.stores.mirror import Diverged, compare
 
 __all__ = ["EARLIER", "Checker", "Problem", "SeenIds", "StreamPlan"]
 
@@ -50,19 +52,6 @@ class StreamPlan:
         # The stream does not continue the store: the error, unless the file's own order of
         # the stream is wrong too, which is the error then (the file's fault comes first).
         self.gap: tuple[int, str] | None = None
-
-
-def _difference(stored: RecordedEvent, event: NewEvent) -> str | None:
-    for label, theirs, ours in (
-        ("type", stored.event_type, event.event_type),
-        ("typeversion", stored.type_version, event.type_version),
-        ("source", stored.source, event.source),
-        ("time", stored.recorded_at, event.recorded_at),
-        ("data", stored.data, event.data),
-    ):
-        if theirs != ours:
-            return label
-    return None
 
 
 class SeenIds:
@@ -217,28 +206,32 @@ class Checker:
     def _compare(
         self, name: str, held: list[tuple[int, int, NewEvent]]
     ) -> Iterator[tuple[int, str]]:
-        """Events the store holds already must be the file's: same id, same content."""
-        stored = self.store.read(name, held[0][0], held[-1][0])
-        for (generation, location, event), r in zip(held, stored, strict=True):
-            if r.event_id != event.event_id:
+        """Events the store holds already must be the file's: the mirror's rule (the same id
+        with the same content at the same generation), told about the file."""
+        first, last = held[0][0], held[-1][0]
+        try:
+            same = compare(self.store, name, first, last, [event for _, _, event in held])
+        except Diverged as d:
+            location = held[d.generation - first][1]
+            if d.field is None:
                 yield (
                     location,
                     (
-                        f"{name} generation {generation} is already taken in the store by "
-                        f"event {r.event_id}"
+                        f"{name} generation {d.generation} is already taken in the store by "
+                        f"event {d.held_id}"
                     ),
                 )
-                return
-            differs = _difference(r, event)
-            if differs is not None:
+            else:
                 yield (
                     location,
                     (
-                        f"event {r.event_id} is already stored at {name} generation "
-                        f"{generation} with another {differs}"
+                        f"event {d.held_id} is already stored at {name} generation {d.generation} "
+                        f"with another {d.field}"
                     ),
                 )
-                return
+            return
+        if same < len(held):  # the store held them when the import first saw the stream
+            raise StoreError(f"{name} lost events in {self.store.url} while it was imported")
 
     def _read_ids(self, stream: str) -> Iterator[tuple[int, str]]:
         """Read the ids ``stream`` holds into ``seen``: the file's new events so far that

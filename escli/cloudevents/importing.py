@@ -1,17 +1,19 @@
 """Import a CloudEvents file into a store, in memory that does not grow with the file.
 
-The file is read as ``escli.cloudevents.reading`` reads it (same formats, same located errors), but
-a chunk at a time: each chunk of checked events is checked against the store, then the
-parser lets it go. What stays in memory is one record per stream of the file (its
+The file is read as ``escli.cloudevents.reading`` reads it (same formats, same located
+errors), but a chunk at a time: each chunk of checked events is checked against the store,
+then the parser lets it go. What stays in memory is one record per stream of the file (its
 generation in the store, how far the file has got), never the events. The checking is
 ``escli.cloudevents.import_plan``'s; this module reads the file and appends.
 
 Per stream, the file's generations must be consecutive and continue the store's: events the
-store already holds (same id at the same generation, same content) are skipped, the rest
-must start right after the store's generation. An id the file repeats, or that the store
-holds elsewhere, is an error: each chunk's new ids are looked up in the store's unique
-index of ids (``Store.find_ids``), so the check costs what the file holds, not what the
-store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
+store already holds are skipped, and must be the file's (the mirror's rule,
+``escli.stores.mirror``: the same id with the same content at the same generation, the
+store's events read at those generations only); the rest must start right after the
+store's generation, and are appended through the mirror too. An id the file repeats, or
+that the store holds elsewhere, is an error: each chunk's new ids are looked up in the
+store's unique index of ids (``Store.find_ids``), so the check costs what the file holds,
+not what the store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
 file names that holds events are read once, into the scratch table of the first pass; an
 id stored in a stream the file does not name goes unnoticed, as the server takes it. The
 first problem in the file (the earliest line or event) is the error.
@@ -20,14 +22,18 @@ How the "all or nothing, checked before anything is visible" promise is kept:
 
 - On a ``Transactional`` store (SQLite, PostgreSQL, memory), one pass inside one
   transaction: each chunk is checked, then appended; the first problem (in the file, or a
-  concurrent writer's conflict) rolls the whole transaction back. Nothing is visible until
+  concurrent writer's other events) rolls the whole transaction back. A concurrent
+  writer's conflict is met as the mirror meets it, by looking again: the file's own events,
+  stored meanwhile at its generations, are skipped (and counted as imported: the import
+  planned them, and they are stored as the file has them). Nothing is visible until
   the file has been read to its end and every event checked, and then everything is, in one
   commit. The transaction holds the store's write lock meanwhile (other writers wait).
 - On EventStoreDB, which writes one stream at a time, two passes: the first checks the
   whole file and writes nothing; the second reads the file again and appends, a chunk at a
-  time per stream. A concurrent writer can still move a stream between the passes: the
-  error then names the streams written (whole or up to which generation) and those not,
-  and importing the file again skips what was written.
+  time per stream. A concurrent writer can still move a stream between the passes (with
+  other events than the file's: the mirror's ``Diverged``): the error then names the
+  streams written (whole or up to which generation) and those not, and importing the file
+  again skips what was written.
 - ``dry_run`` is the first pass alone, on any store: nothing is written, nor locked.
 
 Standard input is spooled to a temporary file first (the second pass, and the search for
@@ -59,6 +65,7 @@ from escli.cloudevents.reading import (
 )
 from escli.errors import EscliError, InvalidInput, written_before
 from escli.stores.base import NewEvent, Store, Transactional
+from escli.stores.mirror import mirror, mirror_streams
 
 if TYPE_CHECKING:
     from escli.domain.discovery import DomainRegistry
@@ -257,23 +264,24 @@ def _in_one_transaction(
     first write: a file that fails early, or is small, is checked without
     holding the store's lock (and a store that does not exist is not made). Checks made
     before it still hold inside: a stream that moved meanwhile fails its append's
-    expected generation, an id stored meanwhile the unique index, and all is undone."""
+    expected generation (and the mirror looks again), an id stored meanwhile the unique
+    index, and all is undone."""
     checker = Checker(store, source.ref(), None)
     started = False
     with ExitStack() as transaction:
 
         def write() -> None:
             nonlocal started
-            appends = []
+            batches = []
             for stream, events in checker.flush():
                 state = checker.streams[stream]
-                appends.append((stream, events, state.before + state.written))
+                batches.append((stream, state.before + state.written + 1, events))
                 state.written += len(events)
-            if appends:
+            if batches:
                 if not started:
                     transaction.enter_context(transactional.transaction())
                     started = True
-                transactional.append_streams(appends)
+                mirror_streams(store, transactional, batches)
 
         def take(
             names: list[str], g: list[int], locations: list[int], events: list[NewEvent]
@@ -337,7 +345,8 @@ def _write(
             batch.append(event)
         for name, batch in batches.items():
             state = streams[name]
-            store.append(name, batch, state.before + state.written)
+            at = state.before + state.written
+            mirror(store, name, at + 1, batch, at=at)
             state.written += len(batch)
             done += len(batch)
         progress.update(done)
