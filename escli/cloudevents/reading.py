@@ -22,7 +22,6 @@ it is read (through its ``Progress``), so memory does not grow with the file.
 
 from __future__ import annotations
 
-import gc
 import json
 import os
 import sys
@@ -111,21 +110,6 @@ def count_lines(path: str) -> int | None:
     return count
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Pause the cycle collector while a whole file is read into memory: every event is
-    kept (no cycles among them), and the collector would traverse them again and again as
-    they pile up, 13% of the reading time (``benchmarks/run.py --only cloudevents``). Not
-    around an import, which holds one chunk at a time, for as long as its transaction."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def read_events(
     path: str,
     domains: DomainRegistry | Iterable[Domain],
@@ -139,7 +123,7 @@ def read_events(
     ``DomainError`` (located too) when an event class's own code fails."""
     parser = EventParser(domains, skip_unknown=skip_unknown)
     progress.start("checking", count_lines(path) if progress.enabled else None)
-    with open_input(path) as (stream, name), _collector_paused():
+    with open_input(path) as (stream, name):
         kind = parse_stream(stream, name, parser, progress)
     progress.update(parser.count)
     return ParsedFile(name, kind, parser)
