@@ -1,13 +1,16 @@
 """Copy streams from one store to another, keeping event ids, generations and times.
 
-A copy first checks, stream by stream, that the events the target already holds are the
-source's (the same ids at the same generations); a stream that diverged stops the copy
-before anything is written. Then it appends what the target lacks with the expected
-generation, so running it again writes nothing.
+A copy is the mirror's (``escli.stores.mirror``, one rule with the store sink and import):
+it first checks, stream by stream, that the events the target already holds are the
+source's (the same ids with the same content at the same generations); a stream that
+diverged stops the copy before anything is written. Then it appends what the target lacks
+with the expected generation (a concurrent writer is met by looking again), so running it
+again writes nothing.
 
 Into a ``Transactional`` target (SQLite, PostgreSQL, memory) the whole copy is one
-transaction: a target that moves meanwhile (``ConcurrencyConflict``), or that holds one of
-the ids in another stream (``DuplicateEventId``), leaves it as it was, every stream. Into
+transaction: a target that another writer moves meanwhile, with other events (``Diverged``)
+or again and again (``ConcurrencyConflict``), or that holds one of the ids in another stream
+(``DuplicateEventId``), is left as it was, every stream. Into
 EventStoreDB, which writes one stream at a time, such an error names the streams copied
 before it and those not (``errors.written_before``); copying again writes the rest.
 
@@ -24,8 +27,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple, TypeVar
 
-from escli.errors import EscliError, NotFound, StoreError, written_before
+from escli.errors import EscliError, NotFound, written_before
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo, Transactional
+from escli.stores.mirror import compare, mirror
 
 __all__ = [
     "BATCH",
@@ -40,7 +44,7 @@ BATCH = 1000
 
 T = TypeVar("T")
 
-Progress = Callable[[int], None]
+Handled = Callable[[int], None]  # told how many events were handled
 
 
 class CopyPlan(NamedTuple):
@@ -55,7 +59,7 @@ class CopyPlan(NamedTuple):
 class StreamCopy(NamedTuple):
     stream: str
     copied: int
-    present: int  # already in the target: the same ids at the same generations
+    present: int  # already in the target: the same events at the same generations
 
 
 class CopyResult(NamedTuple):
@@ -86,31 +90,29 @@ def plan_copy(source: Store, streams: Sequence[str] = ()) -> CopyPlan:
     return CopyPlan(planned, everything=False)
 
 
-def _present(source: Store, target: Store, stream: str, progress: Progress | None) -> int:
-    """How many of the source's events the target holds already; raises if it holds others."""
+def _present(source: Store, target: Store, stream: str, progress: Handled | None) -> int:
+    """How many of the source's events the target holds already: the mirror's comparison over
+    the generations the target holds (``Diverged`` if it holds others)."""
     held = target.generation(stream)
     if not held:
         return 0
-    checked = 0
-    # Reads a divergence leaves unfinished are closed here, while their stores are open.
-    with (
-        _closing(source.read(stream, 1, held)) as ours,
-        _closing(target.read(stream, 1, held)) as theirs,
-    ):
-        for mine in ours:
-            there = next(theirs, None)
-            if there is None or there.event_id != mine.event_id:
-                raise StoreError(
-                    f"{stream} has diverged in {target.url}: generation {mine.generation} is "
-                    f"event {there.event_id if there else '(none)'} there but {mine.event_id} "
-                    f"in {source.url}; nothing was written to {stream}"
-                )
-            checked += 1
-            if progress is not None and checked % BATCH == 0:
-                progress(BATCH)
-    if progress is not None and checked % BATCH:
-        progress(checked % BATCH)
-    return checked  # fewer than ``held`` when the target is ahead of the source
+    # The source's read is closed here, a divergence or not, while its store is open.
+    with _closing(source.read(stream, 1, held)) as ours:
+        present = compare(target, stream, 1, held, _counted(ours, progress))
+    if progress is not None and present % BATCH:
+        progress(present % BATCH)
+    return present  # fewer than ``held`` when the target is ahead of the source
+
+
+def _counted(records: Iterator[RecordedEvent], progress: Handled | None) -> Iterator[RecordedEvent]:
+    """``records``, reporting each ``BATCH`` of them taken (compared) to ``progress``."""
+    if progress is None:
+        yield from records
+        return
+    for n, record in enumerate(records, start=1):
+        yield record
+        if not n % BATCH:
+            progress(BATCH)
 
 
 @contextmanager
@@ -125,22 +127,23 @@ def _closing(iterator: Iterator[T]) -> Iterator[Iterator[T]]:
             close()
 
 
-def _batches(records: Iterable[RecordedEvent]) -> Iterator[tuple[str, list[NewEvent]]]:
-    """Consecutive events of one stream, at most ``BATCH`` at a time."""
-    stream = ""
+def _batches(records: Iterable[RecordedEvent]) -> Iterator[tuple[str, int, list[NewEvent]]]:
+    """Consecutive events of one stream, at most ``BATCH`` at a time: the stream, the first
+    one's generation, the events."""
+    stream, first = "", 0
     batch: list[NewEvent] = []
     for r in records:
         if r.stream != stream or len(batch) == BATCH:
             if batch:
-                yield stream, batch
-            stream, batch = r.stream, []
+                yield stream, first, batch
+            stream, first, batch = r.stream, r.generation, []
         batch.append(r.as_new())
     if batch:
-        yield stream, batch
+        yield stream, first, batch
 
 
 def copy_streams(
-    source: Store, target: Store, plan: CopyPlan, progress: Progress | None = None
+    source: Store, target: Store, plan: CopyPlan, progress: Handled | None = None
 ) -> CopyResult:
     """Copy what ``plan`` (from ``plan_copy``) covers; see the module docstring.
     ``progress`` is called with the number of events handled (checked or copied)."""
@@ -153,17 +156,19 @@ def copy_streams(
 
 
 def _copy(
-    source: Store, target: Store, plan: CopyPlan, progress: Progress | None, atomic: bool
+    source: Store, target: Store, plan: CopyPlan, progress: Handled | None, atomic: bool
 ) -> CopyResult:
-    present = {
+    # Every stream is checked before anything is written.
+    checked = {
         info.stream: _present(source, target, info.stream, progress) for info in plan.streams
     }
-    copied = dict.fromkeys(present, 0)
+    present, copied = dict(checked), dict.fromkeys(checked, 0)
 
     def append(records: Iterable[RecordedEvent]) -> None:
-        for stream, batch in _batches(records):
+        for stream, first, batch in _batches(records):
             try:
-                target.append(stream, batch, present[stream] + copied[stream])
+                # The target is where the check, or the copy's own appends, left it.
+                appended = mirror(target, stream, first, batch, at=first - 1)
             except EscliError as e:
                 if atomic:
                     raise  # the transaction takes back what was copied before
@@ -173,7 +178,8 @@ def _copy(
                 left = [i.stream for i in plan.streams if i.events > present[i.stream]]
                 left = [s for s in left if not copied[s]]
                 raise written_before(e, written, left, "copy again to write the rest") from e
-            copied[stream] += len(batch)
+            copied[stream] += appended
+            present[stream] += len(batch) - appended  # a concurrent writer's, the same
             if progress is not None:
                 progress(len(batch))
 
@@ -182,12 +188,12 @@ def _copy(
         # Streams created after the plan wait for the next copy: they were not checked.
         with _closing(source.read_all()) as everything:
             append(
-                r for r in everything if r.stream in present and r.generation > present[r.stream]
+                r for r in everything if r.stream in checked and r.generation > checked[r.stream]
             )
     else:
-        for name in present:
-            with _closing(source.read(name, present[name] + 1)) as records:
+        for name in checked:
+            with _closing(source.read(name, checked[name] + 1)) as records:
                 append(records)
     return CopyResult(
-        source.url, target.url, [StreamCopy(s, copied[s], present[s]) for s in present]
+        source.url, target.url, [StreamCopy(s, copied[s], present[s]) for s in checked]
     )

@@ -16,7 +16,7 @@ THRESHOLD: Final = 10_000
 
 
 class EventProgress:
-    """Implements ``escli.cloudevents.files.Progress`` with a rich bar, one task per phase."""
+    """Implements ``escli.cloudevents.progress.Progress`` with a rich bar, one task per phase."""
 
     def __init__(self, console: Console) -> None:
         self.enabled = console.is_terminal

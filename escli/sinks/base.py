@@ -1,15 +1,17 @@
 """The port every ``--to`` target implements (``Sink``), what a delivery to one reports, and
-the error a target raises when it lacks earlier events. Consumers (dispatch, publish) and
-implementations (``escli.sinks.store``, ``escli.sinks.cloudevents``, ``escli.sinks.nats``)
-both import it from here, so neither imports the other."""
+the error a target raises when it lacks earlier events (``TargetBehind``: the mirror's, in
+``escli.stores.mirror``, which a store target delivers through). Consumers (dispatch,
+publish) and implementations (``escli.sinks.store``, ``escli.sinks.cloudevents``,
+``escli.sinks.nats``) both import them from here, so neither imports the other."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import NamedTuple, Protocol
 
-from escli.errors import EscliError, StoreError
+from escli.errors import EscliError
 from escli.stores.base import RecordedEvent
+from escli.stores.mirror import TargetBehind  # raised by the mirror a store target uses
 
 __all__ = ["Delivery", "Sink", "TargetBehind"]
 
@@ -36,11 +38,3 @@ class Delivery(NamedTuple):
     @property
     def ok(self) -> bool:
         return self.error is None
-
-
-class TargetBehind(StoreError):
-    """The target lacks events before those it was given; the sender sends those first."""
-
-    def __init__(self, url: str, stream: str, generation: int) -> None:
-        super().__init__(f"{url}: {stream} is only at generation {generation}")
-        self.generation = generation

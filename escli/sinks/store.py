@@ -1,13 +1,12 @@
 """A store as a ``--to`` target: it receives the same events at the same generations with the
-same ids, so delivering twice is harmless."""
+same ids, through the mirror (``escli.stores.mirror``), so delivering twice is harmless."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from escli.errors import ConcurrencyConflict, StoreError
-from escli.sinks.base import TargetBehind
 from escli.stores.base import RecordedEvent, Store
+from escli.stores.mirror import mirror
 
 __all__ = ["StoreTarget"]
 
@@ -22,31 +21,14 @@ class StoreTarget:
         self.url = store.canonical_url
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
-        """Append what the target lacks of ``recorded``: events it already holds (same ids at
-        the same generations) are skipped, so delivering twice is harmless."""
-        if not recorded:
-            return
-        stream, first = recorded[0].stream, recorded[0].generation
-        for _ in range(3):  # a writer of the target's own may move it meanwhile
-            held = self.store.generation(stream)
-            if held < first - 1:
-                raise TargetBehind(self.url, stream, held)
-            there = [r.event_id for r in self.store.read(stream, first, recorded[-1].generation)]
-            if there != [r.event_id for r in recorded[: len(there)]]:
-                raise StoreError(
-                    f"{self.url}: {stream} holds other events at generations {first}.."
-                    f"{first + len(there) - 1}; the target has diverged from the store"
-                )
-            missing = recorded[len(there) :]
-            if not missing:
-                return
-            events = [r.as_new() for r in missing]
-            try:
-                self.store.append(stream, events, missing[0].generation - 1)
-                return
-            except ConcurrencyConflict:
-                continue
-        raise StoreError(f"{self.url}: {stream} kept moving while events were delivered to it")
+        """Append what the target lacks of ``recorded`` (one stream's events, in order):
+        events it already holds (the same ids with the same content at the same
+        generations) are skipped; others there are ``Diverged``, and a target that lacks
+        the events before them is ``TargetBehind`` (the mirror's rule)."""
+        if recorded:
+            first = recorded[0]
+            events = [r.as_new() for r in recorded]
+            mirror(self.store, first.stream, first.generation, events, name=self.url)
 
     def close(self) -> None:
         self.store.close()

@@ -77,8 +77,26 @@ def test_a_diverged_target_stream_is_refused_and_left_unchanged(
     theirs = next(target.read("combat-ogre", 3)).event_id
     ours = next(source.read("combat-ogre", 3)).event_id
     assert str(caught.value) == (
-        f"combat-ogre has diverged in {target.url}: generation 3 is event {theirs} there but "
-        f"{ours} in {source.url}; nothing was written to combat-ogre"
+        f"combat-ogre has diverged in {target.url}: generation 3 is event {theirs} there, not "
+        f"{ours}; nothing was written"
+    )
+    assert snapshot(target) == before
+
+
+def test_a_target_holding_an_id_with_other_content_is_refused_and_left_unchanged(
+    source: Store, target: Store
+) -> None:
+    """Content is compared, not only ids: the mirror's one rule (a copy used to take the
+    same id at the same generation as the same event)."""
+    [first, second] = source.read("combat-ogre", 1, 2)
+    edited = second.as_new()._replace(data={"entity_id": "ogre", "damage": 99})
+    target.append("combat-ogre", [first.as_new(), edited], 0)
+    before = snapshot(target)
+    with pytest.raises(StoreError) as caught:
+        copy_all(source, target)
+    assert str(caught.value) == (
+        f"combat-ogre has diverged in {target.url}: generation 2 is event {second.event_id} "
+        "there too, but with another data; nothing was written"
     )
     assert snapshot(target) == before
 

@@ -258,3 +258,27 @@ def test_a_delivery_that_arrived_is_ok_even_if_the_record_cannot_be_cleared(
     assert [d.ok for d in result.deliveries] == [True]
     assert sink.received == [1]
     assert [(p.from_generation, p.to_generation) for p in store.pending("flaky:")] == [(1, 1)]
+
+
+def test_a_store_target_holding_another_event_under_the_same_id_has_diverged(
+    tmp_path: Path,
+) -> None:
+    """The mirror compares content, not only ids: an event stored under the same id with
+    other data is not the one delivered (before the one rule, a store target skipped it)."""
+    from escli.sinks.store import StoreTarget
+    from escli.stores.mirror import Diverged
+    from tests.conftest import snapshot
+
+    store = MemoryStore()
+    [recorded] = store.append("combat-ogre", [new_event(EntitySpawned("ogre", 9))], 0)
+    target = open_store(f"sqlite:///{tmp_path / 'mirror.db'}")
+    other = recorded.as_new()._replace(data={"entity_id": "ogre", "hitpoints": 10})
+    target.append("combat-ogre", [other], 0)
+    before = snapshot(target)
+    with pytest.raises(Diverged) as caught:
+        StoreTarget(target).deliver([recorded])
+    assert str(caught.value) == (
+        f"combat-ogre has diverged in {target.url}: generation 1 is event {recorded.event_id} "
+        "there too, but with another data; nothing was written"
+    )
+    assert snapshot(target) == before

@@ -183,9 +183,12 @@ def test_a_target_that_fails_is_reported_with_its_own_exit_code_after_storing(
     dispatch(combat, combat.command_spec("attack").cls("ogre", 1), open_store(mirror))
     out = escli("dispatch", "combat", "attack", "ogre", "150", "--to", mirror)
     assert out.exit_code == 9
+    [theirs] = open_store(mirror).read("combat-ogre")
+    [ours] = open_store(store_url).read("combat-ogre")
     assert (
-        f"  FAILED  {mirror}  generations 1..1 pending: {mirror}: combat-ogre holds other "
-        "events at generations 1..1; the target has diverged from the store\n"
+        f"  FAILED  {mirror}  generations 1..1 pending: combat-ogre has diverged in {mirror}: "
+        f"generation 1 is event {theirs.event_id} there, not {ours.event_id}; nothing was "
+        "written\n"
     ) in out.stdout
     assert out.stderr == (
         f"Error: stored in {store_url} at generations 1..1; pending for {mirror} (1..1): "

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from escli.cloudevents.files import export_events
 from escli.cloudevents.importing import import_file
 from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store
+from escli.stores.mirror import Diverged
 from tests.conftest import Run, needs_esdb_client, snapshot
 from tests.stores.contract import new
 
@@ -48,13 +49,20 @@ def write(path: Path, records: Sequence[RecordedEvent]) -> Path:
 
 class Watched:
     """A store that refuses whole-store reads and records each append's size; it may also
-    run ``before_append`` (a concurrent writer) before an append to a stream."""
+    run ``before_append`` (a concurrent writer) before an append to a stream, and refuse
+    every append to the streams ``kept_moving`` names (a writer that keeps moving them)."""
 
-    def __init__(self, store: Store, before_append: dict[str, Callable[[], None]] | None = None):
+    def __init__(
+        self,
+        store: Store,
+        before_append: dict[str, Callable[[], None]] | None = None,
+        kept_moving: Collection[str] = (),
+    ):
         self.store = store
         self.url = store.url
         self.appends: list[tuple[str, int]] = []
         self.before_append = dict(before_append or {})
+        self.kept_moving = kept_moving
 
     def __getattr__(self, name: str) -> Any:
         if name in ("transaction", "append_streams"):
@@ -72,6 +80,8 @@ class Watched:
         action = self.before_append.pop(stream, None)
         if action is not None:
             action()
+        if stream in self.kept_moving:
+            raise ConcurrencyConflict(stream, expected, expected + 1)
         self.appends.append((stream, len(events)))
         return self.store.append(stream, events, expected)
 
@@ -187,12 +197,9 @@ def test_an_import_whose_later_stream_moved_writes_nothing_on_sqlite(
     tmp_path: Path, sqlite_url: str
 ) -> None:
     store = open_store(sqlite_url)
-    moved = ConcurrencyConflict("combat-troll", 0, 1)  # SQLite's lock keeps writers out
-
-    def conflict() -> None:
-        raise moved
-
-    watched = WatchedTransactional(store, {"combat-troll": conflict})
+    # SQLite's lock keeps writers out: this one is told. The mirror looks again after each
+    # conflict, and gives up after a few.
+    watched = WatchedTransactional(store, kept_moving={"combat-troll"})
     with pytest.raises(ConcurrencyConflict, match="nothing was written"):
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
     assert watched.appends == [("combat-ogre", 3)]
@@ -205,12 +212,35 @@ def test_an_import_whose_later_stream_moved_writes_nothing_on_postgres(
 ) -> None:
     url = postgres_schemas()
     store = open_store(url)
-    # A real writer, on its own connection, moves combat-troll after the import checked it.
+    # A real writer, on its own connection, moves combat-troll after the import checked it,
+    # with another event: the mirror looks again and finds the stream diverged.
     watched = WatchedTransactional(store, {"combat-ogre": concurrent_write(url, "combat-troll")})
-    with pytest.raises(ConcurrencyConflict, match="nothing was written") as raised:
+    with pytest.raises(Diverged, match="nothing was written") as raised:
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
-    assert raised.value.exit_code == 6
+    assert raised.value.exit_code == 7
     assert [(r.stream, r.generation) for r in store.read_all()] == [("combat-troll", 1)]
+    store.close()
+
+
+def test_an_import_whose_stream_got_the_same_events_meanwhile_skips_them_on_postgres(
+    tmp_path: Path, postgres_schemas: Callable[[], str]
+) -> None:
+    url = postgres_schemas()
+    store = open_store(url)
+
+    def same_as_the_file() -> None:  # a writer on its own connection, with the file's event
+        other = open_store(url)
+        other.append("combat-troll", [attacks("combat-troll", 1)[0].as_new()], 0)
+        other.close()
+
+    watched = WatchedTransactional(store, {"combat-ogre": same_as_the_file})
+    result = import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
+    assert result.imported == 5  # as planned: the writer's event is the file's
+    assert [r.event_id for r in store.read_all()] == [
+        "combat-troll-1",
+        *(f"combat-ogre-{g}" for g in (1, 2, 3)),
+        "combat-troll-2",
+    ]
     store.close()
 
 
@@ -224,12 +254,14 @@ def test_an_import_whose_later_stream_moved_names_what_it_wrote_on_eventstoredb(
     ogre, troll = f"combat-o{uuid.uuid4().hex[:8]}", f"combat-t{uuid.uuid4().hex[:8]}"
     file = write(tmp_path / "two.jsonl", attacks(ogre, 3) + attacks(troll, 2, tag="x"))
     watched = Watched(store, {troll: concurrent_write(esdb_url, troll)})
-    with pytest.raises(ConcurrencyConflict) as raised:
+    with pytest.raises(Diverged) as raised:  # the mirror looked again: another event is there
         import_file(str(file), [COMBAT], watched)  # type: ignore[arg-type]
+    theirs = next(store.read(troll)).event_id
     assert str(raised.value) == (
-        f"stream {troll!r} moved: expected generation 0, found 1; that append wrote nothing, "
-        f"but written before it: {ogre} (generations 1..3); not written: {troll}; import the "
-        "file again to write the rest (what is stored is skipped)"
+        f"{troll} has diverged in {esdb_url}: generation 1 is event {theirs} there, not "
+        f"x{troll}-1; that append wrote nothing, but written before it: {ogre} (generations "
+        f"1..3); not written: {troll}; import the file again to write the rest (what is "
+        "stored is skipped)"
     )
     assert (store.generation(ogre), store.generation(troll)) == (3, 1)
     store.close()
@@ -316,12 +348,15 @@ def test_a_copy_cut_short_names_what_it_copied_on_eventstoredb(esdb_url: str) ->
         source.append(name, [new() for _ in range(2)], 0)
     target = open_store(esdb_url)
     watched = Watched(target, {names[1]: concurrent_write(esdb_url, names[1])})
-    with pytest.raises(ConcurrencyConflict) as raised:
+    # The mirror looks again after the conflict: the writer wrote another event there.
+    with pytest.raises(Diverged) as raised:
         copy_streams(source, watched, plan_copy(source, names))  # type: ignore[arg-type]
+    theirs, ours = next(target.read(names[1])), next(source.read(names[1]))
     assert str(raised.value) == (
-        f"stream {names[1]!r} moved: expected generation 0, found 1; that append wrote "
-        f"nothing, but written before it: {names[0]} (2 events); not written: {names[1]}, "
-        f"{names[2]}; copy again to write the rest"
+        f"{names[1]} has diverged in {target.url}: generation 1 is event {theirs.event_id} "
+        f"there, not {ours.event_id}; that append wrote nothing, but written before it: "
+        f"{names[0]} (2 events); not written: {names[1]}, {names[2]}; copy again to write "
+        "the rest"
     )
     target.close()
 
@@ -452,7 +487,7 @@ def test_a_store_without_transactions_is_told_what_was_written(tmp_path: Path) -
     """The two-pass import, on a store that writes one stream at a time (as EventStoreDB)."""
     store = open_store("memory:")
     watched = Watched(store, {"combat-troll": concurrent_write_to(store, "combat-troll")})
-    with pytest.raises(ConcurrencyConflict) as raised:
+    with pytest.raises(Diverged) as raised:  # the mirror looked again: another event is there
         import_file(str(two_streams(tmp_path)), [COMBAT], watched)  # type: ignore[arg-type]
     assert "written before it: combat-ogre (generations 1..3); not written: combat-troll" in str(
         raised.value
