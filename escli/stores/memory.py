@@ -99,11 +99,11 @@ class MemoryStore(BaseStore):
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         """Appends held under the lock; undone (streams cut back, ids dropped) on an error,
-        or at the end with ``rollback``. Pending deliveries are restored as they were."""
+        or at the end with ``rollback``. Pending deliveries are restored as they were. A
+        transaction inside another is a savepoint, as on SQLite and PostgreSQL: its error
+        undoes its own appends only, and the outer one may go on."""
         with self._lock:
-            if self._undo is not None:  # nested: part of the outer one
-                yield
-                return
+            outer = self._undo
             self._undo = ({}, [])
             position, pending = self._position, dict(self._pending)
             try:
@@ -114,8 +114,12 @@ class MemoryStore(BaseStore):
             else:
                 if rollback:
                     self._roll_back(position, pending)
+                elif outer is not None:  # the outer transaction undoes these too
+                    for stream, length in self._undo[0].items():
+                        outer[0].setdefault(stream, length)
+                    outer[1].extend(self._undo[1])
             finally:
-                self._undo = None
+                self._undo = outer
 
     def _roll_back(self, position: int, pending: dict[tuple[str, str], Pending]) -> None:
         assert self._undo is not None

@@ -94,3 +94,18 @@ class TransactionalContract(Contract):
                     [(a, [new()], 3), (b, [new()._replace(event_id=stored.event_id)], 2)]
                 )
             assert (store.generation(a), store.generation(b)) == (3, 2)
+
+    def test_append_streams_that_conflicts_inside_a_transaction_keeps_none_of_its_appends(
+        self, store: Store
+    ) -> None:
+        # Every one or none, nested too: the caller may meet the conflict and go on with the
+        # outer transaction (the mirror looks again), which must not find half the batch.
+        transactional = self._transactional(store)
+        a, b, c = unique_stream(), unique_stream(), unique_stream()
+        store.append(b, [new()], 0)  # the batch below expects b empty
+        with transactional.transaction():
+            store.append(c, [new()], 0)
+            with pytest.raises(ConcurrencyConflict):
+                transactional.append_streams([(a, [new()], 0), (b, [new()], 0)])
+            assert (store.generation(a), store.generation(b), store.generation(c)) == (0, 1, 1)
+        assert (store.generation(a), store.generation(b), store.generation(c)) == (0, 1, 1)
