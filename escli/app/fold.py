@@ -8,10 +8,9 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
-from escli.domain.codec import FieldError, decoder
+from escli.domain.codec import FieldError, stored_decoder
 from escli.domain.model import Domain, with_generation
 from escli.errors import EscliError, StoreError
-from escli.jsontext import stored_loads
 from escli.stores.base import FoldRow, RecordedEvent, Store
 from escli.suggest import stream_not_found
 
@@ -53,7 +52,7 @@ def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
     r = recorded
     cls = _event_class(domain, r.stream, r.generation, r.event_type, r.type_version)
     try:
-        return decoder(cls)(r.data)
+        return stored_decoder(cls)(r.data)
     except FieldError as e:
         raise _field_error(r.stream, r.generation, r.event_type, e) from e
 
@@ -66,27 +65,20 @@ def _check_order(stream: str, generation: int, expected: int) -> None:
         )
 
 
-# Events a fold parses with json before it switches to the faster parser.
-FAST_JSON_AFTER = 256
-
-
 def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None) -> Any:
     """The state after applying ``rows`` (from ``Store.read_data``, in generation order) to
     ``state``, by default the stream's initial state. The framework bumps ``generation`` by
     one per applied event.
 
-    This is the replay hot path: one decoder per event class is looked up once, errors are
-    given their context only when they happen, and a long stream's JSON is parsed by the
-    faster parser (see ``escli.jsontext.stored_loads``); a short one, as a dispatch folds,
-    does not wait for that parser's import.
+    This is the replay hot path: each stored text is decoded straight into its event class
+    by one cached msgspec decoder per (type, version) (``escli.domain.codec.stored_decoder``),
+    with no intermediate dict, and errors are given their context only when they happen.
     """
     if state is None:
         state = domain.initial_state(stream)
     apply = domain.aggregate_impl.apply_event
     decoders: dict[tuple[str, str], Any] = {}
-    loads = json.loads
     generation = state.generation
-    faster_from = generation + 1 + FAST_JSON_AFTER
     event_type = ""
     try:
         with domain_stdout():  # once per fold, not per event: this loop is benchmarked
@@ -97,11 +89,7 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
                 decode = decoders.get((event_type, version))
                 if decode is None:
                     cls = _event_class(domain, stream, generation, event_type, version)
-                    decode = decoders[event_type, version] = decoder(cls)
-                if data.__class__ is str:
-                    if generation == faster_from:
-                        loads = stored_loads()
-                    data = loads(data)
+                    decode = decoders[event_type, version] = stored_decoder(cls)
                 state = with_generation(apply(state, decode(data)), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e

@@ -11,7 +11,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escli.cloudevents.validate import validate_event
-from escli.domain.codec import FieldError, checker, decode, decoder, encode, parse_text
+from escli.domain.codec import FieldError, checker, decode, decoder, encode
+from escli.domain.words import parse_text
 from escli.text import find_lone_surrogate, lone_surrogate
 
 
