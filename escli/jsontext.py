@@ -2,16 +2,16 @@
 import files comes through here, so what a text means never depends on which command reads it.
 
 - ``parse_data``: a stored event's data (one object), a ``StoreError`` naming the event if not.
-- ``typed_decoder`` / ``write_json``: msgspec's typed reading of JSON text straight into a
-  type, and its writing (what the codec checks and builds with), ``TYPED_REFUSED`` what
-  they refuse with.
+- ``typed_decoder`` / ``json_writer``: msgspec's typed reading of JSON text straight into a
+  type, and its writing (what the codec checks and builds with); ``typed_refusals`` what
+  they refuse with. ``loads_plain``: Python's reading, which the codec explains refusals by.
 - ``data_values``: many CloudEvents ``data`` objects at once, as the strict parser reads them
   (orjson's speed where its reading is the strict parser's; a test proves they agree).
 - ``loads_json_object_strict``: ``json.loads`` that refuses duplicate member names and the
   non-JSON constants ``NaN``/``Infinity`` (what CloudEvents files are read with).
 
-Standard library and msgspec at import (the codec needs it); orjson is imported on first use,
-never at CLI start-up. No private ``json`` internals.
+Standard library at import; msgspec and orjson are imported on first use, never at CLI
+start-up. No private ``json`` internals.
 """
 
 from __future__ import annotations
@@ -22,35 +22,45 @@ from collections.abc import Callable, Sequence
 from itertools import chain
 from typing import Any, Final
 
-import msgspec
-
 from escli.errors import StoreError
 
 __all__ = [
-    "TYPED_REFUSED",
     "DuplicateMemberError",
     "NonStandardJSONError",
     "StrictJSONError",
     "data_values",
+    "json_writer",
     "loads_json_object_strict",
     "loads_plain",
     "parse_data",
     "typed_decoder",
-    "write_json",
+    "typed_refusals",
 ]
 
-# What a typed decoder refuses text with: it does not fit the type, or it is not JSON.
-TYPED_REFUSED: Final = (msgspec.ValidationError, msgspec.DecodeError)
-# A Python value as JSON bytes; raises TypeError/ValueError for what JSON cannot hold (a lone
-# surrogate, an integer past the digit limit), but writes NaN and infinity as null.
-write_json: Final[Callable[[Any], bytes]] = msgspec.json.Encoder().encode
+
+def typed_refusals() -> tuple[type[Exception], ...]:
+    """What a typed decoder refuses text with: it does not fit the type, or is not JSON."""
+    import msgspec  # here, not at start-up: a short dispatch never needs it
+
+    return (msgspec.ValidationError, msgspec.DecodeError)
 
 
 def typed_decoder(tp: Any) -> Callable[[str | bytes], Any]:
     """msgspec's decoder of JSON text (str or bytes) into ``tp``, checking as it reads:
     strict (no coercion), refusing NaN, infinity and lone surrogates, which are not JSON.
     ``TypeError`` for a type msgspec cannot decode."""
+    import msgspec
+
     return msgspec.json.Decoder(tp).decode
+
+
+def json_writer() -> Callable[[Any], bytes]:
+    """msgspec's writer of a Python value as JSON text: TypeError or ValueError for what JSON
+    cannot hold (a lone surrogate, an integer past the digit limit), but NaN and infinity
+    are written as null."""
+    import msgspec
+
+    return msgspec.json.Encoder().encode
 
 
 def loads_plain(text: str | bytes) -> Any:

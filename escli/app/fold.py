@@ -8,7 +8,7 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
-from escli.domain.codec import FieldError, stored_decoder
+from escli.domain.codec import PLAIN_USES, FieldError, StoredDecoder, stored_decoder
 from escli.domain.model import Domain, with_generation
 from escli.errors import EscliError, StoreError
 from escli.stores.base import FoldRow, RecordedEvent, Store
@@ -57,6 +57,10 @@ def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
         raise _field_error(r.stream, r.generation, r.event_type, e) from e
 
 
+def _not_json(stream: str, generation: int, error: Exception) -> StoreError:
+    return StoreError(f"{stream} generation {generation}: stored data is not JSON ({error})")
+
+
 def _check_order(stream: str, generation: int, expected: int) -> None:
     if generation != expected:
         raise StoreError(
@@ -72,25 +76,38 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
 
     This is the replay hot path: each stored text is decoded straight into its event class
     by one cached msgspec decoder per (type, version) (``escli.domain.codec.stored_decoder``),
-    with no intermediate dict, and errors are given their context only when they happen.
+    whose two parts the loop calls itself (a Python call per event would cost a third of the
+    decoding), and errors are given their context only when they happen. The first
+    ``PLAIN_USES`` events go through the plain path instead: a short fold, as a dispatch's,
+    does not wait for msgspec's import.
     """
     if state is None:
         state = domain.initial_state(stream)
     apply = domain.aggregate_impl.apply_event
-    decoders: dict[tuple[str, str], Any] = {}
+    decoders: dict[tuple[str, str], StoredDecoder] = {}
     generation = state.generation
-    event_type = ""
+    typed_from = generation + 1 + PLAIN_USES
+    typed = False
+    event_type, decoding, data = "", None, None
     try:
         with domain_stdout():  # once per fold, not per event: this loop is benchmarked
             for stored_generation, event_type, version, data in rows:
                 generation += 1
                 if stored_generation != generation:
                     _check_order(stream, stored_generation, generation)
-                decode = decoders.get((event_type, version))
-                if decode is None:
+                if generation == typed_from:
+                    typed = True
+                    decoders.clear()  # the plain ones
+                decoding = decoders.get((event_type, version))
+                if decoding is None:
                     cls = _event_class(domain, stream, generation, event_type, version)
-                    decode = decoders[event_type, version] = stored_decoder(cls)
-                state = with_generation(apply(state, decode(data)), generation)
+                    decoding = decoders[event_type, version] = stored_decoder(cls, typed=typed)
+                if data.__class__ is str:
+                    decoding.check(data)
+                    event = decoding.build(data)
+                else:
+                    event = decoding(data)
+                state = with_generation(apply(state, event), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e
     except EscliError:
@@ -99,15 +116,20 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
         _close(rows)
         raise state_failure(domain, e, f" (folding {stream} at generation {generation})") from e
     except (Exception, SystemExit) as e:
+        if decoding is not None and isinstance(e, decoding.refused):
+            assert isinstance(data, (str, bytes))
+            try:
+                refusal = decoding.refusal(data, e)
+            except (ValueError, RecursionError) as not_json:  # stored text, not JSON
+                raise _not_json(stream, generation, not_json) from not_json
+            raise _field_error(stream, generation, event_type, refusal) from e
         _close(rows)  # now, while its store is open: the error's traceback keeps it alive
         context = f" (folding {stream} at generation {generation})"
         found = failure(domain.name, home_of(domain), e, context)
         if found is not None:  # apply_event, or a __post_init__ of the event class, failed
             raise found from e
         if isinstance(e, (json.JSONDecodeError, RecursionError)):  # stored text, not JSON
-            raise StoreError(
-                f"{stream} generation {generation}: stored data is not JSON ({e})"
-            ) from e
+            raise _not_json(stream, generation, e) from e
         raise
     return state
 

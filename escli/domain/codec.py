@@ -1,4 +1,4 @@
-"""Dataclasses to JSON-ready data and back, strictly, on msgspec.
+"""Dataclasses to JSON-ready data and back, strictly: msgspec for volume, Python for a few.
 
 Decoding is strict: a value that does not fit its annotation, a missing field or an unknown
 field raises ``FieldError`` naming the field's path; nothing is coerced silently (``true`` is
@@ -6,54 +6,43 @@ not an integer, ``"5"`` is not a number). Only what every store can hold and eve
 write gets through: no NaN or infinity, no lone surrogate in a string, no integer too long
 for Python to write as text, no datetime without a UTC offset.
 
-How: each annotation gets, once, a msgspec *mirror*: the same shape, with every dataclass
-turned into a ``msgspec.Struct`` that refuses unknown fields (msgspec ignores them on
-dataclasses), a datetime that must have an offset, a decimal that must be written as a
-finite number. Data is decoded by the mirror (the check) and then by msgspec straight into
-the real classes (the build): two passes in C, still several times faster than one
-``json.loads``. Python values (``decoder``, ``checker``) are written to JSON by msgspec first,
-which refuses lone surrogates and integers past the digit limit. Only when msgspec refuses
-does ``escli.domain.fit`` walk the value to say why, in the words escli has always used.
+Two paths, one verdict:
+
+- the typed path (``escli.domain.mirror``, on msgspec): decodes JSON text straight into the
+  classes, in C, several times faster than ``json.loads`` alone. Replay, import and every
+  long run use it. Python values are written to JSON by msgspec first.
+- the plain path (``escli.domain.fit``): Python's ``json`` and a walk of the annotation. It
+  words every refusal (msgspec's errors do not show the value), and it decodes the first
+  ``PLAIN_USES`` values of each class (and of each fold), because importing msgspec costs a
+  short dispatch more than its whole decoding. Tests prove the two paths agree.
 
 Supported annotations: ``str``, ``int``, ``float``, ``bool``, ``None``, ``Decimal``,
-``datetime`` (RFC 3339 with an offset), ``date``, ``UUID``, ``Enum`` subclasses,
-``Literal[...]``, ``X | None`` and the unions msgspec can tell apart, ``list[X]``,
-``tuple[X, ...]``, ``dict[str, X]``, bare ``list`` and ``dict`` (of JSON values), nested
-dataclasses and ``Any`` (JSON values only). ``check_storable`` refuses anything else when a
-class is registered, so a domain that cannot be stored does not load.
+``datetime`` (RFC 3339 with an offset), ``date``, ``UUID``, ``Enum`` subclasses (all str or
+all int values), ``Literal[...]``, ``X | None`` and unions of different JSON kinds (``int |
+str``, not ``str | datetime``), ``list[X]``, ``tuple[X, ...]``, ``dict[str, X]``, bare
+``list`` and ``dict`` (of JSON values), nested dataclasses and ``Any`` (JSON values only).
+``check_storable`` refuses anything else when a class is registered, so a domain that cannot
+be stored does not load.
 """
 
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
 import enum
 import math
-import re
 import types
 import typing
-import uuid
 from collections.abc import Callable
-from functools import cache
-from typing import Annotated, Any, NamedTuple
+from typing import Any, NamedTuple
 
-import msgspec
-
-from escli.domain.fit import (
-    DECIMAL_TEXT,
-    MAX_INT_DIGITS,
-    FieldError,
-    describe,
-    explain,
-    field_types,
-    type_label,
-)
-from escli.jsontext import TYPED_REFUSED, loads_plain, typed_decoder, write_json
+from escli.domain.fit import MAX_INT_DIGITS, FieldError, describe, explain, field_types, type_label
+from escli.jsontext import loads_plain, typed_refusals
 
 __all__ = [
     "MAX_INT_DIGITS",
+    "PLAIN_USES",
     "FieldError",
+    "StoredDecoder",
     "check_storable",
     "check_value",
     "checker",
@@ -65,85 +54,107 @@ __all__ = [
     "type_label",
 ]
 
-# What write_json refuses a Python value with: a lone surrogate (UnicodeEncodeError), an
-# integer past the digit limit (ValueError), an object it cannot write (TypeError).
-_UNWRITABLE = (TypeError, ValueError, OverflowError)
+# Values of one class (or events of one fold) decoded by the plain path before the typed one.
+PLAIN_USES = 256
 
-_AWARE = Annotated[dt.datetime, msgspec.Meta(tz=True)]
-_DECIMAL = Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)] | int | float
-_AS_IS = frozenset((str, int, float, bool, type(None), dt.date, uuid.UUID))
+
+# -- what escli can store: checked when a class is registered --------------------------------
 
 
 class _Unsupported(TypeError):
     pass
 
 
-# -- mirrors: the msgspec types that check --------------------------------------------------
+_TEXT_TYPES = frozenset(("decimal.Decimal", "datetime.datetime", "datetime.date", "uuid.UUID"))
+_KINDS: dict[Any, frozenset[str]] = {
+    str: frozenset({"str"}),
+    int: frozenset({"int"}),
+    float: frozenset({"float"}),
+    bool: frozenset({"bool"}),
+    type(None): frozenset({"null"}),
+    list: frozenset({"array"}),
+    tuple: frozenset({"array"}),
+    dict: frozenset({"object"}),
+}
 
 
-def _mirror(tp: Any) -> Any:
-    """The msgspec type that accepts exactly what escli stores for annotation ``tp``."""
-    if tp is Any or tp in _AS_IS:
-        return tp
-    if tp is None:
-        return type(None)
-    if tp is dt.datetime:
-        return _AWARE
-    if tp is decimal.Decimal:
-        return _DECIMAL
-    if tp is list or tp is tuple:
-        return list[Any]
-    if tp is dict:
-        return dict[str, Any]
+def _kinds(tp: Any, seen: frozenset[type]) -> frozenset[str]:
+    """The JSON kinds a value of ``tp`` is written as; ``_Unsupported`` for an annotation
+    escli cannot store (or a union whose options msgspec could not tell apart)."""
+    if tp is Any:
+        return frozenset({"any"})
+    if tp is None or tp in _KINDS:
+        return _KINDS[type(None) if tp is None else tp]
+    name = f"{getattr(tp, '__module__', '')}.{getattr(tp, '__qualname__', '')}"
+    if name == "decimal.Decimal":  # read from a string or a number
+        return frozenset({"str", "int", "float"})
+    if name in _TEXT_TYPES:
+        return frozenset({"str"})
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
-        return tp
+        values = [m.value for m in tp]
+        if values and all(type(v) is str for v in values):
+            return frozenset({"str"})
+        if values and all(type(v) is int for v in values):
+            return frozenset({"int"})
+        raise _Unsupported(f"escli stores enums of all str or all int values, not {tp.__name__}")
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _mirror_struct(tp)
+        if tp in seen:
+            raise _Unsupported(f"{tp.__name__} refers to itself, which escli cannot store")
+        for field, field_tp in field_types(tp).items():
+            try:
+                _kinds(field_tp, seen | {tp})
+            except _Unsupported as e:
+                raise _Unsupported(f"{tp.__name__}.{field}: {e}") from None
+        return frozenset({"object"})
     origin, args = typing.get_origin(tp), typing.get_args(tp)
-    if origin in (typing.Union, types.UnionType):
-        return typing.Union[tuple(_mirror(a) for a in args)]  # noqa: UP007 - built from parts
     if origin is typing.Literal:
-        return tp
-    if origin is list and len(args) == 1:
-        return list[_mirror(args[0])]  # type: ignore[misc]
-    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
-        return tuple[_mirror(args[0]), ...]  # type: ignore[misc]
+        literal = {"null" if v is None else type(v).__name__ for v in args}
+        if not literal <= {"str", "int", "null"}:
+            raise _Unsupported(f"escli stores Literal values of str, int or None, not {tp}")
+        return frozenset(literal)
+    if origin in (typing.Union, types.UnionType):
+        taken: set[str] = set()
+        for option in args:
+            kinds = _kinds(option, seen)
+            if kinds & taken or "any" in kinds:
+                raise _Unsupported(f"escli cannot tell the options of {type_label(tp)} apart")
+            taken |= kinds
+        return frozenset(taken)
+    if (origin is list and len(args) == 1) or (
+        origin is tuple and len(args) == 2 and args[1] is Ellipsis
+    ):
+        _kinds(args[0], seen)
+        return frozenset({"array"})
     if origin is dict and len(args) == 2 and args[0] is str:
-        return dict[str, _mirror(args[1])]  # type: ignore[misc]
+        _kinds(args[1], seen)
+        return frozenset({"object"})
     raise _Unsupported(f"escli cannot store fields of type {type_label(tp)}")
 
 
-_BUILDING: set[type] = set()
-
-
-@cache
-def _mirror_struct(cls: type) -> type:
-    if cls in _BUILDING:
-        raise _Unsupported(f"{cls.__name__} refers to itself, which escli cannot store")
-    _BUILDING.add(cls)
+def check_storable(cls: type) -> None:
+    """Raise ``TypeError`` naming the class and field if escli cannot store one of
+    ``cls``'s fields: called when an event or command class is registered, so that such a
+    domain fails to load instead of failing at dispatch."""
     try:
-        fields: list[Any] = []
-        required = {f.name for f in dataclasses.fields(cls) if _required(f)}
-        for name, tp in field_types(cls).items():
-            try:
-                mirrored = _mirror(tp)
-            except _Unsupported as e:
-                raise _Unsupported(f"{cls.__name__}.{name}: {e}") from None
-            # The mirror checks, it never builds: a default only marks a field optional.
-            fields.append((name, mirrored) if name in required else (name, mirrored, None))
-        return msgspec.defstruct(cls.__name__, fields, kw_only=True, forbid_unknown_fields=True)
-    finally:
-        _BUILDING.discard(cls)
+        fields = field_types(cls)
+    except NameError:  # a class defined further down its module: checked on first use
+        return
+    for name, tp in fields.items():
+        try:
+            _kinds(tp, frozenset())
+        except NameError:
+            continue
+        except _Unsupported as e:
+            raise TypeError(f"{cls.__name__}.{name}: {e}") from None
 
 
-def _required(f: dataclasses.Field[Any]) -> bool:
-    return f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+# -- the typed path, and the plain one beside it ----------------------------------------------
 
 
 def _may_hide(tp: Any, seen: frozenset[type] = frozenset()) -> bool:
-    """Whether a value of ``tp`` may hold what msgspec would write without complaint but
+    """Whether a Python value of ``tp`` may hold what msgspec writes without complaint but
     escli refuses: NaN where a null is also taken (msgspec writes NaN as null), or a dict
-    with keys that are not strings (msgspec writes ``1`` as ``"1"``)."""
+    key that is not a string (msgspec writes ``1`` as ``"1"``)."""
     if tp is Any or tp in (dict, list, tuple):
         return True
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
@@ -153,8 +164,12 @@ def _may_hide(tp: Any, seen: frozenset[type] = frozenset()) -> bool:
         return True
     if origin in (typing.Union, types.UnionType):
         nullable = type(None) in args
-        return any((nullable and a in (float, decimal.Decimal)) or _may_hide(a, seen) for a in args)
-    return origin in (list, tuple) and any(_may_hide(a, seen) for a in args if a is not Ellipsis)
+        return any(
+            (nullable and (a is float or getattr(a, "__name__", "") == "Decimal"))
+            or _may_hide(a, seen)
+            for a in args
+        )
+    return origin in (list, tuple) and _may_hide(args[0], seen)
 
 
 def _json_safe(value: Any) -> bool:
@@ -169,52 +184,19 @@ def _json_safe(value: Any) -> bool:
     return True
 
 
-def check_storable(cls: type) -> None:
-    """Raise ``TypeError`` naming the class and field if escli cannot store one of
-    ``cls``'s fields: called when an event or command class is registered, so that such a
-    domain fails to load instead of failing at dispatch."""
+def _refusal(tp: Any, value: Any, error: Exception, path: str = "") -> FieldError:
+    """Why the typed path refused ``value``, worded by the plain path."""
     try:
-        typing.get_type_hints(cls)
-    except NameError:  # a class defined further down the module: checked on first use
-        return
-    for name, tp in field_types(cls).items():
-        try:
-            typed_decoder(_mirror(tp))
-            typed_decoder(tp)
-        except NameError:  # a nested class defined further down: checked on first use
-            continue
-        except _Unsupported as e:
-            raise TypeError(f"{cls.__name__}.{name}: {e}") from None
-        except TypeError as e:  # msgspec's own refusal: a union it cannot tell apart
-            raise TypeError(
-                f"{cls.__name__}.{name}: escli cannot store fields of type {type_label(tp)} ({e})"
-            ) from None
+        explain(tp, value, path)
+    except FieldError as e:
+        return e
+    from escli.domain.mirror import from_msgspec
 
-
-# -- plans: a check and a build per annotation, made once ------------------------------------
-
-
-class _Plan(NamedTuple):
-    tp: Any
-    strict: Callable[[Any], Any]  # the mirror's decode: refuses what escli does not store
-    build: Callable[[Any], Any] | None  # decode into the real type; None: the mirror's is it
-    walk: bool  # Python values must pass _json_safe before msgspec writes them
-    builds_to_check: bool  # a __post_init__ may refuse what the mirror takes
-
-
-@cache
-def _plan(tp: Any) -> _Plan:
-    try:
-        mirror = _mirror(tp)
-        strict = typed_decoder(mirror)
-        same = mirror is tp or tp is None
-        build = None if same else typed_decoder(tp)
-    except TypeError as e:
-        raise TypeError(f"escli cannot store {type_label(tp)}: {e}") from None
-    return _Plan(tp, strict, build, _may_hide(tp), _validates(tp))
+    return from_msgspec(error, path)
 
 
 def _validates(tp: Any) -> bool:
+    """A __post_init__ may refuse what the mirror takes: a checker builds to check."""
     return (
         isinstance(tp, type)
         and dataclasses.is_dataclass(tp)
@@ -225,97 +207,109 @@ def _validates(tp: Any) -> bool:
     )
 
 
-_AT = re.compile(r"(.*?)(?: - at `\$(.*)`)?", re.S)
-_MISSING = re.compile(r"Object missing required field `(.*)`")
-_UNKNOWN = re.compile(r"Object contains unknown field `(.*)`")
-
-
-def _join(path: str, sub: str) -> str:
-    if not sub:
-        return path
-    if not path or sub.startswith("["):
-        return path + sub
-    return f"{path}.{sub}"
-
-
-def _from_msgspec(error: Exception, path: str) -> FieldError:
-    """msgspec's words, in FieldError's form: ``Expected `int`, got `str` - at `$.a[0]```
-    -> ``a[0]: expected int, got str`` (only where fit's own walk found nothing)."""
-    match = _AT.fullmatch(str(error))
-    assert match is not None
-    message, at = match[1], _join(path, (match[2] or "").lstrip("."))
-    if found := _MISSING.fullmatch(message):
-        return FieldError(_join(at, found[1]), "missing")
-    if found := _UNKNOWN.fullmatch(message):
-        return FieldError(_join(at, found[1]), "not a field")
-    return FieldError(at, (message[:1].lower() + message[1:]).replace("`", ""))
-
-
-def _refusal(plan: _Plan, value: Any, error: Exception, path: str = "") -> FieldError:
-    """Why msgspec refused ``value``, worded by ``escli.domain.fit``."""
-    try:
-        explain(plan.tp, value, path)
-    except FieldError as e:
-        return e
-    return _from_msgspec(error, path)
-
-
-# -- decoding -------------------------------------------------------------------------------
-
-
-_STORED: dict[type, Callable[[Any], Any]] = {}
-_DECODERS: dict[type, Callable[[Any], Any]] = {}
-_CHECKERS: dict[type, Callable[[Any], None]] = {}
-
-
-def stored_decoder(cls: type) -> Callable[[Any], Any]:
-    """The decoder of stored data: JSON text (str or bytes, as stores give it) or a mapping,
-    into a ``cls`` instance. ``FieldError`` where it does not fit; text that is not JSON
-    raises ``json.JSONDecodeError``. The replay hot path: one per event class."""
-    if cls in _STORED:
-        return _STORED[cls]
-    plan = _plan(cls)
-    strict, build = plan.strict, plan.build
-    assert build is not None
-    values = decoder(cls)
-
-    def decode(data: Any) -> Any:
-        if data.__class__ is not str and data.__class__ is not bytes:
-            return values(data)
-        try:
-            strict(data)
-            return build(data)
-        except TYPED_REFUSED as e:
-            # Read again as json reads it, to say why (or that it is not JSON at all).
-            raise _refusal(plan, loads_plain(data), e) from None
-
-    _STORED[cls] = decode
-    return decode
-
-
 def _value_decoder(tp: Any, *, build: bool) -> Callable[..., Any]:
-    plan = _plan(tp)
-    strict, walk = plan.strict, plan.walk
-    check_only = not build and not plan.builds_to_check
-    builder = None if check_only else plan.build
+    """Python values (JSON-ready: str, int, float, bool, None, lists, str-keyed dicts) of
+    annotation ``tp`` checked, and built if ``build``: plain for the first ``PLAIN_USES``,
+    then typed (written to JSON by msgspec, and decoded as stored text is)."""
+    uses = 0
+    walk = _may_hide(tp)
+    builds = build or _validates(tp)
+    typed: Any = None
 
     def decode(value: Any, path: str = "") -> Any:
+        nonlocal uses, typed
+        if typed is None:
+            if uses < PLAIN_USES:
+                uses += 1
+                built = explain(tp, value, path)
+                return built if build else None
+            from escli.domain.mirror import plan  # the first long run: msgspec from now on
+
+            made = plan(tp)
+            typed = (made.write, made.strict, made.build if builds else None, typed_refusals())
+        write, strict, builder, refused = typed
         try:
             if walk and not _json_safe(value):
                 raise ValueError("not JSON")
-            text = write_json(value)
+            text = write(value)
             checked = strict(text)
-            if check_only:
-                return None
-            return checked if builder is None else builder(text)
-        except TYPED_REFUSED as e:
-            raise _refusal(plan, value, e, path) from None
-        except _UNWRITABLE as e:
-            if isinstance(e, FieldError):
-                raise
-            raise _refusal(plan, value, e, path) from None
+            if builder is not None:
+                checked = builder(text)
+            return checked if build else None
+        except refused as e:
+            raise _refusal(tp, value, e, path) from None
+        except (TypeError, ValueError, OverflowError) as e:  # msgspec cannot write it
+            raise _refusal(tp, value, e, path) from None
 
     return decode
+
+
+class StoredDecoder(NamedTuple):
+    """The decoding of one event class's stored data, in parts a replay loop calls itself
+    (a Python call per event would cost a third of the decoding): text (str or bytes, as
+    stores give it) goes through ``check`` and then ``build``; a mapping through ``values``.
+    What ``check`` or ``build`` raise (``refused``) is made a ``FieldError`` by
+    ``refusal``."""
+
+    cls: type
+    check: Callable[[Any], Any]
+    build: Callable[[Any], Any]
+    values: Callable[[Any], Any]
+    refused: tuple[type[Exception], ...]
+
+    def refusal(self, text: str | bytes, error: Exception) -> FieldError:
+        """Why ``text`` was refused; ``json.JSONDecodeError`` if it is not JSON at all."""
+        return _refusal(self.cls, loads_plain(text), error)
+
+    def __call__(self, data: Any) -> Any:
+        """``data`` decoded: ``FieldError`` where it does not fit its class."""
+        if data.__class__ is not str and data.__class__ is not bytes:
+            return self.values(data)
+        try:
+            self.check(data)
+            return self.build(data)
+        except self.refused as e:
+            raise self.refusal(data, e) from None
+
+
+def _plain_text(cls: type) -> Callable[[Any], Any]:
+    def decode(data: Any) -> Any:
+        if data.__class__ is str or data.__class__ is bytes:
+            data = loads_plain(data)
+        return explain(cls, data, "")
+
+    return decode
+
+
+def _nothing(data: Any) -> None:
+    return None
+
+
+_STORED: dict[tuple[type, bool], StoredDecoder] = {}
+
+
+def stored_decoder(cls: type, *, typed: bool = True) -> StoredDecoder:
+    """The cached decoder of ``cls``'s stored data (JSON text or a mapping); text that is
+    not JSON raises ``json.JSONDecodeError``. ``typed``: msgspec's (the replay hot path),
+    else the plain path's (a short fold's, which need not import msgspec)."""
+    key = (cls, typed)
+    if key not in _STORED:
+        if typed:
+            from escli.domain.mirror import plan
+
+            made = plan(cls)
+            assert made.build is not None
+            parts = (made.strict, made.build, decoder(cls), typed_refusals())
+        else:
+            plain = _plain_text(cls)
+            parts = (_nothing, plain, plain, ())
+        _STORED[key] = StoredDecoder(cls, *parts)
+    return _STORED[key]
+
+
+_DECODERS: dict[type, Callable[[Any], Any]] = {}
+_CHECKERS: dict[type, Callable[[Any], None]] = {}
+_VALUES: dict[Any, Callable[..., Any]] = {}
 
 
 def decoder(cls: type) -> Callable[[Any], Any]:
@@ -329,15 +323,9 @@ def checker(cls: type) -> Callable[[Any], None]:
     """The cached checker of a dataclass: raises ``FieldError`` exactly where its decoder
     would, and returns None, building no instance unless a ``__post_init__`` could refuse
     (an import checks every event's data but appends the data, not the instance)."""
-    if cls in _CHECKERS:
-        return _CHECKERS[cls]
-    check = _value_decoder(cls, build=False)
-
-    def checked(data: Any) -> None:
-        check(data)
-
-    _CHECKERS[cls] = checked
-    return checked
+    if cls not in _CHECKERS:
+        _CHECKERS[cls] = _value_decoder(cls, build=False)
+    return _CHECKERS[cls]
 
 
 def decode(cls: type[Any], data: Any) -> Any:
@@ -345,15 +333,12 @@ def decode(cls: type[Any], data: Any) -> Any:
     return decoder(cls)(data)
 
 
-@cache
-def _any_decoder(tp: Any) -> Callable[[Any, str], Any]:
-    return _value_decoder(tp, build=True)
-
-
 def check_value(tp: Any, value: Any, path: str) -> Any:
     """``value`` (a JSON-ready value: a YAML value, a decoded JSON value) checked against
     annotation ``tp``, and built (nested dataclasses, enums, decimals, datetimes)."""
-    return _any_decoder(tp)(value, path)
+    if tp not in _VALUES:
+        _VALUES[tp] = _value_decoder(tp, build=True)
+    return _VALUES[tp](value, path)
 
 
 # -- encoding -------------------------------------------------------------------------------
@@ -373,16 +358,17 @@ def _encode_value(value: Any) -> Any:
         return value.value
     if isinstance(value, (str, int, float, bool)) or value is None:
         return value
-    if isinstance(value, (decimal.Decimal, dt.date, uuid.UUID)):
-        # Their text forms, as msgspec reads them back (a naive datetime is written, then
-        # refused by the check with its field named).
-        return msgspec.to_builtins(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         return encode(value)
     if isinstance(value, (list, tuple)):
         return [_encode_value(v) for v in value]
     if isinstance(value, dict):
         return {k: _encode_value(v) for k, v in value.items()}
+    kind = type(value)
+    if f"{kind.__module__}.{kind.__qualname__}" in _TEXT_TYPES:
+        # Their text forms, as both paths read them back (a naive datetime is written, then
+        # refused by the check with its field named).
+        return value.isoformat() if hasattr(value, "isoformat") else str(value)
     raise TypeError(f"escli cannot encode {describe(value)}")
 
 

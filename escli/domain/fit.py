@@ -14,15 +14,12 @@ surrogate in a string, no integer too long for Python to write as text.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
 import enum
 import math
 import re
 import sys
 import types
 import typing
-import uuid
 from collections.abc import Callable, Mapping
 from functools import cache
 from typing import Any
@@ -157,6 +154,8 @@ def _check_none(value: Any, path: str) -> Any:
 
 
 def _check_decimal(value: Any, path: str) -> Any:
+    import decimal
+
     if type(value) is decimal.Decimal and value.is_finite():
         return value
     if type(value) is str and _DECIMAL.match(value):
@@ -182,8 +181,10 @@ def _from_text(tp: type, label: str, parse: Callable[[str], Any]) -> Check:
     return check
 
 
-def _parse_datetime(text: str) -> dt.datetime:
-    import msgspec  # what decoding uses, so both read the same texts
+def _parse_datetime(text: str) -> Any:
+    import datetime as dt
+
+    import msgspec  # what the typed path reads texts with: both paths read the same ones
 
     try:
         value = msgspec.convert(text, dt.datetime)
@@ -192,7 +193,23 @@ def _parse_datetime(text: str) -> dt.datetime:
     return value
 
 
+def _converter(tp: type) -> Callable[[str], Any]:
+    """msgspec's reading of a text form: what the typed path reads, so both take the same."""
+
+    def convert(text: str) -> Any:
+        import msgspec
+
+        try:
+            return msgspec.convert(text, tp)
+        except msgspec.ValidationError as e:
+            raise ValueError(text) from e
+
+    return convert
+
+
 def _check_datetime(value: Any, path: str) -> Any:
+    import datetime as dt
+
     if type(value) is str:
         check_text(value, path)
         try:
@@ -249,16 +266,22 @@ def _checker(tp: Any) -> Check:
         float: _check_float,
         None: _check_none,
         type(None): _check_none,
-        decimal.Decimal: _check_decimal,
-        dt.datetime: _check_datetime,
-        dt.date: _from_text(dt.date, "a date (like '2026-01-31')", dt.date.fromisoformat),
-        uuid.UUID: _from_text(uuid.UUID, "a UUID", uuid.UUID),
         list: _list_checker(_check_any, list),
         tuple: _list_checker(_check_any, tuple),
         dict: _dict_checker(_check_any),
     }
     if tp in simple:
         return simple[tp]
+    # Imported only for a domain that uses them: none of them at CLI start-up.
+    name = f"{getattr(tp, '__module__', '')}.{getattr(tp, '__qualname__', '')}"
+    if name == "decimal.Decimal":
+        return _check_decimal
+    if name == "datetime.datetime":
+        return _check_datetime
+    if name == "datetime.date":
+        return _from_text(tp, "a date (like '2026-01-31')", _converter(tp))
+    if name == "uuid.UUID":
+        return _from_text(tp, "a UUID", _converter(tp))
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return _enum_checker(tp)
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):

@@ -9,7 +9,6 @@ nested dataclasses as JSON values (``add-items cart-1 '["a", "b"]'``).
 from __future__ import annotations
 
 import dataclasses
-import decimal
 import enum
 import math
 import re
@@ -183,8 +182,8 @@ def parse_text(tp: Any, text: str, path: str) -> Any:
             if str(option) == text:
                 return option
         return explain(tp, text, path)
-    if tp is decimal.Decimal or tp.__module__ in ("datetime", "uuid"):
-        return check_value(tp, text, path)  # their text forms, as stored
+    if getattr(tp, "__module__", None) in ("decimal", "datetime", "uuid"):
+        return check_value(tp, text, path)  # Decimal, datetime, date, UUID: as stored
     kind = _json_kind(tp)
     if kind is not None:
         example = """'["a", "b"]'""" if kind == "list" else """'{"a": 1}'"""
