@@ -119,8 +119,8 @@ def test_stored_text_that_is_not_json_is_a_store_error(combat: Domain) -> None:
 
 
 def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
-    """The typed decoder of stored text (msgspec) and the decoder of parsed data agree,
-    past 64 bits too."""
+    """The typed decoder of stored text (msgspec), the plain one (a short fold's) and the
+    decoder of parsed data agree, past 64 bits too."""
     import json
 
     rows = [
@@ -133,10 +133,31 @@ def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
         ),
         (3, "combat.EntityAttacked", "1.0", b'{"entity_id": "troll", "damage": 1}'),
     ]
-    typed = fold(combat, "combat-troll", rows)
-    parsed = fold(combat, "combat-troll", [(g, t, v, json.loads(d)) for g, t, v, d in rows])
-    assert typed == parsed
+    import escli.app.fold
+
+    plain = fold(combat, "combat-troll", rows)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(escli.app.fold, "PLAIN_USES", 0)
+        typed = fold(combat, "combat-troll", rows)
+        parsed = fold(combat, "combat-troll", [(g, t, v, json.loads(d)) for g, t, v, d in rows])
+    assert typed == parsed == plain
     assert (typed.hitpoints, typed.generation) == (1499, 3)
+
+
+def test_a_long_fold_switches_decoders_and_still_names_a_bad_event(combat: Domain) -> None:
+    from escli.domain.codec import PLAIN_USES
+
+    good = '{"entity_id": "troll", "damage": 1}'
+    rows = [(g, "combat.EntityAttacked", "1.0", good) for g in range(1, PLAIN_USES + 11)]
+    assert fold(combat, "combat-troll", rows).hitpoints == 1500 - PLAIN_USES - 10
+    bad = PLAIN_USES + 5
+    rows[bad - 1] = (bad, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": "1"}')
+    with pytest.raises(StoreError) as caught:
+        fold(combat, "combat-troll", rows)
+    assert str(caught.value) == (
+        f"combat-troll generation {bad}: combat.EntityAttacked field damage: "
+        "expected an integer, got '1'"
+    )
 
 
 @pytest.mark.parametrize(
@@ -152,9 +173,14 @@ def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
         ("{", "stored data is not JSON"),
     ],
 )
-def test_stored_text_the_typed_decoder_refuses_is_worded_as_ever(
-    combat: Domain, text: str, message: str
+@pytest.mark.parametrize("path", ["plain", "typed"])
+def test_stored_text_either_decoder_refuses_is_worded_as_ever(
+    combat: Domain, text: str, message: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import escli.app.fold
+
+    if path == "typed":  # msgspec's from the first event, not after PLAIN_USES of them
+        monkeypatch.setattr(escli.app.fold, "PLAIN_USES", 0)
     rows = [(1, "combat.EntityAttacked", "1.0", text)]
     with pytest.raises(StoreError, match="combat-troll generation 1: ") as caught:
         fold(combat, "combat-troll", rows)
