@@ -1,22 +1,25 @@
-"""The one place JSON text is read: every reader of stored data, CloudEvents and import files
-comes through here, so what a text means never depends on which command reads it.
+"""The one place JSON text is read and written: every reader of stored data, CloudEvents and
+import files comes through here, so what a text means never depends on which command reads it.
 
 - ``parse_data``: a stored event's data (one object), a ``StoreError`` naming the event if not.
-- ``stored_loads``: the parser a long fold switches to (orjson where it reads as json does).
-- ``data_values``: many CloudEvents ``data`` objects at once, as the strict parser reads them.
+- ``typed_decoder`` / ``json_writer``: msgspec's typed reading of JSON text straight into a
+  type, and its writing (what the codec checks and builds with); ``typed_refusals`` what
+  they refuse with. ``loads_plain``: Python's reading, which the codec explains refusals by.
+- ``data_values``: many CloudEvents ``data`` objects at once, as the strict parser reads them
+  (orjson's speed where its reading is the strict parser's; a test proves they agree).
 - ``loads_json_object_strict``: ``json.loads`` that refuses duplicate member names and the
   non-JSON constants ``NaN``/``Infinity`` (what CloudEvents files are read with).
 
-Standard library at import; orjson is imported on first use, never at CLI start-up.
+Standard library at import; msgspec and orjson are imported on first use, never at CLI
+start-up. No private ``json`` internals.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from itertools import chain
-from json.scanner import c_make_scanner  # type: ignore[attr-defined]
 from typing import Any, Final
 
 from escli.errors import StoreError
@@ -26,10 +29,44 @@ __all__ = [
     "NonStandardJSONError",
     "StrictJSONError",
     "data_values",
+    "json_writer",
     "loads_json_object_strict",
+    "loads_plain",
     "parse_data",
-    "stored_loads",
+    "typed_decoder",
+    "typed_refusals",
 ]
+
+
+def typed_refusals() -> tuple[type[Exception], ...]:
+    """What a typed decoder refuses text with: it does not fit the type, or is not JSON."""
+    import msgspec  # here, not at start-up: a short dispatch never needs it
+
+    return (msgspec.ValidationError, msgspec.DecodeError)
+
+
+def typed_decoder(tp: Any) -> Callable[[str | bytes], Any]:
+    """msgspec's decoder of JSON text (str or bytes) into ``tp``, checking as it reads:
+    strict (no coercion), refusing NaN, infinity and lone surrogates, which are not JSON.
+    ``TypeError`` for a type msgspec cannot decode."""
+    import msgspec
+
+    return msgspec.json.Decoder(tp).decode
+
+
+def json_writer() -> Callable[[Any], bytes]:
+    """msgspec's writer of a Python value as JSON text: TypeError or ValueError for what JSON
+    cannot hold (a lone surrogate, an integer past the digit limit), but NaN and infinity
+    are written as null."""
+    import msgspec
+
+    return msgspec.json.Encoder().encode
+
+
+def loads_plain(text: str | bytes) -> Any:
+    """Python's own reading of JSON text, which takes NaN, infinity and lone surrogates: what
+    the codec reads a text it refused with again, to say which field and why."""
+    return json.loads(text)
 
 
 def parse_data(text: str, stream: str, generation: int) -> dict[str, Any]:
@@ -50,37 +87,6 @@ def _member_pointer(name: str) -> str:
 
 
 _long_digits = re.compile(r"[0-9]{19}").search
-# Events a fold parses with json before it switches to the faster parser.
-_LOADS: Any = None
-
-
-def stored_loads() -> Any:
-    """The JSON parser for stored data: orjson, about four times faster than the standard
-    library's on event-sized objects, when it is installed (a dependency of escli; imported
-    on the first fold, not at start-up). What a fold decodes must not depend on the parser,
-    so text where they differ goes to Python's json: text orjson refuses (NaN, Infinity), and
-    any run of 19 or more digits, since orjson turns integers past 64 bits into floats."""
-    global _LOADS
-    if _LOADS is None:
-        try:
-            import orjson
-        except ImportError:
-            _LOADS = json.loads
-        else:
-            fast, fallback, refused = orjson.loads, json.loads, orjson.JSONDecodeError
-            long_digits = _long_digits
-
-            def loads(text: str) -> Any:
-                if long_digits(text) is None:
-                    try:
-                        return fast(text)
-                    except refused:
-                        pass
-                return fallback(text)
-
-            _LOADS = loads
-    return _LOADS
-
 
 _FAST_LOADS: Any = None
 
@@ -172,8 +178,6 @@ _STRICT_DECODER: Final = json.JSONDecoder(
     object_pairs_hook=_dict_without_duplicates, parse_constant=_reject_constant
 )
 _PAIRS_DECODER: Final = json.JSONDecoder(object_pairs_hook=_Pairs, parse_constant=_reject_constant)
-# The decoder's own C scanner: what ``decode`` runs after skipping leading whitespace.
-_SCAN_STRICT: Final = c_make_scanner(_STRICT_DECODER)
 
 
 def _find_duplicate(value: object, pointer: str) -> DuplicateMemberError | None:
@@ -204,11 +208,12 @@ def loads_json_object_strict(text: str) -> object:
     is returned (an array is a batch); the validators report a wrong top-level type.
     """
     try:
-        # Text that is one value and nothing else is all a scan; anything else (whitespace
-        # around it, more after it, nothing at all) goes to ``decode``, which says what.
+        # Text that is one value and nothing else is read by ``raw_decode`` alone (what
+        # ``decode`` runs after its whitespace matches); anything else (whitespace around it,
+        # more after it, nothing at all) goes to ``decode``, which says what is wrong.
         try:
-            value, end = _SCAN_STRICT(text, 0)
-        except StopIteration:
+            value, end = _STRICT_DECODER.raw_decode(text)
+        except json.JSONDecodeError:
             end = -1
         if end == len(text):
             return value

@@ -15,7 +15,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escli import open_store
-from escli.domain.codec import MAX_INT_DIGITS, FieldError, check_value, decode, decoder, parse_text
+from escli.domain.codec import MAX_INT_DIGITS, FieldError, check_value, decode, decoder
+from escli.domain.words import parse_text
 from escli.errors import InvalidInput
 from escli.scripts.yaml_text import MAX_ALIASES, MAX_DEPTH, MAX_NODES, parse_yaml
 from escli.stores.base import NewEvent

@@ -8,10 +8,9 @@ from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
-from escli.domain.codec import FieldError, decoder
+from escli.domain.codec import PLAIN_USES, FieldError, StoredDecoder, stored_decoder
 from escli.domain.model import Domain, with_generation
 from escli.errors import EscliError, StoreError
-from escli.jsontext import stored_loads
 from escli.stores.base import FoldRow, RecordedEvent, Store
 from escli.suggest import stream_not_found
 
@@ -53,9 +52,13 @@ def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
     r = recorded
     cls = _event_class(domain, r.stream, r.generation, r.event_type, r.type_version)
     try:
-        return decoder(cls)(r.data)
+        return stored_decoder(cls)(r.data)
     except FieldError as e:
         raise _field_error(r.stream, r.generation, r.event_type, e) from e
+
+
+def _not_json(stream: str, generation: int, error: Exception) -> StoreError:
+    return StoreError(f"{stream} generation {generation}: stored data is not JSON ({error})")
 
 
 def _check_order(stream: str, generation: int, expected: int) -> None:
@@ -66,43 +69,45 @@ def _check_order(stream: str, generation: int, expected: int) -> None:
         )
 
 
-# Events a fold parses with json before it switches to the faster parser.
-FAST_JSON_AFTER = 256
-
-
 def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None) -> Any:
     """The state after applying ``rows`` (from ``Store.read_data``, in generation order) to
     ``state``, by default the stream's initial state. The framework bumps ``generation`` by
     one per applied event.
 
-    This is the replay hot path: one decoder per event class is looked up once, errors are
-    given their context only when they happen, and a long stream's JSON is parsed by the
-    faster parser (see ``escli.jsontext.stored_loads``); a short one, as a dispatch folds,
-    does not wait for that parser's import.
+    This is the replay hot path: each stored text is decoded straight into its event class
+    by one cached msgspec decoder per (type, version) (``escli.domain.codec.stored_decoder``),
+    whose two parts the loop calls itself (a Python call per event would cost a third of the
+    decoding), and errors are given their context only when they happen. The first
+    ``PLAIN_USES`` events go through the plain path instead: a short fold, as a dispatch's,
+    does not wait for msgspec's import.
     """
     if state is None:
         state = domain.initial_state(stream)
     apply = domain.aggregate_impl.apply_event
-    decoders: dict[tuple[str, str], Any] = {}
-    loads = json.loads
+    decoders: dict[tuple[str, str], StoredDecoder] = {}
     generation = state.generation
-    faster_from = generation + 1 + FAST_JSON_AFTER
-    event_type = ""
+    typed_from = generation + 1 + PLAIN_USES
+    typed = False
+    event_type, decoding, data = "", None, None
     try:
         with domain_stdout():  # once per fold, not per event: this loop is benchmarked
             for stored_generation, event_type, version, data in rows:
                 generation += 1
                 if stored_generation != generation:
                     _check_order(stream, stored_generation, generation)
-                decode = decoders.get((event_type, version))
-                if decode is None:
+                if generation == typed_from:
+                    typed = True
+                    decoders.clear()  # the plain ones
+                decoding = decoders.get((event_type, version))
+                if decoding is None:
                     cls = _event_class(domain, stream, generation, event_type, version)
-                    decode = decoders[event_type, version] = decoder(cls)
+                    decoding = decoders[event_type, version] = stored_decoder(cls, typed=typed)
                 if data.__class__ is str:
-                    if generation == faster_from:
-                        loads = stored_loads()
-                    data = loads(data)
-                state = with_generation(apply(state, decode(data)), generation)
+                    decoding.check(data)
+                    event = decoding.build(data)
+                else:
+                    event = decoding(data)
+                state = with_generation(apply(state, event), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e
     except EscliError:
@@ -111,15 +116,20 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
         _close(rows)
         raise state_failure(domain, e, f" (folding {stream} at generation {generation})") from e
     except (Exception, SystemExit) as e:
+        if decoding is not None and isinstance(e, decoding.refused):
+            assert isinstance(data, (str, bytes))
+            try:
+                refusal = decoding.refusal(data, e)
+            except (ValueError, RecursionError) as not_json:  # stored text, not JSON
+                raise _not_json(stream, generation, not_json) from not_json
+            raise _field_error(stream, generation, event_type, refusal) from e
         _close(rows)  # now, while its store is open: the error's traceback keeps it alive
         context = f" (folding {stream} at generation {generation})"
         found = failure(domain.name, home_of(domain), e, context)
         if found is not None:  # apply_event, or a __post_init__ of the event class, failed
             raise found from e
         if isinstance(e, (json.JSONDecodeError, RecursionError)):  # stored text, not JSON
-            raise StoreError(
-                f"{stream} generation {generation}: stored data is not JSON ({e})"
-            ) from e
+            raise _not_json(stream, generation, e) from e
         raise
     return state
 

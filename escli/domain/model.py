@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast, overload
 
 from escli.domain.calls import NotAState, calling, state_failure
+from escli.domain.codec import check_storable
 from escli.errors import DomainError, InvalidInput, NotFound, StoreError
 
 __all__ = [
@@ -238,6 +239,7 @@ class Domain:
                 raise TypeError(
                     f"command {cls.__name__} has no field {chosen!r} to name its stream"
                 )
+            check_storable(cls)  # a field escli cannot store: the domain does not load
             spec = CommandSpec(cls, kebab_case(cls.__name__), chosen)
             if spec.name in self.commands:
                 raise TypeError(f"command {spec.name} is registered twice in {self.name}")
@@ -282,6 +284,7 @@ class Domain:
                 version=version,
                 source=source or self.source,
             )
+            check_storable(cls)  # a field escli cannot store: the domain does not load
             key = (meta.event_type, meta.version)
             if key in self.events:
                 raise TypeError(f"event type {key[0]} v{key[1]} is registered twice")

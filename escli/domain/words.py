@@ -1,16 +1,29 @@
 """Building a command from command-line words: ``attack ogre 150`` or
-``attack --entity-id ogre --damage 150``. Shared by ``escli dispatch`` and scripts."""
+``attack --entity-id ogre --damage 150``. Shared by ``escli dispatch`` and scripts.
+
+A word is converted by its field's type: numbers and true/false as a person types them,
+``Decimal``, ``datetime``, ``date`` and ``UUID`` from their text forms, and lists, dicts and
+nested dataclasses as JSON values (``add-items cart-1 '["a", "b"]'``).
+"""
 
 from __future__ import annotations
 
+import dataclasses
+import enum
+import math
+import re
+import types
+import typing
 from collections.abc import Sequence
 from typing import Any
 
-from escli.domain.codec import FieldError, field_types, parse_text
+from escli.domain.codec import MAX_INT_DIGITS, FieldError, check_value, field_types
+from escli.domain.fit import Unwritable, check_text, describe, explain
 from escli.domain.model import CommandSpec, Domain
 from escli.errors import InvalidInput, UsageError
+from escli.jsontext import loads_json_object_strict
 
-__all__ = ["build_command", "command_usage"]
+__all__ = ["build_command", "command_usage", "parse_text"]
 
 
 def command_usage(spec: CommandSpec) -> str:
@@ -92,3 +105,97 @@ def _has_default(cls: type, name: str) -> bool:
                 f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
             )
     return False
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]+")
+_DECIMAL = re.compile(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?")
+_TRUE = {"true", "yes", "y", "1", "on"}
+_FALSE = {"false", "no", "n", "0", "off"}
+_UNION = (typing.Union, types.UnionType)
+
+
+def _json_kind(tp: Any) -> str | None:
+    """``list`` or ``object`` for an annotation given as a JSON value, else None."""
+    origin = typing.get_origin(tp) or tp
+    if origin in (list, tuple):
+        return "list"
+    if origin is dict or (isinstance(tp, type) and dataclasses.is_dataclass(tp)):
+        return "object"
+    return None
+
+
+def parse_text(tp: Any, text: str, path: str) -> Any:
+    """Convert a command-line word to a field's type (``"150"`` -> ``150`` for ``int``)."""
+    if typing.get_origin(tp) in _UNION:
+        args = typing.get_args(tp)
+        if type(None) in args and text.lower() in ("null", "none", ""):
+            return None
+        check_text(text, path)
+        unwritable = None
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return parse_text(option, text, path)
+            except Unwritable as e:
+                unwritable = unwritable or e
+            except FieldError:
+                continue
+        if unwritable is not None:
+            raise unwritable
+        raise FieldError(path, f"{describe(text)} is not a valid {_type_name(tp)}")
+    check_text(text, path)
+    if tp is str or tp is Any:
+        return text
+    if tp is bool:
+        lowered = text.lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise FieldError(path, f"expected true or false, got {text!r}")
+    if tp is int:
+        # ASCII digits only: int() would also take " 5", "1_000" and other scripts' digits.
+        if not _INTEGER.fullmatch(text):
+            raise FieldError(path, f"expected an integer, got {describe(text)}")
+        digits = len(text.lstrip("+-"))
+        if MAX_INT_DIGITS and digits > MAX_INT_DIGITS:
+            raise Unwritable(
+                path, f"an integer of {digits} digits is past the limit of {MAX_INT_DIGITS}"
+            )
+        return int(text)
+    if tp is float:
+        # A decimal number as JSON writes it (float() would also take " 1", "1_0", "nan"
+        # and "inf"); one too large for a float (1e400) is as non-finite as "inf".
+        if not _DECIMAL.fullmatch(text):
+            if text.strip().lstrip("+-").lower() in ("nan", "inf", "infinity"):
+                raise Unwritable(path, f"expected a finite number, got {describe(text)}")
+            raise FieldError(path, f"expected a number, got {describe(text)}")
+        value = float(text)
+        if not math.isfinite(value):
+            raise Unwritable(path, f"expected a finite number, got {describe(text)}")
+        return value
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return explain(tp, text, path)
+    if typing.get_origin(tp) is typing.Literal:
+        for option in typing.get_args(tp):
+            if str(option) == text:
+                return option
+        return explain(tp, text, path)
+    if getattr(tp, "__module__", None) in ("decimal", "datetime", "uuid"):
+        return check_value(tp, text, path)  # Decimal, datetime, date, UUID: as stored
+    kind = _json_kind(tp)
+    if kind is not None:
+        example = """'["a", "b"]'""" if kind == "list" else """'{"a": 1}'"""
+        try:
+            parsed = loads_json_object_strict(text)
+        except (ValueError, RecursionError):
+            raise FieldError(
+                path, f"expected a JSON {kind} (like {example}), got {describe(text)}"
+            ) from None
+        return check_value(tp, parsed, path)
+    raise FieldError(path, f"cannot be given on the command line (type {_type_name(tp)})")
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")

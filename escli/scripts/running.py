@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from escli.app.dispatch import DispatchResult, dispatch, new_event
-from escli.domain.codec import FieldError, check_value, decode, encode, field_types, parse_text
+from escli.domain.codec import FieldError, check_value, decode, encode, field_types
 from escli.domain.discovery import DomainRegistry
 from escli.domain.model import Domain, event_meta
-from escli.domain.words import build_command, make_command
+from escli.domain.words import build_command, make_command, parse_text
 from escli.errors import (
     CommandRejected,
     ConcurrencyConflict,

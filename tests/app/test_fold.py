@@ -118,56 +118,73 @@ def test_stored_text_that_is_not_json_is_a_store_error(combat: Domain) -> None:
         fold(combat, "combat-ogre", rows)
 
 
-def test_the_fast_json_parser_and_the_standard_one_fold_the_same(
-    combat: Domain, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
+    """The typed decoder of stored text (msgspec), the plain one (a short fold's) and the
+    decoder of parsed data agree, past 64 bits too."""
     import json
-
-    import escli.app.fold
-    import escli.jsontext
 
     rows = [
         (1, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 7}'),
-        # Past 64 bits: orjson refuses it, and the fold falls back to json.
         (
             2,
             "combat.EntityHealed",
             "1.0",
             '{"entity_id": "troll", "amount": 123456789012345678901}',
         ),
-        (3, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 1}'),
+        (3, "combat.EntityAttacked", "1.0", b'{"entity_id": "troll", "damage": 1}'),
     ]
-    monkeypatch.setattr(escli.jsontext, "_LOADS", None)
-    monkeypatch.setattr(escli.app.fold, "FAST_JSON_AFTER", 0)
-    fast = fold(combat, "combat-troll", rows)
-    assert escli.jsontext._LOADS not in (None, json.loads), "the faster parser folded these"
-    monkeypatch.setattr(escli.jsontext, "_LOADS", json.loads)
-    standard = fold(combat, "combat-troll", rows)
-    assert fast == standard
-    assert (fast.hitpoints, fast.generation) == (1499, 3)
+    import escli.app.fold
+
+    plain = fold(combat, "combat-troll", rows)
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setattr(escli.app.fold, "PLAIN_USES", 0)
+        typed = fold(combat, "combat-troll", rows)
+        parsed = fold(combat, "combat-troll", [(g, t, v, json.loads(d)) for g, t, v, d in rows])
+    assert typed == parsed == plain
+    assert (typed.hitpoints, typed.generation) == (1499, 3)
 
 
-def test_the_fast_json_parser_hands_nan_and_long_integers_to_json() -> None:
-    import escli.jsontext
+def test_a_long_fold_switches_decoders_and_still_names_a_bad_event(combat: Domain) -> None:
+    from escli.domain.codec import PLAIN_USES
 
-    escli.jsontext._LOADS = None
-    loads = escli.jsontext.stored_loads()
-    assert loads('{"x": 123456789012345678901}') == {"x": 123456789012345678901}
-    assert type(loads('{"x": 123456789012345678901}')["x"]) is int
-    value = loads('{"x": NaN}')["x"]
-    assert value != value  # NaN, as json reads it
-    assert loads('{"a": [1, 2.5, "\u00e9"]}') == {"a": [1, 2.5, "\u00e9"]}
+    good = '{"entity_id": "troll", "damage": 1}'
+    rows = [(g, "combat.EntityAttacked", "1.0", good) for g in range(1, PLAIN_USES + 11)]
+    assert fold(combat, "combat-troll", rows).hitpoints == 1500 - PLAIN_USES - 10
+    bad = PLAIN_USES + 5
+    rows[bad - 1] = (bad, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": "1"}')
+    with pytest.raises(StoreError) as caught:
+        fold(combat, "combat-troll", rows)
+    assert str(caught.value) == (
+        f"combat-troll generation {bad}: combat.EntityAttacked field damage: "
+        "expected an integer, got '1'"
+    )
 
 
-def test_a_short_fold_does_not_load_the_faster_parser(
-    combat: Domain, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('{"entity_id": "troll", "damage": NaN}', "field damage: expected an integer, got nan"),
+        ('{"entity_id": "troll", "damage": 1e400}', "field damage: expected an integer, got inf"),
+        ('{"entity_id": "tr\\ud800", "damage": 1}', "field entity_id: contains a lone surrogate"),
+        ('{"entity_id": "troll", "damage": true}', "field damage: expected an integer, got True"),
+        ('{"entity_id": "troll", "damage": 1, "x": 1}', "field x: not a field of EntityAttacked"),
+        ('{"entity_id": "troll"}', "field damage: missing"),
+        ("[1]", "field (data): expected an object, got [1]"),
+        ("{", "stored data is not JSON"),
+    ],
+)
+@pytest.mark.parametrize("path", ["plain", "typed"])
+def test_stored_text_either_decoder_refuses_is_worded_as_ever(
+    combat: Domain, text: str, message: str, path: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import escli.jsontext
+    import escli.app.fold
 
-    monkeypatch.setattr(escli.jsontext, "_LOADS", None)
-    rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": 7}')]
-    assert fold(combat, "combat-ogre", rows).hitpoints == 893
-    assert escli.jsontext._LOADS is None
+    if path == "typed":  # msgspec's from the first event, not after PLAIN_USES of them
+        monkeypatch.setattr(escli.app.fold, "PLAIN_USES", 0)
+    rows = [(1, "combat.EntityAttacked", "1.0", text)]
+    with pytest.raises(StoreError, match="combat-troll generation 1: ") as caught:
+        fold(combat, "combat-troll", rows)
+    assert message in str(caught.value)
 
 
 # -- the replay use case -----------------------------------------------------------------------

@@ -11,8 +11,21 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from escli.cloudevents.validate import validate_event
-from escli.domain.codec import FieldError, checker, decode, decoder, encode, parse_text
+from escli.domain.codec import FieldError, checker, decode, decoder, encode
+from escli.domain.words import parse_text
 from escli.text import find_lone_surrogate, lone_surrogate
+
+
+@pytest.fixture(autouse=True, params=["plain", "typed"])
+def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs on both of the codec's paths: the plain one (what the first
+    values of a class take) and the typed one (msgspec, what every later value takes)."""
+    import escli.domain.codec as codec
+
+    for cache in ("_DECODERS", "_CHECKERS", "_VALUES", "_STORED"):
+        monkeypatch.setattr(codec, cache, {})
+    monkeypatch.setattr(codec, "PLAIN_USES", 0 if request.param == "typed" else 10**9)
+    return str(request.param)
 
 
 class Colour(enum.Enum):
