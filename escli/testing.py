@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from escli.domain.calls import emitted_events
-from escli.domain.model import Domain, domain_of, with_generation
+from escli.domain.model import Domain, applied, domain_of
 from escli.errors import CommandRejected
 
 __all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
@@ -54,7 +54,7 @@ class Scenario:
         aggregate = domain.aggregate_impl
         state = aggregate.initial_state(domain.stream_id(domain.stream_of(command)))
         for event in self.history:
-            state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+            state = applied(aggregate.apply_event, state, event)
         self.domain, self.command = domain, command
         try:
             emitted = emitted_events(domain, command, aggregate.handle_command(state, command))
@@ -64,7 +64,7 @@ class Scenario:
         else:
             self._emitted = emitted
             for event in self._emitted:
-                state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+                state = applied(aggregate.apply_event, state, event)
         self._state = state
         return self
 

@@ -7,7 +7,7 @@ from typing import Any, NamedTuple
 
 from escli.app.fold import Step, decode_event, fold
 from escli.domain.calls import calling
-from escli.domain.model import Domain, with_generation
+from escli.domain.model import Domain, applied
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.stores.base import RecordedEvent, Store
 
@@ -96,7 +96,7 @@ def follow(
                 else:
                     apply = domain.aggregate_impl.apply_event
                     with calling(domain, f" (folding {name} at generation {recorded.generation})"):
-                        states[name] = with_generation(apply(before, event), recorded.generation)
+                        states[name] = applied(apply, before, event)
                     yield Followed(Step(recorded, event, before, states[name]))
             if limit is not None and count >= limit:
                 return
