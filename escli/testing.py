@@ -26,11 +26,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escli.domain.calls import emitted_events
 from escli.domain.model import Domain, applied, domain_of
 from escli.errors import CommandRejected
+
+if TYPE_CHECKING:
+    from escli.scripts.running import ScenarioSpec
 
 __all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
 
@@ -115,7 +118,7 @@ class FileScenario:
         scenario.check()
     """
 
-    scenario: Any
+    scenario: ScenarioSpec
 
     def __str__(self) -> str:
         return str(self.scenario.name)

@@ -72,10 +72,10 @@ __all__ = [
     "ERROR_KINDS",
     "Expectation",
     "ExpectationFailed",
-    "Scenario",
     "ScenarioOutcome",
+    "ScenarioSpec",
     "Script",
-    "Step",
+    "ScriptStep",
     "StepOutcome",
     "load_scenarios",
     "load_script",
@@ -207,7 +207,7 @@ def _diff(label: str, expected: Any, actual: Any) -> list[str]:
 
 
 @dataclass(frozen=True)
-class Step:
+class ScriptStep:
     """One command to dispatch, built and checked before anything runs."""
 
     where: Where
@@ -220,7 +220,7 @@ class Step:
 @dataclass
 class Script:
     source: str
-    steps: list[Step]
+    steps: list[ScriptStep]
     store_url: str | None = None
 
 
@@ -367,10 +367,10 @@ class _Builder:
         _expect_type(data, dict, item.value_where.get("data", where), "data")
         return EventPattern(item["type"], dict(data))
 
-    def step(self, item: Any, where: Where, default: str | None) -> Step:
+    def step(self, item: Any, where: Where, default: str | None) -> ScriptStep:
         if isinstance(item, str):
             domain, command = self.words_step(item, where, default)
-            return Step(where, item, domain, command)
+            return ScriptStep(where, item, domain, command)
         _expect_type(item, (str, dict), where, "a step")
         assert isinstance(item, YMap)
         _check_keys(item, ["run", "domain", "command", "args", "expect"], "a step")
@@ -388,7 +388,7 @@ class _Builder:
         expect = None
         if "expect" in item:
             expect = self.expectation(item["expect"], item.value_where["expect"], domain)
-        return Step(where, text, domain, command, expect)
+        return ScriptStep(where, text, domain, command, expect)
 
     def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
         _expect_type(item, dict, where, "a given event")
@@ -487,7 +487,7 @@ def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
 
 @dataclass
 class StepOutcome:
-    step: Step
+    step: ScriptStep
     result: DispatchResult | None
     error: EscliError | None
     problems: list[str] = field(default_factory=list)
@@ -497,7 +497,7 @@ class StepOutcome:
         return not self.problems
 
 
-def run_step(step: Step, store: Store) -> StepOutcome:
+def run_step(step: ScriptStep, store: Store) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
     succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
     not ``EscliError`` (escli's bugs) propagate."""
@@ -535,19 +535,22 @@ def failure(outcome: StepOutcome, number: int) -> EscliError:
 
 
 @dataclass(frozen=True)
-class Scenario:
+class ScenarioSpec:
+    """One scenario of a scenario file, checked in full: its given events, its when step and
+    what then expects (``escli.testing.Scenario`` is the given/when/then of Python tests)."""
+
     name: str
     where: Where
     domain: Domain
     given: list[NewEvent]
-    when: Step
+    when: ScriptStep
     then: Expectation
     store_url: str | None = None
 
 
 @dataclass
 class ScenarioOutcome:
-    scenario: Scenario
+    scenario: ScenarioSpec
     problems: list[str]
     # The prefix of the streams the scenario left in its store (one without transactions).
     kept_prefix: str | None = None
@@ -561,7 +564,7 @@ def is_scenario_file(parsed: Any) -> bool:
     return isinstance(parsed, dict) and "scenarios" in parsed
 
 
-def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Scenario]:
+def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[ScenarioSpec]:
     """The scenarios of a file, checked in full."""
     parsed = parse_yaml(text, source)
     if not isinstance(parsed, YMap) or "scenarios" not in parsed:
@@ -596,7 +599,7 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
         ]
         then = builder.expectation(item["then"], item.value_where["then"], when.domain)
         store = item.get("store", file_store)
-        scenarios.append(Scenario(item["name"], where, when.domain, given, when, then, store))
+        scenarios.append(ScenarioSpec(item["name"], where, when.domain, given, when, then, store))
     return scenarios
 
 
@@ -605,7 +608,7 @@ SCENARIO_PREFIX = "escli-test."
 
 
 def run_scenario(
-    scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
+    scenario: ScenarioSpec, open_store: Callable[[str], Store], default_store: str = "memory:"
 ) -> ScenarioOutcome:
     """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
     store, else ``default_store`` (an isolated in-memory store unless the caller names one).
@@ -643,7 +646,7 @@ def kept_streams_note(prefixes: Sequence[str]) -> str:
     )
 
 
-def _run_scenario(scenario: Scenario, store: Store) -> ScenarioOutcome:
+def _run_scenario(scenario: ScenarioSpec, store: Store) -> ScenarioOutcome:
     stream = scenario.domain.stream_of(scenario.when.command)
     if scenario.given:
         store.append(stream, scenario.given, store.generation(stream))
