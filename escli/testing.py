@@ -33,7 +33,7 @@ from escli.domain.model import Domain, applied, domain_of
 from escli.errors import CommandRejected
 
 if TYPE_CHECKING:
-    from escli.scripts.running import ScenarioSpec
+    from escli.scripts.loading import ScenarioSpec
 
 __all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
 
@@ -138,7 +138,7 @@ class FileScenario:
 def scenarios_from(path: str | os.PathLike[str], domains: Sequence[str] = ()) -> list[FileScenario]:
     """The scenarios of a scenario file (see ``escli test``), checked in full on load."""
     from escli.domain.discovery import DomainRegistry
-    from escli.scripts.running import load_scenarios
+    from escli.scripts.loading import load_scenarios
 
     source = os.fspath(path)
     with open(source, encoding="utf-8") as f:
