@@ -364,10 +364,6 @@ class ScenarioSpec:
     store_url: str | None = None
 
 
-def is_scenario_file(parsed: Any) -> bool:
-    return isinstance(parsed, dict) and "scenarios" in parsed
-
-
 def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[ScenarioSpec]:
     """The scenarios of a file, checked in full."""
     parsed = parse_yaml(text, source)
