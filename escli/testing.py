@@ -26,11 +26,14 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from escli.domain.calls import emitted_events
-from escli.domain.model import Domain, domain_of, with_generation
+from escli.domain.model import Domain, applied, domain_of
 from escli.errors import CommandRejected
+
+if TYPE_CHECKING:
+    from escli.scripts.loading import ScenarioSpec
 
 __all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
 
@@ -54,7 +57,7 @@ class Scenario:
         aggregate = domain.aggregate_impl
         state = aggregate.initial_state(domain.stream_id(domain.stream_of(command)))
         for event in self.history:
-            state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+            state = applied(aggregate.apply_event, state, event)
         self.domain, self.command = domain, command
         try:
             emitted = emitted_events(domain, command, aggregate.handle_command(state, command))
@@ -64,7 +67,7 @@ class Scenario:
         else:
             self._emitted = emitted
             for event in self._emitted:
-                state = with_generation(aggregate.apply_event(state, event), state.generation + 1)
+                state = applied(aggregate.apply_event, state, event)
         self._state = state
         return self
 
@@ -115,7 +118,7 @@ class FileScenario:
         scenario.check()
     """
 
-    scenario: Any
+    scenario: ScenarioSpec
 
     def __str__(self) -> str:
         return str(self.scenario.name)
@@ -135,7 +138,7 @@ class FileScenario:
 def scenarios_from(path: str | os.PathLike[str], domains: Sequence[str] = ()) -> list[FileScenario]:
     """The scenarios of a scenario file (see ``escli test``), checked in full on load."""
     from escli.domain.discovery import DomainRegistry
-    from escli.scripts.running import load_scenarios
+    from escli.scripts.loading import load_scenarios
 
     source = os.fspath(path)
     with open(source, encoding="utf-8") as f:

@@ -246,7 +246,7 @@ def test_a_lone_surrogate_in_a_command_line_word_is_refused_by_the_codec() -> No
 
 def test_a_lone_surrogate_in_a_yaml_arg_is_refused(combat: Any) -> None:
     from escli.domain.discovery import DomainRegistry
-    from escli.scripts.running import load_script
+    from escli.scripts.loading import load_script
 
     text = '- {domain: combat, command: spawn, args: {entity_id: "og\\udcffre", hitpoints: 5}}\n'
     with pytest.raises(InvalidInput, match=r"^s.yaml:1:\d+: .*(surrogate|Unicode)"):
@@ -418,7 +418,7 @@ def test_characters_no_script_may_hold_are_refused_located(
 @pytest.mark.parametrize("text", ["- combat attack og\udcffre 5\n", "combat attack og\udcffre 5"])
 def test_a_lone_surrogate_in_a_scripts_text_is_refused(text: str) -> None:
     from escli.domain.discovery import DomainRegistry
-    from escli.scripts.running import load_script
+    from escli.scripts.loading import load_script
 
     with pytest.raises(InvalidInput, match=r"^s.yaml:1:\d+: U[+]DCFF, a lone surrogate"):
         load_script(text, "s.yaml", DomainRegistry([]))

@@ -13,7 +13,7 @@ from escli.app.delivery import deliver
 from escli.app.fold import fold
 from escli.domain.calls import calling, emitted
 from escli.domain.codec import encode
-from escli.domain.model import Domain, event_meta, with_generation
+from escli.domain.model import Domain, applied, event_meta
 from escli.sinks.base import Delivery, Sink
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
 
@@ -54,7 +54,7 @@ def decide(domain: Domain, command: Any, state: Any) -> tuple[list[tuple[Any, An
         events = emitted(domain, command, aggregate.handle_command(state, command))
         after = state
         for event, _ in events:
-            after = with_generation(aggregate.apply_event(after, event), after.generation + 1)
+            after = applied(aggregate.apply_event, after, event)
     return events, after
 
 

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
 from escli.domain.codec import PLAIN_USES, FieldError, StoredDecoder, stored_decoder
-from escli.domain.model import Domain, with_generation
+from escli.domain.model import Domain, applied, applying, stamped
 from escli.errors import EscliError, StoreError
 from escli.stores.base import FoldRow, RecordedEvent, Store
 from escli.suggest import stream_not_found
@@ -90,7 +90,7 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
     typed = False
     event_type, decoding, data = "", None, None
     try:
-        with domain_stdout():  # once per fold, not per event: this loop is benchmarked
+        with domain_stdout(), applying():  # once per fold, not per event: benchmarked
             for stored_generation, event_type, version, data in rows:
                 generation += 1
                 if stored_generation != generation:
@@ -107,7 +107,7 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
                     event = decoding.build(data)
                 else:
                     event = decoding(data)
-                state = with_generation(apply(state, event), generation)
+                state = stamped(apply(state, event), generation)
     except FieldError as e:
         raise _field_error(stream, generation, event_type, e) from e
     except EscliError:
@@ -152,7 +152,7 @@ def steps(domain: Domain, stream: str, records: Iterable[RecordedEvent]) -> Iter
             _check_order(stream, recorded.generation, state.generation + 1)
             event = decode_event(domain, recorded)
             with calling(domain, f" (folding {stream} at generation {recorded.generation})"):
-                after = with_generation(apply(state, event), state.generation + 1)
+                after = applied(apply, state, event)
             yield Step(recorded, event, state, after)
             state = after
     finally:

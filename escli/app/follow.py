@@ -7,11 +7,11 @@ from typing import Any, NamedTuple
 
 from escli.app.fold import Step, decode_event, fold
 from escli.domain.calls import calling
-from escli.domain.model import Domain, with_generation
+from escli.domain.model import Domain, applied
 from escli.errors import InvalidInput, NotFound, StoreError
 from escli.stores.base import RecordedEvent, Store
 
-__all__ = ["Followed", "check_stream", "follow", "known_domains"]
+__all__ = ["FollowedStep", "check_stream", "follow", "known_domains"]
 
 DomainFor = Callable[[str], Domain | None]
 
@@ -44,7 +44,7 @@ def check_stream(store: Store, lookup: Callable[[str], Domain], stream: str) -> 
             raise
 
 
-class Followed(NamedTuple):
+class FollowedStep(NamedTuple):
     """One followed event. ``step`` carries the decoded event and the states around it when
     the stream's domain is known and the event applies; else those three are None, and
     ``problem`` says why when the event could not be applied."""
@@ -61,7 +61,7 @@ def follow(
     from_generation: int = 1,
     limit: int | None = None,
     poll_interval: float = 0.2,
-) -> Generator[Followed, None, None]:
+) -> Generator[FollowedStep, None, None]:
     """The events of ``stream`` from ``from_generation`` (of every stream when None), then
     each new one as it is committed, until ``limit`` events or until the caller stops.
 
@@ -83,7 +83,7 @@ def follow(
             name = recorded.stream
             domain = None if name in untracked else domain_for(name)
             if domain is None:
-                yield Followed(Step(recorded, None, None, None))
+                yield FollowedStep(Step(recorded, None, None, None))
             else:
                 try:
                     before = _state_before(store, domain, recorded, states.get(name))
@@ -92,12 +92,12 @@ def follow(
                     untracked.add(name)
                     states.pop(name, None)
                     problem = f"{e}; the state of {name} is no longer shown"
-                    yield Followed(Step(recorded, None, None, None), problem)
+                    yield FollowedStep(Step(recorded, None, None, None), problem)
                 else:
                     apply = domain.aggregate_impl.apply_event
                     with calling(domain, f" (folding {name} at generation {recorded.generation})"):
-                        states[name] = with_generation(apply(before, event), recorded.generation)
-                    yield Followed(Step(recorded, event, before, states[name]))
+                        states[name] = applied(apply, before, event)
+                    yield FollowedStep(Step(recorded, event, before, states[name]))
             if limit is not None and count >= limit:
                 return
     finally:

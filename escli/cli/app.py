@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from escli.errors import InvalidInput
+from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -25,8 +26,6 @@ if TYPE_CHECKING:
     from escli.stores.base import Store
 
 F = TypeVar("F", bound=Callable[..., Any])
-
-DEFAULT_STORE_URL = "sqlite:///.escli/events.db"
 
 
 def one_line(message: str) -> str:

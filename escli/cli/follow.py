@@ -8,7 +8,7 @@ from escli.cli.app import App, common_options, pass_app
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
-    from escli.app.follow import Followed
+    from escli.app.follow import FollowedStep
 
 
 @click.command()
@@ -109,7 +109,7 @@ def follow(
         pass  # the usual way to stop following: not an error
 
 
-def _followed_json(item: Followed) -> dict[str, Any]:
+def _followed_json(item: FollowedStep) -> dict[str, Any]:
     from escli.cli.render import recorded_json, step_json
 
     step = item.step
@@ -117,7 +117,7 @@ def _followed_json(item: Followed) -> dict[str, Any]:
     return {**recorded_json(step.recorded), "changed": changed, "problem": item.problem}
 
 
-def _followed_view(item: Followed, with_stream: bool) -> list[Any]:
+def _followed_view(item: FollowedStep, with_stream: bool) -> list[Any]:
     from rich.text import Text
 
     from escli.cli.render import event_line, step_view

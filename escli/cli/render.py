@@ -299,7 +299,7 @@ def streams_view(streams: list[StreamInfo]) -> Text:
 def _error_json(error: Any) -> dict[str, str] | None:
     if error is None:
         return None
-    from escli.scripts.running import error_kind_of
+    from escli.scripts.expectations import error_kind_of
 
     return {"kind": error_kind_of(error), "message": str(error)}
 
@@ -321,7 +321,7 @@ def script_step_view(number: int, outcome: StepOutcome) -> Iterable[Any]:
     if outcome.result is not None:
         yield from dispatch_view(outcome.result)
     elif outcome.error is not None and outcome.ok:
-        from escli.scripts.running import error_kind_of
+        from escli.scripts.expectations import error_kind_of
 
         yield Text(f"{error_kind_of(outcome.error)} as expected: {outcome.error}", style="green")
     if not outcome.ok:

@@ -25,7 +25,8 @@ def run(app: App, files: tuple[str, ...], keep_going: bool) -> None:
       printf 'combat attack ogre 150\\ncombat heal ogre 50\\n' | escli run -
     """
     from escli.cli.render import script_step_json, script_step_view, script_summary
-    from escli.scripts.running import failure, load_script, run_script
+    from escli.scripts.loading import load_script
+    from escli.scripts.running import failure, run_script
 
     scripts = [load_script(app.read_text(f), f, app.registry) for f in files]
     passed, errors = 0, []

@@ -27,12 +27,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     """
     from escli.cli.render import scenario_json, scenario_view
     from escli.errors import ExpectationFailed
-    from escli.scripts.running import (
-        find_scenario_files,
-        kept_streams_note,
-        load_scenarios,
-        run_scenario,
-    )
+    from escli.scripts.loading import load_scenarios
+    from escli.scripts.locations import find_scenario_files
+    from escli.scripts.running import kept_streams_note, run_scenario
     from escli.stores import open_store
 
     files = find_scenario_files(paths)

@@ -44,7 +44,7 @@ __all__ = [
 
 class NotAState(TypeError):
     """What ``method`` (``apply_event``, ``initial_state``) returned is not a state: an
-    instance of an ``AggregateState`` dataclass (``with_generation`` raises it)."""
+    instance of an ``AggregateState`` dataclass (``escli.domain.model.applied`` raises it)."""
 
     def __init__(self, method: str, value: Any) -> None:
         super().__init__(

@@ -1,493 +1,33 @@
-"""Commands as data: scripts (steps with expectations) and given/when/then scenarios.
-
-A *script* is YAML: a list of steps, or a mapping with defaults (``domain``, ``store``) and
-``steps``. A step is the same words as the CLI (``combat attack ogre 150``, an optional
-leading ``dispatch``; the domain may be left out when a default domain is set), or a mapping::
-
-    - combat attack ogre 150
-    - {domain: combat, command: attack, args: {entity_id: ogre, damage: 150}}
-    - run: combat attack ghost 1
-      expect:
-        error: {kind: rejected, message: immortal}
-    - run: combat attack ogre 750
-      expect:
-        events: [{type: EntityAttacked, data: {damage: 750}}, {type: EntityDied}]
-        state: {hitpoints: 0, alive: false}
-        generation: 3
-
-Plain text works too (a file or stdin that is not a YAML list or mapping): one CLI-style
-command per line, ``#`` comments and blank lines ignored.
-
-A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
-``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
-isolated in-memory store unless a ``store`` is named; in a named store, each in streams of
-its own.
-
-Everything is parsed and checked in full (keys, domains, commands, field types, expected
-event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
-read with the safe loader, within the bounds ``escli.scripts.yaml_text`` sets (size, nesting,
-aliases).
-"""
+"""Running scripts and scenarios: each step dispatched and compared with its expectation,
+each scenario in a store of its own (or in streams of its own in a shared one)."""
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
-import shlex
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 
-from escli.app.dispatch import DispatchResult, dispatch, new_event
-from escli.domain.codec import FieldError, check_value, decode, encode, field_types
-from escli.domain.discovery import DomainRegistry
-from escli.domain.model import Domain, event_meta
-from escli.domain.words import build_command, make_command, parse_text
-from escli.errors import (
-    CommandRejected,
-    ConcurrencyConflict,
-    DomainError,
-    EscliError,
-    ExpectationFailed,
-    InvalidInput,
-    NotFound,
-    StoreError,
-    UsageError,
-    in_context,
-)
-from escli.scripts.yaml_text import (
-    ScriptTooLarge,
-    Where,
-    YList,
-    YMap,
-    check_script_text,
-    parse_yaml,
-)
-from escli.stores.base import NewEvent, Store, Transactional
+from escli.app.dispatch import DispatchResult, dispatch
+from escli.errors import DomainError, EscliError, ExpectationFailed, in_context
+from escli.scripts.expectations import Expectation
+from escli.scripts.loading import ScenarioSpec, Script, ScriptStep
+from escli.stores.base import Store, Transactional
 from escli.stores.namespaced import NamespacedStore
 
 __all__ = [
-    "ERROR_KINDS",
-    "Expectation",
-    "ExpectationFailed",
-    "Scenario",
     "ScenarioOutcome",
-    "Script",
-    "Step",
     "StepOutcome",
-    "load_scenarios",
-    "load_script",
+    "failure",
+    "kept_streams_note",
     "run_scenario",
+    "run_script",
     "run_step",
 ]
-
-ERROR_KINDS: dict[str, type[EscliError]] = {
-    "rejected": CommandRejected,
-    "conflict": ConcurrencyConflict,
-    "invalid": InvalidInput,
-    "not-found": NotFound,
-    "usage": UsageError,
-    "store": StoreError,
-}
-
-
-def _check_keys(value: YMap, allowed: Sequence[str], what: str) -> None:
-    for key in value:
-        if key not in allowed:
-            raise InvalidInput(
-                f"{value.key_where[key]}: unknown key {key!r} in {what} "
-                f"(allowed: {', '.join(allowed)})"
-            )
-
-
-def _expect_type(value: Any, kind: type | tuple[type, ...], where: Where, what: str) -> None:
-    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-        names = {dict: "a mapping", list: "a list", str: "a string", int: "an integer"}
-        wanted = names.get(kind, str(kind)) if isinstance(kind, type) else "a string or mapping"
-        raise InvalidInput(f"{where}: {what} must be {wanted}, got {json.dumps(value)}")
-
-
-# -- steps and expectations ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class EventPattern:
-    """An expected event: its type (full ``combat.EntityDied`` or class name ``EntityDied``)
-    and some of its fields."""
-
-    event_type: str
-    data: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Expectation:
-    events: list[EventPattern] | None = None
-    state: dict[str, Any] | None = None
-    generation: int | None = None
-    error_kind: str | None = None
-    error_message: str = ""
-
-    def problems(self, result: DispatchResult | None, error: EscliError | None) -> list[str]:
-        """What differs from the expectation, as lines of a readable diff; empty if none."""
-        if self.error_kind is not None:
-            if error is None:
-                return [f"expected a {self.error_kind} error, but the command succeeded"]
-            kind = error_kind_of(error)
-            if kind != self.error_kind or self.error_message not in str(error):
-                return [
-                    f"- error: {self.error_kind}: ...{self.error_message}...",
-                    f"+ error: {kind}: {error}",
-                ]
-            return []
-        if error is not None:
-            return [f"unexpected {error_kind_of(error)} error: {error}"]
-        assert result is not None
-        problems: list[str] = []
-        if self.events is not None:
-            actual = [{"type": event_meta(e).event_type, "data": encode(e)} for e in result.events]
-            if not _events_match(self.events, actual):
-                expected = [{"type": p.event_type, "data": p.data} for p in self.events]
-                problems += _diff("events", expected, _as_patterns(self.events, actual))
-        if self.state is not None:
-            after = encode(result.after)
-            actual_state = {k: after.get(k, "<missing>") for k in self.state}
-            if actual_state != self.state:
-                problems += _diff("state", self.state, actual_state)
-        if self.generation is not None and result.after.generation != self.generation:
-            problems += [
-                f"- generation: {self.generation}",
-                f"+ generation: {result.after.generation}",
-            ]
-        return problems
-
-
-def error_kind_of(error: EscliError) -> str:
-    for kind, cls in ERROR_KINDS.items():
-        if isinstance(error, cls):
-            return kind
-    return "error"
-
-
-def _events_match(patterns: list[EventPattern], actual: list[dict[str, Any]]) -> bool:
-    if len(patterns) != len(actual):
-        return False
-    for pattern, event in zip(patterns, actual, strict=True):
-        type_ok = pattern.event_type in (event["type"], event["type"].rsplit(".", 1)[-1])
-        if not type_ok or any(event["data"].get(k, object()) != v for k, v in pattern.data.items()):
-            return False
-    return True
-
-
-def _as_patterns(patterns: list[EventPattern], actual: list[dict[str, Any]]) -> list[Any]:
-    """The actual events shown the way the expectation is written (short type names, only
-    the fields it names), so a diff shows what differs and not what was left out."""
-    shown = []
-    for i, event in enumerate(actual):
-        if i >= len(patterns):
-            shown.append(event)
-            continue
-        pattern = patterns[i]
-        short = event["type"].rsplit(".", 1)[-1]
-        event_type = short if pattern.event_type == short else event["type"]
-        data = {k: event["data"].get(k, "<missing>") for k in pattern.data}
-        shown.append({"type": event_type, "data": data})
-    return shown
-
-
-def _diff(label: str, expected: Any, actual: Any) -> list[str]:
-    def lines(value: Any) -> list[str]:
-        return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
-
-    diff = difflib.unified_diff(
-        lines(expected), lines(actual), f"expected {label}", f"actual {label}", lineterm="", n=2
-    )
-    return list(diff)
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command to dispatch, built and checked before anything runs."""
-
-    where: Where
-    text: str
-    domain: Domain
-    command: Any
-    expect: Expectation | None = None
-
-
-@dataclass
-class Script:
-    source: str
-    steps: list[Step]
-    store_url: str | None = None
-
-
-class _Builder:
-    """Turns parsed YAML (or text lines) into checked steps, scenarios and events."""
-
-    def __init__(self, registry: DomainRegistry, source: str) -> None:
-        self.registry = registry
-        self.source = source
-
-    def domain(self, name: Any, where: Where) -> Domain:
-        _expect_type(name, str, where, "domain")
-        try:
-            return self.registry.get(name)
-        except DomainError:
-            raise  # the domain's own failure, not the script's
-        except EscliError as e:
-            raise InvalidInput(f"{where}: {e}") from e
-
-    def words_step(self, text: str, where: Where, default: str | None) -> tuple[Domain, Any]:
-        try:
-            words = shlex.split(text, comments=True)
-        except ValueError as e:
-            raise InvalidInput(f"{where}: {e}") from e
-        if words and words[0] == "dispatch":
-            words = words[1:]
-        if not words:
-            raise InvalidInput(f"{where}: empty command")
-        if default is not None and words[0] not in self.registry.names():
-            words = [default, *words]
-        if len(words) < 2:
-            raise InvalidInput(f"{where}: expected DOMAIN COMMAND ARGS..., got {text!r}")
-        domain = self.domain(words[0], where)
-        try:
-            return domain, build_command(domain, words[1], words[2:])
-        except EscliError as e:
-            raise InvalidInput(f"{where}: {e}") from e
-
-    def mapping_step(self, value: YMap, default: str | None) -> tuple[Domain, Any]:
-        where = value.where
-        name = value.get("domain", default)
-        if name is None:
-            raise InvalidInput(f"{where}: step names no domain and the file sets no default")
-        domain = self.domain(name, value.value_where.get("domain", where))
-        if "command" not in value:
-            raise InvalidInput(f"{where}: step has no command")
-        command_name = value["command"]
-        _expect_type(command_name, str, value.value_where["command"], "command")
-        try:
-            spec = domain.command_spec(command_name)
-        except EscliError as e:
-            raise InvalidInput(f"{value.value_where['command']}: {e}") from e
-        args = value.get("args", YMap())
-        args_where = value.value_where.get("args", where)
-        _expect_type(args, dict, args_where, "args")
-        types = field_types(spec.cls)
-        values = {}
-        for key, raw in args.items():
-            key_where = args.key_where[key] if isinstance(args, YMap) else args_where
-            name_ = key.replace("-", "_")
-            if name_ not in types:
-                raise InvalidInput(
-                    f"{key_where}: {spec.name} has no field {key!r} (fields: {', '.join(types)})"
-                )
-            value_where = args.value_where[key] if isinstance(args, YMap) else args_where
-            quoted = isinstance(args, YMap) and key in args.quoted
-            values[name_] = self.field_value(
-                types[name_], raw, value_where, f"{spec.name} {key}", quoted=quoted
-            )
-        missing = [f for f in types if f not in values]
-        try:
-            command = make_command(spec, values)
-        except InvalidInput as e:
-            raise InvalidInput(
-                f"{args_where}: {spec.name}: missing {', '.join(missing)}"
-                if missing
-                else f"{args_where}: {e}"
-            ) from e
-        return domain, command
-
-    @staticmethod
-    def field_value(tp: Any, raw: Any, where: Where, what: str, *, quoted: bool = False) -> Any:
-        """A YAML value for a field: typed YAML values are checked strictly; a word for a
-        non-string field is converted as on the command line (``150`` in ``attack ogre
-        150``); a ``quoted`` string is a string (``damage: "5"`` is refused for an int)."""
-        try:
-            if isinstance(raw, str) and tp is not str and not quoted:
-                return parse_text(tp, raw, what)
-            return check_value(tp, raw, what)
-        except FieldError as e:
-            raise InvalidInput(f"{where}: {e}") from e
-
-    def expectation(self, value: Any, where: Where, domain: Domain) -> Expectation:
-        _expect_type(value, dict, where, "expect")
-        assert isinstance(value, YMap)
-        _check_keys(value, ["events", "state", "generation", "error"], "expect")
-        events = None
-        if "events" in value:
-            raw = value["events"]
-            _expect_type(raw, list, value.value_where["events"], "events")
-            events = [
-                self.event_pattern(item, raw.item_where[i], domain) for i, item in enumerate(raw)
-            ]
-        state = None
-        if "state" in value:
-            _expect_type(value["state"], dict, value.value_where["state"], "state")
-            state = dict(value["state"])
-        generation = None
-        if "generation" in value:
-            _expect_type(value["generation"], int, value.value_where["generation"], "generation")
-            generation = value["generation"]
-        kind, message = None, ""
-        if "error" in value:
-            error = value["error"]
-            error_where = value.value_where["error"]
-            if isinstance(error, str):
-                kind = error
-            else:
-                _expect_type(error, dict, error_where, "error")
-                _check_keys(error, ["kind", "message"], "error")
-                kind = error.get("kind")
-                message = error.get("message", "")
-                _expect_type(message, str, error_where, "error message")
-            if kind not in ERROR_KINDS:
-                raise InvalidInput(
-                    f"{error_where}: error kind must be one of {', '.join(ERROR_KINDS)}, "
-                    f"got {kind!r}"
-                )
-            if events is not None or state is not None or generation is not None:
-                raise InvalidInput(f"{where}: expect either an error or events/state/generation")
-        return Expectation(events, state, generation, kind, message)
-
-    def event_pattern(self, item: Any, where: Where, domain: Domain) -> EventPattern:
-        if isinstance(item, str):
-            _check_event_type(domain, item, where)
-            return EventPattern(item, {})
-        _expect_type(item, dict, where, "an expected event")
-        _check_keys(item, ["type", "data"], "an expected event")
-        if "type" not in item:
-            raise InvalidInput(f"{where}: an expected event needs a type")
-        _expect_type(item["type"], str, item.value_where["type"], "type")
-        _check_event_type(domain, item["type"], item.value_where["type"])
-        data = item.get("data", {})
-        _expect_type(data, dict, item.value_where.get("data", where), "data")
-        return EventPattern(item["type"], dict(data))
-
-    def step(self, item: Any, where: Where, default: str | None) -> Step:
-        if isinstance(item, str):
-            domain, command = self.words_step(item, where, default)
-            return Step(where, item, domain, command)
-        _expect_type(item, (str, dict), where, "a step")
-        assert isinstance(item, YMap)
-        _check_keys(item, ["run", "domain", "command", "args", "expect"], "a step")
-        if "run" in item:
-            if {"domain", "command", "args"} & set(item):
-                raise InvalidInput(f"{where}: a step has either run: or domain/command/args")
-            _expect_type(item["run"], str, item.value_where["run"], "run")
-            domain, command = self.words_step(item["run"], item.value_where["run"], default)
-            text = item["run"]
-        else:
-            domain, command = self.mapping_step(item, default)
-            text = f"{domain.name} {domain.spec_of(command).name} " + " ".join(
-                str(v) for v in encode(command).values()
-            )
-        expect = None
-        if "expect" in item:
-            expect = self.expectation(item["expect"], item.value_where["expect"], domain)
-        return Step(where, text, domain, command, expect)
-
-    def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
-        _expect_type(item, dict, where, "a given event")
-        _check_keys(item, ["type", "version", "data"], "a given event")
-        if "type" not in item:
-            raise InvalidInput(f"{where}: a given event needs a type")
-        wanted = item["type"]
-        _expect_type(wanted, str, item.value_where["type"], "type")
-        version = item.get("version")
-        matches = [
-            cls
-            for (event_type, v), cls in domain.events.items()
-            if wanted in (event_type, cls.__name__) and (version is None or v == str(version))
-        ]
-        if not matches:
-            raise InvalidInput(
-                f"{item.value_where['type']}: domain {domain.name!r} has no event {wanted!r}"
-                + (f" v{version}" if version is not None else "")
-            )
-        cls = matches[-1]
-        data = item.get("data", {})
-        _expect_type(data, dict, item.value_where.get("data", where), "data")
-        try:
-            event = decode(cls, dict(data))
-        except FieldError as e:
-            top = e.path.split(".")[0].split("[")[0]
-            at = data.value_where.get(top) if isinstance(data, YMap) else None
-            raise InvalidInput(f"{at or item.value_where.get('data', where)}: {wanted} {e}") from e
-        return new_event(event)
-
-
-def _check_event_type(domain: Domain, wanted: str, where: Where) -> None:
-    """An expected event's type must be one the domain has, in either spelling a match
-    accepts (``combat.EntityDied`` or ``EntityDied``): else no outcome could meet the
-    expectation, and the step would write before saying so."""
-    full = [event_type for event_type, _version in domain.events]
-    short = [event_type.rsplit(".", 1)[-1] for event_type in full]
-    if wanted not in full and wanted not in short:
-        known = ", ".join(sorted(full if "." in wanted else short))
-        raise InvalidInput(
-            f"{where}: domain {domain.name!r} has no event {wanted!r} (known: {known})"
-        )
-
-
-def _text_lines(text: str, source: str) -> list[tuple[str, Where]]:
-    lines = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        stripped = line.strip()
-        if stripped and not stripped.startswith("#"):
-            lines.append((stripped, Where(source, number, len(line) - len(line.lstrip()) + 1)))
-    return lines
-
-
-def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
-    """A script from YAML or plain text, checked in full before anything runs."""
-    builder = _Builder(registry, source)
-    check_script_text(text, source)  # plain text lines are held to it too
-    parsed: Any
-    try:
-        parsed = parse_yaml(text, source)
-    except ScriptTooLarge:
-        raise
-    except InvalidInput:
-        parsed = None
-        if text.lstrip().startswith(("-", "{", "[", "steps:", "domain:", "store:")):
-            raise
-    if not isinstance(parsed, (list, dict)):
-        steps = [builder.step(line, where, None) for line, where in _text_lines(text, source)]
-        return Script(source, steps)
-    default_domain: str | None = None
-    store_url: str | None = None
-    items: Any = parsed
-    items_where = [Where(source, 1, 1)]
-    if isinstance(parsed, YMap):
-        _check_keys(parsed, ["domain", "store", "steps"], "a script")
-        if "scenarios" in parsed:
-            raise InvalidInput(f"{source}: this is a scenario file: run it with escli test")
-        if "domain" in parsed:
-            builder.domain(parsed["domain"], parsed.value_where["domain"])
-            default_domain = parsed["domain"]
-        if "store" in parsed:
-            _expect_type(parsed["store"], str, parsed.value_where["store"], "store")
-            store_url = parsed["store"]
-        if "steps" not in parsed:
-            raise InvalidInput(f"{parsed.where}: a script needs steps")
-        items = parsed["steps"]
-        _expect_type(items, list, parsed.value_where["steps"], "steps")
-    assert isinstance(items, YList)
-    items_where = items.item_where
-    steps = [builder.step(item, items_where[i], default_domain) for i, item in enumerate(items)]
-    return Script(source, steps, store_url)
-
-
-# -- running ------------------------------------------------------------------------------
 
 
 @dataclass
 class StepOutcome:
-    step: Step
+    step: ScriptStep
     result: DispatchResult | None
     error: EscliError | None
     problems: list[str] = field(default_factory=list)
@@ -497,7 +37,7 @@ class StepOutcome:
         return not self.problems
 
 
-def run_step(step: Step, store: Store) -> StepOutcome:
+def run_step(step: ScriptStep, store: Store) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
     succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
     not ``EscliError`` (escli's bugs) propagate."""
@@ -531,23 +71,9 @@ def failure(outcome: StepOutcome, number: int) -> EscliError:
     return ExpectationFailed(f"{where} did not meet its expectation")
 
 
-# -- scenarios ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Scenario:
-    name: str
-    where: Where
-    domain: Domain
-    given: list[NewEvent]
-    when: Step
-    then: Expectation
-    store_url: str | None = None
-
-
 @dataclass
 class ScenarioOutcome:
-    scenario: Scenario
+    scenario: ScenarioSpec
     problems: list[str]
     # The prefix of the streams the scenario left in its store (one without transactions).
     kept_prefix: str | None = None
@@ -557,55 +83,12 @@ class ScenarioOutcome:
         return not self.problems
 
 
-def is_scenario_file(parsed: Any) -> bool:
-    return isinstance(parsed, dict) and "scenarios" in parsed
-
-
-def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Scenario]:
-    """The scenarios of a file, checked in full."""
-    parsed = parse_yaml(text, source)
-    if not isinstance(parsed, YMap) or "scenarios" not in parsed:
-        raise InvalidInput(f"{source}: a scenario file is a mapping with a scenarios: list")
-    _check_keys(parsed, ["domain", "store", "scenarios"], "a scenario file")
-    builder = _Builder(registry, source)
-    default = parsed.get("domain")
-    if default is not None:
-        builder.domain(default, parsed.value_where["domain"])
-    file_store = parsed.get("store")
-    items = parsed["scenarios"]
-    _expect_type(items, list, parsed.value_where["scenarios"], "scenarios")
-    scenarios = []
-    for i, item in enumerate(items):
-        where = items.item_where[i]
-        _expect_type(item, dict, where, "a scenario")
-        _check_keys(item, ["name", "domain", "store", "given", "when", "then"], "a scenario")
-        for key in ("name", "when", "then"):
-            if key not in item:
-                raise InvalidInput(f"{where}: a scenario needs {key}:")
-        _expect_type(item["name"], str, item.value_where["name"], "name")
-        domain_name = item.get("domain", default)
-        when = builder.step(item["when"], item.value_where["when"], domain_name)
-        if when.expect is not None:
-            raise InvalidInput(f"{item.value_where['when']}: put expectations under then:")
-        stream = when.domain.stream_of(when.command)
-        given_items = item.get("given", YList())
-        _expect_type(given_items, list, item.value_where.get("given", where), "given")
-        given = [
-            builder.given_event(g, given_items.item_where[j], when.domain, stream)
-            for j, g in enumerate(given_items)
-        ]
-        then = builder.expectation(item["then"], item.value_where["then"], when.domain)
-        store = item.get("store", file_store)
-        scenarios.append(Scenario(item["name"], where, when.domain, given, when, then, store))
-    return scenarios
-
-
 # Where a scenario's streams go in a shared store (``run_scenario``).
 SCENARIO_PREFIX = "escli-test."
 
 
 def run_scenario(
-    scenario: Scenario, open_store: Callable[[str], Store], default_store: str = "memory:"
+    scenario: ScenarioSpec, open_store: Callable[[str], Store], default_store: str = "memory:"
 ) -> ScenarioOutcome:
     """Seed the ``given`` events, handle ``when``, compare with ``then``, in the scenario's
     store, else ``default_store`` (an isolated in-memory store unless the caller names one).
@@ -643,7 +126,7 @@ def kept_streams_note(prefixes: Sequence[str]) -> str:
     )
 
 
-def _run_scenario(scenario: Scenario, store: Store) -> ScenarioOutcome:
+def _run_scenario(scenario: ScenarioSpec, store: Store) -> ScenarioOutcome:
     stream = scenario.domain.stream_of(scenario.when.command)
     if scenario.given:
         store.append(stream, scenario.given, store.generation(stream))
@@ -654,30 +137,3 @@ def _run_scenario(scenario: Scenario, store: Store) -> ScenarioOutcome:
     except EscliError as e:
         return ScenarioOutcome(scenario, scenario.then.problems(None, e))
     return ScenarioOutcome(scenario, scenario.then.problems(result, None))
-
-
-def find_scenario_files(paths: Sequence[str]) -> list[str]:
-    """Scenario files: each PATH that is a file, and under each folder the *.yaml/*.yml
-    files with a top-level ``scenarios:`` key, in name order."""
-    found: list[str] = []
-    for path in paths:
-        if os.path.isfile(path):
-            found.append(path)
-            continue
-        if not os.path.isdir(path):
-            raise InvalidInput(f"{path}: no such file or folder")
-        for folder, dirs, names in os.walk(path):
-            dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-            for name in sorted(names):
-                if not name.endswith((".yaml", ".yml")):
-                    continue
-                full = os.path.join(folder, name)
-                try:
-                    with open(full, encoding="utf-8-sig") as f:
-                        if any(line.startswith("scenarios:") for line in f):
-                            found.append(full)
-                except (OSError, UnicodeDecodeError) as e:
-                    raise InvalidInput(f"{full}: cannot read it as UTF-8 text ({e})") from e
-    if not found:
-        raise InvalidInput(f"no scenario files in {', '.join(paths)}")
-    return found

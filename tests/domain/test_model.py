@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import threading
+from dataclasses import dataclass, fields
+from functools import cached_property
+from typing import Any
 
 import pytest
 
 from escli import AggregateState, Domain, event_meta
-from escli.domain.model import domain_of, kebab_case, with_generation
+from escli.domain.calls import NotAState
+from escli.domain.model import applied, applying, domain_of, kebab_case, stamped
 from escli.errors import InvalidInput, NotFound
 
 
@@ -156,24 +160,172 @@ def test_evolve_runs_post_init_validation_when_a_state_has_it() -> None:
         Counter().evolve(value=-1)
 
 
-def test_stamping_never_changes_a_state_someone_else_holds() -> None:
-    shared = Cart("c1")
-    stamped = with_generation(shared, 5)
-    assert (shared.generation, stamped.generation) == (0, 5)
-    again = with_generation(stamped, 6)
-    assert (stamped.generation, again.generation) == (5, 6)
+def test_evolve_copies_only_the_fields_not_a_cached_property() -> None:
+    @dataclass(frozen=True)
+    class Tally(AggregateState):
+        values: tuple[int, ...] = ()
+
+        @cached_property
+        def total(self) -> int:
+            return sum(self.values)
+
+    tally = Tally((1, 2))
+    assert tally.total == 3
+    more = tally.evolve(values=(1, 2, 3))
+    assert more.total == 6
+    assert "total" not in more.evolve().__dict__
 
 
-def test_stamping_a_fresh_state_gives_it_the_generation() -> None:
-    shared = Cart("c1")
-    assert with_generation(shared.evolve(items=("a",)), 1) == Cart("c1", ("a",), generation=1)
+def test_evolve_keeps_the_generation_outside_an_apply() -> None:
+    cart = Cart("c1", generation=4)
+    assert cart.evolve(items=("a",)).generation == 4
 
 
-def test_stamping_works_for_slotted_states() -> None:
+# -- applied: the one function that stamps a generation ----------------------------------
+
+
+def frozen_copy(state: AggregateState) -> dict[str, Any]:
+    """What a state holds, to prove later that nothing changed it."""
+    if hasattr(state, "__dict__"):
+        return dict(state.__dict__)
+    return {f.name: getattr(state, f.name) for f in fields(state)}
+
+
+def fold_with(apply: Any, state: Any, count: int) -> list[Any]:
+    """The states after ``count`` events, each through ``applied`` (as dispatch applies),
+    and the fold's way: ``stamped`` within one ``applying`` window; both must agree."""
+    one_by_one, windowed = [state], [state]
+    for _ in range(count):
+        one_by_one.append(applied(apply, one_by_one[-1], None))
+    with applying():
+        for generation in range(1, count + 1):
+            windowed.append(stamped(apply(windowed[-1], None), windowed[0].generation + generation))
+    assert one_by_one == windowed
+    return one_by_one
+
+
+def test_applied_stamps_a_copy_when_apply_event_returns_its_input() -> None:
+    start = Cart("c1")
+    states = fold_with(lambda state, _: state, start, 3)
+    assert [s.generation for s in states] == [0, 1, 2, 3]
+    assert len({id(s) for s in states}) == 4
+    assert start == Cart("c1") and start.generation == 0
+
+
+def test_applied_never_changes_a_module_level_constant() -> None:
+    before = frozen_copy(EMPTY)
+    states = fold_with(lambda state, _: EMPTY, Cart("c1"), 3)
+    assert [s.generation for s in states] == [0, 1, 2, 3]
+    assert all(s.items == () for s in states)
+    assert frozen_copy(EMPTY) == before and EMPTY.generation == 0
+
+
+def test_applied_never_changes_a_cached_value_returned_twice() -> None:
+    cache: dict[str, Cart] = {}
+
+    def apply(state: Cart, _: object) -> Cart:
+        if "full" not in cache:  # made inside an apply: evolve gives it the next generation
+            cache["full"] = state.evolve(items=("apple",))
+        return cache["full"]
+
+    states = fold_with(apply, Cart("c1"), 3)
+    assert [s.generation for s in states] == [0, 1, 2, 3]
+    assert all(s.items == ("apple",) for s in states[1:])
+    assert cache["full"].generation == 1  # as made, never restamped
+    assert states[1] is cache["full"]  # already the right value: no copy needed
+
+
+def test_applied_gives_a_state_with_a_cached_property_its_own_value() -> None:
+    @dataclass(frozen=True)
+    class Tally(AggregateState):
+        values: tuple[int, ...] = ()
+
+        @cached_property
+        def total(self) -> int:
+            return sum(self.values) + self.generation
+
+    same = Tally((1, 2))
+    assert same.total == 3
+    before = frozen_copy(same)
+    states = fold_with(lambda state, _: same, Tally(), 2)
+    assert [(s.generation, s.total) for s in states[1:]] == [(1, 4), (2, 5)]
+    assert frozen_copy(same) == before
+    grown = fold_with(
+        lambda state, _: state.evolve(values=(*state.values, state.total)), Tally(), 3
+    )
+    assert [(s.generation, s.values) for s in grown] == [
+        (0, ()),
+        (1, (0,)),
+        (2, (0, 1)),
+        (3, (0, 1, 3)),
+    ]
+
+
+def test_applied_stamps_slotted_states() -> None:
     @dataclass(frozen=True, slots=True)
     class Slotted(AggregateState):
-        tags: list[str] = field(default_factory=list)
+        tags: tuple[str, ...] = ()
 
-    s = Slotted()
-    assert with_generation(s, 2).generation == 2
-    assert s.generation == 0
+    shared = Slotted(("x",))
+    grown = fold_with(lambda state, _: state.evolve(tags=(*state.tags, "t")), Slotted(), 2)
+    assert [(s.generation, s.tags) for s in grown] == [(0, ()), (1, ("t",)), (2, ("t", "t"))]
+    again = fold_with(lambda state, _: shared, Slotted(), 2)
+    assert [s.generation for s in again] == [0, 1, 2]
+    assert shared == Slotted(("x",)) and shared.generation == 0
+
+
+def test_applied_stamps_states_with_post_init_and_runs_it() -> None:
+    checked: list[int] = []
+
+    @dataclass(frozen=True)
+    class Counter(AggregateState):
+        value: int = 0
+
+        def __post_init__(self) -> None:
+            checked.append(self.value)
+            if self.value < 0:
+                raise ValueError("negative")
+
+    zero = Counter()
+    counted = fold_with(lambda state, _: state.evolve(value=state.value + 1), zero, 2)
+    assert [(s.generation, s.value) for s in counted] == [(0, 0), (1, 1), (2, 2)]
+    unchanged = fold_with(lambda state, _: zero, zero, 2)
+    assert [s.generation for s in unchanged] == [0, 1, 2]
+    assert zero == Counter() and zero.generation == 0
+    assert set(checked) == {0, 1, 2}
+    with pytest.raises(ValueError, match="negative"):
+        applied(lambda state, _: state.evolve(value=-1), zero, None)
+
+
+def test_applied_returns_a_fresh_evolved_state_without_copying_it_again() -> None:
+    made: list[Cart] = []
+
+    def apply(state: Cart, _: object) -> Cart:
+        made.append(state.evolve(items=(*state.items, "a")))
+        return made[-1]
+
+    states = fold_with(apply, Cart("c1"), 2)
+    assert [id(s) for s in states[1:]] == [id(m) for m in made[:2]]  # the very objects made
+
+
+def test_applied_refuses_what_is_not_a_state() -> None:
+    with pytest.raises(NotAState, match="returned None"):
+        applied(lambda state, _: None, Cart("c1"), None)
+
+
+def test_evolve_gives_the_next_generation_only_in_this_context() -> None:
+    seen: list[int] = []
+
+    def elsewhere() -> None:
+        seen.append(Cart("c1").evolve().generation)
+
+    with applying():
+        seen.append(Cart("c1").evolve().generation)
+        thread = threading.Thread(target=elsewhere)
+        thread.start()
+        thread.join()
+    elsewhere()
+    assert seen == [1, 0, 0]
+
+
+EMPTY = Cart("shared")
