@@ -8,7 +8,7 @@ for Python to write as text, no datetime without a UTC offset.
 
 Two paths, one verdict:
 
-- the typed path (``escli.domain.mirror``, on msgspec): decodes JSON text straight into the
+- the typed path (``escli.domain.typed``, on msgspec): decodes JSON text straight into the
   classes, in C, several times faster than ``json.loads`` alone. Replay, import and every
   long run use it. Python values are written to JSON by msgspec first.
 - the plain path (``escli.domain.fit``): Python's ``json`` and a walk of the annotation. It
@@ -190,13 +190,13 @@ def _refusal(tp: Any, value: Any, error: Exception, path: str = "") -> FieldErro
         explain(tp, value, path)
     except FieldError as e:
         return e
-    from escli.domain.mirror import from_msgspec
+    from escli.domain.typed import from_msgspec
 
     return from_msgspec(error, path)
 
 
 def _validates(tp: Any) -> bool:
-    """A __post_init__ may refuse what the mirror takes: a checker builds to check."""
+    """A __post_init__ may refuse what the shadow takes: a checker builds to check."""
     return (
         isinstance(tp, type)
         and dataclasses.is_dataclass(tp)
@@ -223,7 +223,7 @@ def _value_decoder(tp: Any, *, build: bool) -> Callable[..., Any]:
                 uses += 1
                 built = explain(tp, value, path)
                 return built if build else None
-            from escli.domain.mirror import plan  # the first long run: msgspec from now on
+            from escli.domain.typed import plan  # the first long run: msgspec from now on
 
             made = plan(tp)
             typed = (made.write, made.strict, made.build if builds else None, typed_refusals())
@@ -295,7 +295,7 @@ def stored_decoder(cls: type, *, typed: bool = True) -> StoredDecoder:
     key = (cls, typed)
     if key not in _STORED:
         if typed:
-            from escli.domain.mirror import plan
+            from escli.domain.typed import plan
 
             made = plan(cls)
             assert made.build is not None

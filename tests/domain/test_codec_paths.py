@@ -176,7 +176,7 @@ def test_what_escli_stores_msgspec_can_decode(tp: Any, stored: bool) -> None:
     what msgspec cannot decode."""
     import msgspec
 
-    from escli.domain.mirror import plan
+    from escli.domain.typed import plan
 
     Holder = make_dataclass("Holder", [("value", tp)], frozen=True)
     if not stored:

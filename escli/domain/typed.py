@@ -1,9 +1,9 @@
-"""The msgspec side of the codec: each annotation's *mirror* and its decoders.
+"""The msgspec side of the codec: each annotation's *shadow* and its decoders.
 
-A mirror is the msgspec type that accepts exactly what escli stores for an annotation: every
+A shadow is the msgspec type that accepts exactly what escli stores for an annotation: every
 dataclass becomes a ``msgspec.Struct`` that refuses unknown fields (msgspec ignores them on
 dataclasses), a datetime must have a UTC offset, a decimal must be a finite number. Data is
-decoded by the mirror (the check) and then by msgspec straight into the real classes (the
+decoded by the shadow (the check) and then by msgspec straight into the real classes (the
 build): two passes in C, still several times faster than one ``json.loads``.
 
 Imported by ``escli.domain.codec`` on first use of a typed path, never at CLI start-up
@@ -31,7 +31,7 @@ from escli.jsontext import json_writer, typed_decoder
 
 __all__ = ["REFUSED", "Plan", "from_msgspec", "plan"]
 
-# What a mirror's or a build's decode refuses text with.
+# What a shadow's or a build's decode refuses text with.
 REFUSED = (msgspec.ValidationError, msgspec.DecodeError)
 
 _AWARE = Annotated[dt.datetime, msgspec.Meta(tz=True)]
@@ -39,7 +39,7 @@ _DECIMAL = Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)] | int | float
 _AS_IS = frozenset((str, int, float, bool, type(None), dt.date, uuid.UUID))
 
 
-def _mirror(tp: Any) -> Any:
+def _shadow(tp: Any) -> Any:
     """The msgspec type that accepts exactly what escli stores for annotation ``tp``
     (``escli.domain.codec.check_storable`` has refused what escli cannot store)."""
     if tp is Any or tp in _AS_IS:
@@ -57,29 +57,29 @@ def _mirror(tp: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, enum.Enum):
         return tp
     if isinstance(tp, type) and dataclasses.is_dataclass(tp):
-        return _mirror_struct(tp)
+        return _shadow_struct(tp)
     origin, args = typing.get_origin(tp), typing.get_args(tp)
     if origin in (typing.Union, types.UnionType):
-        return typing.Union[tuple(_mirror(a) for a in args)]  # noqa: UP007 - built from parts
+        return typing.Union[tuple(_shadow(a) for a in args)]  # noqa: UP007 - built from parts
     if origin is list:
-        return list[_mirror(args[0])]  # type: ignore[misc]
+        return list[_shadow(args[0])]  # type: ignore[misc]
     if origin is tuple:
-        return tuple[_mirror(args[0]), ...]  # type: ignore[misc]
+        return tuple[_shadow(args[0]), ...]  # type: ignore[misc]
     if origin is dict:
-        return dict[str, _mirror(args[1])]  # type: ignore[misc]
+        return dict[str, _shadow(args[1])]  # type: ignore[misc]
     return tp  # Literal
 
 
 @cache
-def _mirror_struct(cls: type) -> type:
+def _shadow_struct(cls: type) -> type:
     required = {
         f.name
         for f in dataclasses.fields(cls)
         if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
     }
-    # The mirror checks, it never builds: a default only marks a field optional.
+    # The shadow checks, it never builds: a default only marks a field optional.
     fields = [
-        (name, _mirror(tp)) if name in required else (name, _mirror(tp), None)
+        (name, _shadow(tp)) if name in required else (name, _shadow(tp), None)
         for name, tp in field_types(cls).items()
     ]
     return msgspec.defstruct(cls.__name__, fields, kw_only=True, forbid_unknown_fields=True)
@@ -89,8 +89,8 @@ class Plan(NamedTuple):
     """How one annotation's data is checked and built."""
 
     tp: Any
-    strict: Callable[[Any], Any]  # the mirror's decode: refuses what escli does not store
-    build: Callable[[Any], Any] | None  # decode into the real type; None: the mirror's is it
+    strict: Callable[[Any], Any]  # the shadow's decode: refuses what escli does not store
+    build: Callable[[Any], Any] | None  # decode into the real type; None: the shadow's is it
     write: Callable[[Any], bytes]  # a Python value as JSON text, for the two decodes
 
 
@@ -98,9 +98,9 @@ class Plan(NamedTuple):
 def plan(tp: Any) -> Plan:
     """The plan of annotation ``tp``, made once (``TypeError`` for one msgspec refuses)."""
     try:
-        mirror = _mirror(tp)
-        strict = typed_decoder(mirror)
-        build = None if mirror is tp or tp is None else typed_decoder(tp)
+        shadow = _shadow(tp)
+        strict = typed_decoder(shadow)
+        build = None if shadow is tp or tp is None else typed_decoder(tp)
     except TypeError as e:
         raise TypeError(f"escli cannot store {type_label(tp)}: {e}") from None
     return Plan(tp, strict, build, json_writer())
