@@ -33,8 +33,10 @@ from contextlib import contextmanager
 from itertools import chain
 from typing import IO, TYPE_CHECKING, Final, NamedTuple, Protocol, cast
 
-from escli.cloudevents.events import EventError, EventParser, to_json
+from escli.cloudevents.mapping import EventError
 from escli.cloudevents.output import output_to as export_to
+from escli.cloudevents.read import EventParser
+from escli.cloudevents.write import to_json
 from escli.domain.calls import domain_stdout
 from escli.errors import DomainError, InvalidInput, NotFound, UsageError
 from escli.jsontext import DuplicateMemberError, loads_json_object_strict

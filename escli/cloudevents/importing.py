@@ -47,7 +47,6 @@ from contextlib import ExitStack, contextmanager
 from itertools import islice
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from escli.cloudevents.events import EventParser
 from escli.cloudevents.files import (
     BOM,
     NO_PROGRESS,
@@ -58,6 +57,7 @@ from escli.cloudevents.files import (
     open_input,
     parse_stream,
 )
+from escli.cloudevents.read import EventParser
 from escli.errors import EscliError, InvalidInput, written_before
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamIds, Transactional
 

@@ -17,7 +17,7 @@ URL: ``nats://[user:password@|token@]host[:port][?subject=TEMPLATE&stream=NAME&c
   Without it, a missing stream is an error: escli does not make streams unasked.
 
 Each event is published as the structured-mode CloudEvent ``escli export`` writes (the same
-bytes, from ``escli.cloudevents.events.to_json``), with headers ``Content-Type:
+bytes, from ``escli.cloudevents.write.to_json``), with headers ``Content-Type:
 application/cloudevents+json`` and ``Nats-Msg-Id: <event id>``.
 
 Order. A subject holds a stream's events in generation order, each once. Before the first
@@ -81,7 +81,9 @@ from collections.abc import Coroutine, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
 from urllib.parse import parse_qsl, unquote, urlsplit
 
-from escli.cloudevents.events import CONTENT_TYPE, EventError, EventParser, to_json
+from escli.cloudevents.mapping import CONTENT_TYPE, EventError
+from escli.cloudevents.read import EventParser
+from escli.cloudevents.write import to_json
 from escli.domain.model import Domain
 from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable, missing_client
 from escli.sinks.base import TargetBehind

@@ -1,5 +1,6 @@
-"""escli.cloudevents.events: the mapping, the fast JSON path against the SDK's own writer, strict
-reading (fast path against the general one), and the spec's JSON schema on every export."""
+"""escli.cloudevents (mapping, times, write, read, sdk): the mapping, the fast JSON path against
+the SDK's own writer, strict reading (fast path against the general one), and the spec's JSON
+schema on every export."""
 
 from __future__ import annotations
 
@@ -13,17 +14,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from escli import Domain
-from escli.cloudevents.events import (
-    EventError,
-    EventParser,
-    from_cloudevent,
-    sdk_json,
-    sdk_time,
-    stored_time,
-    to_cloudevent,
-    to_json,
-)
+from escli.cloudevents.mapping import EventError
+from escli.cloudevents.read import EventParser
+from escli.cloudevents.sdk import from_cloudevent, sdk_json, to_cloudevent
+from escli.cloudevents.times import sdk_time, stored_time
 from escli.cloudevents.validate import validate_event
+from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, StoreError
 from escli.jsontext import data_values
 from escli.stores.base import NewEvent, RecordedEvent
