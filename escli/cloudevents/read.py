@@ -183,7 +183,6 @@ _LINE_RE: Final = re.compile(
     r', "generation": ([1-9][0-9]{0,8}), "data": (\{.*\})\}\n?'
 )
 _groups = re.Match.groups
-_new_event = tuple.__new__  # NewEvent(...) without the Python-level __new__ of a NamedTuple
 _resolved_fields = attrgetter("fields")
 _resolved_stream = attrgetter("stream")
 _resolved_check = attrgetter("check")
@@ -274,11 +273,7 @@ class EventParser:
             stored_times = map(_stored_utc, times)
         fields = map(_resolved_fields, resolved)
         self.events.extend(
-            map(
-                _new_event,
-                repeat(NewEvent),
-                map(add, fields, zip(values, ids, stored_times, strict=True)),
-            )
+            map(NewEvent._make, map(add, fields, zip(values, ids, stored_times, strict=True)))
         )
         self.stream_names.extend(map(_resolved_stream, resolved))
         self.generations.extend(map(int, generations))
