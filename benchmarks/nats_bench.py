@@ -33,7 +33,8 @@ from nats.js import api
 from escli.app.delivery import BATCH, publish
 from escli.cloudevents.mapping import CONTENT_TYPE
 from escli.cloudevents.write import to_json
-from escli.sinks.nats import DUPLICATE_WINDOW, MSG_ID, NatsTarget
+from escli.jetstream.connection import DUPLICATE_WINDOW
+from escli.sinks.nats import MSG_ID, NatsTarget
 from escli.stores import open_store
 from escli.stores.base import NewEvent, Store, new_event_id
 

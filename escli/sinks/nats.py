@@ -1,20 +1,8 @@
-"""NATS JetStream: the ``nats://`` dispatch target, and following a subject.
+"""The ``nats://`` dispatch target: delivered events published to NATS JetStream.
 
-The only importer of nats-py (``pip install 'escli[nats]'``); ``open_sink`` imports this
-module only for ``nats://`` URLs, and ``escli follow`` only when it runs.
-
-URL: ``nats://[user:password@|token@]host[:port][?subject=TEMPLATE&stream=NAME&create=1]``
-
-- ``subject``: where a stream's events go, a template of ``{domain}``, ``{id}`` (the stream
-  name's parts around its first ``-``) and ``{stream}``; default ``events.{domain}.{id}``
-  (``combat-ogre`` -> ``events.combat.ogre``). Each value is one subject token: the characters
-  NATS gives a meaning to or forbids in a token (``.``, ``*``, ``>``, whitespace, control
-  characters) and ``%`` itself are percent-encoded as UTF-8 (``a.b c`` -> ``a%2Eb%20c``),
-  so distinct streams keep distinct subjects.
-- ``stream``: the JetStream stream that must take those subjects (default ``ESCLI``).
-- ``create=1``: create that stream if it is missing, taking the template's subjects
-  (``events.>`` by default): limits retention, file storage, a 2-minute duplicate window.
-  Without it, a missing stream is an error: escli does not make streams unasked.
+``open_sink`` imports this module only for ``nats://`` URLs (nats-py is ``pip install
+'escli[nats]'``). The URL is ``escli.jetstream.urls``'s; the connection
+``escli.jetstream.connection``'s.
 
 Each event is published as the structured-mode CloudEvent ``escli export`` writes (the same
 bytes, from ``escli.cloudevents.write.to_json``), with headers ``Content-Type:
@@ -57,11 +45,6 @@ counts as delivered.
 
 Connections. nats-py is asyncio; each target (and each ``Follower``) owns a private event loop
 driven with ``run_until_complete``, so callers stay synchronous, and connects on first use.
-No automatic reconnect: a connection that breaks fails the delivery in hand, and the next
-delivery connects afresh (2 s to connect, two attempts), so an unreachable server costs a
-dispatch at most ~2.5 s. nats-py's errors stop here: cannot reach or lost the connection is
-``StoreUnavailable``; anything the server refuses is ``StoreError``. Messages name
-``host:port``, never credentials.
 """
 
 from __future__ import annotations
@@ -71,429 +54,36 @@ import contextlib
 import json
 import math
 import random
-import re
-import signal
-import socket
-import string
-import threading
 import time
-from collections.abc import Coroutine, Iterator, Sequence
-from typing import TYPE_CHECKING, Any, Final, NamedTuple, TypeVar
-from urllib.parse import parse_qsl, unquote, urlsplit
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Final, NamedTuple
 
-from escli.cloudevents.mapping import CONTENT_TYPE, EventError
-from escli.cloudevents.read import EventParser
+from escli.cloudevents.mapping import CONTENT_TYPE
 from escli.cloudevents.write import to_json
-from escli.domain.model import Domain
-from escli.errors import EscliError, InvalidInput, StoreError, StoreUnavailable, missing_client
+from escli.errors import StoreError, StoreUnavailable, missing_client
+from escli.jetstream.connection import DUPLICATE_WINDOW, REQUEST_TIMEOUT, Connection
+from escli.jetstream.urls import parse_url, subject_matches
 from escli.sinks.base import TargetBehind
 from escli.stores.base import RecordedEvent
-from escli.urls import bad_url, check_url, hide_secrets, port_problem
-
-# How often the tail of a subject is read before a subject that keeps moving is an error.
-_TAIL_READS: Final = 12
 
 try:
     import nats.errors
     import nats.js.errors
     from nats.aio.client import Client
     from nats.aio.msg import Msg
-    from nats.aio.subscription import Subscription
     from nats.js import api
 except ImportError as e:
     raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
-
     from nats.js.client import JetStreamContext
 
-    from escli.domain.discovery import DomainRegistry
+__all__ = ["MSG_ID", "NatsTarget"]
 
-__all__ = [
-    "DEFAULT_STREAM",
-    "DEFAULT_SUBJECT",
-    "Followed",
-    "Follower",
-    "NatsOptions",
-    "NatsTarget",
-    "SubjectTemplate",
-    "parse_url",
-    "subject_token",
-]
-
-DEFAULT_PORT: Final = 4222
-DEFAULT_STREAM: Final = "ESCLI"
-DEFAULT_SUBJECT: Final = "events.{domain}.{id}"
-DUPLICATE_WINDOW: Final = 120.0  # seconds JetStream remembers a Nats-Msg-Id (created streams)
-CONNECT_TIMEOUT: Final = 2  # seconds per connect attempt
-REQUEST_TIMEOUT: Final = 5.0  # seconds for a batch's acks, or a JetStream API answer
+# How often the tail of a subject is read before a subject that keeps moving is an error.
+_TAIL_READS: Final = 12
 MSG_ID: Final = "Nats-Msg-Id"
 HEADER_CONTENT_TYPE: Final = "Content-Type"
-# How long a connection may sit unused before a delivery checks it is still alive (the
-# server drops clients that missed its pings while nothing drove the event loop).
-IDLE_CHECK: Final = 30.0
-
-T = TypeVar("T")
-
-# -------------------------------------------------------------------------------------------
-# Subjects.
-
-
-def _unsafe(char: str) -> bool:
-    return char in "%.*>" or char.isspace() or not char.isprintable()
-
-
-def subject_token(text: str) -> str:
-    """``text`` as one NATS subject token: ``%``, ``.``, ``*``, ``>``, whitespace and control
-    characters percent-encoded as UTF-8 bytes (reversible, so distinct values stay distinct)."""
-    if text and not any(map(_unsafe, text)):
-        return text
-    return "".join("".join(f"%{b:02X}" for b in c.encode()) if _unsafe(c) else c for c in text)
-
-
-def _check_subject(subject: str, *, wildcards: bool, what: str) -> None:
-    tokens = subject.split(".")
-    for n, token in enumerate(tokens):
-        if not token or any(c.isspace() or not c.isprintable() for c in token):
-            raise InvalidInput(f"{what} {subject!r} is not a NATS subject (empty token or space)")
-        if ("*" in token or ">" in token) and not (
-            wildcards and (token == "*" or (token == ">" and n == len(tokens) - 1))
-        ):
-            raise InvalidInput(
-                f"{what} {subject!r}: * and > are wildcards"
-                + (", each a whole token (> only last)" if wildcards else ", not allowed here")
-            )
-
-
-def subject_matches(pattern: str, subject: str) -> bool:
-    """Whether the NATS subject filter ``pattern`` (``*``, ``>``) takes ``subject``."""
-    have = subject.split(".")
-    for n, token in enumerate(pattern.split(".")):
-        if token == ">":
-            return len(have) > n
-        if n >= len(have) or (token != "*" and token != have[n]):
-            return False
-    return len(have) == len(pattern.split("."))
-
-
-class SubjectTemplate:
-    """Where a stream's events are published: ``events.{domain}.{id}`` and the like."""
-
-    FIELDS: Final = ("domain", "id", "stream")
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        try:
-            parsed = list(string.Formatter().parse(text))
-        except ValueError as e:
-            raise InvalidInput(f"subject template {text!r}: {e}") from e
-        for _, field, spec, conversion in parsed:
-            if field is not None and (field not in self.FIELDS or spec or conversion):
-                raise InvalidInput(
-                    f"subject template {text!r}: unknown field {{{field}}} "
-                    "(known: {domain}, {id}, {stream})"
-                )
-        fields = {field for _, field, _, _ in parsed if field}
-        # Whether each stream gets a subject of its own (no two streams render alike): then
-        # the subject's first and last messages and its count say exactly what it holds.
-        self.exclusive = "stream" in fields or {"domain", "id"} <= fields
-        marker = "\x00"
-        shape = text.format(domain=marker, id=marker, stream=marker)
-        _check_subject(shape.replace(marker, "x"), wildcards=False, what="subject template")
-        tokens = shape.split(".")
-        # The JetStream subjects the template can produce: its literal head and '>', or a
-        # '*' for every token a value goes in when it starts with one.
-        head = []
-        for token in tokens:
-            if marker in token:
-                break
-            head.append(token)
-        if len(head) == len(tokens):
-            self.filter = text
-        elif head:
-            self.filter = ".".join([*head, ">"])
-        else:
-            self.filter = ".".join("*" if marker in t else t for t in tokens)
-        self._cache: dict[str, str] = {}
-
-    def render(self, stream: str) -> str:
-        """The subject of ``stream`` (``<domain>-<id>``)."""
-        found = self._cache.get(stream)
-        if found is None:
-            domain = Domain.domain_name_of(stream)
-            found = self.text.format(
-                domain=subject_token(domain),
-                id=subject_token(stream[len(domain) + 1 :]),
-                stream=subject_token(stream),
-            )
-            if len(self._cache) >= 4096:
-                self._cache.clear()
-            self._cache[stream] = found
-        return found
-
-
-# -------------------------------------------------------------------------------------------
-# URLs.
-
-_STREAM_NAME_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,255}")
-_TRUE: Final = ("1", "true", "yes", "on")
-_FALSE: Final = ("0", "false", "no", "off", "")
-
-
-class NatsOptions(NamedTuple):
-    """What a ``nats://`` URL says."""
-
-    host: str
-    port: int
-    server: str  # what nats-py connects to, without credentials
-    subject: SubjectTemplate
-    stream: str
-    create: bool
-    # The URL's credentials, percent-decoded: never shown.
-    user: str | None = None
-    password: str | None = None
-    token: str | None = None
-
-    @property
-    def address(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{host}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """The target's name (and key of its pending records): scheme, address and where the
-        events go; no credentials, defaults left out, ``create`` dropped."""
-        query = []
-        if self.subject.text != DEFAULT_SUBJECT:
-            query.append(f"subject={self.subject.text}")
-        if self.stream != DEFAULT_STREAM:
-            query.append(f"stream={self.stream}")
-        return f"nats://{self.address}" + ("?" + "&".join(query) if query else "")
-
-
-def parse_url(url: str) -> NatsOptions:
-    """Check a ``nats://`` URL; ``InvalidInput`` says what is wrong with it."""
-    check_url(url, "NATS")
-    try:
-        parts = urlsplit(url)
-        port = DEFAULT_PORT if parts.port is None else parts.port
-    except ValueError as e:
-        raise InvalidInput(bad_url("NATS", url, hide_secrets(str(e), url))) from e
-    if not 0 < port < 65536:
-        raise InvalidInput(bad_url("NATS", url, port_problem(str(port))))
-    if parts.scheme.lower() != "nats" or not parts.hostname:
-        raise InvalidInput(bad_url("NATS", url, "use nats://host[:port][?options]"))
-    if parts.path not in ("", "/") or parts.fragment:
-        raise InvalidInput(bad_url("NATS", url, "it takes no path; options go after '?'"))
-    options: dict[str, str] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        if name not in ("subject", "stream", "create"):
-            raise InvalidInput(f"unknown NATS URL option {name!r} (known: subject, stream, create)")
-        if name in options:
-            raise InvalidInput(f"NATS URL option {name!r} is given twice")
-        options[name] = value
-    stream = options.get("stream", DEFAULT_STREAM)
-    if not _STREAM_NAME_RE.fullmatch(stream):
-        raise InvalidInput(
-            f"JetStream stream name {stream!r}: use letters, digits, '_' and '-' only"
-        )
-    create = options.get("create", "").lower()
-    if create not in _TRUE + _FALSE:
-        raise InvalidInput(f"NATS URL option create={create!r}: use 1 or 0")
-    host = parts.hostname
-    return NatsOptions(
-        host=host,
-        port=port,
-        server=f"nats://{parts.netloc.rpartition('@')[2]}",
-        # Given to nats-py apart, decoded: it would read them out of the URL undecoded.
-        user=None if parts.password is None else unquote(parts.username or ""),
-        password=None if parts.password is None else unquote(parts.password),
-        token=unquote(parts.username) if parts.username and parts.password is None else None,
-        subject=SubjectTemplate(options.get("subject", DEFAULT_SUBJECT)),
-        stream=stream,
-        create=create in _TRUE,
-    )
-
-
-# -------------------------------------------------------------------------------------------
-# The connection: one client on a private event loop.
-
-
-def _reason(error: BaseException | None) -> str:
-    if isinstance(error, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(error, socket.gaierror):
-        return "unknown host"
-    if isinstance(error, TimeoutError | asyncio.TimeoutError | nats.errors.TimeoutError):
-        return f"no answer within {CONNECT_TIMEOUT} s"
-    if isinstance(error, OSError):
-        return error.strerror or type(error).__name__
-    if isinstance(error, nats.errors.ConnectionClosedError | nats.errors.UnexpectedEOF):
-        return "the connection closed"
-    text = str(error or "").removeprefix("nats: ")
-    return text or type(error).__name__
-
-
-class _Connection:
-    """One NATS client on a private event loop, connected on first use; not thread-safe."""
-
-    def __init__(self, options: NatsOptions) -> None:
-        self.options = options
-        self.loop = asyncio.new_event_loop()
-        self.client: Client | None = None
-        self.last_error: BaseException | None = None
-        self.last_used = 0.0
-        self.lost = asyncio.Event()  # set when the client disconnects or closes
-
-    def run(self, work: Coroutine[Any, Any, T] | asyncio.Future[T]) -> T:
-        return self.loop.run_until_complete(work)
-
-    def unavailable(self, doing: str, error: BaseException | None = None) -> StoreUnavailable:
-        if isinstance(error, nats.errors.NoServersError) or error is None:
-            error = self.last_error or error
-        return StoreUnavailable(f"{doing} NATS at {self.options.address}: {_reason(error)}")
-
-    async def connect(self) -> tuple[Client, bool]:
-        """The connected client, and whether it is new."""
-        client = self.client
-        if client is not None and client.is_connected:
-            if time.monotonic() - self.last_used < IDLE_CHECK:
-                return client, False
-            try:
-                await client.flush(timeout=CONNECT_TIMEOUT)
-                return client, False
-            except (TimeoutError, nats.errors.Error, OSError):
-                pass  # gone stale while unused: connect afresh, nothing was sent yet
-        await self.drop()
-        client = Client()
-        self.last_error = None
-        self.lost = asyncio.Event()
-
-        async def on_error(error: Exception) -> None:
-            self.last_error = error
-
-        async def on_lost() -> None:
-            self.lost.set()
-
-        try:
-            await asyncio.wait_for(
-                client.connect(
-                    servers=[self.options.server],
-                    user=self.options.user,
-                    password=self.options.password,
-                    token=self.options.token,
-                    name="escli",
-                    connect_timeout=CONNECT_TIMEOUT,
-                    allow_reconnect=False,
-                    # nats-py tries a server max_reconnect_attempts + 1 times even when it
-                    # may not reconnect; 0 would mean forever.
-                    max_reconnect_attempts=1,
-                    reconnect_time_wait=0,
-                    error_cb=on_error,
-                    disconnected_cb=on_lost,
-                    closed_cb=on_lost,
-                ),
-                CONNECT_TIMEOUT + 0.5,
-            )
-        except nats.errors.AuthorizationError as e:
-            await self._close(client)
-            raise StoreError(f"NATS at {self.options.address} refused the login") from e
-        except (TimeoutError, nats.errors.Error, OSError) as e:
-            await self._close(client)
-            if isinstance(self.last_error, nats.errors.AuthorizationError):
-                raise StoreError(f"NATS at {self.options.address} refused the login") from e
-            raise self.unavailable("cannot reach", e) from e
-        self.client = client
-        return client, True
-
-    def jetstream(self, client: Client) -> JetStreamContext:
-        return client.jetstream(timeout=REQUEST_TIMEOUT)
-
-    async def stream_info(self, client: Client, create: bool) -> api.StreamInfo:
-        """The JetStream stream of the URL, created first when asked and missing."""
-        options = self.options
-        js = self.jetstream(client)
-        try:
-            try:
-                return await js.stream_info(options.stream)
-            except nats.js.errors.NotFoundError:
-                if not create:
-                    raise StoreError(
-                        f"JetStream stream {options.stream!r} does not exist at "
-                        f"{options.address}; add create=1 to the URL to create it"
-                    ) from None
-            config = api.StreamConfig(
-                name=options.stream,
-                subjects=[options.subject.filter],
-                retention=api.RetentionPolicy.LIMITS,
-                storage=api.StorageType.FILE,
-                duplicate_window=DUPLICATE_WINDOW,
-            )
-            try:
-                return await js.add_stream(config)
-            except nats.js.errors.BadRequestError:
-                # Another process created it meanwhile, or the subjects overlap another
-                # stream's (the server's message says which).
-                try:
-                    return await js.stream_info(options.stream)
-                except nats.js.errors.NotFoundError:
-                    raise
-        except EscliError:
-            raise
-        except (nats.js.errors.ServiceUnavailableError, nats.errors.NoRespondersError) as e:
-            raise StoreError(
-                f"NATS at {options.address} has no JetStream: start nats-server with -js"
-            ) from e
-        except nats.js.errors.APIError as e:
-            raise StoreError(
-                f"JetStream at {options.address}, stream {options.stream!r}: {e.description}"
-            ) from e
-        except (TimeoutError, nats.errors.Error, OSError) as e:
-            raise self.unavailable("lost", e) from e
-
-    async def drop(self, *, drain: bool = True) -> None:
-        client, self.client = self.client, None
-        if client is not None:
-            await self._close(client, drain=drain)
-
-    async def _close(self, client: Client, *, drain: bool = True) -> None:
-        """Drain (let what is in flight finish), else close; a follower that stops early
-        leaves messages it will never read, which a drain would wait for."""
-        try:
-            if drain and client.is_connected:
-                await asyncio.wait_for(client.drain(), CONNECT_TIMEOUT)
-        except (TimeoutError, nats.errors.Error, OSError):
-            pass
-        finally:
-            if not client.is_closed:
-                with contextlib.suppress(nats.errors.Error, OSError):
-                    await client.close()
-
-    def cancel(self, *tasks: asyncio.Task[Any]) -> None:
-        """Cancel tasks left running (e.g. by a Ctrl-C in ``run``) and let them finish."""
-        pending = [t for t in tasks if not t.done()]
-        for task in pending:
-            task.cancel()
-        if pending:
-            self.run(asyncio.wait(pending, timeout=CONNECT_TIMEOUT))
-        for task in tasks:
-            if task.done() and not task.cancelled():
-                task.exception()  # retrieved: nobody is waiting for it any more
-
-    def close(self, *, drain: bool = True) -> None:
-        if self.loop.is_closed():
-            return
-        try:
-            self.run(self.drop(drain=drain))
-            self.cancel(*asyncio.all_tasks(self.loop))
-            self.run(self.loop.shutdown_asyncgens())
-        finally:
-            self.loop.close()
-
-
-# -------------------------------------------------------------------------------------------
-# The target.
 
 
 class _Acks:
@@ -535,7 +125,7 @@ class NatsTarget:
     def __init__(self, url: str) -> None:
         self.options = parse_url(url)
         self.url = self.options.url
-        self._connection = _Connection(self.options)
+        self._connection = Connection(self.options)
         self._inbox = ""
         self._token = 0
         self._acks: _Acks | None = None
@@ -926,159 +516,3 @@ def _event_of(msg: api.RawStreamMsg, stream: str) -> tuple[int, str] | None:
     ):
         return None
     return generation, event_id
-
-
-# -------------------------------------------------------------------------------------------
-# Following a subject.
-
-
-class Followed(NamedTuple):
-    """One escli event read from JetStream, decoded through the loaded domains."""
-
-    subject: str  # the NATS subject
-    sequence: int  # its sequence in the JetStream stream
-    stream: str  # the escli stream (the CloudEvent's subject)
-    generation: int
-    event_type: str
-    type_version: str
-    event_id: str
-    time: str  # as stored: RFC 3339 with microseconds
-    data: dict[str, Any]
-    event: Any  # the domain event
-    cloud_event: dict[str, Any]  # the CloudEvent as published
-
-
-class Follower:
-    """Reads the escli events on a subject through an ephemeral, ordered JetStream consumer:
-    everything the stream holds, then new events as they come (``new``: only new ones).
-
-    ``open()`` subscribes (errors surface there); iterating yields ``Followed`` events until
-    the caller stops. Use it as a context manager, or ``close()`` it."""
-
-    def __init__(
-        self,
-        url: str,
-        domains: DomainRegistry | Iterable[Domain],
-        *,
-        subject: str | None = None,
-        new: bool = False,
-    ) -> None:
-        self.options = parse_url(url)
-        self.subject = subject or self.options.subject.filter
-        _check_subject(self.subject, wildcards=True, what="subject")
-        self.new = new
-        self.address = self.options.address
-        self.stream = self.options.stream
-        self._parser = EventParser(domains)
-        self._connection = _Connection(self.options)
-        self._subscription: Subscription | None = None
-        self._waiting: asyncio.Task[Msg] | None = None
-        self._interrupted = False
-
-    def __enter__(self) -> Follower:
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.close()
-
-    def open(self) -> None:
-        if self._subscription is None:
-            self._connection.run(self._open())
-
-    async def _open(self) -> None:
-        connection = self._connection
-        client, _ = await connection.connect()
-        await connection.stream_info(client, create=False)
-        policy = api.DeliverPolicy.NEW if self.new else api.DeliverPolicy.ALL
-        try:
-            self._subscription = await connection.jetstream(client).subscribe(
-                self.subject,
-                stream=self.stream,
-                ordered_consumer=True,
-                deliver_policy=policy,
-            )
-        except nats.js.errors.APIError as e:
-            raise StoreError(
-                f"cannot follow {self.subject!r} in JetStream stream {self.stream!r} at "
-                f"{self.address}: {e.description}"
-            ) from e
-        except (TimeoutError, nats.errors.Error, OSError) as e:
-            raise connection.unavailable("lost", e) from e
-
-    def __iter__(self) -> Iterator[Followed]:
-        """The events, as they come; Ctrl-C raises ``KeyboardInterrupt`` here, between two
-        events, never inside nats-py (which an interrupt there can leave half done)."""
-        self.open()
-        connection = self._connection
-        interruptible = self._catch_interrupts()
-        try:
-            while True:
-                self._waiting = connection.loop.create_task(self._next())
-                try:
-                    msg = connection.run(self._waiting)
-                except asyncio.CancelledError:
-                    if self._interrupted:
-                        raise KeyboardInterrupt from None
-                    raise
-                yield self._decode(msg)
-        finally:
-            if interruptible and not connection.loop.is_closed():
-                connection.loop.remove_signal_handler(signal.SIGINT)
-
-    def _catch_interrupts(self) -> bool:
-        """Turn SIGINT into a cancel of the wait for the next message (main thread only)."""
-        if threading.current_thread() is not threading.main_thread():
-            return False
-
-        def interrupt() -> None:
-            self._interrupted = True
-            if self._waiting is not None:
-                self._waiting.cancel()
-
-        try:
-            self._connection.loop.add_signal_handler(signal.SIGINT, interrupt)
-        except (NotImplementedError, RuntimeError, ValueError):
-            return False  # no signal handlers on this platform or thread: a plain Ctrl-C
-        return True
-
-    async def _next(self) -> Msg:
-        subscription = self._subscription
-        assert subscription is not None
-        while True:
-            try:
-                return await subscription.next_msg(timeout=1.0)
-            except nats.errors.TimeoutError:
-                continue
-            except (nats.errors.Error, OSError) as e:
-                raise self._connection.unavailable("lost the connection to", e) from e
-
-    def _decode(self, msg: Msg) -> Followed:
-        sequence = msg.metadata.sequence.stream
-        where = f"{msg.subject} (stream sequence {sequence})"
-        try:
-            document = json.loads(msg.data)
-            generation, new, resolved = self._parser.check(document, size=len(msg.data))
-        except ValueError as e:
-            if isinstance(e, EventError):
-                raise InvalidInput(f"{where}: not an escli event: {e}") from e
-            raise InvalidInput(f"{where}: not a JSON CloudEvent: {e}") from e
-        assert new is not None and new.recorded_at is not None
-        return Followed(
-            msg.subject,
-            sequence,
-            resolved.stream,
-            generation,
-            new.event_type,
-            new.type_version,
-            new.event_id,
-            new.recorded_at,
-            new.data,
-            resolved.decode(new.data),
-            document,
-        )
-
-    def close(self) -> None:
-        if self._waiting is not None and not self._connection.loop.is_closed():
-            self._connection.cancel(self._waiting)
-        self._subscription = self._waiting = None
-        self._connection.close(drain=False)

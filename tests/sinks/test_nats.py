@@ -15,8 +15,9 @@ from escli_combat import Attack, Heal
 from escli import Domain, dispatch
 from escli.app.delivery import Published, deliver, publish, publish_pending
 from escli.errors import InvalidInput, StoreUnavailable
+from escli.jetstream.urls import SubjectTemplate, parse_url, subject_matches, subject_token
 from escli.sinks import open_sink
-from escli.sinks.nats import NatsTarget, SubjectTemplate, parse_url, subject_matches, subject_token
+from escli.sinks.nats import NatsTarget
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
 from escli.stores.memory import MemoryStore
 from tests.conftest import Run, open_store, require_nats_server
