@@ -1,4 +1,5 @@
-"""One NATS client on a private event loop, connected on first use.
+"""One NATS client on a private event loop, connected on first use: the only importer of
+nats-py (``pip install 'escli[nats]'``), whose types and errors stop here.
 
 nats-py is asyncio; each target (and each ``Follower``) owns a private event loop driven with
 ``run_until_complete``, so callers stay synchronous, and connects on first use. No automatic
@@ -7,6 +8,12 @@ afresh (2 s to connect, two attempts), so an unreachable server costs a dispatch
 ~2.5 s. nats-py's errors stop here: cannot reach or lost the connection is
 ``StoreUnavailable``; anything the server refuses is ``StoreError``. Messages name
 ``host:port``, never credentials.
+
+What escli asks of JetStream is a method here: the URL's stream (created when asked), publish
+one message, the replies to an inbox, a subject's message count, first and last messages, a
+message by its sequence, and an ordered consumer to follow a subject. Messages read come back
+as ``Message``; replies are read through the ``Reply`` protocol (nats-py's own message, so the
+ack of every published event costs no copy).
 """
 
 from __future__ import annotations
@@ -15,8 +22,8 @@ import asyncio
 import contextlib
 import socket
 import time
-from collections.abc import Coroutine
-from typing import TYPE_CHECKING, Any, Final, TypeVar
+from collections.abc import Awaitable, Callable, Coroutine, Iterator
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, Protocol, TypeVar
 
 from escli.errors import EscliError, StoreError, StoreUnavailable, missing_client
 from escli.jetstream.urls import NatsOptions
@@ -25,6 +32,8 @@ try:
     import nats.errors
     import nats.js.errors
     from nats.aio.client import Client
+    from nats.aio.msg import Msg
+    from nats.aio.subscription import Subscription
     from nats.js import api
 except ImportError as e:
     raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
@@ -32,7 +41,16 @@ except ImportError as e:
 if TYPE_CHECKING:
     from nats.js.client import JetStreamContext
 
-__all__ = ["CONNECT_TIMEOUT", "DUPLICATE_WINDOW", "IDLE_CHECK", "REQUEST_TIMEOUT", "Connection"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "DUPLICATE_WINDOW",
+    "IDLE_CHECK",
+    "REQUEST_TIMEOUT",
+    "Connection",
+    "Message",
+    "Reply",
+    "StreamFacts",
+]
 
 DUPLICATE_WINDOW: Final = 120.0  # seconds JetStream remembers a Nats-Msg-Id (created streams)
 CONNECT_TIMEOUT: Final = 2  # seconds per connect attempt
@@ -42,6 +60,37 @@ REQUEST_TIMEOUT: Final = 5.0  # seconds for a batch's acks, or a JetStream API a
 IDLE_CHECK: Final = 30.0
 
 T = TypeVar("T")
+
+
+class Message(NamedTuple):
+    """A message read from JetStream, without nats-py's types."""
+
+    subject: str
+    sequence: int  # its sequence in the JetStream stream (0: not said)
+    data: bytes
+    headers: dict[str, str]
+
+
+class Reply(Protocol):
+    """A message a subscription hands to its callback (nats-py's ``Msg``, read as is)."""
+
+    @property
+    def subject(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def headers(self) -> dict[str, str] | None: ...
+
+
+class StreamFacts(NamedTuple):
+    """What escli needs to know of the URL's JetStream stream."""
+
+    subjects: list[str]
+    duplicate_window: float  # seconds it remembers a Nats-Msg-Id
+    # Limits retention and no age, count or size limit: it keeps every message it takes.
+    keeps: bool
 
 
 def _reason(error: BaseException | None) -> str:
@@ -69,6 +118,7 @@ class Connection:
         self.last_error: BaseException | None = None
         self.last_used = 0.0
         self.lost = asyncio.Event()  # set when the client disconnects or closes
+        self._followed: Subscription | None = None
 
     def run(self, work: Coroutine[Any, Any, T] | asyncio.Future[T]) -> T:
         return self.loop.run_until_complete(work)
@@ -78,15 +128,15 @@ class Connection:
             error = self.last_error or error
         return StoreUnavailable(f"{doing} NATS at {self.options.address}: {_reason(error)}")
 
-    async def connect(self) -> tuple[Client, bool]:
-        """The connected client, and whether it is new."""
+    async def connect(self) -> bool:
+        """Connect unless connected; whether the connection is new."""
         client = self.client
         if client is not None and client.is_connected:
             if time.monotonic() - self.last_used < IDLE_CHECK:
-                return client, False
+                return False
             try:
                 await client.flush(timeout=CONNECT_TIMEOUT)
-                return client, False
+                return False
             except (TimeoutError, nats.errors.Error, OSError):
                 pass  # gone stale while unused: connect afresh, nothing was sent yet
         await self.drop()
@@ -129,15 +179,44 @@ class Connection:
                 raise StoreError(f"NATS at {self.options.address} refused the login") from e
             raise self.unavailable("cannot reach", e) from e
         self.client = client
-        return client, True
+        return True
 
-    def jetstream(self, client: Client) -> JetStreamContext:
-        return client.jetstream(timeout=REQUEST_TIMEOUT)
+    def _client(self) -> Client:
+        if self.client is None:
+            raise self.unavailable("lost the connection to")
+        return self.client
 
-    async def stream_info(self, client: Client, create: bool) -> api.StreamInfo:
+    def _jetstream(self) -> JetStreamContext:
+        return self._client().jetstream(timeout=REQUEST_TIMEOUT)
+
+    @contextlib.contextmanager
+    def _asking(self) -> Iterator[None]:
+        """A JetStream API call's errors as escli's: refused, or the connection lost."""
+        try:
+            yield
+        except nats.js.errors.APIError as e:
+            raise StoreError(f"JetStream at {self.options.address}: {e.description}") from e
+        except (TimeoutError, nats.errors.Error, OSError) as e:
+            raise self.unavailable("lost", e) from e
+
+    async def stream(self, create: bool) -> StreamFacts:
         """The JetStream stream of the URL, created first when asked and missing."""
+        info = await self._stream_info(create)
+        config = info.config
+        keeps = config.retention in (None, api.RetentionPolicy.LIMITS) and all(
+            (limit or 0) <= 0
+            for limit in (
+                config.max_age,
+                config.max_msgs,
+                config.max_bytes,
+                config.max_msgs_per_subject,
+            )
+        )
+        return StreamFacts(list(config.subjects or []), config.duplicate_window or 0, keeps)
+
+    async def _stream_info(self, create: bool) -> api.StreamInfo:
         options = self.options
-        js = self.jetstream(client)
+        js = self._jetstream()
         try:
             try:
                 return await js.stream_info(options.stream)
@@ -176,7 +255,117 @@ class Connection:
         except (TimeoutError, nats.errors.Error, OSError) as e:
             raise self.unavailable("lost", e) from e
 
+    # -- publishing ----------------------------------------------------------------------
+
+    async def listen(self, callback: Callable[[Reply], Awaitable[None]]) -> str:
+        """Subscribe ``callback`` to a new inbox; the inbox's prefix (``<inbox>.``): a reply
+        subject is the prefix and a token."""
+        client = self._client()
+        inbox = client.new_inbox() + "."
+        try:
+            await client.subscribe(inbox + "*", cb=callback)
+        except (TimeoutError, nats.errors.Error, OSError) as e:
+            raise self.unavailable("lost", e) from e
+        return inbox
+
+    async def publish(
+        self, subject: str, payload: bytes, *, reply: str, headers: dict[str, str], what: str
+    ) -> None:
+        """Publish one message (its ack comes to ``reply``); ``what`` names it in an error."""
+        try:
+            await self._client().publish(subject, payload, reply=reply, headers=headers)
+        except nats.errors.MaxPayloadError as e:
+            raise StoreError(
+                f"{what} is larger than the largest message NATS at {self.options.address} "
+                f"takes ({e})"
+            ) from e
+        except (nats.errors.Error, OSError) as e:
+            raise self.unavailable("lost the connection to", e) from e
+
+    # -- reading what a subject holds ----------------------------------------------------
+
+    async def count(self, subject: str) -> int:
+        """How many messages the URL's JetStream stream holds on ``subject``."""
+        with self._asking():
+            try:
+                info = await self._jetstream().stream_info(
+                    self.options.stream, subjects_filter=subject
+                )
+            except nats.js.errors.NotFoundError:
+                return 0
+        return (info.state.subjects or {}).get(subject, 0)
+
+    async def last_message(self, subject: str) -> Message | None:
+        """The last message on ``subject``; None when there is none."""
+        with self._asking():
+            try:
+                raw = await self._jetstream().get_last_msg(self.options.stream, subject)
+            except nats.js.errors.NotFoundError:
+                return None
+        return _message(raw)
+
+    async def first_message(self, subject: str) -> Message | None:
+        """The first message on ``subject``; None when there is none."""
+        with self._asking():
+            try:
+                raw = await self._jetstream().get_msg(
+                    self.options.stream, seq=1, subject=subject, next=True
+                )
+            except nats.js.errors.NotFoundError:
+                return None
+        return _message(raw)
+
+    async def message(self, sequence: int) -> Message | None:
+        """The stream's message ``sequence``; None when it is gone."""
+        with self._asking():
+            try:
+                raw = await self._jetstream().get_msg(self.options.stream, sequence)
+            except nats.js.errors.NotFoundError:
+                return None
+        return _message(raw)
+
+    # -- following -----------------------------------------------------------------------
+
+    @property
+    def following(self) -> bool:
+        return self._followed is not None
+
+    async def follow(self, subject: str, *, new: bool) -> None:
+        """Subscribe an ephemeral, ordered consumer to ``subject``: what the stream holds,
+        then new messages as they come (``new``: only new ones)."""
+        policy = api.DeliverPolicy.NEW if new else api.DeliverPolicy.ALL
+        try:
+            self._followed = await self._jetstream().subscribe(
+                subject,
+                stream=self.options.stream,
+                ordered_consumer=True,
+                deliver_policy=policy,
+            )
+        except nats.js.errors.APIError as e:
+            raise StoreError(
+                f"cannot follow {subject!r} in JetStream stream {self.options.stream!r} at "
+                f"{self.options.address}: {e.description}"
+            ) from e
+        except (TimeoutError, nats.errors.Error, OSError) as e:
+            raise self.unavailable("lost", e) from e
+
+    async def next_followed(self) -> Message:
+        """The next message of the subject ``follow`` subscribed to; waits for it."""
+        subscription = self._followed
+        assert subscription is not None
+        while True:
+            try:
+                msg: Msg = await subscription.next_msg(timeout=1.0)
+            except nats.errors.TimeoutError:
+                continue
+            except (nats.errors.Error, OSError) as e:
+                raise self.unavailable("lost the connection to", e) from e
+            return Message(msg.subject, msg.metadata.sequence.stream, msg.data, msg.headers or {})
+
+    # -- closing -------------------------------------------------------------------------
+
     async def drop(self, *, drain: bool = True) -> None:
+        self._followed = None
         client, self.client = self.client, None
         if client is not None:
             await self._close(client, drain=drain)
@@ -214,3 +403,7 @@ class Connection:
             self.run(self.loop.shutdown_asyncgens())
         finally:
             self.loop.close()
+
+
+def _message(raw: api.RawStreamMsg) -> Message:
+    return Message(raw.subject or "", raw.seq or 0, raw.data or b"", raw.headers or {})

@@ -13,18 +13,9 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from escli.cloudevents.mapping import EventError
 from escli.cloudevents.read import EventParser
 from escli.domain.model import Domain
-from escli.errors import InvalidInput, StoreError, missing_client
-from escli.jetstream.connection import Connection
+from escli.errors import InvalidInput
+from escli.jetstream.connection import Connection, Message
 from escli.jetstream.urls import check_subject, parse_url
-
-try:
-    import nats.errors
-    import nats.js.errors
-    from nats.aio.msg import Msg
-    from nats.aio.subscription import Subscription
-    from nats.js import api
-except ImportError as e:
-    raise missing_client("nats:// URLs need nats-py", "'escli[nats]'", e) from e
 
 if TYPE_CHECKING:
     from collections.abc import Iterable
@@ -73,8 +64,7 @@ class Follower:
         self.stream = self.options.stream
         self._parser = EventParser(domains)
         self._connection = Connection(self.options)
-        self._subscription: Subscription | None = None
-        self._waiting: asyncio.Task[Msg] | None = None
+        self._waiting: asyncio.Task[Message] | None = None
         self._interrupted = False
 
     def __enter__(self) -> Follower:
@@ -84,28 +74,14 @@ class Follower:
         self.close()
 
     def open(self) -> None:
-        if self._subscription is None:
+        if not self._connection.following:
             self._connection.run(self._open())
 
     async def _open(self) -> None:
         connection = self._connection
-        client, _ = await connection.connect()
-        await connection.stream_info(client, create=False)
-        policy = api.DeliverPolicy.NEW if self.new else api.DeliverPolicy.ALL
-        try:
-            self._subscription = await connection.jetstream(client).subscribe(
-                self.subject,
-                stream=self.stream,
-                ordered_consumer=True,
-                deliver_policy=policy,
-            )
-        except nats.js.errors.APIError as e:
-            raise StoreError(
-                f"cannot follow {self.subject!r} in JetStream stream {self.stream!r} at "
-                f"{self.address}: {e.description}"
-            ) from e
-        except (TimeoutError, nats.errors.Error, OSError) as e:
-            raise connection.unavailable("lost", e) from e
+        await connection.connect()
+        await connection.stream(create=False)
+        await connection.follow(self.subject, new=self.new)
 
     def __iter__(self) -> Iterator[Followed]:
         """The events, as they come; Ctrl-C raises ``KeyboardInterrupt`` here, between two
@@ -143,19 +119,11 @@ class Follower:
             return False  # no signal handlers on this platform or thread: a plain Ctrl-C
         return True
 
-    async def _next(self) -> Msg:
-        subscription = self._subscription
-        assert subscription is not None
-        while True:
-            try:
-                return await subscription.next_msg(timeout=1.0)
-            except nats.errors.TimeoutError:
-                continue
-            except (nats.errors.Error, OSError) as e:
-                raise self._connection.unavailable("lost the connection to", e) from e
+    async def _next(self) -> Message:
+        return await self._connection.next_followed()
 
-    def _decode(self, msg: Msg) -> Followed:
-        sequence = msg.metadata.sequence.stream
+    def _decode(self, msg: Message) -> Followed:
+        sequence = msg.sequence
         where = f"{msg.subject} (stream sequence {sequence})"
         try:
             document = json.loads(msg.data)
@@ -182,5 +150,5 @@ class Follower:
     def close(self) -> None:
         if self._waiting is not None and not self._connection.loop.is_closed():
             self._connection.cancel(self._waiting)
-        self._subscription = self._waiting = None
+        self._waiting = None
         self._connection.close(drain=False)

@@ -360,7 +360,7 @@ def test_a_server_killed_in_the_middle_of_a_batch_gets_each_event_once_when_sent
     def kill_once_some_acks_are_in() -> None:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            acks = target._acks
+            acks = target.publisher.acks
             if acks is not None and acks.waiting < acks.size - 500:
                 break
             time.sleep(0.0005)
