@@ -4,6 +4,7 @@ schema on every export."""
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import escli
 from escli import Domain
 from escli.cloudevents import write
 from escli.cloudevents.mapping import EventError
@@ -592,3 +594,21 @@ def test_export_import_replay_file_and_the_sink_never_import_the_sdk(tmp_path: P
     ]
     for args in runs:
         assert probe(*args, cwd=tmp_path) == {"code": 0, "heavy": []}, args
+
+
+def test_only_the_sdk_bridge_imports_the_cloudevents_sdk() -> None:
+    package = Path(escli.__file__).parent
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(n == "cloudevents" or n.startswith("cloudevents.") for n in names):
+                importers.append(path.relative_to(package.parent).as_posix())
+                break
+    assert importers == ["escli/cloudevents/sdk.py"]
