@@ -3,7 +3,7 @@
     python benchmarks/cloudevents_bench.py [--events 100000]
 
 - export: recorded events -> CloudEvents JSON Lines text. escli: ``export_events`` (the fast
-  path, ``escli.cloudevents.events.to_json``). SDK: a ``CloudEvent`` per event
+  path, ``escli.cloudevents.write.to_json``). SDK: a ``CloudEvent`` per event
   (``to_cloudevent``) written by the SDK's ``JSONFormat``. Same bytes out (a test proves it).
 - import: a JSON Lines file -> domain events ready to append. escli: ``read_events``, which
   checks every event strictly (CloudEvents rules, escli's rules, data decoded into its
@@ -26,9 +26,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from escli.cloudevents.events import from_cloudevent, to_cloudevent
 from escli.cloudevents.files import export_events
 from escli.cloudevents.reading import read_events
+from escli.cloudevents.sdk import from_cloudevent, to_cloudevent
 from escli.domain.discovery import load_domain
 from escli.stores.base import RecordedEvent, new_event_id, now_rfc3339
 

@@ -31,8 +31,11 @@ import nats.js.errors
 from nats.js import api
 
 from escli.app.delivery import BATCH, publish
-from escli.cloudevents.events import CONTENT_TYPE, to_json
-from escli.sinks.nats import DUPLICATE_WINDOW, MSG_ID, NatsTarget
+from escli.cloudevents.mapping import CONTENT_TYPE
+from escli.cloudevents.write import to_json
+from escli.jetstream.connection import DUPLICATE_WINDOW
+from escli.jetstream.publish import MSG_ID
+from escli.sinks.nats import NatsTarget
 from escli.stores import open_store
 from escli.stores.base import NewEvent, Store, new_event_id
 

@@ -88,7 +88,7 @@ def test_to_cloudevent_without_the_sdk_names_the_extra(tmp_path: Path) -> None:
     code = """
 import sys
 sys.modules["cloudevents"] = None
-from escli.cloudevents.events import to_cloudevent
+from escli.cloudevents.sdk import to_cloudevent
 from escli.errors import ClientMissing
 from escli.stores.base import RecordedEvent
 try:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from escli.errors import InvalidInput
-from escli.sinks.nats import parse_url as parse_nats_url
+from escli.jetstream.urls import parse_url as parse_nats_url
 from escli.urls import check_url, hide_secrets, mask_url, secrets_hidden, split_credentials
 
 # Every character a password may hold that a URL must carry percent-encoded (and ':', which

@@ -1,5 +1,5 @@
 """``escli follow nats://...``: print the escli events on a NATS JetStream subject as they
-arrive. The reading is ``escli.sinks.nats.Follower``; this module only prints.
+arrive. The reading is ``escli.jetstream.follow.Follower``; this module only prints.
 """
 
 from __future__ import annotations
@@ -11,13 +11,13 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from escli.cli.app import App
-    from escli.sinks.nats import Followed
+    from escli.jetstream.follow import Followed
 
 
 def follow_nats(app: App, url: str, subject: str | None, new: bool, limit: int | None) -> None:
     """``escli follow nats://...``: the escli events published to NATS JetStream, as they
     arrive, until Ctrl-C or ``limit``."""
-    from escli.sinks.nats import Follower
+    from escli.jetstream.follow import Follower
 
     count = 0
     with Follower(url, app.registry, subject=subject, new=new) as follower:

@@ -11,10 +11,10 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import IO, TYPE_CHECKING, Final
 
-from escli.cloudevents.events import to_json
 from escli.cloudevents.output import output_to as export_to
 from escli.cloudevents.progress import NO_PROGRESS, Progress
 from escli.cloudevents.reading import read_events
+from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, NotFound, UsageError
 from escli.stores.base import BaseStore, RecordedEvent, Store
 

@@ -52,9 +52,9 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from escli.cloudevents.events import EventParser
 from escli.cloudevents.import_plan import EARLIER, Checker, Problem, SeenIds, StreamPlan
 from escli.cloudevents.progress import NO_PROGRESS, Progress
+from escli.cloudevents.read import EventParser
 from escli.cloudevents.reading import (
     BOM,
     STDIN,

@@ -1,7 +1,7 @@
 """Reading CloudEvents files: any of the three formats into an ``EventParser``, with every
 defect located.
 
-Three formats, all of structured-mode CloudEvents in JSON (see ``escli.cloudevents.events`` for
+Three formats, all of structured-mode CloudEvents in JSON (see ``escli.cloudevents.mapping`` for
 the mapping):
 
 - ``jsonl``: JSON Lines, one event per line (the default, and what ``--to cloudevents:``
@@ -29,8 +29,9 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
 
-from escli.cloudevents.events import EventError, EventParser
+from escli.cloudevents.mapping import EventError
 from escli.cloudevents.progress import NO_PROGRESS, Progress
+from escli.cloudevents.read import EventParser
 from escli.domain.calls import domain_stdout
 from escli.errors import DomainError, InvalidInput
 from escli.jsontext import DuplicateMemberError, loads_json_object_strict

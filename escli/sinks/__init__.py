@@ -28,7 +28,7 @@ def _open_sink(url: str) -> Sink:
             "the --to URL is empty: name a target (a store URL, cloudevents:FILE or nats://...)"
         )
     if url[: len("cloudevents:")].lower() == "cloudevents:":
-        from escli.cloudevents.events import CloudEventsFile
+        from escli.sinks.cloudevents import CloudEventsFile
 
         check_url(url, "cloudevents:", credentials=False, query=False)
         return CloudEventsFile(url)

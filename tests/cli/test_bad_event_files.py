@@ -29,9 +29,10 @@ from click.testing import CliRunner
 
 from escli import load_domain, open_store
 from escli.cli import cli
-from escli.cloudevents import events as cloud_events
-from escli.cloudevents.events import KEPT, EventError, EventParser
+from escli.cloudevents import read, times
 from escli.cloudevents.files import FORMATS
+from escli.cloudevents.mapping import KEPT, EventError
+from escli.cloudevents.read import EventParser
 from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, StreamInfo
 from tests.conftest import ROOT
@@ -614,11 +615,12 @@ def test_a_file_without_defects_is_read(
 # No check of the parser without a row.
 
 
-def _raise_sites() -> dict[int, str]:
-    """The line of each ``raise EventError`` in the parser's checks, with its source."""
-    sites: dict[int, str] = {}
-    for function in (EventParser.check, EventParser._resolve, cloud_events.stored_time):
+def _raise_sites() -> dict[tuple[str, int], str]:
+    """The file and line of each ``raise EventError`` in the parser's checks, with its source."""
+    sites: dict[tuple[str, int], str] = {}
+    for function in (EventParser.check, EventParser._resolve, times.stored_time):
         lines, first = inspect.getsourcelines(function)
+        path = inspect.getsourcefile(function)
         tree = ast.parse(textwrap.dedent("".join(lines)))
         for node in ast.walk(tree):
             if (
@@ -627,18 +629,18 @@ def _raise_sites() -> dict[int, str]:
                 and isinstance(node.exc.func, ast.Name)
                 and node.exc.func.id == "EventError"
             ):
-                sites[first + node.lineno - 1] = ast.unparse(node.exc)
+                sites[path, first + node.lineno - 1] = ast.unparse(node.exc)
     return sites
 
 
-def _raised_at(event: object) -> Iterator[int]:
+def _raised_at(event: object) -> Iterator[tuple[str, int]]:
     parser = EventParser([load_domain("combat")])
     try:
         parser.add_object(event, 1, size=0)
     except EventError as e:
         for frame, line in traceback.walk_tb(e.__traceback__):
-            if frame.f_code.co_filename == cloud_events.__file__:
-                last = line
+            if frame.f_code.co_filename in (read.__file__, times.__file__):
+                last = frame.f_code.co_filename, line
         yield last
 
 

@@ -15,7 +15,7 @@ from escli_combat import EntityAttacked
 
 from escli import Domain
 from escli.errors import InvalidInput
-from escli.sinks.nats import Follower
+from escli.jetstream.follow import Follower
 from tests.conftest import WITH_SIGINT, Run
 from tests.nats_server import JetStreamPlace
 

@@ -1,8 +1,10 @@
-"""escli.cloudevents.events: the mapping, the fast JSON path against the SDK's own writer, strict
-reading (fast path against the general one), and the spec's JSON schema on every export."""
+"""escli.cloudevents (mapping, times, write, read, sdk): the mapping, the fast JSON path against
+the SDK's own writer, strict reading (fast path against the general one), and the spec's JSON
+schema on every export."""
 
 from __future__ import annotations
 
+import ast
 import json
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -12,18 +14,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+import escli
 from escli import Domain
-from escli.cloudevents.events import (
-    EventError,
-    EventParser,
-    from_cloudevent,
-    sdk_json,
-    sdk_time,
-    stored_time,
-    to_cloudevent,
-    to_json,
-)
+from escli.cloudevents import write
+from escli.cloudevents.mapping import EventError
+from escli.cloudevents.read import EventParser
+from escli.cloudevents.sdk import from_cloudevent, sdk_json, to_cloudevent
+from escli.cloudevents.times import sdk_time, stored_time
 from escli.cloudevents.validate import validate_event
+from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, StoreError
 from escli.jsontext import data_values
 from escli.stores.base import NewEvent, RecordedEvent
@@ -236,6 +235,48 @@ def records(draw: st.DrawFn) -> RecordedEvent:
 @settings(max_examples=300, database=None)
 @given(records())
 def test_the_fast_path_writes_the_sdks_bytes(record: RecordedEvent) -> None:
+    assert to_json(record) == sdk_json(record)
+
+
+def finite(value: object) -> bool:
+    """Whether a JSON value holds no NaN or infinity (which the SDK's JSON is not asked for)."""
+    if isinstance(value, float):
+        return value == value and value not in (float("inf"), float("-inf"))
+    if isinstance(value, dict):
+        return all(map(finite, value.values()))
+    if isinstance(value, list):
+        return all(map(finite, value))
+    return True
+
+
+# Any JSON value: the data writer builds flat objects member by member, the rest whole.
+json_scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**70), 2**70),
+    st.floats(),
+    texts,
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(texts, inner, max_size=3),
+    max_leaves=8,
+)
+json_objects = st.dictionaries(texts, json_values, max_size=5)
+
+
+@settings(max_examples=500, database=None)
+@given(json_objects)
+def test_the_data_writer_writes_what_the_json_encoder_writes(data: dict[str, Any]) -> None:
+    assert write._encode_data(data) == json.dumps(data)
+
+
+@settings(max_examples=200, database=None)
+@given(records(), st.dictionaries(texts, json_values, max_size=5).filter(finite))
+def test_the_fast_path_writes_the_sdks_bytes_for_any_json_data(
+    record: RecordedEvent, data: dict[str, Any]
+) -> None:
+    record = record._replace(data=data)
     assert to_json(record) == sdk_json(record)
 
 
@@ -553,3 +594,21 @@ def test_export_import_replay_file_and_the_sink_never_import_the_sdk(tmp_path: P
     ]
     for args in runs:
         assert probe(*args, cwd=tmp_path) == {"code": 0, "heavy": []}, args
+
+
+def test_only_the_sdk_bridge_imports_the_cloudevents_sdk() -> None:
+    package = Path(escli.__file__).parent
+    importers = []
+    for path in sorted(package.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            if any(n == "cloudevents" or n.startswith("cloudevents.") for n in names):
+                importers.append(path.relative_to(package.parent).as_posix())
+                break
+    assert importers == ["escli/cloudevents/sdk.py"]

@@ -842,7 +842,7 @@ def test_from_cloudevent_raises_an_event_classs_failure_as_domain_error(tmp_path
     from cloudevents.core.v1.event import CloudEvent
 
     from escli import load_domain
-    from escli.cloudevents.events import from_cloudevent
+    from escli.cloudevents.sdk import from_cloudevent
 
     path = probe_with_post_init(tmp_path / "domains", "raise KeyError(self.thing_id)  # here")
     domain = load_domain("probe", [path.parent])

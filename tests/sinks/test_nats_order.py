@@ -14,7 +14,7 @@ from nats.js.client import JetStreamContext
 
 from escli import ConcurrencyConflict, Domain, dispatch, open_store
 from escli.app.delivery import Published, publish
-from escli.cloudevents.events import to_json
+from escli.cloudevents.write import to_json
 from escli.errors import StoreError
 from escli.sinks.base import TargetBehind
 from escli.sinks.nats import NatsTarget

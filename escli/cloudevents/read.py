@@ -1,198 +1,38 @@
-"""Recorded events as CloudEvents 1.0 (JSON event format) and back; the ``cloudevents:`` sink.
+"""Reading: CloudEvents -> what escli appends, checked strictly (``EventParser``).
 
-The only importer of the ``cloudevents`` SDK, and only inside the functions that build or read
-SDK objects (``to_cloudevent``, ``from_cloudevent``, ``sdk_json``): export, import and the
-dispatch sink write and read the JSON text themselves, several times faster than an SDK
-object per event, and byte-identical to the SDK's JSON format writer (a test proves it).
-
-Mapping (a recorded event -> a structured-mode CloudEvent, in this member order)::
-
-    specversion      "1.0"
-    id               event_id (kept as is: exporting twice gives the same ids)
-    source           source (the event's registered source)
-    type             event_type
-    subject          stream (``<domain>-<id>``)
-    time             recorded_at, RFC 3339 as the SDK writes a datetime: ``Z`` for UTC,
-                     microseconds only when non-zero
-    datacontenttype  "application/json"
-    typeversion      type_version (extension, string)
-    generation       generation (extension, integer)
-    data             data (the event's fields, a JSON object)
-
-``dataschema`` is not set: escli publishes no schema documents, and an event's schema is
-named by ``type`` + ``typeversion`` (``escli domains DOMAIN`` shows its fields). A URI that
-resolves to nothing would mislead.
-
-Reading back (``EventParser``) is strict: the SDK's parser invents ids and times, so every
-event is checked with ``escli.cloudevents.validate`` and then against what escli needs
-(see ``EventParser.add_object``). Times are stored as escli stores its own:
-``YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM``, so an export imported again gives the same strings.
+The SDK's parser is lenient (it invents ids and times), so every event is checked with
+``escli.cloudevents.validate`` and then against what escli needs (see ``EventParser.check``).
+Times are stored as escli stores its own (``escli.cloudevents.times.stored_time``). Lines as
+``escli.cloudevents.write.to_json`` writes them take a fast path, which a test proves agrees
+with the general one.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import re
-import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from itertools import repeat
-from json.encoder import c_make_encoder, encode_basestring_ascii  # type: ignore[attr-defined]
 from operator import add, attrgetter, call
-from typing import TYPE_CHECKING, Any, ClassVar, Final, NamedTuple, TextIO, cast
+from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
+from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
+from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, checker, decoder
 from escli.domain.model import Domain
-from escli.errors import EscliError, InvalidInput, NotFound, StoreError, missing_client
+from escli.errors import EscliError, InvalidInput, NotFound
 from escli.jsontext import DuplicateMemberError, data_values, loads_json_object_strict
-from escli.stores.base import MAX_GENERATION, NewEvent, RecordedEvent, past_max_generation
+from escli.stores.base import MAX_GENERATION, NewEvent, past_max_generation
 from escli.text import lone_surrogate
-from escli.times import RANGE, out_of_range
 
 if TYPE_CHECKING:
-    from cloudevents.core.v1.event import CloudEvent
-
     from escli.domain.discovery import DomainRegistry
 
-__all__ = [
-    "BATCH_CONTENT_TYPE",
-    "CONTENT_TYPE",
-    "CloudEventsFile",
-    "EventError",
-    "EventParser",
-    "from_cloudevent",
-    "sdk_json",
-    "to_cloudevent",
-    "to_json",
-]
+__all__ = ["DomainLookup", "EventError", "EventParser"]
 
-SPECVERSION: Final = "1.0"
-CONTENT_TYPE: Final = "application/cloudevents+json"
-BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
-DATA_CONTENT_TYPE: Final = "application/json"
-TYPEVERSION: Final = "typeversion"
-GENERATION: Final = "generation"
-# The attributes (and members) escli keeps; an import refuses any other that is set.
-KEPT: Final = (
-    "specversion",
-    "id",
-    "source",
-    "type",
-    "subject",
-    "time",
-    "datacontenttype",
-    TYPEVERSION,
-    GENERATION,
-    "data",
-)
-
-# --------------------------------------------------------------------------------------------
-# Time: escli's stored form <-> the CloudEvents ``time`` the SDK writes.
-
-
-def _sdk_time_slow(recorded_at: str) -> str:
-    """What the SDK's JSON writer makes of ``recorded_at`` parsed to a datetime."""
-    from datetime import datetime
-
-    try:
-        text = datetime.fromisoformat(recorded_at).isoformat()
-    except ValueError as e:
-        raise StoreError(f"recorded time {recorded_at!r} is not an ISO 8601 timestamp") from e
-    return text[:-6] + "Z" if text.endswith("+00:00") else text
-
-
-def sdk_time(recorded_at: str) -> str:
-    """The ``time`` attribute of a recorded event: ``datetime.isoformat()`` as the SDK writes
-    it (``Z`` for UTC, no fraction when the microseconds are zero)."""
-    # The store's own form, 'YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM', without building a datetime.
-    if len(recorded_at) == 32 and recorded_at[19] == "." and recorded_at[10] == "T":
-        head = recorded_at[:19] if recorded_at[20:26] == "000000" else recorded_at[:26]
-        offset = recorded_at[26:]
-        if offset == "+00:00":
-            return head + "Z"
-        if offset[0] in "+-" and offset[3] == ":" and offset != "-00:00":
-            return head + offset
-    return _sdk_time_slow(recorded_at)
-
-
-_TIME_PARTS_RE: Final = re.compile(
-    r"([0-9]{4}-[0-9]{2}-[0-9]{2})[Tt]([0-9]{2}:[0-9]{2}:[0-9]{2})(?:\.([0-9]+))?"
-    r"(?:[Zz]|([+-][0-9]{2}:[0-9]{2}))"
-)
-
-
-def stored_time(time: str) -> str:
-    """A valid RFC 3339 ``time`` in escli's stored form, microseconds and ``+HH:MM``.
-
-    Raises ``EventError`` for what escli cannot keep exactly: digits past the microsecond,
-    leap seconds (a Python datetime has neither) and a time outside the range every store
-    keeps (``escli.times``)."""
-    match = _TIME_PARTS_RE.fullmatch(time)
-    if match is None:  # the validator has already rejected anything else
-        raise EventError(f"time {time!r} is not an RFC 3339 timestamp")
-    date, clock, fraction, offset = match.groups()
-    fraction = fraction or ""
-    if len(fraction) > 6:
-        if fraction[6:].strip("0"):
-            raise EventError(
-                f"time {time!r} has digits past the microsecond, which escli cannot keep"
-            )
-        fraction = fraction[:6]
-    if clock.endswith(":60"):
-        raise EventError(f"time {time!r} is a leap second, which escli cannot keep")
-    if out_of_range(time):
-        raise EventError(f"time {time!r} is out of range: {RANGE}")
-    if offset is None or offset == "-00:00":
-        offset = "+00:00"
-    return f"{date}T{clock}.{fraction.ljust(6, '0')}{offset}"
-
-
-# --------------------------------------------------------------------------------------------
-# Writing: the fast path and the SDK.
-
-# The SDK writes ``json.dumps(attributes + data)``: ensure_ascii, separators ", " and ": ".
-# Building the text from the same C encoder's pieces gives the same bytes.
-_encode_string = encode_basestring_ascii
-_encode_value = c_make_encoder(
-    None, None, encode_basestring_ascii, None, ": ", ", ", False, False, True
-)
-_HEAD: Final = '{"specversion": "1.0", "id": '
-# Per (source, type, stream) and per type version: the fixed middle parts, encoded once.
-_MIDDLE_CACHE: dict[tuple[str, str, str], str] = {}
-_TAIL_CACHE: dict[str, str] = {}
 _CACHE_SIZE: Final = 4096
-
-
-def _middle(source: str, event_type: str, stream: str) -> str:
-    key = (source, event_type, stream)
-    found = _MIDDLE_CACHE.get(key)
-    if found is None:
-        for label, value in (("source", source), ("type", event_type), ("subject", stream)):
-            _check_exportable(label, value, stream)
-        found = (
-            f', "source": {_encode_string(source)}, "type": {_encode_string(event_type)}, '
-            f'"subject": {_encode_string(stream)}, "time": '
-        )
-        if len(_MIDDLE_CACHE) >= _CACHE_SIZE:
-            _MIDDLE_CACHE.clear()
-        _MIDDLE_CACHE[key] = found
-    return found
-
-
-def _tail(type_version: str, stream: str) -> str:
-    found = _TAIL_CACHE.get(type_version)
-    if found is None:
-        _check_exportable(TYPEVERSION, type_version, stream)
-        found = (
-            f', "datacontenttype": "{DATA_CONTENT_TYPE}", '
-            f'"{TYPEVERSION}": {_encode_string(type_version)}, "{GENERATION}": '
-        )
-        if len(_TAIL_CACHE) >= _CACHE_SIZE:
-            _TAIL_CACHE.clear()
-        _TAIL_CACHE[type_version] = found
-    return found
 
 
 def _escli_wording(problem: Problem, event: object) -> str:
@@ -203,97 +43,6 @@ def _escli_wording(problem: Problem, event: object) -> str:
         if type(generation) is int and generation > MAX_GENERATION:
             return past_max_generation(f"{GENERATION} {generation}")
     return problem.message
-
-
-def _check_exportable(label: str, value: str, stream: str) -> None:
-    """Refuse a stored value that would make an invalid CloudEvent (checked once per value)."""
-    probe: dict[str, object] = {"specversion": "1.0", "id": "x", "source": "x", "type": "x"}
-    probe[label] = value
-    for problem in validate_event(probe, size=0):
-        if problem.severity == "error":
-            raise StoreError(f"{stream}: cannot be exported as CloudEvents: {problem.message}")
-
-
-def to_json(recorded: RecordedEvent) -> str:
-    """The recorded event as one structured-mode CloudEvent in JSON, without the SDK.
-
-    Byte-identical to ``sdk_json(recorded)``; a fraction of its cost."""
-    r = recorded
-    event_id = r.event_id
-    if not (event_id and event_id.isprintable()):
-        _check_exportable("id", event_id, r.stream)
-    generation = r.generation
-    if generation > MAX_GENERATION:
-        raise StoreError(past_max_generation(f"{r.stream} generation {generation}"))
-    return "".join(
-        (
-            _HEAD,
-            _encode_string(event_id),
-            _middle(r.source, r.event_type, r.stream),
-            '"',
-            sdk_time(r.recorded_at),
-            '"',
-            _tail(r.type_version, r.stream),
-            str(generation),
-            ', "data": ',
-            *_encode_value(r.data, 0),
-            "}",
-        )
-    )
-
-
-def attributes(recorded: RecordedEvent) -> dict[str, Any]:
-    """The CloudEvent attributes of a recorded event, in the order they are written, with
-    ``time`` as the datetime the SDK takes."""
-    from datetime import datetime
-
-    r = recorded
-    return {
-        "specversion": SPECVERSION,
-        "id": r.event_id,
-        "source": r.source,
-        "type": r.event_type,
-        "subject": r.stream,
-        "time": datetime.fromisoformat(r.recorded_at),
-        "datacontenttype": DATA_CONTENT_TYPE,
-        TYPEVERSION: r.type_version,
-        GENERATION: r.generation,
-    }
-
-
-def to_cloudevent(recorded: RecordedEvent) -> CloudEvent:
-    """The recorded event as the SDK's ``CloudEvent`` (``cloudevents.core.v1.event``); the
-    SDK is the ``cloudevents`` extra (``ClientMissing`` without it)."""
-    try:
-        from cloudevents.core.exceptions import BaseCloudEventException
-        from cloudevents.core.v1.event import CloudEvent
-    except ImportError as e:
-        raise missing_client(
-            "CloudEvent objects need the CloudEvents SDK", "'escli[cloudevents]'", e
-        ) from e
-
-    try:
-        return CloudEvent(attributes(recorded), recorded.data)
-    except BaseCloudEventException as e:
-        raise StoreError(
-            f"{recorded.stream} generation {recorded.generation}: "
-            f"cannot be exported as CloudEvents: {e}"
-        ) from e
-
-
-def sdk_json(recorded: RecordedEvent) -> str:
-    """The recorded event written by the SDK's own JSON format: the reference for ``to_json``."""
-    from cloudevents.core.formats.json import JSONFormat
-
-    return JSONFormat().write(to_cloudevent(recorded)).decode("utf-8")
-
-
-# --------------------------------------------------------------------------------------------
-# Reading: CloudEvents -> what escli appends.
-
-
-class EventError(ValueError):
-    """One event is not an escli event; the message says why (the caller adds where)."""
 
 
 class _Resolved(NamedTuple):
@@ -315,7 +64,7 @@ class _Resolved(NamedTuple):
         return decoder(self.cls)(data)
 
 
-class _DomainLookup:
+class DomainLookup:
     """Domains by name from a registry or a list; None for a domain that is not there."""
 
     def __init__(self, domains: DomainRegistry | Iterable[Domain]) -> None:
@@ -434,7 +183,6 @@ _LINE_RE: Final = re.compile(
     r', "generation": ([1-9][0-9]{0,8}), "data": (\{.*\})\}\n?'
 )
 _groups = re.Match.groups
-_new_event = tuple.__new__  # NewEvent(...) without the Python-level __new__ of a NamedTuple
 _resolved_fields = attrgetter("fields")
 _resolved_stream = attrgetter("stream")
 _resolved_check = attrgetter("check")
@@ -461,7 +209,7 @@ class EventParser:
     def __init__(
         self, domains: DomainRegistry | Iterable[Domain], *, skip_unknown: bool = False
     ) -> None:
-        self._domains = _DomainLookup(domains)
+        self._domains = DomainLookup(domains)
         self.skip_unknown = skip_unknown
         self.stream_names: list[str] = []
         self.generations: list[int] = []
@@ -525,11 +273,7 @@ class EventParser:
             stored_times = map(_stored_utc, times)
         fields = map(_resolved_fields, resolved)
         self.events.extend(
-            map(
-                _new_event,
-                repeat(NewEvent),
-                map(add, fields, zip(values, ids, stored_times, strict=True)),
-            )
+            map(NewEvent._make, map(add, fields, zip(values, ids, stored_times, strict=True)))
         )
         self.stream_names.extend(map(_resolved_stream, resolved))
         self.generations.extend(map(int, generations))
@@ -718,95 +462,3 @@ class EventParser:
             self._resolved.clear()
         self._resolved[key] = found
         return found
-
-
-def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
-    """The domain event an SDK ``CloudEvent`` carries, decoded strictly into its class.
-
-    The event's subject names its stream, and so its domain; ``type`` and the ``typeversion``
-    extension pick the class. Raises ``InvalidInput`` when it is not an escli event."""
-    subject = ce.get_subject()
-    version = ce.get_extension(TYPEVERSION)
-    data = ce.get_data()
-    if subject is None or not isinstance(version, str):
-        raise InvalidInput(
-            f"CloudEvent {ce.get_id()} is not an escli event: it needs a subject and a "
-            f"{TYPEVERSION} extension"
-        )
-    lookup = _DomainLookup(domains)
-    try:
-        domain = lookup.get(Domain.domain_name_of(subject))
-    except InvalidInput as e:
-        raise InvalidInput(f"CloudEvent {ce.get_id()}: {e}") from e
-    cls = None if domain is None else domain.events.get((ce.get_type(), version))
-    if cls is None:
-        raise InvalidInput(
-            f"CloudEvent {ce.get_id()}: no loaded domain has event type {ce.get_type()} v{version}"
-        )
-    assert domain is not None  # it has the class
-    # A library bridge, called per event: the domain's failures are translated, but nothing
-    # redirects its prints (no CLI output is on stdout here, and a redirect per event would
-    # cost a third of the call).
-    try:
-        return decoder(cls)(data)
-    except EscliError:
-        raise
-    except FieldError as e:
-        raise InvalidInput(
-            f"CloudEvent {ce.get_id()}: {ce.get_type()} field {e.path or '(data)'}: {e.message}"
-        ) from e
-    except (Exception, SystemExit) as e:
-        found = failure(domain.name, home_of(domain), e, f" (decoding CloudEvent {ce.get_id()})")
-        if found is None:
-            raise
-        raise found from e
-
-
-# --------------------------------------------------------------------------------------------
-# The dispatch sink: ``--to cloudevents:FILE``.
-
-
-class CloudEventsFile:
-    """Appends delivered events to a file as CloudEvents JSON Lines (``cloudevents:-`` is
-    standard output). The path is checked when the target is opened, so a bad one stops the
-    command before anything is written; the file itself is created by the first delivery, so
-    a command that fails earlier leaves no trace."""
-
-    SCHEME: ClassVar[str] = "cloudevents:"
-
-    def __init__(self, url: str) -> None:
-        self.url = url
-        self.path = url[len(self.SCHEME) :]
-        if not self.path:
-            raise InvalidInput(f"{url!r} names no file: use cloudevents:FILE or cloudevents:-")
-        self._file: TextIO | None = None
-        if self.path != "-":
-            folder = os.path.dirname(os.path.abspath(self.path))
-            if os.path.isdir(self.path):
-                raise InvalidInput(f"{url}: {self.path} is a directory")
-            if not os.path.isdir(folder):
-                raise InvalidInput(f"{url}: cannot open {self.path}: no such directory {folder}")
-            writable = self.path if os.path.exists(self.path) else folder
-            if not os.access(writable, os.W_OK):
-                raise InvalidInput(f"{url}: cannot open {self.path}: permission denied")
-
-    def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
-        text = "".join([to_json(r) + "\n" for r in recorded])
-        try:
-            if self.path == "-":
-                out: TextIO = sys.stdout
-            else:
-                if self._file is None:
-                    self._file = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
-                out = self._file
-            out.write(text)
-            out.flush()
-        except OSError as e:
-            if isinstance(e, BrokenPipeError) and self.path == "-":
-                raise  # stdout's reader stopped early (`| head -1`): the CLI ends quietly
-            raise StoreError(f"{self.url}: cannot write {self.path}: {e.strerror}") from e
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
