@@ -27,7 +27,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from escli.cloudevents.files import export_events
-from escli.cloudevents.reading import read_events
+from escli.cloudevents.formats import read_events
 from escli.cloudevents.sdk import from_cloudevent, to_cloudevent
 from escli.domain.discovery import load_domain
 from escli.stores.base import RecordedEvent, new_event_id, now_rfc3339

@@ -1,7 +1,7 @@
 """CloudEvents files: export a store's events to a file, and replay a stream from one.
 
 The formats (``FORMATS``), and how a file is read and its defects located, are
-``escli.cloudevents.reading``'s. Export streams events from the store and writes them as it
+``escli.cloudevents.formats``'s. Export streams events from the store and writes them as it
 goes (constant memory, a batch too). Import is ``escli.cloudevents.importing``.
 """
 
@@ -11,9 +11,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import chain
 from typing import IO, TYPE_CHECKING, Final
 
+from escli.cloudevents.formats import read_events
 from escli.cloudevents.output import output_to as export_to
 from escli.cloudevents.progress import NO_PROGRESS, Progress
-from escli.cloudevents.reading import read_events
 from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, NotFound, UsageError
 from escli.stores.base import BaseStore, RecordedEvent, Store

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Final
 
-from escli.cloudevents.reading import ParsedFile
+from escli.cloudevents.formats import ParsedFile
 from escli.errors import StoreError
 from escli.stores.base import NewEvent, Store, StreamIds
 from escli.stores.mirror import Diverged, compare

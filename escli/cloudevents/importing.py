@@ -1,6 +1,6 @@
 """Import a CloudEvents file into a store, in memory that does not grow with the file.
 
-The file is read as ``escli.cloudevents.reading`` reads it (same formats, same located
+The file is read as ``escli.cloudevents.formats`` reads it (same formats, same located
 errors), but a chunk at a time: each chunk of checked events is checked against the store,
 then the parser lets it go. What stays in memory is one record per stream of the file (its
 generation in the store, how far the file has got), never the events. The checking is
@@ -52,10 +52,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Final, NamedTuple
 
-from escli.cloudevents.import_plan import EARLIER, Checker, Problem, SeenIds, StreamPlan
-from escli.cloudevents.progress import NO_PROGRESS, Progress
-from escli.cloudevents.read import EventParser
-from escli.cloudevents.reading import (
+from escli.cloudevents.formats import (
     BOM,
     STDIN,
     ParsedFile,
@@ -63,6 +60,9 @@ from escli.cloudevents.reading import (
     open_input,
     parse_stream,
 )
+from escli.cloudevents.import_plan import EARLIER, Checker, Problem, SeenIds, StreamPlan
+from escli.cloudevents.parser import EventParser
+from escli.cloudevents.progress import NO_PROGRESS, Progress
 from escli.errors import EscliError, InvalidInput, written_before
 from escli.stores.base import NewEvent, Store, Transactional
 from escli.stores.mirror import mirror, mirror_streams

@@ -19,7 +19,7 @@ Mapping (a recorded event -> a structured-mode CloudEvent, in this member order)
 named by ``type`` + ``typeversion`` (``escli domains DOMAIN`` shows its fields). A URI that
 resolves to nothing would mislead.
 
-Writing is ``escli.cloudevents.write``, reading ``escli.cloudevents.read``, times
+Writing is ``escli.cloudevents.write``, reading ``escli.cloudevents.parser``, times
 ``escli.cloudevents.times``, SDK objects ``escli.cloudevents.sdk``.
 """
 

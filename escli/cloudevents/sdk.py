@@ -4,7 +4,7 @@ tested against).
 
 The only importer of the ``cloudevents`` SDK (``pip install 'escli[cloudevents]'``), and only
 inside these functions: export, import and the dispatch sink write and read the JSON text
-themselves (``escli.cloudevents.write``, ``escli.cloudevents.read``).
+themselves (``escli.cloudevents.write``, ``escli.cloudevents.parser``).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from escli.cloudevents.mapping import TYPEVERSION
-from escli.cloudevents.read import DomainLookup
+from escli.cloudevents.parser import DomainLookup
 from escli.cloudevents.write import attributes
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, decoder

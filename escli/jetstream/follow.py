@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.cloudevents.mapping import EventError
-from escli.cloudevents.read import EventParser
+from escli.cloudevents.parser import EventParser
 from escli.domain.model import Domain
 from escli.errors import InvalidInput
 from escli.jetstream.connection import Connection, Message

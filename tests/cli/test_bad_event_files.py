@@ -29,10 +29,11 @@ from click.testing import CliRunner
 
 from escli import load_domain, open_store
 from escli.cli import cli
-from escli.cloudevents import read, times
+from escli.cloudevents import parser as parser_module
+from escli.cloudevents import times
 from escli.cloudevents.files import FORMATS
 from escli.cloudevents.mapping import KEPT, EventError
-from escli.cloudevents.read import EventParser
+from escli.cloudevents.parser import EventParser
 from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, StreamInfo
 from tests.conftest import ROOT
@@ -639,7 +640,7 @@ def _raised_at(event: object) -> Iterator[tuple[str, int]]:
         parser.add_object(event, 1, size=0)
     except EventError as e:
         for frame, line in traceback.walk_tb(e.__traceback__):
-            if frame.f_code.co_filename in (read.__file__, times.__file__):
+            if frame.f_code.co_filename in (parser_module.__file__, times.__file__):
                 last = frame.f_code.co_filename, line
         yield last
 

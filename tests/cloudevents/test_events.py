@@ -18,7 +18,7 @@ import escli
 from escli import Domain
 from escli.cloudevents import write
 from escli.cloudevents.mapping import EventError
-from escli.cloudevents.read import EventParser
+from escli.cloudevents.parser import EventParser
 from escli.cloudevents.sdk import from_cloudevent, sdk_json, to_cloudevent
 from escli.cloudevents.times import sdk_time, stored_time
 from escli.cloudevents.validate import validate_event

@@ -564,8 +564,8 @@ def test_the_library_raises_an_event_classs_failure_as_domain_error_at_its_event
     tmp_path: Path, fmt: str, where: str
 ) -> None:
     from escli import load_domain
+    from escli.cloudevents.formats import read_events
     from escli.cloudevents.importing import import_file
-    from escli.cloudevents.reading import read_events
 
     path = probe_with_post_init(
         tmp_path / "domains", "if self.thing_id == 'bad': raise KeyError(self.thing_id)  # here"

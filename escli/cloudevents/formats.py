@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Final, NamedTuple, cast
 
 from escli.cloudevents.mapping import EventError
+from escli.cloudevents.parser import EventParser
 from escli.cloudevents.progress import NO_PROGRESS, Progress
-from escli.cloudevents.read import EventParser
 from escli.domain.calls import domain_stdout
 from escli.errors import DomainError, InvalidInput
 from escli.jsontext import DuplicateMemberError, loads_json_object_strict

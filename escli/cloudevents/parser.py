@@ -1,4 +1,4 @@
-"""Reading: CloudEvents -> what escli appends, checked strictly (``EventParser``).
+"""Parsing: CloudEvents -> what escli appends, checked strictly (``EventParser``).
 
 The SDK's parser is lenient (it invents ids and times), so every event is checked with
 ``escli.cloudevents.validate`` and then against what escli needs (see ``EventParser.check``).
