@@ -25,3 +25,13 @@ def test_code_is_formatted() -> None:
 def test_mypy_strict_passes() -> None:
     done = run("mypy")
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_no_module_is_over_500_lines() -> None:
+    # One job a module: a module past this has grown a second one (issue 12).
+    long = {
+        str(path.relative_to(ROOT)): lines
+        for path in (ROOT / "escli").rglob("*.py")
+        if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 500
+    }
+    assert long == {}

@@ -82,3 +82,19 @@ def test_ci_finds_an_interpreter_of_each_python_on_this_machine() -> None:
             text=True,
         )
         assert asked.stdout == f"{version}\n", path
+
+
+def test_every_package_of_escli_is_installed() -> None:
+    # The package list in pyproject.toml is written out (the sample is mapped from
+    # domains/combat): a folder missing from it would be left out of a plain `pip install .`.
+    import tomllib
+
+    listed = set(
+        tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]
+    )
+    found = {
+        ".".join(init.parent.relative_to(ROOT).parts)
+        for init in (ROOT / "escli").rglob("__init__.py")
+    }
+    assert found <= listed, f"not in pyproject.toml's packages: {sorted(found - listed)}"
+    assert "escli_combat" in listed
