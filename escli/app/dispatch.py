@@ -7,15 +7,16 @@ accepted them, and each reports its own result.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from escli.app.delivery import deliver
 from escli.app.fold import fold
 from escli.domain.calls import calling, emitted
 from escli.domain.codec import encode
 from escli.domain.model import Domain, applied, event_meta
-from escli.sinks.base import Delivery, Sink
 from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
+
+if TYPE_CHECKING:
+    from escli.sinks.base import Delivery, Sink
 
 __all__ = ["DispatchResult", "dispatch", "new_event"]
 
@@ -82,10 +83,14 @@ def dispatch(
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
     new = [new_event(event, data) for event, data in checked]
-    if sinks:
-        targets = [sink.url for sink in sinks]
-        recorded = store.append(stream, new, before.generation, pending_for=targets)
-    else:
+    if not sinks:
         recorded = store.append(stream, new, before.generation)
+        return DispatchResult(stream, command, before, after, events, recorded, [])
+    targets = [sink.url for sink in sinks]
+    recorded = store.append(stream, new, before.generation, pending_for=targets)
+    # Imported here: a dispatch without --to (the common one, measured whole-process) need
+    # not load the delivery, sink and mirror modules.
+    from escli.app.delivery import deliver
+
     deliveries = [deliver(store, sink, recorded) for sink in sinks]
     return DispatchResult(stream, command, before, after, events, recorded, deliveries)

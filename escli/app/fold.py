@@ -12,7 +12,6 @@ from escli.domain.codec import PLAIN_USES, FieldError, StoredDecoder, stored_dec
 from escli.domain.model import Domain, applied, applying, stamped
 from escli.errors import EscliError, StoreError
 from escli.stores.base import FoldRow, RecordedEvent, Store
-from escli.suggest import stream_not_found
 
 if TYPE_CHECKING:
     from escli.cloudevents.files import FileStream
@@ -216,4 +215,6 @@ def _check_found(store: Store | None, stream: str, to_generation: int | None) ->
     Only here is the store asked anything more (a file's stream was found when the file was
     read); only --to-generation 0 reads nothing of a stream that exists."""
     if store is not None and (to_generation != 0 or store.generation(stream) == 0):
+        from escli.suggest import stream_not_found  # the error path only
+
         raise stream_not_found(store, stream)
