@@ -33,6 +33,7 @@ import builtins
 import contextlib
 import dataclasses
 import re
+import typing
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -210,6 +211,18 @@ def stamped(state: S, generation: int) -> S:
     return _copy(state, size, generation)
 
 
+def _annotated_return(method: Any) -> type | None:
+    """The dataclass ``method`` is annotated to return, or None (no annotation, one that
+    does not resolve yet, or not a dataclass)."""
+    if method is None:
+        return None
+    try:
+        returned = typing.get_type_hints(method).get("return")
+    except (NameError, TypeError):  # defined further down its module, or not a function
+        return None
+    return returned if isinstance(returned, type) and dataclasses.is_dataclass(returned) else None
+
+
 class EventMeta(NamedTuple):
     """What ``#[derive(Event)]`` gave an event in the Rust crate: its type, version, source."""
 
@@ -369,7 +382,12 @@ class Domain:
         return register if cls is None else register(cls)
 
     def aggregate(self, cls: type[T]) -> type[T]:
-        """Register the aggregate class (instantiated once, with no arguments)."""
+        """Register the aggregate class (instantiated once, with no arguments). The state
+        class its ``initial_state`` is annotated to return has its fields checked as events'
+        and commands' are; an unannotated one is checked when a state is first written."""
+        state_class = _annotated_return(getattr(cls, "initial_state", None))
+        if state_class is not None:
+            check_storable(state_class)  # a field escli cannot store: the domain does not load
         self._aggregate = cast("Aggregate[Any]", cls())
         return cls
 

@@ -279,3 +279,22 @@ def test_a_type_escli_cannot_store_stops_the_domain_loading(
     assert out.exit_code != 0
     assert message in out.stderr, out.stderr
     assert escli("replay", "shop-cart-1", "--domains", str(folder)).exit_code != 0
+
+
+def test_a_state_field_escli_cannot_store_stops_the_domain_loading(
+    escli: Run, tmp_path: Path
+) -> None:
+    # The state class is the one initial_state is annotated to return: checked at load too,
+    # so a dispatch never fails showing (or writing) such a state.
+    folder = tmp_path / "domains"
+    folder.mkdir()
+    text = SHOP.replace(
+        "    info: dict = field(default_factory=dict)\n",
+        "    info: dict = field(default_factory=dict)\n"
+        "    seen: set[str] = field(default_factory=set)\n",
+    ).replace("def initial_state(self, stream_id):", "def initial_state(self, stream_id) -> Cart:")
+    (folder / "shop.py").write_text(text)
+    out = escli("dispatch", "shop", "add-items", "cart-1", "[]", "--domains", str(folder))
+    assert out.exit_code != 0
+    assert "Cart.seen: escli cannot store fields of type set" in out.stderr, out.stderr
+    assert escli("streams", "--domains", str(folder)).stdout.count("shop-cart-1") == 0
