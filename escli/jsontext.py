@@ -32,6 +32,7 @@ __all__ = [
     "json_writer",
     "loads_json_object_strict",
     "loads_plain",
+    "member_pointer",
     "parse_data",
     "typed_decoder",
     "typed_refusals",
@@ -81,8 +82,8 @@ def parse_data(text: str, stream: str, generation: int) -> dict[str, Any]:
     return data
 
 
-def _member_pointer(name: str) -> str:
-    """JSON pointer (RFC 6901) of a member."""
+def member_pointer(name: str) -> str:
+    """The JSON pointer (RFC 6901) step to a member: ``/name``, ``~`` and ``/`` escaped."""
     return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
@@ -185,9 +186,9 @@ def _find_duplicate(value: object, pointer: str) -> DuplicateMemberError | None:
         seen: set[str] = set()
         for name, _ in value:
             if name in seen:
-                return DuplicateMemberError(name, pointer + _member_pointer(name))
+                return DuplicateMemberError(name, pointer + member_pointer(name))
             seen.add(name)
-        members = ((pointer + _member_pointer(name), item) for name, item in value)
+        members = ((pointer + member_pointer(name), item) for name, item in value)
     elif isinstance(value, list):
         members = ((f"{pointer}/{index}", item) for index, item in enumerate(value))
     else:

@@ -23,7 +23,6 @@ from escli.cloudevents.typesystem import (
     URI_REFERENCE_RE,
     Problem,
     error,
-    member_pointer,
     show,
     string_chars_problem,
     string_problems,
@@ -32,6 +31,7 @@ from escli.cloudevents.typesystem import (
     uri_syntax_hint,
     warning,
 )
+from escli.jsontext import member_pointer
 
 __all__ = ["ATTRIBUTE_CHECKS", "REQUIRED", "check_extension"]
 

@@ -25,7 +25,6 @@ __all__ = [
     "Severity",
     "error",
     "is_json_subtype",
-    "member_pointer",
     "show",
     "string_chars_problem",
     "string_problems",
@@ -52,11 +51,6 @@ class Problem:
 
 # --------------------------------------------------------------------------------------------
 # Small helpers for messages and pointers (only used on the error path).
-
-
-def member_pointer(name: str) -> str:
-    """JSON pointer (RFC 6901) of a top-level member."""
-    return "/" + name.replace("~", "~0").replace("/", "~1")
 
 
 def show(value: object, limit: int = 48) -> str:

@@ -32,10 +32,10 @@ from escli.cloudevents.typesystem import (
     Problem,
     error,
     is_json_subtype,
-    member_pointer,
     show,
     warning,
 )
+from escli.jsontext import member_pointer
 
 __all__ = [
     "BATCH_LEVEL",

@@ -29,10 +29,7 @@ import msgspec
 from escli.domain.fit import DECIMAL_TEXT, FieldError, field_types, type_label
 from escli.jsontext import json_writer, typed_decoder
 
-__all__ = ["REFUSED", "Plan", "from_msgspec", "plan"]
-
-# What a shadow's or a build's decode refuses text with.
-REFUSED = (msgspec.ValidationError, msgspec.DecodeError)
+__all__ = ["Plan", "from_msgspec", "plan"]
 
 _AWARE = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 _DECIMAL = Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)] | int | float

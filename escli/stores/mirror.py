@@ -204,10 +204,9 @@ def mirror_streams(
     (``append_streams``; ``store`` and ``transactional`` are one object, seen as each
     protocol), each expected right after ``first - 1``, as the caller's own checks and
     appends know the target. A conflict (a writer got in) is met by ``mirror`` of each batch
-    in turn, which looks again. How many each appended is not told: a store whose
-    ``append_streams`` inside an outer transaction keeps the appends made before the one
-    that failed would have them counted as held, and the caller, which planned them, knows
-    better."""
+    in turn, which looks again (``append_streams`` wrote none of them: every one or none,
+    nested in the caller's transaction too, as the contract tests check). How many each
+    appended is not told: the caller planned them, and counts them itself."""
     try:
         transactional.append_streams([(s, events, first - 1) for s, first, events in batches])
     except ConcurrencyConflict:
