@@ -71,10 +71,12 @@ class AggregateState:
     generation: int = field(default=0, kw_only=True)
 
     def evolve(self: S, **changes: Any) -> S:
-        """A copy with ``changes`` applied. Inside an ``apply_event`` the framework runs, the
-        copy has the next generation (``self.generation + 1``), so the framework need not
-        copy it again to stamp it (``stamped``); anywhere else the generation is kept. (So
-        inside an apply, ``state.evolve() != state``: the generation is compared too.)
+        """A copy with ``changes`` applied. When ``self`` is the state an ``apply_event``
+        the framework runs was handed, the copy has the next generation
+        (``self.generation + 1``), so the framework need not copy it again to stamp it
+        (``stamped``); any other state (a nested one, a constant, one evolved already, any
+        state outside an apply) keeps its generation. (So inside an apply,
+        ``state.evolve() != state``: the generation is compared too.)
 
         Only the dataclass fields are copied: a ``functools.cached_property`` value (kept in
         the instance ``__dict__``) is computed afresh on the copy, never carried over stale.
@@ -86,13 +88,15 @@ class AggregateState:
             size = _SIZES[cls]
         except KeyError:
             size = _size_of(cls)
+        applying_to = _applying_to()
+        handed = applying_to is not None and applying_to[0] is self
         if size is None:
-            if _in_apply():
+            if handed:
                 changes = {"generation": self.generation + 1, **changes}
             return dataclasses.replace(self, **changes)
         # The replay hot path: one copy of the instance __dict__, checked once, after.
         attrs = self.__dict__.copy()
-        if _in_apply():
+        if handed:
             attrs["generation"] += 1
         attrs.update(changes)
         if len(attrs) != size:  # more than the fields: see _fields_only
@@ -145,23 +149,26 @@ def _copy(state: S, size: int, generation: int) -> S:
     return copy
 
 
-# Set while escli runs an apply_event: ``evolve`` then gives the copy the next generation.
-# A context variable, not a global, so that another thread or task evolving a state at the
-# same time keeps its generation.
-_APPLYING: ContextVar[bool] = ContextVar("escli_applying", default=False)
-_in_apply = _APPLYING.get
+# Set while escli runs apply_event: a one-item list holding the state apply_event was
+# handed, whose ``evolve`` then gives the next generation (no other state's does). A context
+# variable, not a global, so that another thread or task evolving a state at the same time
+# keeps its generation; a list, so that a fold sets it once and only stores a state in it
+# per event.
+_APPLYING: ContextVar[list[Any] | None] = ContextVar("escli_applying", default=None)
+_applying_to = _APPLYING.get
 
 
 @contextlib.contextmanager
-def applying() -> Iterator[None]:
-    """Mark a loop that runs ``apply_event`` (and decodes its events), so that ``evolve``
-    there gives the next generation: once, not per event, for the fold; ``applied`` marks
-    one call. Only the applying may run inside: no ``handle_command``, no caller's code
-    (a generator must not yield inside). Nothing depends on it for correctness: outside it,
+def applying() -> Iterator[list[Any]]:
+    """Mark a loop that runs ``apply_event``: it yields a one-item list, where the loop puts
+    each state before handing it to ``apply_event`` (``applying_to[0] = state``), so that
+    ``evolve`` of that state gives the next generation. Set once, not per event, for the
+    fold; ``applied`` marks one call. Nothing depends on it for correctness: outside it,
     ``stamped`` copies what ``evolve`` made, as it copies any state at another generation."""
-    token = _APPLYING.set(True)
+    applying_to: list[Any] = [None]
+    token = _APPLYING.set(applying_to)
     try:
-        yield
+        yield applying_to
     finally:
         _APPLYING.reset(token)
 
@@ -170,7 +177,7 @@ def applied(apply: Callable[[S, Any], S], state: S, event: Any) -> S:
     """``apply(state, event)``, marked as applying (see ``applying``), stamped with the next
     generation (``stamped``): how dispatch, ``steps``, follow and ``escli.testing`` apply an
     event. The fold marks its whole loop once and calls ``stamped`` itself."""
-    token = _APPLYING.set(True)
+    token = _APPLYING.set([state])
     try:
         new = apply(state, event)
     finally:
@@ -182,19 +189,19 @@ def stamped(state: S, generation: int) -> S:
     """``state``, as ``apply_event`` returned it, with ``generation``: the one place escli
     sets a generation.
 
-    How (decided for issue 12, measured on the replay benchmark): escli never changes an
-    object ``apply_event`` returned, whatever it is: the input state itself, a module-level
-    constant, a cached value returned twice. ``state`` is returned as it is when its
-    generation already is ``generation``, which is what ``evolve`` gives inside an apply
-    (``applying``), so the usual ``return state.evolve(...)`` costs one copy per event, not
-    two; else the result is a copy of its fields with ``generation`` (``dataclasses.replace``
-    for a state with ``__post_init__`` or slots). A state returned as it is was already
-    right, whoever else holds it: a state is a frozen value, and one at ``generation`` is
-    the state after the event. No reference count is consulted (CPython 3.14 borrows
-    references on the stack, gh-133164, so "nobody else holds it" cannot be told), and this
-    holds on every CPython. Measured on a fold of 100,000 combat events (instructions per
-    event under cachegrind, CPython 3.11): 29.0k, as many as the stamping in place it
-    replaces; copying every result instead (no ``applying``) would cost 35k.
+    How (decided for issue 12, measured on the replay benchmark): escli never changes an object
+    ``apply_event`` returned, whatever it is: the input state itself, a module-level constant, a
+    cached value returned twice. ``state`` is returned as it is when its generation already is
+    ``generation``, which is what ``evolve`` of the state handed to ``apply_event`` gives
+    (``applying``), so the usual ``return state.evolve(...)`` costs one copy per event, not two;
+    else the result is a copy of its fields with ``generation`` (``dataclasses.replace`` for a
+    state with ``__post_init__`` or slots). A state returned as it is was already right, whoever
+    else holds it: a state is a frozen value, and one at ``generation`` is the state after the
+    event. No reference count is consulted (CPython 3.14 borrows references on the stack,
+    gh-133164, so "nobody else holds it" cannot be told), and this holds on every CPython.
+    Measured on a fold of 100,000 combat events (instructions per event under cachegrind,
+    CPython 3.11): 29.0k, as many as the stamping in place it replaces; copying every result
+    instead (no ``applying``) would cost 35k.
 
     ``NotAState`` if ``state`` is not an ``AggregateState`` (``apply_event`` returned None).
     """

@@ -197,8 +197,9 @@ def fold_with(apply: Any, state: Any, count: int) -> list[Any]:
     one_by_one, windowed = [state], [state]
     for _ in range(count):
         one_by_one.append(applied(apply, one_by_one[-1], None))
-    with applying():
+    with applying() as applying_to:
         for generation in range(1, count + 1):
+            applying_to[0] = windowed[-1]
             windowed.append(stamped(apply(windowed[-1], None), windowed[0].generation + generation))
     assert one_by_one == windowed
     return one_by_one
@@ -319,13 +320,32 @@ def test_evolve_gives_the_next_generation_only_in_this_context() -> None:
     def elsewhere() -> None:
         seen.append(Cart("c1").evolve().generation)
 
-    with applying():
-        seen.append(Cart("c1").evolve().generation)
+    with applying() as applying_to:
+        applying_to[0] = handed = Cart("c1")
+        seen.append(handed.evolve().generation)
         thread = threading.Thread(target=elsewhere)
         thread.start()
         thread.join()
     elsewhere()
     assert seen == [1, 0, 0]
+
+
+def test_only_the_state_handed_to_apply_event_evolves_to_the_next_generation() -> None:
+    # A nested state, a constant, and a state evolved already keep their generations: the
+    # one apply_event was handed is the only one a generation is bumped for.
+    captain = Cart("captain", generation=7)
+    nested: list[Cart] = []
+
+    def apply(state: Cart, _: object) -> Cart:
+        nested.append(captain.evolve(items=("x",)))
+        once = state.evolve(items=(*state.items, "a"))
+        return once.evolve(items=(*once.items, "b"))
+
+    states = fold_with(apply, Cart("c1"), 2)
+    assert [s.generation for s in states] == [0, 1, 2]
+    assert [s.items for s in states] == [(), ("a", "b"), ("a", "b", "a", "b")]
+    assert {n.generation for n in nested} == {7}
+    assert captain.generation == 7
 
 
 EMPTY = Cart("shared")
