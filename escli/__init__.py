@@ -38,6 +38,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.errors import NotFound as NotFound
     from escli.errors import StoreError as StoreError
     from escli.errors import StoreUnavailable as StoreUnavailable
+    from escli.errors import UnreadableEvent as UnreadableEvent
     from escli.errors import UsageError as UsageError
     from escli.stores import open_store as open_store
 
@@ -57,6 +58,7 @@ _EXPORTS = {
     "NotFound": "escli.errors",
     "StoreError": "escli.errors",
     "StoreUnavailable": "escli.errors",
+    "UnreadableEvent": "escli.errors",
     "UsageError": "escli.errors",
     "Aggregate": "escli.domain.model",
     "AggregateState": "escli.domain.model",
@@ -86,6 +88,7 @@ __all__ = [
     "NotFound",
     "StoreError",
     "StoreUnavailable",
+    "UnreadableEvent",
     "UsageError",
     "dispatch",
     "event_meta",

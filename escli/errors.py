@@ -11,6 +11,7 @@
     ├── DeliveryIncomplete          9  stored, but an extra target did not get the events
     ├── ExpectationFailed          10  a script step or scenario did not do what it said
     ├── DomainError                11  a domain module's own code failed (the author's bug)
+    │   └── UnreadableEvent        11  a stored event version with no class and no upcaster
     └── ClientMissing              12  the client library a store or target needs is not installed
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
@@ -35,6 +36,7 @@ __all__ = [
     "NotFound",
     "StoreError",
     "StoreUnavailable",
+    "UnreadableEvent",
     "UsageError",
     "in_context",
     "missing_client",
@@ -133,6 +135,11 @@ class DomainError(EscliError):
     def __init__(self, message: str, traceback: str = "") -> None:
         super().__init__(message)
         self.traceback = traceback
+
+
+class UnreadableEvent(DomainError):
+    """The store holds an event at a (type, version) the domain has neither a class nor an
+    upcaster for: the domain must learn to read it (an upcaster, or its old class kept)."""
 
 
 class ClientMissing(EscliError):

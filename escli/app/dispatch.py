@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from escli.app.fold import fold
+from escli.app.fold import event_id_at, fold
 from escli.domain.calls import calling, emitted
 from escli.domain.codec import encode
 from escli.domain.model import Domain, applied, event_meta
@@ -77,7 +77,12 @@ def dispatch(
     written anywhere.
     """
     stream = domain.stream_of(command)
-    before = fold(domain, stream, store.read_data(stream))
+    before = fold(
+        domain,
+        stream,
+        store.read_data(stream),
+        ids=lambda generation: event_id_at(store, stream, generation),
+    )
     checked, after = decide(domain, command, before)
     events = [event for event, _ in checked]
     if dry_run or not events:

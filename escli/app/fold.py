@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from itertools import chain
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import NotAState, calling, domain_stdout, failure, home_of, state_failure
 from escli.domain.codec import PLAIN_USES, FieldError, StoredDecoder, stored_decoder
 from escli.domain.model import Domain, applied, applying, stamped
-from escli.errors import EscliError, StoreError
+from escli.domain.upcasting import UpcastFailed, chain_decoder
+from escli.errors import EscliError, StoreError, UnreadableEvent
 from escli.stores.base import FoldRow, RecordedEvent, Store
 
 if TYPE_CHECKING:
@@ -20,6 +21,7 @@ __all__ = [
     "Step",
     "decode_event",
     "ends_early",
+    "event_id_at",
     "fold",
     "replay_state",
     "replay_steps",
@@ -27,16 +29,22 @@ __all__ = [
 ]
 
 
-def _event_class(
-    domain: Domain, stream: str, generation: int, event_type: str, version: str
-) -> type:
-    cls = domain.events.get((event_type, version))
-    if cls is None:
-        raise StoreError(
-            f"{stream} generation {generation}: domain {domain.name!r} has no "
-            f"event type {event_type} v{version}"
-        )
-    return cls
+def _decoder(
+    domain: Domain, stream: str, generation: int, event_type: str, version: str, typed: bool
+) -> StoredDecoder:
+    """The decoder of a stored (type, version): its class's own, or through the upcasters
+    that take it to a class; neither is the author's error, saying what to do."""
+    reading = domain.reading(event_type, version)
+    if reading is None:
+        unreadable = domain.unreadable(event_type, version)
+        raise UnreadableEvent(f"{stream} generation {generation}: {unreadable}")
+    if reading.chain is None:
+        return stored_decoder(reading.cls, typed=typed)
+    return chain_decoder(reading.chain, typed=typed)
+
+
+def _where(stream: str, generation: int, event_id: str | None) -> str:
+    return f"{stream} generation {generation}" + (f", event {event_id}" if event_id else "")
 
 
 def _field_error(stream: str, generation: int, event_type: str, e: FieldError) -> StoreError:
@@ -49,11 +57,13 @@ def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
     """The domain event a record holds; a record that does not fit its class is a store error
     naming the stream, generation and field."""
     r = recorded
-    cls = _event_class(domain, r.stream, r.generation, r.event_type, r.type_version)
+    decoding = _decoder(domain, r.stream, r.generation, r.event_type, r.type_version, True)
     try:
-        return stored_decoder(cls)(r.data)
+        return decoding(r.data)
     except FieldError as e:
         raise _field_error(r.stream, r.generation, r.event_type, e) from e
+    except UpcastFailed as e:
+        raise e.error(domain, _where(r.stream, r.generation, r.event_id)) from e
 
 
 def _not_json(stream: str, generation: int, error: Exception) -> StoreError:
@@ -68,10 +78,19 @@ def _check_order(stream: str, generation: int, expected: int) -> None:
         )
 
 
-def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None) -> Any:
+def fold(
+    domain: Domain,
+    stream: str,
+    rows: Iterable[FoldRow],
+    state: Any = None,
+    *,
+    ids: Callable[[int], str | None] | None = None,
+) -> Any:
     """The state after applying ``rows`` (from ``Store.read_data``, in generation order) to
     ``state``, by default the stream's initial state. The framework bumps ``generation`` by
-    one per applied event.
+    one per applied event. An event stored at an old version is read through the domain's
+    upcasters (``escli.domain.upcasting``); ``ids`` gives the id of the event at a generation,
+    for the error of an upcaster that fails (rows carry no ids: only an error asks).
 
     This is the replay hot path: each stored text is decoded straight into its event class
     by one cached msgspec decoder per (type, version) (``escli.domain.codec.stored_decoder``),
@@ -99,8 +118,9 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
                     decoders.clear()  # the plain ones
                 decoding = decoders.get((event_type, version))
                 if decoding is None:
-                    cls = _event_class(domain, stream, generation, event_type, version)
-                    decoding = decoders[event_type, version] = stored_decoder(cls, typed=typed)
+                    decoding = decoders[event_type, version] = _decoder(
+                        domain, stream, generation, event_type, version, typed
+                    )
                 if data.__class__ is str:
                     decoding.check(data)
                     event = decoding.build(data)
@@ -112,6 +132,10 @@ def fold(domain: Domain, stream: str, rows: Iterable[FoldRow], state: Any = None
         raise _field_error(stream, generation, event_type, e) from e
     except EscliError:
         raise
+    except UpcastFailed as e:
+        _close(rows)
+        event_id = None if ids is None else ids(generation)
+        raise e.error(domain, _where(stream, generation, event_id)) from e
     except NotAState as e:  # apply_event returned None, or what is not a state
         _close(rows)
         raise state_failure(domain, e, f" (folding {stream} at generation {generation})") from e
@@ -159,6 +183,19 @@ def steps(domain: Domain, stream: str, records: Iterable[RecordedEvent]) -> Iter
         _close(records)  # a walk that ended early: release the store's cursor now
 
 
+def event_id_at(source: Store | FileStream, stream: str, generation: int) -> str | None:
+    """The id of ``stream``'s event at ``generation`` in ``source`` (for an error: a read of
+    one event), or None if it cannot be read."""
+    try:
+        records = source.read(stream, from_generation=generation, to_generation=generation)
+        try:
+            return next(iter(records)).event_id
+        finally:
+            _close(records)
+    except (EscliError, StopIteration):
+        return None
+
+
 def _close(rows: Iterable[Any]) -> None:
     close = getattr(rows, "close", None)
     if close is not None:
@@ -179,7 +216,12 @@ def replay_state(
     """The state of ``stream`` read from ``source`` up to ``to_generation``. ``store`` is the
     store ``source`` is (None for a file): a stream it does not hold is ``NotFound``, with
     the closest names it holds, so that a typo does not look like a new entity."""
-    state = fold(domain, stream, source.read_data(stream, to_generation=to_generation))
+    state = fold(
+        domain,
+        stream,
+        source.read_data(stream, to_generation=to_generation),
+        ids=lambda generation: event_id_at(source, stream, generation),
+    )
     if state.generation == 0:
         _check_found(store, stream, to_generation)
     return state

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
-from escli.app.fold import Step, decode_event, fold
+from escli.app.fold import Step, decode_event, event_id_at, fold
 from escli.domain.calls import calling
 from escli.domain.model import Domain, applied
-from escli.errors import InvalidInput, NotFound, StoreError
+from escli.errors import InvalidInput, NotFound, StoreError, UnreadableEvent
 from escli.stores.base import RecordedEvent, Store
 
 __all__ = ["FollowedStep", "check_stream", "follow", "known_domains"]
@@ -88,7 +88,7 @@ def follow(
                 try:
                     before = _state_before(store, domain, recorded, states.get(name))
                     event = decode_event(domain, recorded)
-                except StoreError as e:
+                except (StoreError, UnreadableEvent) as e:  # undecodable, or no upcaster
                     untracked.add(name)
                     states.pop(name, None)
                     problem = f"{e}; the state of {name} is no longer shown"
@@ -112,7 +112,13 @@ def _state_before(store: Store, domain: Domain, recorded: RecordedEvent, state: 
         state = domain.initial_state(recorded.stream)
     if state.generation < recorded.generation - 1:
         rows = store.read_data(recorded.stream, state.generation + 1, recorded.generation - 1)
-        state = fold(domain, recorded.stream, rows, state)
+        state = fold(
+            domain,
+            recorded.stream,
+            rows,
+            state,
+            ids=lambda generation: event_id_at(store, recorded.stream, generation),
+        )
     if state.generation != recorded.generation - 1:
         raise StoreError(
             f"{recorded.stream}: expected generation {state.generation + 1}, the store gave "

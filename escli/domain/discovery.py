@@ -309,6 +309,7 @@ class DomainRegistry:
             known = ", ".join(self.names()) or "none"
             raise NotFound(f"unknown domain {name!r} (known: {known})")
         remember(name, domain.home)
+        domain.check_upcasters()  # a broken chain: the domain does not load
         self._loaded[name] = domain
         return domain
 

@@ -7,7 +7,7 @@ from escli_combat import Attack, EntityAttacked, Heal
 
 from escli import Domain, StoreError, dispatch, fold, steps
 from escli.app.fold import ends_early, replay_state, replay_steps
-from escli.errors import NotFound
+from escli.errors import NotFound, UnreadableEvent
 from escli.stores.base import NewEvent, new_event_id
 from escli.stores.memory import MemoryStore
 
@@ -88,17 +88,18 @@ def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
         list(steps(combat, "combat-ogre", store.read("combat-ogre")))
 
 
-def test_an_unknown_event_type_or_version_is_a_store_error(combat: Domain) -> None:
+def test_an_event_version_with_no_class_and_no_upcaster_says_what_to_do(combat: Domain) -> None:
     store = MemoryStore()
     store.append(
         "combat-ogre",
-        [attacked({"entity_id": "ogre", "damage": 1})._replace(type_version="2.0")],
+        [attacked({"entity_id": "ogre", "damage": 1})._replace(type_version="9.0")],
         0,
     )
     with pytest.raises(
-        StoreError,
+        UnreadableEvent,
         match=r"generation 1: domain .combat. has no event type "
-        r"combat\.EntityAttacked v2\.0",
+        r"combat\.EntityAttacked v9\.0 \(it has v[0-9.]+\): add an upcaster from it "
+        r"\(@domain.upcaster\) or keep its old class; see the README's \"Changing a domain\"",
     ):
         fold(combat, "combat-ogre", store.read_data("combat-ogre"))
 
