@@ -50,6 +50,7 @@ __all__ = [
     "decoder",
     "encode",
     "field_types",
+    "refusal",
     "stored_decoder",
     "type_label",
 ]
@@ -184,8 +185,8 @@ def _json_safe(value: Any) -> bool:
     return True
 
 
-def _refusal(tp: Any, value: Any, error: Exception, path: str = "") -> FieldError:
-    """Why the typed path refused ``value``, worded by the plain path."""
+def refusal(tp: Any, value: Any, error: Exception, path: str = "") -> FieldError:
+    """Why the typed path refused ``value`` (Python values), worded by the plain path."""
     try:
         explain(tp, value, path)
     except FieldError as e:
@@ -237,9 +238,9 @@ def _value_decoder(tp: Any, *, build: bool) -> Callable[..., Any]:
                 checked = builder(text)
             return checked if build else None
         except refused as e:
-            raise _refusal(tp, value, e, path) from None
+            raise refusal(tp, value, e, path) from None
         except (TypeError, ValueError, OverflowError) as e:  # msgspec cannot write it
-            raise _refusal(tp, value, e, path) from None
+            raise refusal(tp, value, e, path) from None
 
     return decode
 
@@ -252,21 +253,22 @@ class StoredDecoder(NamedTuple):
     ``refusal``."""
 
     cls: type
-    check: Callable[[Any], Any]
+    check: Callable[[Any], Any] | None  # None: ``build`` checks as it builds
     build: Callable[[Any], Any]
     values: Callable[[Any], Any]
     refused: tuple[type[Exception], ...]
 
     def refusal(self, text: str | bytes, error: Exception) -> FieldError:
         """Why ``text`` was refused; ``json.JSONDecodeError`` if it is not JSON at all."""
-        return _refusal(self.cls, loads_plain(text), error)
+        return refusal(self.cls, loads_plain(text), error)
 
     def __call__(self, data: Any) -> Any:
         """``data`` decoded: ``FieldError`` where it does not fit its class."""
         if data.__class__ is not str and data.__class__ is not bytes:
             return self.values(data)
         try:
-            self.check(data)
+            if self.check is not None:
+                self.check(data)
             return self.build(data)
         except self.refused as e:
             raise self.refusal(data, e) from None
@@ -279,10 +281,6 @@ def _plain_text(cls: type) -> Callable[[Any], Any]:
         return explain(cls, data, "")
 
     return decode
-
-
-def _nothing(data: Any) -> None:
-    return None
 
 
 _STORED: dict[tuple[type, bool], StoredDecoder] = {}
@@ -299,11 +297,12 @@ def stored_decoder(cls: type, *, typed: bool = True) -> StoredDecoder:
 
             made = plan(cls)
             assert made.build is not None
-            parts = (made.strict, made.build, decoder(cls), typed_refusals())
+            _STORED[key] = StoredDecoder(
+                cls, made.strict, made.build, decoder(cls), typed_refusals()
+            )
         else:
             plain = _plain_text(cls)
-            parts = (_nothing, plain, plain, ())
-        _STORED[key] = StoredDecoder(cls, *parts)
+            _STORED[key] = StoredDecoder(cls, None, plain, plain, ())
     return _STORED[key]
 
 

@@ -20,6 +20,10 @@ Decisions (issue 13):
   version of its own type. Each is a one-line ``DomainError`` at the upcaster's ``def``.
 - **One-to-one**: an upcaster returns one dict; it never splits or drops an event, so the
   generations of a stream stay what they were.
+- **The dict is the upcaster's own**: read from the stored text, or copied from a store's
+  or a caller's dict (``json_copy``), so an upcaster may change it and return it
+  (``data["weapon"] = "fists"; return data``, as the Python ``eventsourcing`` library's
+  upcasters do) or return a new one; the store's events are never touched.
 - **Type names**: a name with a ``.`` is a full event type; a bare one is the type of the
   registered class of that name, else ``<type prefix>.<name>`` (a type whose class is gone).
 - **Versions** are ordered as dotted numbers (``"1.10"`` after ``"1.9"``); a version that is
@@ -37,9 +41,9 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
-from escli.domain.codec import FieldError, StoredDecoder, decoder
+from escli.domain.codec import FieldError, StoredDecoder, decoder, refusal
 from escli.errors import DomainError, UnreadableEvent
-from escli.jsontext import loads_plain
+from escli.jsontext import loads_plain, typed_refusals
 
 if TYPE_CHECKING:
     from escli.domain.model import Domain
@@ -53,6 +57,7 @@ __all__ = [
     "chain_decoder",
     "check",
     "current_versions",
+    "json_copy",
     "resolve_type",
     "upcast",
     "version_key",
@@ -153,17 +158,33 @@ class Chain(NamedTuple):
             except (Exception, SystemExit) as e:  # the author's bug, shown with its frames
                 raise UpcastFailed(step, f"raised {type(e).__name__}: {e}", e) from e
             if data.__class__ is not dict:
-                if not isinstance(data, Mapping):
-                    raise UpcastFailed(
-                        step,
-                        f"returned {_describe(data)}, not a dict: an upcaster takes one "
-                        "event's data to one event's data",
-                    )
-                data = dict(data)
+                data = self.checked(step, data)
         return cast("dict[str, Any]", data)
+
+    @staticmethod
+    def checked(step: Step, data: Any) -> dict[str, Any]:
+        """What ``step``'s upcaster returned, as a dict; ``UpcastFailed`` if it is none."""
+        if not isinstance(data, Mapping):
+            raise UpcastFailed(
+                step,
+                f"returned {_describe(data)}, not a dict: an upcaster takes one "
+                "event's data to one event's data",
+            )
+        return dict(data)
 
     def describe(self) -> str:
         return ", then ".join(step.describe() for step in self.steps)
+
+
+def json_copy(value: Any) -> Any:
+    """A copy of JSON values (dicts and lists copied all the way down): what an upcaster is
+    handed when the data is a store's or a caller's own dict, which it may change."""
+    kind = value.__class__
+    if kind is dict:
+        return {k: json_copy(v) for k, v in value.items()}
+    if kind is list:
+        return [json_copy(v) for v in value]
+    return value
 
 
 class Reading(NamedTuple):
@@ -280,49 +301,98 @@ _DECODERS: dict[tuple[Chain, bool], StoredDecoder] = {}
 
 def chain_decoder(chain: Chain, *, typed: bool = True) -> StoredDecoder:
     """The cached decoder of data stored at ``chain``'s source: the JSON text read into
-    Python values, upcast, and decoded into the chain's class as any event's data is (one
-    verdict with the current class's own decoder). ``UpcastFailed`` where an upcaster fails
-    or its result does not fit the class; stored text that is not JSON raises
-    ``json.JSONDecodeError`` (``ValueError``)."""
+    Python values, upcast, and decoded into the chain's class with every check a current
+    event's data gets (one verdict). ``UpcastFailed`` where an upcaster fails or its result
+    does not fit the class; stored text that is not JSON raises ``json.JSONDecodeError``.
+
+    ``typed``: msgspec reads the text and converts the upcast values
+    (``escli.domain.typed.converter``: the replay hot path, where a 1.0 stream must replay at
+    90% of the speed of a current one); else the plain path (a short fold, which need not
+    import msgspec)."""
     key = (chain, typed)
     made = _DECODERS.get(key)
     if made is not None:
         return made
     cls, last = chain.cls, chain.steps[-1]
-    values = decoder(cls)
-    if typed:
-        from escli.jsontext import typed_decoder
 
-        loads = typed_decoder(Any)
-    else:
-        loads = loads_plain
+    def not_fitting(data: Any, error: Exception) -> UpcastFailed:
+        e = error if isinstance(error, FieldError) else refusal(cls, data, error)
+        target_type, target_version = last.target
+        where = f"whose {e.path} " if e.path else "that "
+        return UpcastFailed(
+            last,
+            f"returned data {where}does not fit {cls.__name__} "
+            f"({target_type} v{target_version}): {e.message}",
+        )
 
-    def from_values(data: Any) -> Any:
-        upcast = chain(data)
+    if not typed:
+        values = decoder(cls)
+
+        def from_values(data: Any) -> Any:
+            data = chain(json_copy(data))
+            try:
+                return values(data)
+            except FieldError as e:
+                raise not_fitting(data, e) from None
+
+        def from_text(text: Any) -> Any:
+            data = chain(loads_plain(text))
+            try:
+                return values(data)
+            except FieldError as e:
+                raise not_fitting(data, e) from None
+
+        made = _DECODERS[key] = StoredDecoder(cls, None, from_text, from_values, ())
+        return made
+
+    from escli.domain.typed import converter
+    from escli.jsontext import typed_decoder
+
+    loads = typed_decoder(Any)
+    make = converter(cls)
+    refused = typed_refusals()
+    # One step (the usual chain) is called straight, and the text path is one function: a
+    # loop, the namedtuples' lookups and a call per part cost more than the author's
+    # function (replay of a 1.0 stream runs through here, measured for issue 13).
+    single = chain.steps[0].upcaster.function if len(chain.steps) == 1 else None
+
+    def typed_values(data: Any) -> Any:
+        data = json_copy(data)  # a store's own dict: the upcaster may change its argument
+        if single is None:
+            data = chain(data)
+        else:
+            try:
+                data = single(data)
+            except (Exception, SystemExit) as e:  # the author's bug, shown with its frames
+                raise UpcastFailed(last, f"raised {type(e).__name__}: {e}", e) from e
+            if data.__class__ is not dict:
+                data = chain.checked(last, data)
         try:
-            return values(upcast)
-        except FieldError as e:
-            target_type, target_version = last.target
-            where = f"whose {e.path} " if e.path else "that "
-            raise UpcastFailed(
-                last,
-                f"returned data {where}does not fit {cls.__name__} "
-                f"({target_type} v{target_version}): {e.message}",
-            ) from e
+            return make(data)
+        except refused as e:
+            raise not_fitting(data, e) from None
 
-    def from_text(text: Any) -> Any:
+    def typed_text(text: Any) -> Any:
         try:
             data = loads(text)
         except ValueError:  # msgspec's refusal: Python's words (json.JSONDecodeError) for it
             data = loads_plain(text)
-        return from_values(data)
+        if single is None:
+            data = chain(data)
+        else:
+            try:
+                data = single(data)
+            except (Exception, SystemExit) as e:  # the author's bug, shown with its frames
+                raise UpcastFailed(last, f"raised {type(e).__name__}: {e}", e) from e
+            if data.__class__ is not dict:
+                data = chain.checked(last, data)
+        try:
+            return make(data)
+        except refused as e:
+            raise not_fitting(data, e) from None
 
-    made = _DECODERS[key] = StoredDecoder(cls, _nothing, from_text, from_values, ())
+    made = _DECODERS[key] = StoredDecoder(cls, None, typed_text, typed_values, ())
     return made
-
-
-def _nothing(data: Any) -> None:
-    return None
 
 
 def upcast(domain: Domain, event_type: str, version: str, data: Any) -> Any:
