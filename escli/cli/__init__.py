@@ -32,6 +32,7 @@ COMMANDS = {
     "export": "escli.cli.transfer:export",
     "import": "escli.cli.transfer:import_",
     "follow": "escli.cli.follow:follow",
+    "versions": "escli.cli.versions:versions",
 }
 
 

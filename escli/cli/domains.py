@@ -20,7 +20,7 @@ def domains(app: App, domain_name: str | None) -> None:
       escli domains
       escli domains combat
     """
-    from escli.cli.render import domain_json, domain_view, domains_view
+    from escli.cli.render_domains import domain_json, domain_view, domains_view
 
     if domain_name is None:
         found = app.registry.load_all()

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from rich.text import Text
 
-from escli.domain.codec import encode, field_types, type_label
+from escli.domain.codec import encode
 from escli.domain.model import event_meta
 
 if TYPE_CHECKING:
@@ -17,7 +17,6 @@ if TYPE_CHECKING:
     from escli.app.dispatch import DispatchResult
     from escli.app.fold import Step
     from escli.cloudevents.importing import ImportResult
-    from escli.domain.model import Domain
     from escli.scripts.running import ScenarioOutcome, StepOutcome
     from escli.stores.base import RecordedEvent, StreamInfo
 
@@ -221,69 +220,11 @@ def step_view(step: Step) -> Iterable[Any]:
         )
 
 
-# -- domains and streams -----------------------------------------------------------------
-
-
-def domain_json(domain: Domain) -> dict[str, Any]:
-    state_cls = type(domain.initial_state(domain.stream_name("_")))
-    return {
-        "name": domain.name,
-        "description": domain.description,
-        "source": domain.source,
-        "commands": [
-            {
-                "name": spec.name,
-                "class": spec.cls.__name__,
-                "stream_field": spec.stream_field,
-                "fields": {n: type_label(t) for n, t in field_types(spec.cls).items()},
-            }
-            for spec in domain.commands.values()
-        ],
-        "events": [
-            {
-                "type": event_meta(cls).event_type,
-                "version": event_meta(cls).version,
-                "source": event_meta(cls).source,
-                "fields": {n: type_label(t) for n, t in field_types(cls).items()},
-            }
-            for cls in domain.event_classes()
-        ],
-        "state": {
-            "class": state_cls.__name__,
-            "fields": {n: type_label(t) for n, t in field_types(state_cls).items()},
-        },
-    }
-
-
-def _fields_text(fields: dict[str, str]) -> str:
-    return ", ".join(f"{name}: {label}" for name, label in fields.items())
-
-
-def domain_view(domain: Domain) -> Iterable[Any]:
-    data = domain_json(domain)
-    yield Text.assemble((data["name"], "bold"), f"  {data['description']}".rstrip())
-    yield f"source  {data['source']}"
-    yield "commands"
-    yield columns(
-        [c["name"], _fields_text(c["fields"]), f"(stream: {c['stream_field']})"]
-        for c in data["commands"]
-    )
-    yield "events"
-    yield columns(
-        [e["type"], f"v{e['version']}", _fields_text(e["fields"])] for e in data["events"]
-    )
-    yield Text(f"state ({data['state']['class']})")
-    yield Text(f"  {_fields_text(data['state']['fields'])}")
+# -- streams (domains and their versions: render_domains.py) ------------------------------
 
 
 def _header(*names: str) -> list[Cell]:
     return [Text(n, style="bold") for n in names]
-
-
-def domains_view(domains: list[Domain]) -> Text:
-    rows = [_header("domain", "commands", "events", "description")]
-    rows += [[d.name, ", ".join(d.commands), str(len(d.events)), d.description] for d in domains]
-    return columns(rows, indent=0)
 
 
 def streams_view(streams: list[StreamInfo]) -> Text:

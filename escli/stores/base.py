@@ -10,8 +10,8 @@ with ``getattr``), each with its contract test class in ``tests/stores/``:
 
 - ``EventStore``: ``read``, ``read_data``, ``append`` with an expected generation,
   ``generation``, ``streams``, ``find_ids``, the global log (``read_all``, ``subscribe``),
-  ``close``; and two properties with defaults in ``BaseStore``, ``canonical_url`` and
-  ``durable_without_close``. Every store.
+  ``version_counts``, ``close``; and two properties with defaults in ``BaseStore``,
+  ``canonical_url`` and ``durable_without_close``. Every store.
 - ``Outbox``: pending deliveries: ``append(pending_for=...)``, ``pending``, ``set_pending``,
   ``clear_pending``. Every store ``open_store`` returns, and a namespaced view.
 - ``Store``: both; what ``open_store`` returns and the application holds.
@@ -33,6 +33,7 @@ from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 from escli.jsontext import parse_data
+from escli.stores.counts import VersionCount, count_versions
 
 __all__ = [
     "MAX_GENERATION",
@@ -49,6 +50,7 @@ __all__ = [
     "StreamIds",
     "StreamInfo",
     "Transactional",
+    "VersionCount",
     "now_rfc3339",
 ]
 
@@ -258,6 +260,14 @@ class EventStore(Protocol):
         order, streamed."""
         ...
 
+    def version_counts(
+        self, domains: Collection[str] = (), *, prefix: str = ""
+    ) -> list[VersionCount]:
+        """How many events of each (domain, type, version) the streams starting with
+        ``prefix`` hold, of ``domains`` only when given, sorted (``escli.stores.counts``).
+        SQL stores group natively; ``BaseStore`` counts ``read_all`` (EventStoreDB's only way)."""
+        ...
+
     def subscribe(
         self, stream: str | None = None, after: int = 0, *, poll_interval: float = 0.2
     ) -> Iterator[RecordedEvent]:
@@ -435,6 +445,11 @@ class BaseStore:
     ) -> dict[str, tuple[str, int]]:
         raise NotImplementedError
 
+    def version_counts(
+        self, domains: Collection[str] = (), *, prefix: str = ""
+    ) -> list[VersionCount]:
+        return count_versions(self.read_all(), domains, prefix)
+
     # Seconds without a new event after which a polling subscription calls ``_refresh``;
     # each further call in the same idle spell waits twice as long, up to ``REFRESH_MAX_S``.
     # None: a store whose reads always show what is committed never needs one.
@@ -473,20 +488,3 @@ class BaseStore:
                 idle_since, wait = now, min(2 * wait, self.REFRESH_MAX_S)
             else:
                 self._sleep(poll_interval)
-
-
-def merge_pending(old: Pending | None, new: Pending) -> Pending:
-    """The pending range after another failure: it covers both."""
-    if old is None:
-        return new
-    return new._replace(
-        from_generation=min(old.from_generation, new.from_generation),
-        to_generation=max(old.to_generation, new.to_generation),
-    )
-
-
-def cleared(old: Pending, up_to_generation: int) -> Pending | None:
-    """The pending range left once everything up to a generation arrived."""
-    if up_to_generation >= old.to_generation:
-        return None
-    return old._replace(from_generation=max(old.from_generation, up_to_generation + 1))

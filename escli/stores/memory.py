@@ -14,10 +14,9 @@ from escli.stores.base import (
     Pending,
     RecordedEvent,
     StreamInfo,
-    cleared,
-    merge_pending,
     now_rfc3339,
 )
+from escli.stores.pending import cleared, merge_pending
 
 
 class MemoryStore(BaseStore):

@@ -19,6 +19,7 @@ from escli.stores.base import (
     RecordedEvent,
     Store,
     StreamInfo,
+    VersionCount,
 )
 
 __all__ = ["NamespacedStore"]
@@ -90,6 +91,12 @@ class NamespacedStore(BaseStore):
         for recorded in self.inner.read_all(after_position):
             if recorded.stream.startswith(self.prefix):
                 yield self._out(recorded)
+
+    def version_counts(
+        self, domains: Collection[str] = (), *, prefix: str = ""
+    ) -> list[VersionCount]:
+        """The store underneath counts, within this view's prefix (natively where it can)."""
+        return self.inner.version_counts(domains, prefix=self.prefix + prefix)
 
     def pending(self, target: str | None = None, stream: str | None = None) -> list[Pending]:
         inner_stream = None if stream is None else self.prefix + stream

@@ -139,6 +139,7 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
     assert data["events"][3] == {
         "type": "combat.EntityDied",
         "version": "1.0",
+        "current": True,
         "source": "events://escli/samples/combat",
         "fields": {"entity_id": "str"},
     }

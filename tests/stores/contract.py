@@ -34,6 +34,11 @@ def unique_stream() -> str:
     return f"combat-t{uuid.uuid4().hex[:12]}"
 
 
+def unique_domain() -> str:
+    """A domain name no other test's streams use (the stores of a session are shared)."""
+    return f"d{uuid.uuid4().hex[:12]}"
+
+
 class Contract:
     """The base of the contract classes: the ``store`` fixture each store's class provides,
     and what a store documents it does differently."""

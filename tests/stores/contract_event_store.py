@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from escli.errors import ConcurrencyConflict, StoreError
-from escli.stores.base import EventStore, Outbox, Transactional, new_event_id
-from tests.stores.contract import Contract, new, unique_stream
+from escli.stores.base import EventStore, Outbox, Transactional, VersionCount, new_event_id
+from tests.stores.contract import Contract, new, unique_domain, unique_stream
 
 
 class EventStoreContract(Contract):
@@ -255,6 +255,44 @@ class EventStoreContract(Contract):
             assert store.find_ids([two.event_id]) == {two.event_id: (b, 1)}
         else:
             assert found == {one.event_id: (a, 1)}
+
+    def test_version_counts_group_events_by_domain_type_and_version(
+        self, store: EventStore
+    ) -> None:
+        a, b = sorted([unique_domain(), unique_domain()])
+        old = new(event_type=f"{a}.Hit")._replace(type_version="1.0")
+        current = new(event_type=f"{a}.Hit")._replace(type_version="2.0")
+        store.append(f"{a}-ogre", [old, current._replace(event_id=new_event_id())], 0)
+        store.append(f"{a}-elf", [old._replace(event_id=new_event_id())], 0)
+        store.append(f"{a}-x-y", [new(event_type=f"{a}.Spawned")], 0)  # domain: before 1st -
+        store.append(b, [new(event_type=f"{b}.Odd")], 0)  # no "-": the whole name
+        store.append(f"{b}x-1", [new(event_type="z.Other")], 0)  # another domain
+        expected = [
+            VersionCount(a, f"{a}.Hit", "1.0", 2),
+            VersionCount(a, f"{a}.Hit", "2.0", 1),
+            VersionCount(a, f"{a}.Spawned", "1.0", 1),
+            VersionCount(b, f"{b}.Odd", "1.0", 1),
+        ]
+        assert store.version_counts([b, a, a]) == expected
+        assert store.version_counts([a]) == expected[:3]
+        everything = store.version_counts()
+        assert everything == sorted(everything)
+        assert [c for c in everything if c.domain in (a, b)] == expected
+        assert VersionCount(f"{b}x", "z.Other", "1.0", 1) in everything
+        assert store.version_counts([f"{a}-ogre", unique_domain()]) == []
+
+    def test_version_counts_within_a_prefix_read_each_domain_after_it(
+        self, store: EventStore
+    ) -> None:
+        a = unique_domain()
+        prefix = f"{a}-ns."  # a namespaced view's kind of prefix, with a "-" of its own
+        store.append(f"{prefix}combat-ogre", [new()], 0)
+        store.append(f"{prefix}combat-elf", [new()], 0)
+        store.append(f"{a}-combat-ogre", [new()], 0)  # outside the prefix
+        inside = [VersionCount("combat", "combat.EntityAttacked", "1.0", 2)]
+        assert store.version_counts(prefix=prefix) == inside
+        assert store.version_counts(["combat", a], prefix=prefix) == inside
+        assert store.version_counts([a]) == [VersionCount(a, "combat.EntityAttacked", "1.0", 3)]
 
     def test_the_store_offers_exactly_the_protocols_whose_contracts_it_runs(
         self, store: EventStore

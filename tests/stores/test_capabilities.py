@@ -45,18 +45,21 @@ def _eventstoredb(tmp_path: Path) -> Store:
 
 
 @pytest.mark.parametrize(
-    ("make", "offered", "durable_without_close"),
+    ("make", "offered", "durable_without_close", "counts_natively"),
     [
         pytest.param(
-            lambda _: MemoryStore(), {EventStore, Outbox, Transactional}, False, id="memory"
+            lambda _: MemoryStore(), {EventStore, Outbox, Transactional}, False, False, id="memory"
         ),
-        pytest.param(_sqlite, {EventStore, Outbox, Transactional, HasSchema}, True, id="sqlite"),
         pytest.param(
-            _postgres, {EventStore, Outbox, Transactional, HasSchema}, False, id="postgres"
+            _sqlite, {EventStore, Outbox, Transactional, HasSchema}, True, True, id="sqlite"
+        ),
+        pytest.param(
+            _postgres, {EventStore, Outbox, Transactional, HasSchema}, False, True, id="postgres"
         ),
         pytest.param(
             _eventstoredb,
             {EventStore, Outbox, StreamIds},
+            False,
             False,
             id="eventstoredb",
             marks=needs_esdb_client,
@@ -65,6 +68,7 @@ def _eventstoredb(tmp_path: Path) -> Store:
             lambda _: NamespacedStore(MemoryStore(), "escli-test.t1."),
             {EventStore, Outbox},
             False,
+            True,
             id="namespaced",
         ),
     ],
@@ -73,11 +77,16 @@ def test_each_store_offers_exactly_the_protocols_it_declares(
     make: Callable[[Path], Store],
     offered: set[type],
     durable_without_close: bool,
+    counts_natively: bool,
     tmp_path: Path,
 ) -> None:
     store = make(tmp_path)
     assert {p for p in PROTOCOLS if isinstance(store, p)} == offered
     assert store.durable_without_close is durable_without_close
+    # ``version_counts``: a GROUP BY where the store has one (a namespaced view hands it to
+    # the store underneath, with its prefix); else BaseStore's count of ``read_all``.
+    native = type(store).version_counts is not BaseStore.version_counts
+    assert native is counts_natively
     store.close()
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from escli.stores.base import VersionCount
 from escli.stores.memory import MemoryStore
 from escli.stores.namespaced import NamespacedStore
 from escli.stores.postgres import PostgresStore
@@ -52,3 +53,20 @@ def test_streams_outside_the_prefix_are_neither_seen_nor_touched() -> None:
         ("escli-test.t1.combat-ogre", 1),
     ]
     assert [r.stream for r in scenario.read_all()] == ["combat-ogre"]
+
+
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+def test_version_counts_of_a_view_count_its_streams_by_their_names_inside_it(
+    kind: str, tmp_path: Path
+) -> None:
+    shared = MemoryStore() if kind == "memory" else SQLiteStore(f"sqlite:///{tmp_path / 'e.db'}")
+    shared.append("combat-ogre", [new(), new()], 0)
+    scenario = NamespacedStore(shared, "escli-test.t1.")
+    scenario.append("combat-ogre", [new()], 0)
+    assert scenario.version_counts() == [VersionCount("combat", "combat.EntityAttacked", "1.0", 1)]
+    assert scenario.version_counts(["escli"]) == []
+    assert shared.version_counts() == [
+        VersionCount("combat", "combat.EntityAttacked", "1.0", 2),
+        VersionCount("escli", "combat.EntityAttacked", "1.0", 1),
+    ]
+    shared.close()

@@ -10,8 +10,9 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from escli.errors import EscliError, StoreError
-from escli.stores.base import Pending, cleared, merge_pending
+from escli.stores.base import Pending
 from escli.stores.eventstoredb.connection import Connection
+from escli.stores.pending import cleared, merge_pending
 
 __all__ = ["PENDING_KEPT", "PENDING_STREAM", "PendingList"]
 

@@ -25,8 +25,10 @@ from escli.stores.base import (
     NewEvent,
     RecordedEvent,
     StreamInfo,
+    VersionCount,
     records,
 )
+from escli.stores.counts import version_counts
 from escli.stores.postgres.connection import CONNECT_TIMEOUT_S, Connection
 from escli.stores.postgres.outbox import _APPEND_PENDING, PendingTable
 from escli.stores.postgres.urls import _first_line, parse_url
@@ -225,6 +227,27 @@ class PostgresStore(PendingTable):
             (),
         ):
             yield StreamInfo(name, generation, count)
+
+    def version_counts(
+        self, domains: Collection[str] = (), *, prefix: str = ""
+    ) -> list[VersionCount]:
+        """One ``GROUP BY`` over the events table, named domains filtered in the query.
+        (Not by a range of the primary key, as SQLite does: under the database's collation,
+        text between ``D-`` and ``D.`` need not be the names that start with ``D-``.)"""
+        domain = "split_part(substr(stream, %(start)s), '-', 1)"
+        only = f" AND {domain} = ANY(%(domains)s::text[])" if domains else ""
+        return version_counts(
+            self._rows(
+                f"SELECT {domain}, event_type, type_version, count(*) FROM {self._s}.events"
+                f" WHERE left(stream, %(n)s) = %(prefix)s{only} GROUP BY 1, 2, 3",
+                {
+                    "start": len(prefix) + 1,
+                    "n": len(prefix),
+                    "prefix": prefix,
+                    "domains": list(domains),
+                },
+            )
+        )
 
     def append(
         self,

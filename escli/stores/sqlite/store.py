@@ -17,9 +17,11 @@ from escli.stores.base import (
     NewEvent,
     RecordedEvent,
     StreamInfo,
+    VersionCount,
     now_rfc3339,
     records,
 )
+from escli.stores.counts import version_counts
 from escli.stores.sqlite.connection import BUSY_TIMEOUT_S, _immediate, _translate
 from escli.stores.sqlite.outbox import _SET_PENDING, PendingTable
 from escli.stores.sqlite.urls import path_from_url
@@ -262,6 +264,36 @@ class SQLiteStore(PendingTable):
         )
         for name, generation, count in rows:
             yield StreamInfo(name, generation, count)
+
+    def version_counts(
+        self, domains: Collection[str] = (), *, prefix: str = ""
+    ) -> list[VersionCount]:
+        """One ``GROUP BY``. Of named domains, only their streams are read: each domain's
+        range of the primary key (``D-`` up to ``D.``, the character after ``-``), and a
+        stream named ``D`` alone; else every event whose stream starts with ``prefix``."""
+        if not domains:
+            return version_counts(
+                self._rows(
+                    "SELECT CASE WHEN instr(rest, '-') THEN substr(rest, 1, instr(rest, '-') - 1)"
+                    " ELSE rest END, event_type, type_version, count(*)"
+                    " FROM (SELECT substr(stream, ?) AS rest, event_type, type_version"
+                    " FROM events WHERE substr(stream, 1, ?) = ?) GROUP BY 1, 2, 3",
+                    (len(prefix) + 1, len(prefix), prefix),
+                )
+            )
+        found: list[tuple[str, str, str, int]] = []
+        for domain in dict.fromkeys(d for d in domains if "-" not in d):  # no domain has one
+            name = prefix + domain
+            found.extend(
+                (domain, event_type, version, n)
+                for event_type, version, n in self._rows(
+                    "SELECT event_type, type_version, count(*) FROM events"
+                    " WHERE (stream >= ? AND stream < ?) OR stream = ?"
+                    " GROUP BY event_type, type_version",
+                    (name + "-", name + ".", name),
+                )
+            )
+        return version_counts(found)
 
     # -- helpers -------------------------------------------------------------------------
 
