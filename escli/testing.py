@@ -119,9 +119,7 @@ def upcast(domain: Domain, event_type: str, version: str, data: Any) -> Any:
         raise AssertionError(f"{was!r} does not read: {full} v{version} {e}") from None
 
 
-def assert_upcasts(
-    domain: Domain, event_type: str, version: str, data: Any, expected: Any
-) -> Any:
+def assert_upcasts(domain: Domain, event_type: str, version: str, data: Any, expected: Any) -> Any:
     """Data stored at ``event_type`` ``version`` reads as the current event ``expected``;
     else an ``AssertionError`` with a diff of the two. Returns the event."""
     actual = upcast(domain, event_type, version, data)
