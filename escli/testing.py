@@ -18,29 +18,135 @@ its frames, and what it prints is captured by pytest, not redirected (the CLI tu
 a ``DomainError``). A ``handle_command`` that returns something other than a list of the
 domain's events is a ``DomainError`` here too, since there is no exception to show.
 
+Upcasters are tested the same way. ``stored(type, version, data)`` is an event as a store
+written by an older version of the domain holds it; ``given`` reads it through the
+upcasters, as the fold would, and ``assert_upcasts`` checks one upcast on its own::
+
+    from escli.testing import assert_upcasts, given, stored, upcast
+
+    def test_old_attacks_were_with_fists():
+        assert_upcasts(domain, "EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 5},
+                       EntityAttacked("ogre", 5, "fists"))
+
+    def test_an_ogre_hit_before_weapons_existed_can_still_die():
+        given(stored("EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 800})).when(
+            Attack("ogre", 150)
+        ).then(EntityAttacked("ogre", 150, "fists"), EntityDied("ogre"))
+
+Type names are short (``EntityAttacked``) or full (``combat.EntityAttacked``), as in
+``@domain.upcaster``; the data is copied before the upcasters see it (they may change it).
+``upcast(domain, type, version, data)`` returns the current event, for assertions of your
+own. An upcaster that raises reaches pytest unchanged, as the rest of the domain's code
+does; stored data the domain cannot read (no class and no upcaster for its version, an
+upcaster that returns what does not fit the current class) is an ``AssertionError``
+saying why. A ``stored`` event's domain is the ``when`` command's (or ``domain=``).
+
 Scenario files (the YAML that ``escli test`` runs) load with ``scenarios_from(path)``.
 """
 
 from __future__ import annotations
 
+import copy
+import difflib
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.domain.calls import emitted_events
-from escli.domain.model import Domain, applied, domain_of
-from escli.errors import CommandRejected
+from escli.domain.codec import FieldError, encode
+from escli.domain.model import Domain, applied, domain_of, event_meta
+from escli.domain.upcasting import UpcastFailed
+from escli.domain.upcasting import upcast as upcast_data
+from escli.errors import CommandRejected, UnreadableEvent
 
 if TYPE_CHECKING:
     from escli.scripts.loading import ScenarioSpec
 
-__all__ = ["FileScenario", "Scenario", "given", "scenarios_from"]
+__all__ = [
+    "FileScenario",
+    "Scenario",
+    "Stored",
+    "assert_upcasts",
+    "given",
+    "scenarios_from",
+    "stored",
+    "upcast",
+]
 
 
 def given(*events: Any, domain: Domain | None = None) -> Scenario:
-    """Start a scenario from the events already in the stream (none is fine)."""
+    """Start a scenario from the events already in the stream (none is fine): domain events,
+    or ``stored`` ones, read through the domain's upcasters."""
     return Scenario(list(events), domain)
+
+
+class Stored(NamedTuple):
+    """An event as a store holds it: its type, type version and JSON data (see ``stored``)."""
+
+    event_type: str
+    version: str
+    data: Any
+
+    def __repr__(self) -> str:
+        data = self.data if isinstance(self.data, str) else json.dumps(self.data)
+        return f"stored({self.event_type!r}, {self.version!r}, {data})"
+
+
+def stored(event_type: str, version: str, data: Any) -> Stored:
+    """An event as a store written by an older version of the domain holds it: ``given``
+    reads it through the upcasters, as the fold would. ``data`` is a dict of JSON values
+    (or JSON text)."""
+    return Stored(event_type, version, data)
+
+
+def upcast(domain: Domain, event_type: str, version: str, data: Any) -> Any:
+    """The current event that ``data``, stored at ``event_type`` ``version``, reads as (a
+    copy of ``data`` goes through the upcasters). An upcaster's exception propagates as it
+    is; data the domain cannot read is an ``AssertionError`` saying why."""
+    was = Stored(event_type, version, data)
+    full = domain.full_type(event_type)
+    try:
+        return upcast_data(domain, full, version, copy.deepcopy(data))
+    except UnreadableEvent as e:
+        raise AssertionError(f"{was!r} does not read: {e}") from None
+    except UpcastFailed as e:
+        if e.cause is not None:  # the author's exception, with its frames
+            raise e.cause from None
+        raise AssertionError(f"{was!r} does not read: {e}") from None
+    except FieldError as e:  # stored at a version with its class: it decodes, or not
+        raise AssertionError(f"{was!r} does not read: {full} v{version} {e}") from None
+
+
+def assert_upcasts(domain: Domain, event_type: str, version: str, data: Any, expected: Any) -> Any:
+    """Data stored at ``event_type`` ``version`` reads as the current event ``expected``;
+    else an ``AssertionError`` with a diff of the two. Returns the event."""
+    actual = upcast(domain, event_type, version, data)
+    if actual != expected:
+        was = Stored(event_type, version, data)
+        raise AssertionError(
+            f"{was!r} upcasts to\n  {actual!r}\nexpected\n  {expected!r}\n"
+            + "\n".join(_diff(expected, actual))
+        )
+    return actual
+
+
+def _shown(event: Any) -> list[str]:
+    """An event as lines to diff: its type, version and data (any value: repr)."""
+    try:
+        meta = event_meta(event)
+    except (TypeError, AttributeError):  # not a domain event at all
+        return [repr(event)]
+    value = {"type": meta.event_type, "version": meta.version, "data": encode(event)}
+    return json.dumps(value, indent=2, sort_keys=True, ensure_ascii=False).splitlines()
+
+
+def _diff(expected: Any, actual: Any) -> list[str]:
+    lines = difflib.unified_diff(
+        _shown(expected), _shown(actual), "expected", "upcast", lineterm="", n=1
+    )
+    return list(lines)
 
 
 @dataclass
@@ -57,6 +163,8 @@ class Scenario:
         aggregate = domain.aggregate_impl
         state = aggregate.initial_state(domain.stream_id(domain.stream_of(command)))
         for event in self.history:
+            if isinstance(event, Stored):
+                event = upcast(domain, *event)
             state = applied(aggregate.apply_event, state, event)
         self.domain, self.command = domain, command
         try:

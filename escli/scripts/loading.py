@@ -19,10 +19,22 @@ leading ``dispatch``; the domain may be left out when a default domain is set), 
 Plain text works too (a file or stdin that is not a YAML list or mapping): one CLI-style
 command per line, ``#`` comments and blank lines ignored.
 
-A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type`` and
-``data``), ``when`` (a step) and ``then`` (what ``expect`` takes). Scenarios run in an
-isolated in-memory store unless a ``store`` is named; in a named store, each in streams of
-its own.
+A *scenario file* has ``scenarios``: each with a ``name``, ``given`` events (``type``, an
+optional ``version`` and ``data``), ``when`` (a step) and ``then`` (what ``expect`` takes).
+Scenarios run in an isolated in-memory store unless a ``store`` is named; in a named store,
+each in streams of its own.
+
+A given event without a ``version`` is at its type's current version (the highest
+registered). One that names an old version, which the domain reads through upcasters, is
+stored as it is, as a store written by the old domain holds it, so the scenario tests the
+upcasters as it tests the rules::
+
+    given:
+      - {type: EntityAttacked, version: "1.0", data: {entity_id: ogre, damage: 5}}
+
+Its data is checked on load by upcasting it to the current class. A version is a string
+(``version: 1.10`` unquoted would be the number 1.1). Expected events are what the command
+emits: events of the domain's classes, so ``then`` names no version.
 
 Everything is parsed and checked in full (keys, domains, commands, field types, expected
 event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
@@ -41,7 +53,8 @@ from typing import Any
 from escli.app.dispatch import new_event
 from escli.domain.codec import FieldError, check_value, decode, encode, field_types
 from escli.domain.discovery import DomainRegistry
-from escli.domain.model import Domain
+from escli.domain.model import Domain, event_meta
+from escli.domain.upcasting import UpcastFailed, upcast, version_key
 from escli.domain.words import build_command, make_command, parse_text
 from escli.errors import DomainError, EscliError, InvalidInput
 from escli.scripts.expectations import ERROR_KINDS, EventPattern, Expectation
@@ -53,7 +66,7 @@ from escli.scripts.yaml_text import (
     check_script_text,
     parse_yaml,
 )
-from escli.stores.base import NewEvent
+from escli.stores.base import NewEvent, new_event_id
 
 __all__ = ["ScenarioSpec", "Script", "ScriptStep", "load_scenarios", "load_script"]
 
@@ -258,34 +271,72 @@ class _Builder:
             expect = self.expectation(item["expect"], item.value_where["expect"], domain)
         return ScriptStep(where, text, domain, command, expect)
 
-    def given_event(self, item: Any, where: Where, domain: Domain, stream: str) -> NewEvent:
+    def given_event(self, item: Any, where: Where, domain: Domain) -> NewEvent:
+        """A given event as a store holds it. Without ``version`` it is at its type's current
+        version (the highest registered, never the last registered); a version that has its
+        class is decoded by it; an old one, read through upcasters, is written as it is (its
+        type, version and data, as a store the old domain wrote holds it) so the fold reads
+        it through the upcasters, and is checked now by upcasting it: data that does not fit
+        is ``InvalidInput`` at it, an upcaster that raises the author's ``DomainError``."""
         _expect_type(item, dict, where, "a given event")
         _check_keys(item, ["type", "version", "data"], "a given event")
         if "type" not in item:
             raise InvalidInput(f"{where}: a given event needs a type")
         wanted = item["type"]
-        _expect_type(wanted, str, item.value_where["type"], "type")
-        version = item.get("version")
-        matches = [
-            cls
-            for (event_type, v), cls in domain.events.items()
-            if wanted in (event_type, cls.__name__) and (version is None or v == str(version))
-        ]
-        if not matches:
+        type_where = item.value_where["type"]
+        _expect_type(wanted, str, type_where, "type")
+        event_type = domain.full_type(wanted)
+        old = sorted((v for t, v in domain.check_upcasters() if t == event_type), key=version_key)
+        current = domain.current_version(event_type)
+        if current is None and not old:
+            raise InvalidInput(f"{type_where}: domain {domain.name!r} has no event {wanted!r}")
+        if "version" in item:
+            version, version_where = item["version"], item.value_where["version"]
+            _expect_type(version, str, version_where, "version")  # 1.10 unquoted is 1.1
+        elif current is None:
             raise InvalidInput(
-                f"{item.value_where['type']}: domain {domain.name!r} has no event {wanted!r}"
-                + (f" v{version}" if version is not None else "")
+                f"{type_where}: {wanted} has no class in domain {domain.name!r}, only "
+                f"upcasters from v{', v'.join(old)}: name the version a store holds "
+                f'(version: "{old[0]}")'
             )
-        cls = matches[-1]
-        data = item.get("data", {})
-        _expect_type(data, dict, item.value_where.get("data", where), "data")
-        try:
-            event = decode(cls, dict(data))
-        except FieldError as e:
+        else:
+            version, version_where = current, type_where
+        reading = domain.reading(event_type, version)
+        if reading is None:
+            raise InvalidInput(f"{version_where}: {domain.unreadable(event_type, version)}")
+        data = item.get("data", YMap())
+        data_where = item.value_where.get("data", where)
+        _expect_type(data, dict, data_where, "data")
+
+        def field_where(e: FieldError) -> Where:
             top = e.path.split(".")[0].split("[")[0]
             at = data.value_where.get(top) if isinstance(data, YMap) else None
-            raise InvalidInput(f"{at or item.value_where.get('data', where)}: {wanted} {e}") from e
-        return new_event(event)
+            return at or data_where
+
+        if reading.chain is None:
+            try:
+                event = decode(reading.cls, dict(data))
+            except FieldError as e:
+                raise InvalidInput(f"{field_where(e)}: {wanted} {e}") from e
+            return new_event(event)
+        try:
+            event = upcast(domain, event_type, version, _plain(data))
+        except UpcastFailed as e:
+            if isinstance(e.__cause__, FieldError):  # what the upcasters made does not fit
+                raise InvalidInput(f"{field_where(e.__cause__)}: {wanted} v{version} {e}") from e
+            raise e.error(domain, f"the given event at {where}") from e
+        meta = event_meta(event)
+        return NewEvent(event_type, version, meta.source, _plain(data), new_event_id())
+
+
+def _plain(value: Any) -> Any:
+    """YAML values as the plain dicts and lists a store holds (a fresh copy: an upcaster
+    may change the dict it is given)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
 
 
 def _check_event_type(domain: Domain, wanted: str, where: Where) -> None:
@@ -390,11 +441,10 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
         when = builder.step(item["when"], item.value_where["when"], domain_name)
         if when.expect is not None:
             raise InvalidInput(f"{item.value_where['when']}: put expectations under then:")
-        stream = when.domain.stream_of(when.command)
         given_items = item.get("given", YList())
         _expect_type(given_items, list, item.value_where.get("given", where), "given")
         given = [
-            builder.given_event(g, given_items.item_where[j], when.domain, stream)
+            builder.given_event(g, given_items.item_where[j], when.domain)
             for j, g in enumerate(given_items)
         ]
         then = builder.expectation(item["then"], item.value_where["then"], when.domain)

@@ -4,11 +4,21 @@ find ids) and the global log (``read_all``, ``subscribe``). Every store passes i
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
-from escli.errors import ConcurrencyConflict, StoreError
-from escli.stores.base import EventStore, Outbox, Transactional, VersionCount, new_event_id
+from escli.domain.model import AggregateState, Domain
+from escli.errors import ConcurrencyConflict, StoreError, UnreadableEvent
+from escli.stores.base import (
+    EventStore,
+    NewEvent,
+    Outbox,
+    Transactional,
+    VersionCount,
+    new_event_id,
+)
 from tests.stores.contract import Contract, new, unique_domain, unique_stream
 
 
@@ -303,3 +313,96 @@ class EventStoreContract(Contract):
         assert isinstance(store, EventStore)
         assert isinstance(store, Outbox) == isinstance(self, OutboxContract)
         assert isinstance(store, Transactional) == isinstance(self, TransactionalContract)
+
+    # -- schema evolution: events stored by an older domain read through upcasters --------
+    # (issue 13; one block, so the contract's other additions merge beside it)
+
+    def test_events_stored_at_an_old_version_are_read_at_the_current_one_and_kept_as_stored(
+        self, store: EventStore
+    ) -> None:
+        """What a store written by version 1 of a domain (``EntityAttacked`` v1.0, no
+        weapon) holds is read by version 2 (its v2.0 class and an upcaster) through the
+        fold and through ``steps``; the store still holds v1.0, as written. The upcaster
+        changes the dict it is given, as an upcaster may: a store that handed out what it
+        holds would be rewritten by the read."""
+        from escli.app.fold import fold, steps
+
+        old, current = _evolving_domain("1.0"), _evolving_domain("2.0")
+        stream = unique_stream()
+        stored = [{"entity_id": "ogre", "damage": 5}, {"entity_id": "ogre", "damage": 7}]
+        events = [new(dict(data), "combat.EntityAttacked") for data in stored]
+        store.append(stream, [*events, _current_attack(9, "axe")], 0)
+
+        after = fold(current, stream, store.read_data(stream))
+        assert (after.damage_taken, after.generation) == (21, 3)
+        assert after.weapons == ("fists", "fists", "axe")
+        attacked = current.event_class("combat.EntityAttacked", "2.0")
+        walked = list(steps(current, stream, store.read(stream)))
+        assert [(s.recorded.type_version, s.event) for s in walked] == [
+            ("1.0", attacked("ogre", 5, "fists")),
+            ("1.0", attacked("ogre", 7, "fists")),
+            ("2.0", attacked("ogre", 9, "axe")),
+        ]
+        assert [s.after.generation for s in walked] == [1, 2, 3]
+        held = [(r.event_type, r.type_version, r.data) for r in store.read(stream)]
+        assert held == [
+            ("combat.EntityAttacked", "1.0", stored[0]),
+            ("combat.EntityAttacked", "1.0", stored[1]),
+            ("combat.EntityAttacked", "2.0", {"entity_id": "ogre", "damage": 9, "weapon": "axe"}),
+        ]
+        # The old domain still reads its own events, and is refused the one it never knew.
+        assert fold(old, stream, store.read_data(stream, to_generation=2)).damage_taken == 12
+        with pytest.raises(UnreadableEvent, match=r"generation 3: .* v2\.0 \(it has v1\.0\)"):
+            fold(old, stream, store.read_data(stream))
+
+
+def _current_attack(damage: int, weapon: str) -> NewEvent:
+    data = {"entity_id": "ogre", "damage": damage, "weapon": weapon}
+    return new(data, "combat.EntityAttacked")._replace(type_version="2.0")
+
+
+def _evolving_domain(version: str) -> Domain:
+    """A ``combat`` domain at ``version`` of its ``EntityAttacked``: "1.0" without a weapon,
+    "2.0" with one and an upcaster from 1.0 (what a store written by 1.0 needs)."""
+    domain = Domain("combat", source="events://escli/samples/combat", stream_field="entity_id")
+
+    @dataclass(frozen=True)
+    class Wounds(AggregateState):
+        damage_taken: int = 0
+        weapons: tuple[str, ...] = ()
+
+    if version == "1.0":
+
+        @domain.event(version="1.0")
+        @dataclass(frozen=True)
+        class EntityAttacked:
+            entity_id: str
+            damage: int
+
+    else:
+
+        @domain.event(version="2.0")
+        @dataclass(frozen=True)
+        class EntityAttacked:  # type: ignore[no-redef]
+            entity_id: str
+            damage: int
+            weapon: str
+
+        @domain.upcaster("EntityAttacked", "1.0", to="2.0")
+        def add_weapon(data: dict[str, Any]) -> dict[str, Any]:
+            data["weapon"] = "fists"  # in place: an upcaster may change what it is given
+            return data
+
+    @domain.aggregate
+    class Combat:
+        def initial_state(self, stream_id: str) -> Wounds:
+            return Wounds()
+
+        def handle_command(self, state: Wounds, command: object) -> list[object]:
+            return []
+
+        def apply_event(self, state: Wounds, event: Any) -> Wounds:
+            weapons = (*state.weapons, event.weapon) if hasattr(event, "weapon") else state.weapons
+            return state.evolve(damage_taken=state.damage_taken + event.damage, weapons=weapons)
+
+    return domain
