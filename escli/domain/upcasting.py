@@ -115,11 +115,18 @@ class UpcastFailed(Exception):
     """An upcaster raised, returned what is not a dict, or returned data that does not
     decode into its target class; the reader adds where (stream, generation, event id)."""
 
-    def __init__(self, step: Step, problem: str, cause: BaseException | None = None) -> None:
+    def __init__(
+        self,
+        step: Step,
+        problem: str,
+        cause: BaseException | None = None,
+        field: FieldError | None = None,
+    ) -> None:
         super().__init__(f"upcaster {step.describe()} {problem}")
         self.step = step
         self.problem = problem
-        self.cause = cause
+        self.cause = cause  # what the upcaster raised
+        self.field = field  # where its result does not fit the class
 
     def error(self, domain: Domain, where: str) -> DomainError:
         """The author's ``DomainError``, ``where`` (``combat-ogre generation 3, event ID``)
@@ -323,6 +330,7 @@ def chain_decoder(chain: Chain, *, typed: bool = True) -> StoredDecoder:
             last,
             f"returned data {where}does not fit {cls.__name__} "
             f"({target_type} v{target_version}): {e.message}",
+            field=e,
         )
 
     if not typed:

@@ -322,8 +322,8 @@ class _Builder:
         try:
             event = upcast(domain, event_type, version, _plain(data))
         except UpcastFailed as e:
-            if isinstance(e.__cause__, FieldError):  # what the upcasters made does not fit
-                raise InvalidInput(f"{field_where(e.__cause__)}: {wanted} v{version} {e}") from e
+            if e.field is not None:  # what the upcasters made does not fit
+                raise InvalidInput(f"{field_where(e.field)}: {wanted} v{version} {e}") from e
             raise e.error(domain, f"the given event at {where}") from e
         meta = event_meta(event)
         return NewEvent(event_type, version, meta.source, _plain(data), new_event_id())
