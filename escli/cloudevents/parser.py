@@ -5,6 +5,9 @@ The SDK's parser is lenient (it invents ids and times), so every event is checke
 Times are stored as escli stores its own (``escli.cloudevents.times.stored_time``). Lines as
 ``escli.cloudevents.write.to_json`` writes them take a fast path, which a test proves agrees
 with the general one.
+
+An event at an old version of its type is accepted through the domain's upcasters and
+kept as the file has it (``escli.cloudevents.versions`` says how each failure is reported).
 """
 
 from __future__ import annotations
@@ -19,9 +22,11 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
+from escli.cloudevents.versions import json_copy, unknown_type, upcast_checker
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, checker, decoder
 from escli.domain.model import Domain
+from escli.domain.upcasting import Chain, UpcastFailed, chain_decoder
 from escli.errors import EscliError, InvalidInput, NotFound
 from escli.jsontext import DuplicateMemberError, data_values, loads_json_object_strict
 from escli.stores.base import MAX_GENERATION, NewEvent, past_max_generation
@@ -50,18 +55,21 @@ class _Resolved(NamedTuple):
 
     stream: str
     fields: tuple[str, str, str]  # (event_type, type_version, source): a NewEvent's first
-    cls: type | None  # the event class; None: "unknown, skip it"
-    check: Any  # codec.checker(cls), or None
+    cls: type | None  # the (current) event class; None: "unknown, skip it"
+    check: Any  # codec.checker(cls), through the upcasters for an old version; or None
     domain: Domain | None  # whose class it is
+    chain: Chain | None  # the upcasters of an old version; None: the class's own
 
     @property
     def event_type(self) -> str:
         return self.fields[0]
 
     def decode(self, data: dict[str, Any]) -> Any:
-        """The event instance of checked ``data``."""
+        """The (current) event instance of checked ``data``, which is left as it is."""
         assert self.cls is not None
-        return decoder(self.cls)(data)
+        if self.chain is None:
+            return decoder(self.cls)(data)
+        return chain_decoder(self.chain, typed=False)(json_copy(data))
 
 
 class DomainLookup:
@@ -416,11 +424,17 @@ class EventParser:
         try:
             resolved.check(data)
         except FieldError as e:
+            upcast = "" if resolved.chain is None else f" upcast by {resolved.chain.describe()}"
             raise EventError(
-                f"{resolved.event_type} v{type_version} field {e.path or '(data)'}: {e.message}"
+                f"{resolved.event_type} v{type_version}{upcast} field {e.path or '(data)'}: "
+                f"{e.message}"
             ) from None
         except EscliError:
             raise
+        except UpcastFailed as e:  # the upcaster's own failure: its author's error
+            assert resolved.domain is not None
+            where = f"{subject} generation {generation}, event {event['id']}"
+            raise e.error(resolved.domain, where) from e
         except (Exception, SystemExit) as e:
             # The event class's own code (a __post_init__) failed: its author's error.
             # (A try costs nothing until it catches; the caller adds which event it was.)
@@ -445,19 +459,23 @@ class EventParser:
                 f"subject {subject!r} does not name an escli stream: <domain>-<id>"
             ) from None
         domain = self._domains.get(domain_name)
-        cls = None if domain is None else domain.events.get((event_type, version))
-        if cls is None and not self.skip_unknown:
+        reading = None if domain is None else domain.reading(event_type, version)
+        if reading is None and not self.skip_unknown:
             if domain is None:
                 raise EventError(
                     f"subject {subject!r}: unknown domain {domain_name!r} "
                     f"(known: {self._domains.known()}); --skip-unknown skips such events"
                 )
-            known = ", ".join(f"{t} v{v}" for t, v in domain.events) or "none"
             raise EventError(
-                f"domain {domain_name!r} has no event type {event_type} v{version} "
-                f"(known: {known}); --skip-unknown skips such events"
+                f"{unknown_type(domain, event_type, version)}; --skip-unknown skips such events"
             )
-        found = _Resolved(subject, (event_type, version, source), cls, cls and checker(cls), domain)
+        if reading is None:
+            cls, check, chain = None, None, None
+        elif reading.chain is None:
+            cls, check, chain = reading.cls, checker(reading.cls), None
+        else:
+            cls, check, chain = reading.cls, upcast_checker(reading.chain), reading.chain
+        found = _Resolved(subject, (event_type, version, source), cls, check, domain, chain)
         if len(self._resolved) >= _CACHE_SIZE:
             self._resolved.clear()
         self._resolved[key] = found

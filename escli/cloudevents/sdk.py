@@ -12,12 +12,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from escli.cloudevents.mapping import TYPEVERSION
+from escli.cloudevents.mapping import GENERATION, TYPEVERSION
 from escli.cloudevents.parser import DomainLookup
+from escli.cloudevents.versions import json_copy
 from escli.cloudevents.write import attributes
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, decoder
 from escli.domain.model import Domain
+from escli.domain.upcasting import UpcastFailed
 from escli.errors import EscliError, InvalidInput, StoreError, missing_client
 from escli.stores.base import RecordedEvent
 
@@ -60,7 +62,10 @@ def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
     """The domain event an SDK ``CloudEvent`` carries, decoded strictly into its class.
 
     The event's subject names its stream, and so its domain; ``type`` and the ``typeversion``
-    extension pick the class. Raises ``InvalidInput`` when it is not an escli event."""
+    extension pick the class. An old version comes back as the current event, through the
+    domain's upcasters (given a copy: the CloudEvent's data is left as it is), as an import
+    checks it (``escli.cloudevents.parser``): ``InvalidInput`` when it is not an escli event
+    or its (upcast) data does not fit; the author's ``DomainError`` when an upcaster fails."""
     subject = ce.get_subject()
     version = ce.get_extension(TYPEVERSION)
     data = ce.get_data()
@@ -74,23 +79,37 @@ def from_cloudevent(ce: Any, domains: DomainRegistry | Iterable[Domain]) -> Any:
         domain = lookup.get(Domain.domain_name_of(subject))
     except InvalidInput as e:
         raise InvalidInput(f"CloudEvent {ce.get_id()}: {e}") from e
-    cls = None if domain is None else domain.events.get((ce.get_type(), version))
-    if cls is None:
+    if domain is None:
         raise InvalidInput(
             f"CloudEvent {ce.get_id()}: no loaded domain has event type {ce.get_type()} v{version}"
         )
-    assert domain is not None  # it has the class
+    reading = domain.reading(ce.get_type(), version)
+    if reading is None:
+        unreadable = domain.unreadable(ce.get_type(), version)
+        raise InvalidInput(f"CloudEvent {ce.get_id()}: {unreadable}")
+    chain = reading.chain
     # A library bridge, called per event: the domain's failures are translated, but nothing
     # redirects its prints (no CLI output is on stdout here, and a redirect per event would
     # cost a third of the call).
     try:
-        return decoder(cls)(data)
+        if chain is None:
+            return decoder(reading.cls)(data)
+        # Upcast and checked in two steps (not chain_decoder(chain)), so that data that
+        # does not fit is the data's FieldError, as a current version's is.
+        upcast = chain(json_copy(data))
+        return decoder(reading.cls)(upcast)
     except EscliError:
         raise
     except FieldError as e:
+        what = ce.get_type() if chain is None else f"{ce.get_type()} v{version} upcast by "
+        what += "" if chain is None else chain.describe()
         raise InvalidInput(
-            f"CloudEvent {ce.get_id()}: {ce.get_type()} field {e.path or '(data)'}: {e.message}"
+            f"CloudEvent {ce.get_id()}: {what} field {e.path or '(data)'}: {e.message}"
         ) from e
+    except UpcastFailed as e:
+        generation = ce.get_extension(GENERATION)
+        at = "" if generation is None else f" generation {generation}"
+        raise e.error(domain, f"{subject}{at}, event {ce.get_id()}") from e
     except (Exception, SystemExit) as e:
         found = failure(domain.name, home_of(domain), e, f" (decoding CloudEvent {ce.get_id()})")
         if found is None:

@@ -318,7 +318,9 @@ BAD: list[tuple[str, str, Any, str, str]] = [
     ("upper-case extension", "jsonl", changed(1, typeVersion="1.0"), ":2",
      "attribute name 'typeVersion' may only use lower-case a-z and digits 0-9"),
     ("unknown type", "batch", changed(3, type="combat.EntityFrozen"), ": event 4",
-     "domain 'combat' has no event type combat.EntityFrozen v1.0 (known: combat.EntitySpawned "
+     "domain 'combat' has no event type combat.EntityFrozen v1.0: add an upcaster from it "
+     "(@domain.upcaster) or keep its old class; see the README's \"Changing a domain\" "
+     "(known: combat.EntitySpawned "
      "v1.0, combat.EntityAttacked v1.0, combat.EntityHealed v1.0, combat.EntityDied v1.0); "
      "--skip-unknown skips such events"),
     ("generation order", "jsonl", changed(2, generation=5), ":3",

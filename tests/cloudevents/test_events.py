@@ -124,7 +124,13 @@ def test_from_cloudevent_decodes_the_domain_event_from_the_sdks_parse(combat: Do
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        ({"typeversion": "9.9"}, "no loaded domain has event type combat.EntityAttacked v9.9"),
+        (
+            {"typeversion": "9.9"},
+            r"^CloudEvent e1: domain 'combat' has no event type "
+            r"combat.EntityAttacked v9.9 \(it has v[^)]*\): add an upcaster from it "
+            r"\(@domain.upcaster\) or keep its old class; see the README's \"Changing a domain\"$",
+        ),
+        ({"subject": "chess-knight"}, "no loaded domain has event type combat.EntityAttacked v1.0"),
         ({"subject": "ogre"}, "stream name 'ogre' is not of the form <domain>-<id>"),
         ({"data": {"entity_id": "ogre"}}, "combat.EntityAttacked field damage: missing"),
     ],
