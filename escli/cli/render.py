@@ -192,16 +192,28 @@ def state_view(stream: str, state: Any) -> Iterable[Any]:
     yield state_table(None, encode(state))
 
 
-def step_json(step: Step) -> dict[str, Any]:
+def upcast_json(step: Step) -> dict[str, Any] | None:
+    """The event a step applied, when upcasters made it from an older stored version (its
+    type, version and data as its current class has them); else None."""
     r = step.recorded
+    if step.event is None:
+        return None
+    meta = event_meta(step.event)
+    if (meta.event_type, meta.version) == (r.event_type, r.type_version):
+        return None
+    return {"type": meta.event_type, "version": meta.version, "data": encode(step.event)}
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    """A step: the event as stored and, if it was upcast, what it was read as (``upcast``)."""
+    r = step.recorded
+    event = {"id": r.event_id, "type": r.event_type, "version": r.type_version, "data": r.data}
+    upcast = upcast_json(step)
+    if upcast is not None:
+        event["upcast"] = upcast
     return {
         "generation": r.generation,
-        "event": {
-            "id": r.event_id,
-            "type": r.event_type,
-            "version": r.type_version,
-            "data": r.data,
-        },
+        "event": event,
         "changed": changed_fields(encode(step.before), encode(step.after)),
     }
 
@@ -209,6 +221,15 @@ def step_json(step: Step) -> dict[str, Any]:
 def step_view(step: Step) -> Iterable[Any]:
     r = step.recorded
     yield event_line(r.generation, r.event_type, r.type_version, r.data)
+    upcast = upcast_json(step)
+    if upcast is not None:
+        line = Text(f"       {ARROW} read as ", style="dim")
+        if upcast["type"] != r.event_type:
+            line.append(upcast["type"], style="bold cyan")
+            line.append(" ")
+        line.append(f"v{upcast['version']}  ")
+        line.append(_compact(upcast["data"]))
+        yield line
     changes = changed_fields(encode(step.before), encode(step.after))
     if changes:
         yield columns(
