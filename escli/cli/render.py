@@ -345,7 +345,9 @@ def published_view(item: Published) -> Text:
 
 
 def copy_json(result: CopyResult) -> dict[str, Any]:
-    return {
+    """Without --upcast, as it always was; with it, ``"upcast": true`` and ``"checked"``: the
+    streams folded in both stores, each with the generation their states agree at."""
+    shown: dict[str, Any] = {
         "source": result.source,
         "target": result.target,
         "copied": result.copied,
@@ -355,6 +357,12 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
             for s in result.streams
         ],
     }
+    if result.checked is not None:
+        shown["upcast"] = True
+        shown["checked"] = [
+            {"stream": c.stream, "generation": c.generation} for c in result.checked
+        ]
+    return shown
 
 
 def copy_view(result: CopyResult) -> Text:
@@ -372,6 +380,16 @@ def copy_summary(result: CopyResult) -> str:
     if not result.copied:
         return f"nothing to copy: {result.target} already holds all {result.present} events"
     return f"copied {result.copied} events to {result.target} ({result.present} were already there)"
+
+
+def copy_checked(result: CopyResult) -> str:
+    """What ``copy --upcast`` checked after the copy."""
+    checked = result.checked or []
+    if not checked:
+        return "no stream was written to, so none was replayed to check it"
+    return (
+        f"checked {counted(len(checked), 'stream')}: each replays to the same state in both stores"
+    )
 
 
 def import_json(result: ImportResult) -> dict[str, Any]:
