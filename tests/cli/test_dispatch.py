@@ -16,7 +16,8 @@ def test_the_first_attack_takes_the_ogre_from_900_to_750(escli: Run) -> None:
     assert out.stdout == (
         "combat-ogre  generation 0 → 1\n"
         "events\n"
-        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, "weapon": "fists"}\n'
+        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}\n'
         "state\n"
         "  entity_id      ogre\n"
         "  hitpoints      900 → 750\n"
