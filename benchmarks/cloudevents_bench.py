@@ -50,14 +50,17 @@ def make_records(events: int) -> list[RecordedEvent]:
         if n % 10 == 9:
             kind, data = "combat.EntityHealed", {"entity_id": entity, "amount": 50}
         else:
-            kind, data = "combat.EntityAttacked", {"entity_id": entity, "damage": 150}
+            kind, data = (
+                "combat.EntityAttacked",
+                {"entity_id": entity, "damage": 150, "weapon": "axe"},
+            )
         records.append(
             RecordedEvent(
                 f"combat-{entity}",
                 generation,
                 new_event_id(),
                 kind,
-                "1.0",
+                "2.0" if kind == "combat.EntityAttacked" else "1.0",
                 source,
                 data,
                 now_rfc3339(),

@@ -46,9 +46,13 @@ def fight(streams: int, per_stream: int, prefix: str = "ogre") -> Iterator[Recor
             if generation == 1:
                 kind, data = "combat.EntitySpawned", {"entity_id": entity, "hitpoints": 10**12}
             else:
-                kind, data = "combat.EntityAttacked", {"entity_id": entity, "damage": 150}
+                kind, data = (
+                    "combat.EntityAttacked",
+                    {"entity_id": entity, "damage": 150, "weapon": "axe"},
+                )
             yield RecordedEvent(
-                f"combat-{entity}", generation, new_event_id(), kind, "1.0", SOURCE, data,
+                f"combat-{entity}", generation, new_event_id(), kind,
+                "2.0" if kind == "combat.EntityAttacked" else "1.0", SOURCE, data,
                 TIME, position,
             )  # fmt: skip
 

@@ -52,9 +52,9 @@ def seed(store: Store, events: int) -> None:
             [
                 NewEvent(
                     "combat.EntityAttacked",
-                    "1.0",
+                    "2.0",
                     "events://escli/samples/combat",
-                    {"entity_id": entity, "damage": 150},
+                    {"entity_id": entity, "damage": 150, "weapon": "axe"},
                     new_event_id(),
                 )
                 for _ in range(per_stream)

@@ -52,15 +52,19 @@ FLOOR_COLUMNS = (
 
 def attack() -> NewEvent:
     return NewEvent(
-        "combat.EntityAttacked", "1.0", SOURCE, {"entity_id": "ogre", "damage": 1}, new_event_id()
+        "combat.EntityAttacked",
+        "2.0",
+        SOURCE,
+        {"entity_id": "ogre", "damage": 1, "weapon": "axe"},
+        new_event_id(),
     )
 
 
 def floor_rows(table: str, events: int) -> list[tuple[object, ...]]:
     now = datetime.now(UTC)
-    data = json.dumps({"entity_id": "ogre", "damage": 1})
+    data = json.dumps({"entity_id": "ogre", "damage": 1, "weapon": "axe"})
     return [
-        (table, g, g, new_event_id(), "combat.EntityAttacked", "1.0", SOURCE, now, data)
+        (table, g, g, new_event_id(), "combat.EntityAttacked", "2.0", SOURCE, now, data)
         for g in range(1, events + 1)
     ]
 

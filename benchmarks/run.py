@@ -10,7 +10,9 @@ Figures:
   ``python -c "import click, rich.console, sqlite3, json"``. Runs alternate with the floor so
   that machine noise hits both alike.
 - replay: library-level fold of one --events stream from SQLite (events/s), next to a floor
-  of bare sqlite3 + json.loads folding the same rows; and, to show where a fold's time goes,
+  of bare sqlite3 + json.loads folding the same rows; the same stream stored at the old
+  version 1.0 of ``EntityAttacked`` (read through the sample's upcaster) next to it at 2.0
+  (the issue-13 floor: 0.90x); and, to show where a fold's time goes,
   its typed decoding alone (the rows' stored texts into event classes, with every check)
   next to json.loads alone on the same texts.
 - cloudevents (cloudevents_bench.py): export and import of --events events, next to the
@@ -109,17 +111,25 @@ def bench_dispatch(runs: int, work: Path) -> tuple[float, float]:
     return statistics.median(ours), statistics.median(floor)
 
 
-def build_stream(path: Path, events: int) -> str:
+def build_stream(
+    path: Path, events: int, *, stream: str = "combat-ogre", attacked: str = "2.0"
+) -> str:
+    """A stream of one spawn and ``events - 1`` attacks, the attacks at version ``attacked``
+    of ``EntityAttacked`` (2.0, the current one, carries a weapon; 1.0, the sample's first
+    version, is read through its upcaster)."""
     store = open_store(f"sqlite:///{path}")
-    stream = "combat-ogre"
     batch = 1000
+    entity = stream.partition("-")[2]
     spawn = NewEvent(
         "combat.EntitySpawned",
         "1.0",
         "events://escli/samples/combat",
-        {"entity_id": "ogre", "hitpoints": 10**12},
+        {"entity_id": entity, "hitpoints": 10**12},
         new_event_id(),
     )
+    data: dict[str, object] = {"entity_id": entity, "damage": 150}
+    if attacked == "2.0":
+        data["weapon"] = "axe"
     store.append(stream, [spawn], 0)
     generation = 1
     while generation < events:
@@ -129,9 +139,9 @@ def build_stream(path: Path, events: int) -> str:
             [
                 NewEvent(
                     "combat.EntityAttacked",
-                    "1.0",
+                    attacked,
                     "events://escli/samples/combat",
-                    {"entity_id": "ogre", "damage": 150},
+                    data,
                     new_event_id(),
                 )
                 for _ in range(n)
@@ -216,6 +226,31 @@ def bench_replay(events: int, work: Path, repeats: int = 3) -> tuple[float, floa
     return events / best(ours), events / best(floor)
 
 
+def bench_upcast_replay(events: int, work: Path, repeats: int = 5) -> tuple[float, float]:
+    """Library-level fold of a stream stored entirely at ``EntityAttacked`` 1.0 (every event
+    through the sample's upcaster) next to the same stream at the current 2.0, both from
+    one SQLite file, alternated so that machine noise hits both alike."""
+    path = work / "upcast.db"
+    current = build_stream(path, events, stream="combat-ogre", attacked="2.0")
+    old = build_stream(path, events, stream="combat-troll", attacked="1.0")
+    domain = escli.load_domain("combat")
+
+    def fold(stream: str) -> float:
+        store = open_store(f"sqlite:///{path}")
+        start = time.perf_counter()
+        state = escli.fold(domain, stream, store.read_data(stream))
+        elapsed = time.perf_counter() - start
+        assert state.generation == events
+        store.close()
+        return elapsed
+
+    times: dict[str, list[float]] = {current: [], old: []}
+    for _ in range(repeats):
+        for stream in (current, old):
+            times[stream].append(fold(stream))
+    return events / min(times[old]), events / min(times[current])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=21)
@@ -244,6 +279,13 @@ def main() -> None:
             print(
                 f"replay             {rate:9,.0f} ev/s   floor {floor_rate:9,.0f} ev/s   "
                 f"ratio {rate / floor_rate:.2f}x   ({args.events:,} events, sqlite)",
+                flush=True,
+            )
+            rate, peer = bench_upcast_replay(args.events, work)
+            print(
+                f"upcast replay      {rate:9,.0f} ev/s   2.0   {peer:9,.0f} ev/s   "
+                f"ratio {rate / peer:.2f}x   (a 1.0 stream through its upcaster vs the same "
+                "at 2.0; floor 0.90x)",
                 flush=True,
             )
             rate, floor_rate = bench_decoding(args.events, work)

@@ -12,7 +12,7 @@ from escli.testing import assert_upcasts, given, stored, upcast
 
 def test_then_fails_when_other_events_were_emitted() -> None:
     with pytest.raises(AssertionError, match="emitted"):
-        given().when(Attack("ogre", 150)).then(EntityAttacked("ogre", 151))
+        given().when(Attack("ogre", 150)).then(EntityAttacked("ogre", 151, "fists"))
 
 
 def test_then_fails_when_the_command_was_rejected() -> None:
@@ -37,11 +37,11 @@ def test_then_state_fails_on_another_value() -> None:
 
 def test_then_before_when_is_a_mistake() -> None:
     with pytest.raises(AssertionError, match=r"call \.when\(command\) before"):
-        given(EntityAttacked("ogre", 900), EntityDied("ogre")).then()
+        given(EntityAttacked("ogre", 900, "fists"), EntityDied("ogre")).then()
 
 
 def test_the_state_after_the_scenario_is_available() -> None:
-    scenario = given(EntityAttacked("troll", 500)).when(Attack("troll", 1))
+    scenario = given(EntityAttacked("troll", 500, "fists")).when(Attack("troll", 1))
     assert (scenario.state.hitpoints, scenario.state.generation) == (999, 2)
 
 

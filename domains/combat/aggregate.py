@@ -39,14 +39,14 @@ class Combat:
                         f"{entity_id} is already alive with {state.hitpoints} hitpoints"
                     )
                 return [EntitySpawned(entity_id, hitpoints)]
-            case Attack(entity_id, damage):
+            case Attack(entity_id, damage, weapon):
                 _require_positive("damage", damage)
                 _require_alive(state)
                 if state.immortal:
                     raise CommandRejected(f"{entity_id} is immortal: attacks pass through it")
                 if damage >= state.hitpoints:
-                    return [EntityAttacked(entity_id, damage), EntityDied(entity_id)]
-                return [EntityAttacked(entity_id, damage)]
+                    return [EntityAttacked(entity_id, damage, weapon), EntityDied(entity_id)]
+                return [EntityAttacked(entity_id, damage, weapon)]
             case Heal(entity_id, amount):
                 _require_positive("amount", amount)
                 _require_alive(state)
@@ -60,7 +60,7 @@ class Combat:
 
     def apply_event(self, state: Entity, event: Event) -> Entity:
         match event:
-            case EntityAttacked(_, damage):
+            case EntityAttacked(_, damage, _):
                 return state.evolve(hitpoints=max(0, state.hitpoints - damage))
             case EntityHealed(_, amount):
                 return state.evolve(hitpoints=min(state.max_hitpoints, state.hitpoints + amount))

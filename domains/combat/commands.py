@@ -17,6 +17,7 @@ class Spawn:
 class Attack:
     entity_id: str
     damage: int
+    weapon: str = "fists"
 
 
 @domain.command

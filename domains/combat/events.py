@@ -1,6 +1,11 @@
-"""Events: facts that happened to an entity."""
+"""Events: facts that happened to an entity.
+
+``EntityAttacked`` is at version 2.0: it gained ``weapon``. Fights recorded before that (1.0,
+no weapon) are read through the upcaster ``add_weapon``: stored events are never rewritten.
+"""
 
 from dataclasses import dataclass
+from typing import Any
 
 from ._domain import domain
 
@@ -12,11 +17,18 @@ class EntitySpawned:
     hitpoints: int
 
 
-@domain.event(version="1.0")
+@domain.event(version="2.0")
 @dataclass(frozen=True)
 class EntityAttacked:
     entity_id: str
     damage: int
+    weapon: str
+
+
+@domain.upcaster("EntityAttacked", "1.0", to="2.0")
+def add_weapon(data: dict[str, Any]) -> dict[str, Any]:
+    """Before 2.0 every blow was struck with bare hands."""
+    return {**data, "weapon": "fists"}
 
 
 @domain.event(version="1.0")

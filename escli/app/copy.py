@@ -19,6 +19,17 @@ the source's global order (new positions, same order), consecutive events of one
 one append. Named streams are copied one after another with ``read``. Either way events
 are streamed and appended in batches of at most ``BATCH``: memory does not grow with the
 store, only with the number of streams.
+
+``copy --upcast`` (``current``, issue 13) copies each event at its current version
+(``escli.stores.current``: the same id, generation, time and source; the current type,
+version and data). The mirror's rule is unchanged, and compares the upcast event with what
+the target holds, so copying again copies nothing, and a target that holds the old versions
+(a copy made without ``--upcast``) has diverged: stored events are never rewritten. Then
+``escli.app.verify`` checks that every stream this copy wrote to folds to the same state in
+both stores; into a ``Transactional`` target that check is inside the copy's transaction, so
+a mismatch leaves the target as it was. A stream whose domain is unknown is refused before
+anything is read: ``--upcast`` promises current versions that replay as the source does,
+which such a stream cannot keep (copy it without ``--upcast``, naming the streams).
 """
 
 from __future__ import annotations
@@ -27,8 +38,10 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import NamedTuple, TypeVar
 
+from escli.app.verify import Checked, check_folds
 from escli.errors import EscliError, NotFound, written_before
 from escli.stores.base import NewEvent, RecordedEvent, Store, StreamInfo, Transactional
+from escli.stores.current import CurrentRecords
 from escli.stores.mirror import compare, mirror
 
 __all__ = [
@@ -45,6 +58,12 @@ BATCH = 1000
 T = TypeVar("T")
 
 Handled = Callable[[int], None]  # told how many events were handled
+# What a copy does to the source's records on their way: nothing, or ``CurrentRecords``.
+Convert = Callable[[Iterator[RecordedEvent]], Iterator[RecordedEvent]]
+
+
+def _as_stored(records: Iterator[RecordedEvent]) -> Iterator[RecordedEvent]:
+    return records
 
 
 class CopyPlan(NamedTuple):
@@ -66,6 +85,7 @@ class CopyResult(NamedTuple):
     source: str
     target: str
     streams: list[StreamCopy]
+    checked: list[Checked] | None = None  # with --upcast: the streams folded in both stores
 
     @property
     def copied(self) -> int:
@@ -90,7 +110,9 @@ def plan_copy(source: Store, streams: Sequence[str] = ()) -> CopyPlan:
     return CopyPlan(planned, everything=False)
 
 
-def _present(source: Store, target: Store, stream: str, progress: Handled | None) -> int:
+def _present(
+    source: Store, target: Store, stream: str, progress: Handled | None, convert: Convert
+) -> int:
     """How many of the source's events the target holds already: the mirror's comparison over
     the generations the target holds (``Diverged`` if it holds others)."""
     held = target.generation(stream)
@@ -98,7 +120,7 @@ def _present(source: Store, target: Store, stream: str, progress: Handled | None
         return 0
     # The source's read is closed here, a divergence or not, while its store is open.
     with _closing(source.read(stream, 1, held)) as ours:
-        present = compare(target, stream, 1, held, _counted(ours, progress))
+        present = compare(target, stream, 1, held, _counted(convert(ours), progress))
     if progress is not None and present % BATCH:
         progress(present % BATCH)
     return present  # fewer than ``held`` when the target is ahead of the source
@@ -143,30 +165,55 @@ def _batches(records: Iterable[RecordedEvent]) -> Iterator[tuple[str, int, list[
 
 
 def copy_streams(
-    source: Store, target: Store, plan: CopyPlan, progress: Handled | None = None
+    source: Store,
+    target: Store,
+    plan: CopyPlan,
+    progress: Handled | None = None,
+    *,
+    current: CurrentRecords | None = None,
 ) -> CopyResult:
     """Copy what ``plan`` (from ``plan_copy``) covers; see the module docstring.
-    ``progress`` is called with the number of events handled (checked or copied)."""
+    ``progress`` is called with the number of events handled (checked or copied).
+    ``current`` (``copy --upcast``) copies current versions, then checks the folds."""
+    if current is not None:
+        current.check(info.stream for info in plan.streams)  # before anything is read
     atomic = isinstance(target, Transactional)
     whole: AbstractContextManager[None] = (
         target.transaction() if isinstance(target, Transactional) else nullcontext()
     )
     with whole:
-        return _copy(source, target, plan, progress, atomic)
+        result = _copy(source, target, plan, progress, atomic, current or _as_stored)
+        if current is None:
+            return result
+        copied = [(s.stream, s.copied + s.present) for s in result.streams if s.copied]
+        checked = check_folds(source, target, copied, current.domain, atomic=atomic)
+        return result._replace(checked=checked)
 
 
 def _copy(
-    source: Store, target: Store, plan: CopyPlan, progress: Handled | None, atomic: bool
+    source: Store,
+    target: Store,
+    plan: CopyPlan,
+    progress: Handled | None,
+    atomic: bool,
+    convert: Convert,
 ) -> CopyResult:
     # Every stream is checked before anything is written.
     checked = {
-        info.stream: _present(source, target, info.stream, progress) for info in plan.streams
+        info.stream: _present(source, target, info.stream, progress, convert)
+        for info in plan.streams
     }
     present, copied = dict(checked), dict.fromkeys(checked, 0)
 
-    def append(records: Iterable[RecordedEvent]) -> None:
-        for stream, first, batch in _batches(records):
+    def append(records: Iterator[RecordedEvent]) -> None:
+        batches = _batches(convert(records))
+        while True:
             try:
+                # An event that cannot be upcast stops the copy here too, after earlier appends.
+                item = next(batches, None)
+                if item is None:
+                    return
+                stream, first, batch = item
                 # The target is where the check, or the copy's own appends, left it.
                 appended = mirror(target, stream, first, batch, at=first - 1)
             except EscliError as e:

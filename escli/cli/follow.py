@@ -110,11 +110,15 @@ def follow(
 
 
 def _followed_json(item: FollowedStep) -> dict[str, Any]:
-    from escli.cli.render import recorded_json, step_json
+    from escli.cli.render import recorded_json, step_json, upcast_json
 
     step = item.step
     changed = None if step.before is None else step_json(step)["changed"]
-    return {**recorded_json(step.recorded), "changed": changed, "problem": item.problem}
+    shown = {**recorded_json(step.recorded), "changed": changed, "problem": item.problem}
+    upcast = upcast_json(step)
+    if upcast is not None:  # an old version, read through the domain's upcasters
+        shown["upcast"] = upcast
+    return shown
 
 
 def _followed_view(item: FollowedStep, with_stream: bool) -> list[Any]:

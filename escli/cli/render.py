@@ -192,16 +192,28 @@ def state_view(stream: str, state: Any) -> Iterable[Any]:
     yield state_table(None, encode(state))
 
 
-def step_json(step: Step) -> dict[str, Any]:
+def upcast_json(step: Step) -> dict[str, Any] | None:
+    """The event a step applied, when upcasters made it from an older stored version (its
+    type, version and data as its current class has them); else None."""
     r = step.recorded
+    if step.event is None:
+        return None
+    meta = event_meta(step.event)
+    if (meta.event_type, meta.version) == (r.event_type, r.type_version):
+        return None
+    return {"type": meta.event_type, "version": meta.version, "data": encode(step.event)}
+
+
+def step_json(step: Step) -> dict[str, Any]:
+    """A step: the event as stored and, if it was upcast, what it was read as (``upcast``)."""
+    r = step.recorded
+    event = {"id": r.event_id, "type": r.event_type, "version": r.type_version, "data": r.data}
+    upcast = upcast_json(step)
+    if upcast is not None:
+        event["upcast"] = upcast
     return {
         "generation": r.generation,
-        "event": {
-            "id": r.event_id,
-            "type": r.event_type,
-            "version": r.type_version,
-            "data": r.data,
-        },
+        "event": event,
         "changed": changed_fields(encode(step.before), encode(step.after)),
     }
 
@@ -209,6 +221,15 @@ def step_json(step: Step) -> dict[str, Any]:
 def step_view(step: Step) -> Iterable[Any]:
     r = step.recorded
     yield event_line(r.generation, r.event_type, r.type_version, r.data)
+    upcast = upcast_json(step)
+    if upcast is not None:
+        line = Text(f"       {ARROW} read as ", style="dim")
+        if upcast["type"] != r.event_type:
+            line.append(upcast["type"], style="bold cyan")
+            line.append(" ")
+        line.append(f"v{upcast['version']}  ")
+        line.append(_compact(upcast["data"]))
+        yield line
     changes = changed_fields(encode(step.before), encode(step.after))
     if changes:
         yield columns(
@@ -324,7 +345,9 @@ def published_view(item: Published) -> Text:
 
 
 def copy_json(result: CopyResult) -> dict[str, Any]:
-    return {
+    """Without --upcast, as it always was; with it, ``"upcast": true`` and ``"checked"``: the
+    streams folded in both stores, each with the generation their states agree at."""
+    shown: dict[str, Any] = {
         "source": result.source,
         "target": result.target,
         "copied": result.copied,
@@ -334,6 +357,12 @@ def copy_json(result: CopyResult) -> dict[str, Any]:
             for s in result.streams
         ],
     }
+    if result.checked is not None:
+        shown["upcast"] = True
+        shown["checked"] = [
+            {"stream": c.stream, "generation": c.generation} for c in result.checked
+        ]
+    return shown
 
 
 def copy_view(result: CopyResult) -> Text:
@@ -351,6 +380,16 @@ def copy_summary(result: CopyResult) -> str:
     if not result.copied:
         return f"nothing to copy: {result.target} already holds all {result.present} events"
     return f"copied {result.copied} events to {result.target} ({result.present} were already there)"
+
+
+def copy_checked(result: CopyResult) -> str:
+    """What ``copy --upcast`` checked after the copy."""
+    checked = result.checked or []
+    if not checked:
+        return "no stream was written to, so none was replayed to check it"
+    return (
+        f"checked {counted(len(checked), 'stream')}: each replays to the same state in both stores"
+    )
 
 
 def import_json(result: ImportResult) -> dict[str, Any]:

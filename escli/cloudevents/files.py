@@ -21,6 +21,7 @@ from escli.stores.base import BaseStore, RecordedEvent, Store
 if TYPE_CHECKING:
     from escli.domain.discovery import DomainRegistry
     from escli.domain.model import Domain
+    from escli.stores.current import CurrentRecords
 
 __all__ = [
     "FORMATS",
@@ -43,22 +44,44 @@ _CHUNK: Final = 1024  # events per write
 
 
 def selected_records(
-    store: Store, streams: Sequence[str], *, everything: bool
+    store: Store,
+    streams: Sequence[str],
+    *,
+    everything: bool,
+    current: CurrentRecords | None = None,
 ) -> tuple[Iterator[RecordedEvent], int]:
     """The records to export and how many there are: the named streams one after another,
-    or every event in the store's order. An unknown stream is an error before any output."""
+    or every event in the store's order. An unknown stream is an error before any output.
+
+    With ``current`` (``export --upcast``), each record is at its current version
+    (``escli.stores.current``), and a stream whose domain is unknown is an error before any
+    output too. An event with neither a class nor an upcaster is found only when it is
+    read, one pass as without ``--upcast``: ``-o FILE`` then does not appear (``export_to``
+    writes a file whole or not at all); standard output holds the events before it."""
     if everything == bool(streams):
         raise UsageError("name the streams to export, or give --all (not both)")
     if everything:
-        total = sum(info.events for info in store.streams())
-        return store.read_all(), total
+        infos = list(store.streams())
+        if current is not None:
+            current.check(info.stream for info in infos)
+        total = sum(info.events for info in infos)
+        return _current(store.read_all(), current), total
     sizes = [store.generation(stream) for stream in streams]
     for stream, size in zip(streams, sizes, strict=True):
         if size == 0:
             from escli.suggest import stream_not_found
 
             raise stream_not_found(store, stream)
-    return chain.from_iterable(store.read(stream) for stream in streams), sum(sizes)
+    if current is not None:
+        current.check(streams)
+    records = chain.from_iterable(store.read(stream) for stream in streams)
+    return _current(records, current), sum(sizes)
+
+
+def _current(
+    records: Iterator[RecordedEvent], current: CurrentRecords | None
+) -> Iterator[RecordedEvent]:
+    return records if current is None else current(records)
 
 
 def export_events(

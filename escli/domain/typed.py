@@ -29,7 +29,7 @@ import msgspec
 from escli.domain.fit import DECIMAL_TEXT, FieldError, field_types, type_label
 from escli.jsontext import json_writer, typed_decoder
 
-__all__ = ["Plan", "converter", "from_msgspec", "plan"]
+__all__ = ["Conversion", "Plan", "converter", "from_msgspec", "plan"]
 
 _AWARE = Annotated[dt.datetime, msgspec.Meta(tz=True)]
 _DECIMAL = Annotated[str, msgspec.Meta(pattern=DECIMAL_TEXT)] | int | float
@@ -143,25 +143,38 @@ def _as_is(tp: Any) -> bool:
     return origin in (typing.Union, types.UnionType) and all(_as_is(a) for a in args)
 
 
+class Conversion(NamedTuple):
+    """How Python values (a dict of JSON values, as an upcaster returns) become an instance of
+    ``cls`` with every check the shadow makes of stored text: ``check(data, shadow)``
+    (msgspec's conversion; its refusals are ``ValidationError``), then the instance:
+    ``make(data)``, or, when ``make`` is None, a new ``cls`` whose ``__dict__`` is updated
+    with the checked values (the caller does it inline: a Python call is a sixth of it)."""
+
+    check: Callable[[Any, Any], Any]
+    shadow: Any
+    cls: type
+    make: Callable[[Any], Any] | None
+
+
 @cache
-def converter(cls: type) -> Callable[[Any], Any]:
-    """How Python values (a dict of JSON values, as an upcaster returns) become a ``cls``
-    instance with every check the shadow makes of stored text: refusals are msgspec's
-    ``ValidationError``.
+def converter(cls: type) -> Conversion:
+    """The ``Conversion`` of ``cls``.
 
-    Measured for issue 13 (callgrind, a 1.0 combat stream upcast to 2.0, where the upcast
-    replay must run at 90% of the speed of a current one): msgspec's conversion into the
-    shadow costs 3.0k instructions and then into a dataclass 6.3k, the author's upcaster
-    2.2k, against 6.7k for a current event's whole decoding. So:
+    Measured for issue 13 (callgrind, a 1.0 combat stream upcast to 2.0 against the same
+    stream at 2.0, where the upcast replay must run at 90% of the speed of a current one):
+    msgspec's conversion into the shadow costs 3.0k instructions and then into a dataclass
+    6.3k, the author's upcaster 2.2k, against 6.7k for a current event's whole decoding. So:
 
-    - any class: the shadow's conversion checks (``convert(data, shadow)``);
+    - any class: the shadow's conversion checks;
     - a class whose values stay as they are (no ``__post_init__``, no slots, fields of str,
-      int, bool, None, literals and unions of them) is then made from the checked values and
-      its defaults (3.1k), without msgspec's second conversion; any other is converted by
-      msgspec. (Checking in Python instead, even in generated code, saved under 1k.)
+      int, bool, None, literals and unions of them) is then made from the checked values,
+      its defaults and default factories (3.1k), without msgspec's second conversion;
+      with no defaults at all the caller makes it inline (``make`` None);
+    - any other is converted into the class by msgspec.
 
-    Strings an upcaster makes are not checked for lone surrogates here; every write checks
-    them (the codec's checker), so none is ever stored."""
+    Checking in Python instead, even in generated code, saved under 1k. Strings an upcaster
+    makes are not checked for lone surrogates here; every write checks them (the codec's
+    checker), so none is ever stored."""
     if not dataclasses.is_dataclass(cls):
         raise TypeError(f"{cls!r} is not a dataclass")
     convert, shadow = msgspec.convert, _shadow(cls)
@@ -171,26 +184,25 @@ def converter(cls: type) -> Callable[[Any], Any]:
     if hasattr(cls, "__post_init__") or slotted or not all(map(_as_is, annotations.values())):
 
         def converted(data: Any) -> Any:
-            convert(data, shadow)
             return convert(data, cls)
 
-        return converted
+        return Conversion(convert, shadow, cls, converted)
     defaults = {f.name: f.default for f in fields if f.default is not dataclasses.MISSING}
     factories = [
         (f.name, f.default_factory) for f in fields if f.default_factory is not dataclasses.MISSING
     ]
+    if not defaults and not factories:
+        return Conversion(convert, shadow, cls, None)
     new = object.__new__
 
     def made(data: Any) -> Any:
-        convert(data, shadow)
         instance = new(cls)
         attrs = instance.__dict__
-        if defaults:
-            attrs.update(defaults)
+        attrs.update(defaults)
         attrs.update(data)
         for name, factory in factories:
             if name not in data:
                 attrs[name] = factory()
         return instance
 
-    return made
+    return Conversion(convert, shadow, cls, made)

@@ -357,7 +357,8 @@ def chain_decoder(chain: Chain, *, typed: bool = True) -> StoredDecoder:
     from escli.jsontext import typed_decoder
 
     loads = typed_decoder(Any)
-    make = converter(cls)
+    check, shadow, _, make = converter(cls)
+    new = object.__new__
     refused = typed_refusals()
     # One step (the usual chain) is called straight, and the text path is one function: a
     # loop, the namedtuples' lookups and a call per part cost more than the author's
@@ -376,7 +377,12 @@ def chain_decoder(chain: Chain, *, typed: bool = True) -> StoredDecoder:
             if data.__class__ is not dict:
                 data = chain.checked(last, data)
         try:
-            return make(data)
+            check(data, shadow)
+            if make is not None:
+                return make(data)
+            event: Any = new(cls)
+            event.__dict__.update(data)
+            return event
         except refused as e:
             raise not_fitting(data, e) from None
 
@@ -395,7 +401,12 @@ def chain_decoder(chain: Chain, *, typed: bool = True) -> StoredDecoder:
             if data.__class__ is not dict:
                 data = chain.checked(last, data)
         try:
-            return make(data)
+            check(data, shadow)
+            if make is not None:
+                return make(data)
+            event: Any = new(cls)
+            event.__dict__.update(data)
+            return event
         except refused as e:
             raise not_fitting(data, e) from None
 

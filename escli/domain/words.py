@@ -27,8 +27,16 @@ __all__ = ["build_command", "command_usage", "parse_text"]
 
 
 def command_usage(spec: CommandSpec) -> str:
-    """``attack ENTITY_ID DAMAGE``."""
-    return " ".join([spec.name, *(name.upper() for name in field_types(spec.cls))])
+    """``attack ENTITY_ID DAMAGE [WEAPON]``: a field with a default may be left out."""
+    return " ".join(
+        [
+            spec.name,
+            *(
+                f"[{name.upper()}]" if _has_default(spec.cls, name) else name.upper()
+                for name in field_types(spec.cls)
+            ),
+        ]
+    )
 
 
 def _split(spec: CommandSpec, words: Sequence[str], fields: dict[str, Any]) -> dict[str, str]:
@@ -97,8 +105,6 @@ def make_command(spec: CommandSpec, values: dict[str, Any]) -> Any:
 
 
 def _has_default(cls: type, name: str) -> bool:
-    import dataclasses
-
     for f in dataclasses.fields(cls):
         if f.name == name:
             return not (

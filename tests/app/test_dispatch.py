@@ -20,9 +20,9 @@ def test_a_dispatch_appends_the_events_and_reports_the_transition(combat: Domain
     assert result.stream == "combat-ogre"
     assert (result.before.generation, result.after.generation) == (0, 1)
     assert (result.before.hitpoints, result.after.hitpoints) == (900, 750)
-    assert result.events == [EntityAttacked("ogre", 150)]
+    assert result.events == [EntityAttacked("ogre", 150, "fists")]
     assert [(r.generation, r.event_type, r.data) for r in result.recorded] == [
-        (1, "combat.EntityAttacked", {"entity_id": "ogre", "damage": 150})
+        (1, "combat.EntityAttacked", {"entity_id": "ogre", "damage": 150, "weapon": "fists"})
     ]
 
 
@@ -42,7 +42,7 @@ def test_all_events_of_a_command_go_in_one_append(combat: Domain) -> None:
             return super().append(stream, events, expected_generation, **options)
 
     result = dispatch(combat, Attack("ogre", 1000), CountingStore())
-    assert result.events == [EntityAttacked("ogre", 1000), EntityDied("ogre")]
+    assert result.events == [EntityAttacked("ogre", 1000, "fists"), EntityDied("ogre")]
     assert calls == [2]
     assert [r.generation for r in result.recorded] == [1, 2]
 
@@ -155,6 +155,6 @@ def test_a_handler_returning_a_foreign_object_is_a_bug_not_a_user_error(combat: 
 def test_dispatch_works_on_every_store_the_same(combat: Domain, sqlite_store: Store) -> None:
     dispatch(combat, Spawn("dragon", 300), sqlite_store)
     result = dispatch(combat, Attack("dragon", 300), sqlite_store)
-    assert result.events == [EntityAttacked("dragon", 300), EntityDied("dragon")]
+    assert result.events == [EntityAttacked("dragon", 300, "fists"), EntityDied("dragon")]
     assert [r.generation for r in sqlite_store.read("combat-dragon")] == [1, 2, 3]
     assert open_store(sqlite_store.url).generation("combat-dragon") == 3

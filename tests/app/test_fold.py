@@ -14,7 +14,7 @@ from escli.stores.memory import MemoryStore
 
 def attacked(data: dict) -> NewEvent:  # type: ignore[type-arg]
     return NewEvent(
-        "combat.EntityAttacked", "1.0", "events://escli/samples/combat", data, new_event_id()
+        "combat.EntityAttacked", "2.0", "events://escli/samples/combat", data, new_event_id()
     )
 
 
@@ -46,7 +46,7 @@ def test_steps_show_every_transition(combat: Domain) -> None:
         (1, 900, 750),
         (2, 750, 800),
     ]
-    assert walked[0].event == EntityAttacked("ogre", 150)
+    assert walked[0].event == EntityAttacked("ogre", 150, "fists")
     assert [s.after.generation for s in walked] == [1, 2]
 
 
@@ -63,15 +63,27 @@ def test_replaying_does_not_change_the_shared_initial_state(combat: Domain) -> N
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"entity_id": "ogre", "damage": "150"}, "field damage: expected an integer, got '150'"),
-        ({"entity_id": "ogre", "damage": 1.5}, "field damage: expected an integer, got 1.5"),
-        ({"entity_id": "ogre", "damage": True}, "field damage: expected an integer, got True"),
-        ({"entity_id": "ogre"}, "field damage: missing"),
         (
-            {"entity_id": "ogre", "damage": 1, "crit": True},
+            {"entity_id": "ogre", "damage": "150", "weapon": "axe"},
+            "field damage: expected an integer, got '150'",
+        ),
+        (
+            {"entity_id": "ogre", "damage": 1.5, "weapon": "axe"},
+            "field damage: expected an integer, got 1.5",
+        ),
+        (
+            {"entity_id": "ogre", "damage": True, "weapon": "axe"},
+            "field damage: expected an integer, got True",
+        ),
+        ({"entity_id": "ogre", "weapon": "axe"}, "field damage: missing"),
+        (
+            {"entity_id": "ogre", "damage": 1, "weapon": "axe", "crit": True},
             "field crit: not a field of EntityAttacked",
         ),
-        ({"entity_id": 7, "damage": 1}, "field entity_id: expected a string, got 7"),
+        (
+            {"entity_id": 7, "damage": 1, "weapon": "axe"},
+            "field entity_id: expected a string, got 7",
+        ),
     ],
 )
 def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
@@ -80,7 +92,8 @@ def test_stored_data_that_does_not_fit_names_stream_generation_and_field(
     message: str,  # type: ignore[type-arg]
 ) -> None:
     store = MemoryStore()
-    store.append("combat-ogre", [attacked({"entity_id": "ogre", "damage": 1}), attacked(data)], 0)
+    first = attacked({"entity_id": "ogre", "damage": 1, "weapon": "axe"})
+    store.append("combat-ogre", [first, attacked(data)], 0)
     with pytest.raises(StoreError) as caught:
         fold(combat, "combat-ogre", store.read_data("combat-ogre"))
     assert str(caught.value) == f"combat-ogre generation 2: combat.EntityAttacked {message}"
@@ -106,15 +119,15 @@ def test_an_event_version_with_no_class_and_no_upcaster_says_what_to_do(combat: 
 
 def test_a_gap_in_generations_is_a_store_error(combat: Domain) -> None:
     rows = [
-        (1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
-        (3, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 1}),
+        (1, "combat.EntityAttacked", "2.0", {"entity_id": "ogre", "damage": 1, "weapon": "axe"}),
+        (3, "combat.EntityAttacked", "2.0", {"entity_id": "ogre", "damage": 1, "weapon": "axe"}),
     ]
     with pytest.raises(StoreError, match="expected generation 2, the store gave 3"):
         fold(combat, "combat-ogre", rows)
 
 
 def test_stored_text_that_is_not_json_is_a_store_error(combat: Domain) -> None:
-    rows = [(1, "combat.EntityAttacked", "1.0", '{"entity_id": "ogre", "damage": ')]
+    rows = [(1, "combat.EntityAttacked", "2.0", '{"entity_id": "ogre", "damage": ')]
     with pytest.raises(StoreError, match="generation 1: stored data is not JSON"):
         fold(combat, "combat-ogre", rows)
 
@@ -125,14 +138,14 @@ def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
     import json
 
     rows = [
-        (1, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": 7}'),
+        (1, "combat.EntityAttacked", "2.0", '{"entity_id": "troll", "damage": 7, "weapon": "axe"}'),
         (
             2,
             "combat.EntityHealed",
             "1.0",
             '{"entity_id": "troll", "amount": 123456789012345678901}',
         ),
-        (3, "combat.EntityAttacked", "1.0", b'{"entity_id": "troll", "damage": 1}'),
+        (3, "combat.EntityAttacked", "2.0", b'{"entity_id": "troll", "damage": 1, "weapon": "x"}'),
     ]
     import escli.app.fold
 
@@ -148,11 +161,12 @@ def test_stored_text_and_its_parsed_data_fold_the_same(combat: Domain) -> None:
 def test_a_long_fold_switches_decoders_and_still_names_a_bad_event(combat: Domain) -> None:
     from escli.domain.codec import PLAIN_USES
 
-    good = '{"entity_id": "troll", "damage": 1}'
-    rows = [(g, "combat.EntityAttacked", "1.0", good) for g in range(1, PLAIN_USES + 11)]
+    good = '{"entity_id": "troll", "damage": 1, "weapon": "axe"}'
+    rows = [(g, "combat.EntityAttacked", "2.0", good) for g in range(1, PLAIN_USES + 11)]
     assert fold(combat, "combat-troll", rows).hitpoints == 1500 - PLAIN_USES - 10
     bad = PLAIN_USES + 5
-    rows[bad - 1] = (bad, "combat.EntityAttacked", "1.0", '{"entity_id": "troll", "damage": "1"}')
+    spoilt = '{"entity_id": "troll", "damage": "1", "weapon": "axe"}'
+    rows[bad - 1] = (bad, "combat.EntityAttacked", "2.0", spoilt)
     with pytest.raises(StoreError) as caught:
         fold(combat, "combat-troll", rows)
     assert str(caught.value) == (
@@ -164,12 +178,27 @@ def test_a_long_fold_switches_decoders_and_still_names_a_bad_event(combat: Domai
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        ('{"entity_id": "troll", "damage": NaN}', "field damage: expected an integer, got nan"),
-        ('{"entity_id": "troll", "damage": 1e400}', "field damage: expected an integer, got inf"),
-        ('{"entity_id": "tr\\ud800", "damage": 1}', "field entity_id: contains a lone surrogate"),
-        ('{"entity_id": "troll", "damage": true}', "field damage: expected an integer, got True"),
-        ('{"entity_id": "troll", "damage": 1, "x": 1}', "field x: not a field of EntityAttacked"),
-        ('{"entity_id": "troll"}', "field damage: missing"),
+        (
+            '{"entity_id": "troll", "damage": NaN, "weapon": "axe"}',
+            "field damage: expected an integer, got nan",
+        ),
+        (
+            '{"entity_id": "troll", "damage": 1e400, "weapon": "axe"}',
+            "field damage: expected an integer, got inf",
+        ),
+        (
+            '{"entity_id": "tr\\ud800", "damage": 1, "weapon": "axe"}',
+            "field entity_id: contains a lone surrogate",
+        ),
+        (
+            '{"entity_id": "troll", "damage": true, "weapon": "axe"}',
+            "field damage: expected an integer, got True",
+        ),
+        (
+            '{"entity_id": "troll", "damage": 1, "weapon": "axe", "x": 1}',
+            "field x: not a field of EntityAttacked",
+        ),
+        ('{"entity_id": "troll", "weapon": "axe"}', "field damage: missing"),
         ("[1]", "field (data): expected an object, got [1]"),
         ("{", "stored data is not JSON"),
     ],
@@ -182,7 +211,7 @@ def test_stored_text_either_decoder_refuses_is_worded_as_ever(
 
     if path == "typed":  # msgspec's from the first event, not after PLAIN_USES of them
         monkeypatch.setattr(escli.app.fold, "PLAIN_USES", 0)
-    rows = [(1, "combat.EntityAttacked", "1.0", text)]
+    rows = [(1, "combat.EntityAttacked", "2.0", text)]
     with pytest.raises(StoreError, match="combat-troll generation 1: ") as caught:
         fold(combat, "combat-troll", rows)
     assert message in str(caught.value)

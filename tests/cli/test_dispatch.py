@@ -16,7 +16,8 @@ def test_the_first_attack_takes_the_ogre_from_900_to_750(escli: Run) -> None:
     assert out.stdout == (
         "combat-ogre  generation 0 → 1\n"
         "events\n"
-        '    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}\n'
+        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}\n'
         "state\n"
         "  entity_id      ogre\n"
         "  hitpoints      900 → 750\n"
@@ -53,7 +54,12 @@ def test_json_output_is_one_object_with_the_whole_transition(escli: Run) -> None
     assert data["command"] == "Attack"
     assert data["dry_run"] is False
     assert [(e["generation"], e["type"], e["version"], e["data"]) for e in data["events"]] == [
-        (1, "combat.EntityAttacked", "1.0", {"entity_id": "ogre", "damage": 900}),
+        (
+            1,
+            "combat.EntityAttacked",
+            "2.0",
+            {"entity_id": "ogre", "damage": 900, "weapon": "fists"},
+        ),
         (2, "combat.EntityDied", "1.0", {"entity_id": "ogre"}),
     ]
     assert [e["position"] for e in data["events"]] == [1, 2]
@@ -96,17 +102,17 @@ def test_the_store_can_be_chosen_with_an_option(escli: Run, tmp_path) -> None:  
         (
             ["dispatch", "combat", "attack", "ogre"],
             2,
-            "attack: missing DAMAGE (usage: attack ENTITY_ID DAMAGE)",
+            "attack: missing DAMAGE (usage: attack ENTITY_ID DAMAGE [WEAPON])",
         ),
         (
-            ["dispatch", "combat", "attack", "ogre", "1", "2"],
+            ["dispatch", "combat", "attack", "ogre", "1", "axe", "2"],
             2,
-            "attack: unexpected extra argument(s) '2' (usage: attack ENTITY_ID DAMAGE)",
+            "attack: unexpected extra argument(s) '2' (usage: attack ENTITY_ID DAMAGE [WEAPON])",
         ),
         (
             ["dispatch", "combat", "attack", "ogre", "--power", "3"],
             2,
-            "attack has no option --power (options: --entity-id, --damage)",
+            "attack has no option --power (options: --entity-id, --damage, --weapon)",
         ),
         (
             ["dispatch", "combat", "attack", "ogre", "abc"],

@@ -119,7 +119,7 @@ def test_format_event_writes_the_one_event(escli: Run) -> None:
     escli("dispatch", "combat", "attack", "troll", "10")
     out = escli("export", "combat-troll", "--format", "event")
     assert out.exit_code == 0
-    assert json.loads(out.stdout)["data"] == {"entity_id": "troll", "damage": 10}
+    assert json.loads(out.stdout)["data"] == {"entity_id": "troll", "damage": 10, "weapon": "fists"}
     assert out.stdout.count("\n") == 1
 
 
@@ -321,7 +321,7 @@ BAD: list[tuple[str, str, Any, str, str]] = [
      "domain 'combat' has no event type combat.EntityFrozen v1.0: add an upcaster from it "
      "(@domain.upcaster) or keep its old class; see the README's \"Changing a domain\" "
      "(known: combat.EntitySpawned "
-     "v1.0, combat.EntityAttacked v1.0, combat.EntityHealed v1.0, combat.EntityDied v1.0); "
+     "v1.0, combat.EntityAttacked v2.0, combat.EntityHealed v1.0, combat.EntityDied v1.0); "
      "--skip-unknown skips such events"),
     ("generation order", "jsonl", changed(2, generation=5), ":3",
      "combat-ogre generation 5 does not follow generation 2; a stream's events must come "
@@ -340,7 +340,8 @@ BAD: list[tuple[str, str, Any, str, str]] = [
         '"damage": 250', '"damage": 250, "damage": 1') + "]", ": event 2",
      "duplicate member name 'damage' at /data/damage"),
     ("data that does not fit", "jsonl", changed(1, data={"entity_id": "ogre", "damage": "x"}),
-     ":2", "combat.EntityAttacked v1.0 field damage: expected an integer, got 'x'"),
+     ":2", "combat.EntityAttacked v1.0 upcast by add_weapon (combat.EntityAttacked v1.0 -> "
+     "v2.0) field damage: expected an integer, got 'x'"),
     ("extra attribute", "jsonl", changed(1, dataschema="https://example.com/s.json"), ":2",
      "attribute 'dataschema' has no place in an escli store, which keeps specversion, id, "
      "source, type, subject, time, datacontenttype, typeversion, generation and data; "
@@ -531,7 +532,7 @@ def test_dispatch_appends_the_stored_events_to_a_cloudevents_file(
 def test_cloudevents_dash_writes_to_stdout_before_the_result(escli: Run) -> None:
     out = escli("dispatch", "combat", "attack", "ogre", "1", "--to", "cloudevents:-", "--json")
     event_line, result = out.stdout.splitlines()
-    assert json.loads(event_line)["data"] == {"entity_id": "ogre", "damage": 1}
+    assert json.loads(event_line)["data"] == {"entity_id": "ogre", "damage": 1, "weapon": "fists"}
     assert json.loads(result)["targets"] == [
         {
             "target": "cloudevents:-",

@@ -75,7 +75,8 @@ def test_follow_shows_each_event_with_the_fields_it_changed(
         "       max_hitpoints  0 → 500\n"
         "       alive          false → true\n"
         "       known          false → true\n"
-        f'    2  combat.EntityAttacked v1.0  {{"entity_id": "{name}", "damage": 100}}\n'
+        f'    2  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 100, '
+        '"weapon": "fists"}\n'
         "       hitpoints  500 → 400\n"
     )
     shown = open_store(url).url
@@ -107,10 +108,10 @@ def test_follow_json_from_a_generation_folds_what_came_before(
         "generation": 2,
         "position": stored.position,
         "type": "combat.EntityAttacked",
-        "version": "1.0",
+        "version": "2.0",
         "source": "events://escli/samples/combat",
         "time": stored.recorded_at,
-        "data": {"entity_id": name, "damage": 100},
+        "data": {"entity_id": name, "damage": 100, "weapon": "fists"},
         "changed": {"hitpoints": [500, 400]},
         "problem": None,
     }
@@ -126,9 +127,11 @@ def test_follow_all_names_each_stream(escli: Run, fresh_url: str) -> None:
         "                  max_hitpoints  0 → 500\n"
         "                  alive          false → true\n"
         "                  known          false → true\n"
-        'combat-orc     2  combat.EntityAttacked v1.0  {"entity_id": "orc", "damage": 100}\n'
+        'combat-orc     2  combat.EntityAttacked v2.0  {"entity_id": "orc", "damage": 100, '
+        '"weapon": "fists"}\n'
         "                  hitpoints  500 → 400\n"
-        'combat-goblin     1  combat.EntityAttacked v1.0  {"entity_id": "goblin", "damage": 20}\n'
+        'combat-goblin     1  combat.EntityAttacked v2.0  {"entity_id": "goblin", "damage": 20, '
+        '"weapon": "fists"}\n'
         "                     hitpoints  120 → 100\n"
     )
     assert out.stderr == f"following every stream in {open_store(fresh_url).url} (Ctrl-C to stop)\n"
@@ -169,16 +172,18 @@ def test_an_event_that_does_not_apply_is_shown_with_the_problem_and_following_go
 
     stream, source = f"combat-{name}", "events://escli/samples/combat"
     store = open_store(url)
-    for generation, data in enumerate(({"damage": 1}, {"entity_id": name, "damage": 2})):
-        event = NewEvent("combat.EntityAttacked", "1.0", source, data, new_event_id())
+    attacks = ({"damage": 1, "weapon": "axe"}, {"entity_id": name, "damage": 2, "weapon": "axe"})
+    for generation, data in enumerate(attacks):
+        event = NewEvent("combat.EntityAttacked", "2.0", source, data, new_event_id())
         store.append(stream, [event], generation)
     out = escli("follow", stream, "--limit", "2", "--store", url)
     assert out.exit_code == 0
     assert out.stdout == (
-        '    1  combat.EntityAttacked v1.0  {"damage": 1}\n'
+        '    1  combat.EntityAttacked v2.0  {"damage": 1, "weapon": "axe"}\n'
         f"       {stream} generation 1: combat.EntityAttacked field entity_id: missing; "
         f"the state of {stream} is no longer shown\n"
-        f'    2  combat.EntityAttacked v1.0  {{"entity_id": "{name}", "damage": 2}}\n'
+        f'    2  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 2, '
+        '"weapon": "axe"}\n'
     )
     lines = escli("follow", stream, "--limit", "2", "--json", "--store", url).stdout.splitlines()
     assert [(json.loads(x)["changed"], bool(json.loads(x)["problem"])) for x in lines] == [
@@ -205,7 +210,8 @@ def test_follow_shows_an_event_appended_by_another_thread(escli: Run, url: str, 
     # From the commit to follow having printed it and stopped (--limit 1).
     assert shown - appended[0] < 1.0
     assert out.stdout == (
-        f'    3  combat.EntityAttacked v1.0  {{"entity_id": "{name}", "damage": 7}}\n'
+        f'    3  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 7, '
+        '"weapon": "fists"}\n'
         "       hitpoints  400 → 393\n"
     )
 

@@ -30,8 +30,10 @@ def test_follow_nats_prints_every_event_the_stream_holds(
     assert (out.exit_code, out.stdout, out.stderr) == (
         0,
         'combat-dragon    1  combat.EntitySpawned v1.0  {"entity_id": "dragon", "hitpoints": 100}\n'
-        'combat-ogre    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 30}\n'
-        'combat-dragon    2  combat.EntityAttacked v1.0  {"entity_id": "dragon", "damage": 40}\n',
+        'combat-ogre    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 30, '
+        '"weapon": "fists"}\n'
+        'combat-dragon    2  combat.EntityAttacked v2.0  {"entity_id": "dragon", "damage": 40, '
+        '"weapon": "fists"}\n',
         f"following {jetstream.prefix}.> in JetStream stream {jetstream.stream} at "
         "127.0.0.1:4222\n",
     )
@@ -67,7 +69,7 @@ def test_follow_nats_decodes_events_through_the_loaded_domains(
         "combat-ogre",
         1,
     )
-    assert event.event == EntityAttacked("ogre", 30)
+    assert event.event == EntityAttacked("ogre", 30, "fists")
 
 
 def follow_in_another_process(*args: str, cwd: Path) -> subprocess.Popen[str]:

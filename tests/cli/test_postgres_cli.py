@@ -44,7 +44,8 @@ def test_dispatch_and_replay_give_the_same_results_as_on_sqlite(run: Run) -> Non
     assert first.stdout.splitlines()[:3] == [
         "combat-ogre  generation 0 → 1",
         "events",
-        '    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}',
+        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}',
     ]
     assert run("dispatch", "combat", "attack", "ogre", "150").exit_code == 0
     replayed = run("replay", "combat-ogre", "--json")
@@ -62,7 +63,8 @@ def test_replay_steps_show_data_as_it_was_written(run: Run) -> None:
     out = run("replay", "combat-ogre", "--steps")
     # json (not jsonb) keeps the text, key order included.
     assert out.stdout.splitlines()[1:3] == [
-        '    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}',
+        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}',
         "       hitpoints  900 → 750",
     ]
 

@@ -32,9 +32,11 @@ def test_replay_steps_show_the_same_transitions_as_dispatch(escli: Run) -> None:
     out = escli("replay", "combat-ogre", "--steps", "--to-generation", "2")
     assert out.stdout == (
         "combat-ogre  from generation 0\n"
-        '    1  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}\n'
+        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}\n'
         "       hitpoints  900 → 750\n"
-        '    2  combat.EntityAttacked v1.0  {"entity_id": "ogre", "damage": 150}\n'
+        '    2  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+        '"weapon": "fists"}\n'
         "       hitpoints  750 → 600\n"
         "combat-ogre  generation 2\n"
         "  entity_id      ogre\n"
@@ -117,14 +119,16 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
         "combat  Entities that are spawned, attacked, healed, and die.\n"
         "source  events://escli/samples/combat\n"
         "commands\n"
-        "  spawn   entity_id: str, hitpoints: int  (stream: entity_id)\n"
-        "  attack  entity_id: str, damage: int     (stream: entity_id)\n"
-        "  heal    entity_id: str, amount: int     (stream: entity_id)\n"
+        "  spawn   entity_id: str, hitpoints: int            (stream: entity_id)\n"
+        "  attack  entity_id: str, damage: int, weapon: str  (stream: entity_id)\n"
+        "  heal    entity_id: str, amount: int               (stream: entity_id)\n"
         "events\n"
         "  combat.EntitySpawned   v1.0  entity_id: str, hitpoints: int\n"
-        "  combat.EntityAttacked  v1.0  entity_id: str, damage: int\n"
+        "  combat.EntityAttacked  v2.0  entity_id: str, damage: int, weapon: str\n"
         "  combat.EntityHealed    v1.0  entity_id: str, amount: int\n"
         "  combat.EntityDied      v1.0  entity_id: str\n"
+        "upcasters\n"
+        "  combat.EntityAttacked  v1.0  → v2.0  add_weapon\n"
         "state (Entity)\n"
         "  generation: int, entity_id: str, hitpoints: int, max_hitpoints: int, alive: bool, "
         "known: bool, immortal: bool\n"
@@ -134,7 +138,7 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
         "name": "attack",
         "class": "Attack",
         "stream_field": "entity_id",
-        "fields": {"entity_id": "str", "damage": "int"},
+        "fields": {"entity_id": "str", "damage": "int", "weapon": "str"},
     }
     assert data["events"][3] == {
         "type": "combat.EntityDied",

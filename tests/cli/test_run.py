@@ -27,7 +27,10 @@ def test_stdin_plain_text_runs_one_command_per_line(escli: Run, store_url: str) 
     assert "── step 2: combat heal ogre 50\n" in out.stdout
     assert out.stdout.endswith("2 passed, 0 failed\n")
     state = [r.data for r in open_store(store_url).read("combat-ogre")]
-    assert state == [{"entity_id": "ogre", "damage": 150}, {"entity_id": "ogre", "amount": 50}]
+    assert state == [
+        {"entity_id": "ogre", "damage": 150, "weapon": "fists"},
+        {"entity_id": "ogre", "amount": 50},
+    ]
 
 
 def test_stdin_yaml_runs_both_step_syntaxes(escli: Run, store_url: str) -> None:
@@ -40,8 +43,8 @@ def test_stdin_yaml_runs_both_step_syntaxes(escli: Run, store_url: str) -> None:
     assert out.exit_code == 0, out.stderr
     records = list(open_store(store_url).read("combat-ogre"))
     assert [(r.event_type, r.data) for r in records] == [
-        ("combat.EntityAttacked", {"entity_id": "ogre", "damage": 150}),
-        ("combat.EntityAttacked", {"entity_id": "ogre", "damage": 100}),
+        ("combat.EntityAttacked", {"entity_id": "ogre", "damage": 150, "weapon": "fists"}),
+        ("combat.EntityAttacked", {"entity_id": "ogre", "damage": 100, "weapon": "fists"}),
         ("combat.EntityHealed", {"entity_id": "ogre", "amount": 20}),
     ]
 
@@ -223,7 +226,7 @@ def test_a_mapping_takes_quoted_strings_for_string_fields_and_words_as_typed(
     assert out.exit_code == 0, out.stderr
     store = open_store(store_url)
     assert [r.data for r in store.read("combat-ogre")] == [
-        {"entity_id": "ogre", "damage": 5},
+        {"entity_id": "ogre", "damage": 5, "weapon": "fists"},
         {"entity_id": "ogre", "amount": 3},
     ]
 

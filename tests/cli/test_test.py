@@ -13,7 +13,7 @@ domain: combat
 scenarios:
   - name: an attack on a dead ogre is rejected
     given:
-      - {type: EntityAttacked, data: {entity_id: ogre, damage: 900}}
+      - {type: EntityAttacked, data: {entity_id: ogre, damage: 900, weapon: axe}}
       - {type: combat.EntityDied, version: "1.0", data: {entity_id: ogre}}
     when: attack ogre 1
     then:

@@ -118,7 +118,8 @@ def test_from_cloudevent_decodes_the_domain_event_from_the_sdks_parse(combat: Do
 
     ce = JSONFormat().read(None, to_json(RECORD))
     event = from_cloudevent(ce, [combat])
-    assert event == combat.events["combat.EntityAttacked", "1.0"]("ogre", 150)
+    # RECORD is an attack stored at 1.0: it comes back as the current event, upcast.
+    assert event == combat.events["combat.EntityAttacked", "2.0"]("ogre", 150, "fists")
 
 
 @pytest.mark.parametrize(
@@ -132,7 +133,15 @@ def test_from_cloudevent_decodes_the_domain_event_from_the_sdks_parse(combat: Do
         ),
         ({"subject": "chess-knight"}, "no loaded domain has event type combat.EntityAttacked v1.0"),
         ({"subject": "ogre"}, "stream name 'ogre' is not of the form <domain>-<id>"),
-        ({"data": {"entity_id": "ogre"}}, "combat.EntityAttacked field damage: missing"),
+        (
+            {"data": {"entity_id": "ogre"}},
+            r"^CloudEvent e1: combat.EntityAttacked v1.0 upcast by add_weapon "
+            r"\(combat.EntityAttacked v1.0 -> v2.0\) field damage: missing$",
+        ),
+        (
+            {"typeversion": "2.0", "data": {"entity_id": "ogre", "damage": 1}},
+            "^CloudEvent e1: combat.EntityAttacked field weapon: missing$",
+        ),
     ],
 )
 def test_from_cloudevent_refuses_what_is_not_an_escli_event(

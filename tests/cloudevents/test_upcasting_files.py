@@ -389,9 +389,12 @@ def test_replay_file_steps_and_to_generation_read_old_versions(
     assert out.stdout == (
         "ledger-a1  from generation 0\n"
         '    1  ledger.Deposited v1.0  {"account": "a1", "amount": 10}\n'
+        '       → read as v2.0  {"account": "a1", "amount": 10, "currency": "EUR"}\n'
         "       balance     0 → 10\n"
         '       currencies  [] → ["EUR"]\n'
         '    2  ledger.Credited v1.0  {"account": "a1", "sum": 5}\n'
+        "       → read as ledger.Deposited v2.0  "
+        '{"account": "a1", "amount": 5, "currency": "EUR"}\n'
         "       balance     10 → 15\n"
         '       currencies  ["EUR"] → ["EUR", "EUR"]\n'
         "ledger-a1  generation 2\n"
@@ -416,6 +419,11 @@ def test_replay_file_steps_and_to_generation_read_old_versions(
         ("ledger.Deposited", "2.0"),
     ]
     assert [s["changed"]["balance"] for s in replayed["steps"]] == [[0, 10], [10, 15], [15, 22]]
+    assert [s["event"].get("upcast", {}).get("version") for s in replayed["steps"]] == [
+        "2.0",
+        "2.0",
+        None,  # current: read as stored
+    ]
 
 
 # -- from_cloudevent ------------------------------------------------------------------------

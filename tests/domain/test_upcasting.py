@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import datetime
+import decimal
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import pytest
 
 from escli import AggregateState, Domain, DomainError, DomainRegistry
 from escli.app.fold import fold
-from escli.domain.upcasting import version_key
+from escli.domain.upcasting import UpcastFailed, chain_decoder, version_key
 from escli.errors import UnreadableEvent
 
 
@@ -242,3 +244,54 @@ def test_the_current_version_is_the_highest_registered_not_the_last() -> None:
 )
 def test_versions_are_ordered_as_dotted_numbers(older: str, newer: str) -> None:
     assert version_key(older) < version_key(newer)
+
+
+@dataclass(frozen=True)
+class Flat:
+    name: str
+    count: int
+    flag: bool | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rich:
+    when: datetime.datetime
+    amount: decimal.Decimal
+    kind: Literal["a", "b"] = "a"
+
+
+@pytest.mark.parametrize(
+    ("cls", "upcast"),
+    [
+        (Flat, {"name": "n", "count": 1}),
+        (Flat, {"name": "n", "count": 1, "flag": True, "tags": ["x"]}),
+        (Flat, {"name": "n", "count": True}),  # a bool is not an int
+        (Flat, {"name": "n", "count": 1.0}),
+        (Flat, {"name": "n", "count": 10**30}),
+        (Flat, {"name": "n"}),
+        (Flat, {"name": None, "count": 1}),
+        (Flat, {"name": "n", "count": 1, "extra": 1}),
+        (Flat, {"name": "n", "count": 1, "tags": "x"}),
+        (Rich, {"when": "2026-01-31T09:30:00+01:00", "amount": "12.50"}),
+        (Rich, {"when": "2026-01-31T09:30:00", "amount": "12.50"}),  # naive
+        (Rich, {"when": "2026-01-31T09:30:00Z", "amount": "NaN"}),
+        (Rich, {"when": "2026-01-31T09:30:00Z", "amount": 3, "kind": "c"}),
+    ],
+)
+def test_the_typed_and_plain_upcast_decoders_give_one_verdict(
+    cls: type, upcast: dict[str, Any]
+) -> None:
+    domain = Domain("lab", source="test://lab")
+    domain.event(type="lab.Thing", version="2.0")(cls)
+    domain.upcaster("lab.Thing", "1.0", to="2.0")(lambda data: dict(upcast))
+    chain = domain.check_upcasters()["lab.Thing", "1.0"]
+    verdicts = []
+    for typed in (False, True):
+        decoding = chain_decoder(chain, typed=typed)
+        try:
+            verdicts.append(("event", decoding.build("{}")))
+        except UpcastFailed as e:
+            assert e.field is not None
+            verdicts.append(("refused", e.field.path))
+    assert verdicts[0] == verdicts[1]
