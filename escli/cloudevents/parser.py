@@ -22,11 +22,11 @@ from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
-from escli.cloudevents.versions import json_copy, unknown_type, upcast_checker
+from escli.cloudevents.versions import unknown_type, upcast_checker
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, checker, decoder
 from escli.domain.model import Domain
-from escli.domain.upcasting import Chain, UpcastFailed, chain_decoder
+from escli.domain.upcasting import Chain, UpcastFailed, chain_decoder, json_copy
 from escli.errors import EscliError, InvalidInput, NotFound
 from escli.jsontext import DuplicateMemberError, data_values, loads_json_object_strict
 from escli.stores.base import MAX_GENERATION, NewEvent, past_max_generation

@@ -14,12 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from escli.cloudevents.mapping import GENERATION, TYPEVERSION
 from escli.cloudevents.parser import DomainLookup
-from escli.cloudevents.versions import json_copy
 from escli.cloudevents.write import attributes
 from escli.domain.calls import failure, home_of
 from escli.domain.codec import FieldError, decoder
 from escli.domain.model import Domain
-from escli.domain.upcasting import UpcastFailed
+from escli.domain.upcasting import UpcastFailed, json_copy
 from escli.errors import EscliError, InvalidInput, StoreError, missing_client
 from escli.stores.base import RecordedEvent
 

@@ -27,23 +27,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from escli.domain.codec import checker
+from escli.domain.upcasting import json_copy
 
 if TYPE_CHECKING:
     from escli.domain.model import Domain
     from escli.domain.upcasting import Chain
 
-__all__ = ["json_copy", "unknown_type", "upcast_checker"]
-
-
-def json_copy(value: Any) -> Any:
-    """A copy of a JSON value (dicts, lists and what they hold) that shares nothing mutable
-    with it: what an upcaster is given, so the data kept is the file's."""
-    kind = value.__class__
-    if kind is dict:
-        return {name: json_copy(item) for name, item in value.items()}
-    if kind is list:
-        return [json_copy(item) for item in value]
-    return value
+__all__ = ["unknown_type", "upcast_checker"]
 
 
 def upcast_checker(chain: Chain) -> Any:
