@@ -226,7 +226,7 @@ def bench_replay(events: int, work: Path, repeats: int = 3) -> tuple[float, floa
     return events / best(ours), events / best(floor)
 
 
-def bench_upcast_replay(events: int, work: Path, repeats: int = 5) -> tuple[float, float]:
+def bench_upcast_replay(events: int, work: Path, repeats: int = 9) -> tuple[float, float]:
     """Library-level fold of a stream stored entirely at ``EntityAttacked`` 1.0 (every event
     through the sample's upcaster) next to the same stream at the current 2.0, both from
     one SQLite file, alternated so that machine noise hits both alike."""
