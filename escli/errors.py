@@ -11,7 +11,8 @@
     ├── DeliveryIncomplete          9  stored, but an extra target did not get the events
     ├── ExpectationFailed          10  a script step or scenario did not do what it said
     ├── DomainError                11  a domain module's own code failed (the author's bug)
-    │   └── UnreadableEvent        11  a stored event version with no class and no upcaster
+    │   └── UnreadableEvent        11  a stored event its domain cannot read (no class, no
+    │                                   upcaster, or an upcaster that fails on it)
     └── ClientMissing              12  the client library a store or target needs is not installed
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
@@ -138,8 +139,10 @@ class DomainError(EscliError):
 
 
 class UnreadableEvent(DomainError):
-    """The store holds an event at a (type, version) the domain has neither a class nor an
-    upcaster for: the domain must learn to read it (an upcaster, or its old class kept)."""
+    """The store holds an event its domain cannot read: at a (type, version) it has neither a
+    class nor an upcaster for (the domain must learn to read it: an upcaster, or its old
+    class kept), or one whose upcaster fails on it (raises, or makes data that does not fit
+    the class)."""
 
 
 class ClientMissing(EscliError):

@@ -128,19 +128,21 @@ class UpcastFailed(Exception):
         self.cause = cause  # what the upcaster raised
         self.field = field  # where its result does not fit the class
 
-    def error(self, domain: Domain, where: str) -> DomainError:
-        """The author's ``DomainError``, ``where`` (``combat-ogre generation 3, event ID``)
-        after it; an upcaster that raised is shown with the author's frames."""
+    def error(self, domain: Domain, where: str) -> UnreadableEvent:
+        """The author's error, ``where`` (``combat-ogre generation 3, event ID``) after it:
+        an ``UnreadableEvent`` (a ``DomainError``, exit 11), as for an event with no
+        upcaster at all, so that a reader that goes on past an unreadable stream (``follow``)
+        goes on past this one too; an upcaster that raised is shown with its frames."""
         from escli.domain.calls import failure, home_of
 
         context = f" (upcaster {self.step.describe()}, upcasting {where})"
         if self.cause is not None:
             found = failure(domain.name, home_of(domain), self.cause, context)
             if found is not None:
-                return found
+                return UnreadableEvent(str(found), found.traceback)
         at = self.step.upcaster.where
         prefix = f"{at}: " if at else ""
-        return DomainError(f"{prefix}domain {domain.name!r}: {self}, upcasting {where}")
+        return UnreadableEvent(f"{prefix}domain {domain.name!r}: {self}, upcasting {where}")
 
 
 class Chain(NamedTuple):

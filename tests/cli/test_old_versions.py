@@ -5,7 +5,9 @@ replay (whole, ``--steps``, ``--to-generation``), follow; and it is never rewrit
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
+import escli_combat.events as combat_events
 import pytest
 
 from escli.stores.base import NewEvent, Store, new_event_id
@@ -97,3 +99,23 @@ def test_a_version_the_domain_cannot_read_stops_dispatch_with_what_to_do(
             '(@domain.upcaster) or keep its old class; see the README\'s "Changing a domain"\n'
         )
     assert snapshot(sqlite_store) == before
+
+
+def test_follow_goes_on_past_an_old_event_the_upcaster_cannot_read(
+    escli: Run, sqlite_store: Store
+) -> None:
+    """As past any undecodable event: the problem is shown, the stream is no longer folded."""
+    broken = attacked_v1(5)._replace(data={"damage": 5})  # no entity_id: 2.0 needs one
+    sqlite_store.append("combat-ogre", [broken, attacked_v1(7)], 0)
+    out = escli("follow", "combat-ogre", "--limit", "2", "--json")
+    assert out.exit_code == 0, out.stderr
+    first, second = (json.loads(line) for line in out.stdout.splitlines())
+    assert first["changed"] is None
+    assert first["problem"].startswith(str(Path(combat_events.__file__)) + ":")
+    assert first["problem"].endswith(
+        "domain 'combat': upcaster add_weapon (combat.EntityAttacked v1.0 -> v2.0) returned "
+        "data whose entity_id does not fit EntityAttacked (combat.EntityAttacked v2.0): "
+        f"missing, upcasting combat-ogre generation 1, event {broken.event_id}; the state of "
+        "combat-ogre is no longer shown"
+    )
+    assert (second["generation"], second["changed"], second["problem"]) == (2, None, None)
