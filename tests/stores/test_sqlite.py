@@ -74,6 +74,41 @@ def test_the_first_append_creates_the_file_and_its_folder_in_wal_mode(tmp_path: 
         assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def _open_together(url: str, writers: int) -> list[Exception]:
+    """What ``writers`` threads, let go at once, met appending to new streams of a store
+    none of them had opened."""
+    store = open_store(url)
+    barrier = threading.Barrier(writers)
+    errors: list[Exception] = []
+
+    def writer(entity: int) -> None:
+        barrier.wait()
+        try:
+            store.append(f"combat-{entity}", [new()], 0)
+        except Exception as e:
+            errors.append(e)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    store.close()
+    return errors
+
+
+def test_writers_opening_a_new_store_together_all_get_in(tmp_path: Path) -> None:
+    # Changing the journal mode needs the file to itself, and SQLite refuses it at once,
+    # without waiting, while another connection holds a lock: each opener of a new store
+    # must wait its turn, not fail with "locked". A race, so run often enough to lose it.
+    for round in range(30):
+        path = tmp_path / f"{round}.db"
+        assert _open_together(f"sqlite:///{path}", writers=8) == []
+        with closing(sqlite3.connect(path)) as conn:
+            assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+            assert conn.execute("SELECT count(*) FROM events").fetchone() == (8,)
+
+
 def test_closing_the_store_closes_its_connections_in_every_thread(tmp_path: Path) -> None:
     # SQLite folds the WAL into the database and deletes it when the last connection closes.
     path = tmp_path / "events.db"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -66,6 +67,25 @@ def _immediate(conn: sqlite3.Connection, *, rollback: bool = False) -> Iterator[
         if conn.in_transaction:
             conn.execute("ROLLBACK")
         raise
+
+
+def _set_wal(conn: sqlite3.Connection) -> None:
+    """Put the file in WAL mode, waiting up to the busy timeout.
+
+    Why a loop: changing the journal mode needs the file to itself, and SQLite answers
+    "database is locked" at once, without calling the busy handler, while another
+    connection holds a lock on it. Several processes (or threads) opening a new store
+    together all come here; each waits its turn, and those that come after the first
+    find the mode set already."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as e:
+            if "locked" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
 
 
 def _translate(error: sqlite3.Error, path: str) -> StoreError:
@@ -141,6 +161,8 @@ class Connections(BaseStore):
     def _prepare(self, conn: sqlite3.Connection) -> None:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
         if version == 0 and not self.read_only:
+            # WAL is a property of the file: set once, before the schema is its first write.
+            _set_wal(conn)
             with _immediate(conn):
                 (version,) = conn.execute("PRAGMA user_version").fetchone()
                 if version == 0:
@@ -152,8 +174,6 @@ class Connections(BaseStore):
                             conn.execute(statement)
                     self._created = True
             version = SCHEMA_VERSION
-            # WAL is a property of the file: set once, when the file is made.
-            conn.execute("PRAGMA journal_mode=WAL")
         if version != SCHEMA_VERSION:
             raise StoreError(
                 f"store {self.path} has schema version {version}; this escli reads {SCHEMA_VERSION}"
