@@ -27,6 +27,7 @@ COMMANDS = {
     "publish": "escli.cli.publish:publish",
     "run": "escli.cli.run:run",
     "test": "escli.cli.test:test",
+    "info": "escli.cli.info:info",
     "init": "escli.cli.init:init",
     "copy": "escli.cli.copy:copy",
     "export": "escli.cli.transfer:export",

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console, RenderableType
     from rich.text import Text
 
+    from escli.app.project import Project
     from escli.domain.discovery import DomainRegistry
     from escli.sinks.base import Sink
     from escli.stores.base import Store
@@ -51,12 +52,20 @@ class App:
         self._targets: list[Sink] = []
         self._extra_stores: dict[str, Store] = {}
         self.store_from_command_line = False
+        # Where the store URL and the domain paths came from (``escli info``): "option",
+        # "environment", "project" or "default".
+        self.store_source = "default"
+        self.domains_source = "default"
 
     # -- output --------------------------------------------------------------------------
 
     @cached_property
     def out(self) -> Console:
-        return _console(highlight=False, soft_wrap=True, emoji=False)
+        # On a terminal rich wraps lines at its width, at word boundaries, so the terminal
+        # never breaks one mid-word; into a pipe or file a line stays one line, whatever long.
+        console = _console(highlight=False, soft_wrap=True, emoji=False)
+        console.soft_wrap = not console.is_terminal
+        return console
 
     @cached_property
     def err(self) -> Console:
@@ -108,10 +117,32 @@ class App:
     # -- what the shared options chose ---------------------------------------------------
 
     @cached_property
+    def project(self) -> Project | None:
+        """The project file found upwards from the current folder (``escli.app.project``)."""
+        from escli.app.project import find_project
+
+        return find_project()
+
+    @property
+    def project_root(self) -> str | None:
+        return None if self.project is None else self.project.root
+
+    @cached_property
     def registry(self) -> DomainRegistry:
         from escli.domain.discovery import DomainRegistry
 
-        return DomainRegistry(self.domain_paths)
+        # The built-in sample is left out of a project that names its own domains.
+        project = self.project
+        hide_samples = (
+            self.domains_source == "project" and project is not None and not project.include_sample
+        )
+        return DomainRegistry(self.domain_paths, hide_samples=hide_samples)
+
+    def default_targets(self, given: Iterable[str]) -> list[str]:
+        """The ``--to`` targets: those given, else the project's."""
+        if given or self.project is None:
+            return list(given)
+        return list(self.project.targets)
 
     @property
     def store(self) -> Store:
@@ -214,18 +245,30 @@ def _console(**options: Any) -> Console:
 
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
+    app = ctx.ensure_object(App)
     if value is not None:
-        app = ctx.ensure_object(App)
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")
         app.store_from_command_line = source is click.core.ParameterSource.COMMANDLINE
+        app.store_source = "option" if app.store_from_command_line else "environment"
+    elif app.project is not None:
+        app.store_url = app.project.store or app.project.default_store
+        app.store_source = "project"
 
 
 def _set_domains(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
     app = ctx.ensure_object(App)
     from escli.domain.discovery import paths_from_env
 
-    app.domain_paths = [*value, *paths_from_env(os.environ.get("ESCLI_DOMAINS"))]
+    from_env = paths_from_env(os.environ.get("ESCLI_DOMAINS"))
+    app.domain_paths = [*value, *from_env]
+    if value:
+        app.domains_source = "option"
+    elif from_env:
+        app.domains_source = "environment"
+    elif app.project is not None and app.project.domains:
+        app.domain_paths = list(app.project.domains)
+        app.domains_source = "project"
 
 
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
