@@ -30,6 +30,7 @@ COMMANDS = {
     "info": "escli.cli.info:info",
     "init": "escli.cli.init:init",
     "copy": "escli.cli.copy:copy",
+    "completion": "escli.cli.completion:completion",
     "export": "escli.cli.transfer:export",
     "import": "escli.cli.transfer:import_",
     "follow": "escli.cli.follow:follow",

@@ -12,11 +12,11 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from escli.errors import InvalidInput
+from escli.errors import EscliError, InvalidInput
 from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from rich.console import Console, RenderableType
     from rich.text import Text
@@ -79,6 +79,10 @@ class App:
         from rich.text import Text
 
         self.out.print(Text("\n").join(Text(x) if isinstance(x, str) else x for x in lines))
+
+    def print_text(self, text: str) -> None:
+        """Text exactly as it is (a script, a file's content): no markup, no wrapping."""
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def print_json(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
@@ -245,6 +249,22 @@ def _console(**options: Any) -> Console:
 
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
+    with _quiet_when_completing(ctx):
+        _choose_store(ctx, param, value)
+
+
+@contextlib.contextmanager
+def _quiet_when_completing(ctx: click.Context) -> Iterator[None]:
+    """While a shell completes (click parses resiliently), a broken project file leaves the
+    defaults in place instead of failing: completion never prints an error."""
+    try:
+        yield
+    except EscliError:
+        if not ctx.resilient_parsing:
+            raise
+
+
+def _choose_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     app = ctx.ensure_object(App)
     if value is not None:
         app.store_url = value
@@ -256,7 +276,12 @@ def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) ->
         app.store_source = "project"
 
 
-def _set_domains(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
+def _set_domains(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    with _quiet_when_completing(ctx):
+        _choose_domains(ctx, value)
+
+
+def _choose_domains(ctx: click.Context, value: tuple[str, ...]) -> None:
     app = ctx.ensure_object(App)
     from escli.domain.discovery import paths_from_env
 
@@ -285,10 +310,13 @@ def common_options(f: F) -> F:
         callback=_set_json,
         help="Print machine-readable JSON instead of tables.",
     )(f)
+    from escli.cli.complete import complete_dirs, complete_store_urls
+
     f = click.option(
         "--domains",
         metavar="PATH",
         multiple=True,
+        shell_complete=complete_dirs,
         expose_value=False,
         callback=_set_domains,
         help="Folder (or .py file) of domain modules; repeatable. Also ESCLI_DOMAINS, "
@@ -297,6 +325,7 @@ def common_options(f: F) -> F:
     f = click.option(
         "--store",
         metavar="URL",
+        shell_complete=complete_store_urls,
         envvar="ESCLI_STORE",
         expose_value=False,
         callback=_set_store,

@@ -1,8 +1,17 @@
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import (
+    complete_command_word,
+    complete_commands,
+    complete_domains,
+    complete_targets,
+    complete_words,
+)
 
 HELP = ("--help", "-h")
 
@@ -40,14 +49,31 @@ class DomainCommand(click.Command):
             app.print_lines(command_help(domain, spec, ctx.command_path))
         ctx.exit(0)
 
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """An option being typed after the command: the command's ``--field`` options too."""
+        found = super().shell_complete(ctx, incomplete)
+        domain_name, command_name = ctx.params.get("domain_name"), ctx.params.get("command_name")
+        if not (domain_name and command_name):
+            return found
+        try:
+            app = ctx.ensure_object(App)
+            domain = app.registry.get(domain_name)
+            spec = domain.command_spec(command_name)
+        except Exception:  # completion never prints an error (escli.cli.complete)
+            return found
+        words = list(ctx.params.get("words") or ())
+        return complete_command_word(app, domain, spec, words, incomplete) + found
+
 
 @click.command(
     cls=DomainCommand,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
 )
-@click.argument("domain_name", metavar="DOMAIN")
-@click.argument("command_name", metavar="COMMAND", required=False)
-@click.argument("words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED)
+@click.argument("domain_name", metavar="DOMAIN", shell_complete=complete_domains)
+@click.argument("command_name", metavar="COMMAND", required=False, shell_complete=complete_commands)
+@click.argument(
+    "words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED, shell_complete=complete_words
+)
 @click.option(
     "--dry-run", is_flag=True, help="Handle the command and show the result; write nothing."
 )
@@ -56,6 +82,7 @@ class DomainCommand(click.Command):
     "targets",
     metavar="URL",
     multiple=True,
+    shell_complete=complete_targets,
     help="Also send the appended events to this target (a store URL; cloudevents:FILE to "
     "append them to FILE as CloudEvents JSON Lines, cloudevents:- is stdout; or "
     "nats://HOST:PORT to publish them to NATS JetStream); repeatable. "

@@ -229,3 +229,13 @@ def test_escli_no_project_turns_the_search_off(
     monkeypatch.setenv("ESCLI_NO_PROJECT", "1")
     info = json.loads(run_in(project, monkeypatch)("info", "--json").stdout)
     assert info["project"] is None
+
+
+def test_the_samples_hidden_in_a_project_are_those_escli_registers() -> None:
+    import tomllib
+
+    from escli.domain.discovery import SAMPLES
+    from tests.conftest import ROOT
+
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert set(pyproject["project"]["entry-points"]["escli.domains"]) == SAMPLES
