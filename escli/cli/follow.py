@@ -132,7 +132,7 @@ def _followed_view(item: FollowedStep, with_stream: bool) -> list[Any]:
     lines: list[Any] = (
         list(step_view(step))
         if step.before is not None
-        else [event_line(r.generation, r.event_type, r.type_version, r.data)]
+        else [event_line(r.generation, r.event_type, r.type_version, r.data, r)]
     )
     if item.problem:
         lines.append(Text(f"       {item.problem}", style="red"))

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeVar
 
 from rich.text import Text
 
+from escli.cli.shorten import short_id, short_time
 from escli.domain.codec import encode
 from escli.domain.model import event_meta
 
@@ -93,8 +94,21 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> dict[str, l
     }
 
 
-def event_line(generation: int, event_type: str, version: str, data: dict[str, Any]) -> Text:
+def event_line(
+    generation: int,
+    event_type: str,
+    version: str,
+    data: dict[str, Any],
+    recorded: RecordedEvent | None = None,
+) -> Text:
+    """``  3  combat.EntityAttacked v2.0  {...}``; with the recorded event, its short id and
+    time after the generation (``replay --steps``, ``follow``)."""
     line = Text(f"  {generation:>3}  ")
+    if recorded is not None:
+        line.append(short_id(recorded.event_id), style="yellow")
+        line.append("  ")
+        line.append(short_time(recorded.recorded_at), style="dim")
+        line.append("  ")
     line.append(event_type, style="bold cyan")
     line.append(f" v{version}  ")
     line.append(_compact(data))
@@ -210,7 +224,13 @@ def upcast_json(step: Step) -> dict[str, Any] | None:
 def step_json(step: Step) -> dict[str, Any]:
     """A step: the event as stored and, if it was upcast, what it was read as (``upcast``)."""
     r = step.recorded
-    event = {"id": r.event_id, "type": r.event_type, "version": r.type_version, "data": r.data}
+    event = {
+        "id": r.event_id,
+        "time": r.recorded_at,
+        "type": r.event_type,
+        "version": r.type_version,
+        "data": r.data,
+    }
     upcast = upcast_json(step)
     if upcast is not None:
         event["upcast"] = upcast
@@ -223,7 +243,7 @@ def step_json(step: Step) -> dict[str, Any]:
 
 def step_view(step: Step) -> Iterable[Any]:
     r = step.recorded
-    yield event_line(r.generation, r.event_type, r.type_version, r.data)
+    yield event_line(r.generation, r.event_type, r.type_version, r.data, r)
     upcast = upcast_json(step)
     if upcast is not None:
         line = Text(f"       {ARROW} read as ", style="dim")

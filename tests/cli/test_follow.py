@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from escli import dispatch, load_domain
-from tests.conftest import WITH_SIGINT, Run, needs_esdb_client, open_store
+from tests.conftest import WITH_SIGINT, Run, masked, needs_esdb_client, open_store
 
 
 @pytest.fixture(params=["sqlite", pytest.param("esdb", marks=needs_esdb_client)])
@@ -69,13 +69,14 @@ def test_follow_shows_each_event_with_the_fields_it_changed(
     spawn_and_attack(escli, url, name)
     out = escli("follow", f"combat-{name}", "--limit", "2", "--store", url)
     assert out.exit_code == 0
-    assert out.stdout == (
-        f'    1  combat.EntitySpawned v1.0  {{"entity_id": "{name}", "hitpoints": 500}}\n'
+    assert masked(out.stdout) == (
+        "    1  <id>  <time>  "
+        f'combat.EntitySpawned v1.0  {{"entity_id": "{name}", "hitpoints": 500}}\n'
         "       hitpoints      0 → 500\n"
         "       max_hitpoints  0 → 500\n"
         "       alive          false → true\n"
         "       known          false → true\n"
-        f'    2  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 100, '
+        f'    2  <id>  <time>  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 100, '
         '"weapon": "fists"}\n'
         "       hitpoints  500 → 400\n"
     )
@@ -121,16 +122,19 @@ def test_follow_all_names_each_stream(escli: Run, fresh_url: str) -> None:
     spawn_and_attack(escli, fresh_url, "orc")
     escli("dispatch", "combat", "attack", "goblin", "20", "--store", fresh_url)
     out = escli("follow", "--all", "--limit", "3", "--store", fresh_url)
-    assert out.stdout == (
-        'combat-orc     1  combat.EntitySpawned v1.0  {"entity_id": "orc", "hitpoints": 500}\n'
+    assert masked(out.stdout) == (
+        "combat-orc     1  <id>  <time>  "
+        'combat.EntitySpawned v1.0  {"entity_id": "orc", "hitpoints": 500}\n'
         "                  hitpoints      0 → 500\n"
         "                  max_hitpoints  0 → 500\n"
         "                  alive          false → true\n"
         "                  known          false → true\n"
-        'combat-orc     2  combat.EntityAttacked v2.0  {"entity_id": "orc", "damage": 100, '
+        "combat-orc     2  <id>  <time>  "
+        'combat.EntityAttacked v2.0  {"entity_id": "orc", "damage": 100, '
         '"weapon": "fists"}\n'
         "                  hitpoints  500 → 400\n"
-        'combat-goblin     1  combat.EntityAttacked v2.0  {"entity_id": "goblin", "damage": 20, '
+        "combat-goblin     1  <id>  <time>  "
+        'combat.EntityAttacked v2.0  {"entity_id": "goblin", "damage": 20, '
         '"weapon": "fists"}\n'
         "                     hitpoints  120 → 100\n"
     )
@@ -162,7 +166,7 @@ def test_events_of_an_unknown_domain_are_shown_without_state(escli: Run, url: st
     data = json.loads(out.stdout)
     assert (data["type"], data["data"], data["changed"]) == ("shop.ItemAdded", {"sku": "x"}, None)
     out = escli("follow", stream, "--limit", "1", "--store", url)
-    assert out.stdout == '    1  shop.ItemAdded v1.0  {"sku": "x"}\n'
+    assert masked(out.stdout) == '    1  <id>  <time>  shop.ItemAdded v1.0  {"sku": "x"}\n'
 
 
 def test_an_event_that_does_not_apply_is_shown_with_the_problem_and_following_goes_on(
@@ -178,11 +182,11 @@ def test_an_event_that_does_not_apply_is_shown_with_the_problem_and_following_go
         store.append(stream, [event], generation)
     out = escli("follow", stream, "--limit", "2", "--store", url)
     assert out.exit_code == 0
-    assert out.stdout == (
-        '    1  combat.EntityAttacked v2.0  {"damage": 1, "weapon": "axe"}\n'
+    assert masked(out.stdout) == (
+        '    1  <id>  <time>  combat.EntityAttacked v2.0  {"damage": 1, "weapon": "axe"}\n'
         f"       {stream} generation 1: combat.EntityAttacked field entity_id: missing; "
         f"the state of {stream} is no longer shown\n"
-        f'    2  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 2, '
+        f'    2  <id>  <time>  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 2, '
         '"weapon": "axe"}\n'
     )
     lines = escli("follow", stream, "--limit", "2", "--json", "--store", url).stdout.splitlines()
@@ -209,8 +213,8 @@ def test_follow_shows_an_event_appended_by_another_thread(escli: Run, url: str, 
     writer.join()
     # From the commit to follow having printed it and stopped (--limit 1).
     assert shown - appended[0] < 1.0
-    assert out.stdout == (
-        f'    3  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 7, '
+    assert masked(out.stdout) == (
+        f'    3  <id>  <time>  combat.EntityAttacked v2.0  {{"entity_id": "{name}", "damage": 7, '
         '"weapon": "fists"}\n'
         "       hitpoints  400 → 393\n"
     )

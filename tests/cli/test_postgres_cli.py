@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Run, open_store
+from tests.conftest import Run, masked, open_store
 from tests.stores.contract import new
 
 PASSWORD = "hunter22"
@@ -62,8 +62,8 @@ def test_replay_steps_show_data_as_it_was_written(run: Run) -> None:
     run("dispatch", "combat", "attack", "ogre", "150")
     out = run("replay", "combat-ogre", "--steps")
     # json (not jsonb) keeps the text, key order included.
-    assert out.stdout.splitlines()[1:3] == [
-        '    1  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
+    assert masked(out.stdout).splitlines()[1:3] == [
+        '    1  <id>  <time>  combat.EntityAttacked v2.0  {"entity_id": "ogre", "damage": 150, '
         '"weapon": "fists"}',
         "       hitpoints  900 → 750",
     ]

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from escli import Domain, DomainError, DomainRegistry, InvalidInput
-from tests.conftest import Run, needs_esdb_client, open_store, snapshot
+from tests.conftest import Run, masked, needs_esdb_client, open_store, snapshot
 
 LEDGER = """\
 from dataclasses import dataclass
@@ -386,13 +386,13 @@ def test_replay_file_steps_and_to_generation_read_old_versions(
     args = ["replay", "--file", str(path), "--domains", str(domains)]
     out = escli(*args, "--to-generation", "2", "--steps")
     assert (out.exit_code, out.stderr) == (0, "")
-    assert out.stdout == (
+    assert masked(out.stdout) == (
         "ledger-a1  from generation 0\n"
-        '    1  ledger.Deposited v1.0  {"account": "a1", "amount": 10}\n'
+        '    1  <id>  <time>  ledger.Deposited v1.0  {"account": "a1", "amount": 10}\n'
         '       → read as v2.0  {"account": "a1", "amount": 10, "currency": "EUR"}\n'
         "       balance     0 → 10\n"
         '       currencies  [] → ["EUR"]\n'
-        '    2  ledger.Credited v1.0  {"account": "a1", "sum": 5}\n'
+        '    2  <id>  <time>  ledger.Credited v1.0  {"account": "a1", "sum": 5}\n'
         "       → read as ledger.Deposited v2.0  "
         '{"account": "a1", "amount": 5, "currency": "EUR"}\n'
         "       balance     10 → 15\n"
