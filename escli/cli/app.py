@@ -51,6 +51,11 @@ class App:
         self._targets: list[Sink] = []
         self._extra_stores: dict[str, Store] = {}
         self.store_from_command_line = False
+        # The folder of the project file, when there is one (per-project state lives there).
+        self.project_root: str | None = None
+        # Set by ``escli shell`` while it runs: each line's ``close`` then keeps the store
+        # open for the next line (targets and a script's extra stores still close per line).
+        self.keep_store_open = False
 
     # -- output --------------------------------------------------------------------------
 
@@ -178,7 +183,8 @@ class App:
 
     def close(self) -> None:
         """Close the targets and stores the command opened: all of them in-process (tests,
-        CliRunner), all but a SQLite store when the process ends right after."""
+        CliRunner), all but a SQLite store when the process ends right after, and all but
+        the main store while ``keep_store_open`` is set (the shell, between its lines)."""
         targets, self._targets = self._targets, []
         for target in targets:
             close = getattr(target, "close", None)
@@ -187,6 +193,8 @@ class App:
         extra, self._extra_stores = list(self._extra_stores.values()), {}
         for store_ in extra:
             store_.close()
+        if self.keep_store_open:
+            return
         store, self._store = self._store, None
         if store is None:
             return
