@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from escli.cli.workbench import META_WORDS, split_dispatch_options
+from escli.cli.workbench import META_WORDS, SHELL_OPTIONS, split_dispatch_options
 from escli.errors import EscliError
 
 if TYPE_CHECKING:
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = ["Offer", "click_offers", "complete", "hint"]
 
 _LAST_WORD = re.compile(r"\S*$")
+_NOT_OFFERED = frozenset({*SHELL_OPTIONS, "shell"})  # refused in a line
 _META_HINTS = {
     "use": "use [DOMAIN | DOMAIN-ID]: set the context (nothing: clear it)",
     ":save": ":save FILE.yaml: the session's dispatches as an escli run script",
@@ -92,7 +93,7 @@ def complete(bench: Workbench, text: str) -> list[Offer]:
     seen: set[str] = set()
     result = []
     for value, help_ in offers:
-        if value.startswith(incomplete) and value not in seen:
+        if value.startswith(incomplete) and value not in seen and value not in _NOT_OFFERED:
             seen.add(value)
             result.append(Offer(_quoted(value), typed, help_))
     return result

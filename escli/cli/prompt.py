@@ -16,6 +16,7 @@ from prompt_toolkit import PromptSession
 from prompt_toolkit.completion import CompleteEvent, Completer, Completion
 from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
+from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
 from escli.cli.completing import complete, hint
 
@@ -36,7 +37,8 @@ class _ClickCompleter(Completer):
         self, document: Document, complete_event: CompleteEvent
     ) -> Iterator[Completion]:
         for offer in complete(self.bench, document.text_before_cursor):
-            yield Completion(offer.text, -offer.replaces, display_meta=offer.help or None)
+            meta = offer.help.partition(". ")[0] or None  # the first sentence fits the menu
+            yield Completion(offer.text, -offer.replaces, display_meta=meta)
 
 
 def interact(
@@ -55,6 +57,25 @@ def interact(
         shown = hint(bench, typed)
         return f" {bench.toolbar()}" + (f"\n {shown}" if shown else "")
 
+    completer = _ClickCompleter(bench)
+    bindings = KeyBindings()
+
+    @bindings.add("tab")
+    def _tab(event: KeyPressEvent) -> None:
+        """One completion is put in at once, as a shell does (prompt_toolkit's own Tab
+        completes in the background, after keys typed right behind it); several open the menu."""
+        buffer = event.current_buffer
+        if buffer.complete_state:
+            buffer.complete_next()
+            return
+        found = list(
+            completer.get_completions(buffer.document, CompleteEvent(completion_requested=True))
+        )
+        if len(found) == 1:
+            buffer.apply_completion(found[0])
+        elif found:
+            buffer.start_completion(insert_common_part=True)
+
     options: dict[str, Any] = {}
     if input is not None:
         options["input"] = input
@@ -62,7 +83,8 @@ def interact(
         options["output"] = output
     session: PromptSession[str] = PromptSession(
         history=history,
-        completer=_ClickCompleter(bench),
+        completer=completer,
+        key_bindings=bindings,
         complete_while_typing=False,
         enable_history_search=True,
         bottom_toolbar=toolbar,

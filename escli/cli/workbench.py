@@ -49,10 +49,10 @@ if TYPE_CHECKING:
     from escli.cli.app import App
     from escli.domain.model import CommandSpec, Domain
 
-__all__ = ["META_WORDS", "Context", "Workbench", "history_path"]
+__all__ = ["META_WORDS", "SHELL_OPTIONS", "Context", "Workbench", "history_path"]
 
 META_WORDS = ("use", ":save", "exit", "quit")
-_SHELL_OPTIONS = ("--store", "--domains")
+SHELL_OPTIONS = ("--store", "--domains")  # the shell's own, refused in a line
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class Workbench:
 
         before_dashes = words[: words.index("--")] if "--" in words else words
         for word in before_dashes:
-            if word.partition("=")[0] in _SHELL_OPTIONS:
+            if word.partition("=")[0] in SHELL_OPTIONS:
                 raise UsageError(
                     f"{word.partition('=')[0]} is the shell's own: start another shell with "
                     "escli shell --store URL --domains PATH"
