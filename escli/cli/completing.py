@@ -110,12 +110,16 @@ def click_offers(app: App, args: list[str], incomplete: str) -> list[tuple[str, 
 
 
 def _contexts(bench: Workbench) -> list[tuple[str, str]]:
-    """``use``'s choices: the domains, and the streams the store holds (the first 1,000)."""
+    """``use``'s choices: the domains, and the streams the store holds (the first 1,000,
+    none when the store cannot be read)."""
     import itertools
 
     offers = [(name, "domain") for name in bench.app.registry.names()]
-    streams = itertools.islice(bench.app.store.streams(), 1000)
-    offers += [(info.stream, "stream") for info in streams]
+    try:
+        streams = itertools.islice(bench.app.store.streams(), 1000)
+        offers += [(info.stream, "stream") for info in streams]
+    except EscliError:
+        pass  # a store that is down: the domains are still worth offering
     return offers
 
 

@@ -275,7 +275,7 @@ class Workbench:
     def toolbar(self) -> str:
         from escli.urls import mask_url
 
-        parts = [mask_url(self.app.store.url)]
+        parts = [mask_url(self._store_url)]  # the URL: a store that is down still has one
         stream = self.context.stream
         if stream is not None:
             try:

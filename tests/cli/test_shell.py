@@ -534,3 +534,42 @@ def test_in_a_real_terminal_tab_completes_and_enter_runs(tmp_path: Path) -> None
     assert events(url, "combat-imp") == [{"entity_id": "imp", "hitpoints": 70}]
     history = tmp_path / "data" / "escli" / "shell_history"
     assert "+spawn imp 70" in history.read_text()
+
+
+def test_ctrl_r_finds_a_line_of_an_earlier_session_in_the_history_file(
+    bench: Workbench, tmp_path: Path
+) -> None:
+    from prompt_toolkit.input import create_pipe_input
+    from prompt_toolkit.output import DummyOutput
+
+    from escli.cli.prompt import interact
+
+    history = tmp_path / "history"
+    history.write_text("\n# earlier\n+dispatch combat spawn imp 5\n\n# earlier\n+streams\n")
+    with create_pipe_input() as typed:
+        typed.send_text("\x12spawn\r\r\x04")  # Ctrl-R, what to find, Enter
+        interact(bench, history_file=str(history), input=typed, output=DummyOutput())
+    assert events(bench.app.store_url, "combat-imp") == [{"entity_id": "imp", "hitpoints": 5}]
+
+
+def test_save_to_a_file_that_cannot_be_written_is_invalid_input(escli: Run, tmp_path: Path) -> None:
+    lines = f"dispatch combat spawn imp 5\n:save {tmp_path}/missing/x.yaml\n"
+    out = escli("shell", input=lines)
+    assert out.exit_code == 4
+    assert out.stderr == f"Error: {tmp_path}/missing/x.yaml: No such file or directory\n"
+
+
+def test_the_shell_s_own_json_holds_for_every_line(escli: Run) -> None:
+    out = escli("shell", "--json", input="dispatch combat spawn imp 5\nnope\n")
+    assert out.exit_code == 2
+    assert out.stdout.startswith('{"stream": "combat-imp"')
+    assert out.stderr.startswith('{"error": "No such command')
+
+
+def test_completion_leaves_out_the_streams_rather_than_failing_when_the_store_is_down() -> None:
+    app = App()
+    app.store_url = "postgresql://postgres@127.0.0.1:1/x"  # nothing listens on port 1
+    bench = Workbench(app)
+    assert offered(bench, "use ") == ["combat"]
+    assert offered(bench, "disp") == ["dispatch"]
+    assert bench.toolbar() == "postgresql://postgres@127.0.0.1:1/x"
