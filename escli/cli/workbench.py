@@ -273,9 +273,11 @@ class Workbench:
         return self._generation
 
     def toolbar(self) -> str:
+        """The context (its stream's generation) first, then the store: a long URL that
+        runs off a narrow terminal takes nothing else with it."""
         from escli.urls import mask_url
 
-        parts = [mask_url(self._store_url)]  # the URL: a store that is down still has one
+        parts = []
         stream = self.context.stream
         if stream is not None:
             try:
@@ -284,6 +286,7 @@ class Workbench:
                 parts.append(f"{stream}: {e}")
         elif self.context.domain:
             parts.append(f"domain {self.context.domain}")
+        parts.append(mask_url(self._store_url))  # the URL: a store that is down still has one
         return "  |  ".join(parts)
 
 

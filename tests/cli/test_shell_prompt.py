@@ -4,9 +4,11 @@ file, the prompt_toolkit prompt in-process, and a real terminal through pexpect.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -61,9 +63,9 @@ def test_the_toolbar_shows_the_store_and_the_stream_s_generation(bench: Workbenc
     url = bench.app.store_url
     assert bench.toolbar() == url
     bench.use(["combat-ogre"])
-    assert bench.toolbar() == f"{url}  |  combat-ogre @ generation 0"
+    assert bench.toolbar() == f"combat-ogre @ generation 0  |  {url}"
     assert bench.run_line("attack 5") == 0
-    assert bench.toolbar() == f"{url}  |  combat-ogre @ generation 1"
+    assert bench.toolbar() == f"combat-ogre @ generation 1  |  {url}"
 
 
 # -- history --------------------------------------------------------------------------------
@@ -145,19 +147,30 @@ def test_piped_input_does_not_import_prompt_toolkit(tmp_path: Path) -> None:
     assert "combat-imp  generation 0 → 1" in done.stdout
 
 
-def test_in_a_real_terminal_tab_completes_and_enter_runs(tmp_path: Path) -> None:
+def expect_text(child: Any, text: str) -> None:
+    """Wait for ``text`` on the terminal. prompt_toolkit may draw a space as a cursor move
+    (``ESC [C``), so a space matches either; its cursor position requests (``ESC [6n``)
+    are answered as a terminal does: without an answer it draws no bottom toolbar."""
+    words = (re.escape(word) for word in text.split(" ") if word)
+    shown = re.compile(r"(?: |\x1b\[[0-9]*C)+".join(words))
+    while child.expect([re.compile(re.escape("\x1b[6n")), shown]) == 0:
+        child.send("\x1b[1;1R")
+
+
+def test_in_a_real_terminal_tab_completes_enter_runs_and_the_toolbar_follows(
+    tmp_path: Path,
+) -> None:
     import pexpect
 
     url = f"sqlite:///{tmp_path / 'e.db'}"
     env = {
         **os.environ,
-        "COLUMNS": "100",
+        "COLUMNS": "200",
         "LINES": "30",
         "TERM": "xterm",
         "NO_COLOR": "1",
         "XDG_DATA_HOME": str(tmp_path / "data"),
         "PYTHONPATH": str(ROOT),
-        "PROMPT_TOOLKIT_NO_CPR": "1",
     }
     env.pop("ESCLI_STORE", None)
     child = pexpect.spawn(
@@ -167,29 +180,41 @@ def test_in_a_real_terminal_tab_completes_and_enter_runs(tmp_path: Path) -> None
         cwd=str(tmp_path),
         encoding="utf-8",
         timeout=20,
-        dimensions=(30, 100),
+        dimensions=(30, 200),  # the toolbar's store URL is a long temporary path
     )
     try:
-        # The screen is drawn with cursor moves (the prompt's last space is one): each
-        # expectation is text that appears as it is only once the step has happened.
-        child.expect_exact("escli>")
+        # The screen is drawn with cursor moves (the prompt's last space is one) and redrawn
+        # by differences: each expectation is text that first appears whole once its step
+        # has happened.
+        expect_text(child, "escli>")
         child.send("use com\t")
-        child.expect_exact("use combat")  # the line redrawn, completed
+        expect_text(child, "use combat")  # the line redrawn, completed
         child.send("\r")
-        child.expect_exact("escli combat>")
+        expect_text(child, "escli combat>")
+        expect_text(child, f"domain combat  |  {url}")  # the toolbar
         child.send("spa\t")
-        child.expect_exact("spawn")
+        expect_text(child, "spawn")
         child.send(" imp 70\r")
-        child.expect_exact("generation 0 → 1")
-        child.expect_exact("escli combat>")
+        expect_text(child, "generation 0 → 1")
+        child.send("use combat-imp\r")
+        expect_text(child, "escli combat-imp>")
+        expect_text(child, "combat-imp @ generation 1")
+        child.send("attack ")
+        expect_text(child, "attack ENTITY_ID DAMAGE [WEAPON]  (ENTITY_ID: imp)")
+        child.send("5\r")
+        expect_text(child, "generation 1 → 2")
+        expect_text(child, "escli combat-imp>")
         child.sendcontrol("d")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
-    assert events(url, "combat-imp") == [{"entity_id": "imp", "hitpoints": 70}]
+    assert events(url, "combat-imp") == [
+        {"entity_id": "imp", "hitpoints": 70},
+        {"entity_id": "imp", "damage": 5, "weapon": "fists"},
+    ]
     history = tmp_path / "data" / "escli" / "shell_history"
-    assert "+spawn imp 70" in history.read_text()
+    assert "+spawn imp 70\n" in history.read_text()
 
 
 def test_ctrl_r_finds_a_line_of_an_earlier_session_in_the_history_file(
