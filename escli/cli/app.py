@@ -54,7 +54,8 @@ class App:
         # The folder of the project file, when there is one (per-project state lives there).
         self.project_root: str | None = None
         # Set by ``escli shell`` while it runs: each line's ``close`` then keeps the store
-        # open for the next line (targets and a script's extra stores still close per line).
+        # open for the next line (targets and a script's extra stores still close per line),
+        # and a line's $ESCLI_STORE does not replace the shell's --store.
         self.keep_store_open = False
 
     # -- output --------------------------------------------------------------------------
@@ -222,8 +223,9 @@ def _console(**options: Any) -> Console:
 
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
-    if value is not None:
-        app = ctx.ensure_object(App)
+    app = ctx.ensure_object(App)
+    # A shell's line ($ESCLI_STORE read again) leaves the store the shell holds as it is.
+    if value is not None and not app.keep_store_open:
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")
         app.store_from_command_line = source is click.core.ParameterSource.COMMANDLINE

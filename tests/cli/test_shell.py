@@ -1,6 +1,6 @@
-"""`escli shell`: lines run as the CLI runs them against one open store, `use` contexts and
-the dispatch rewrite, `:save` as an `escli run` script, piped lines, completion through
-click, the prompt_toolkit prompt in-process, and a real terminal through pexpect."""
+"""`escli shell`'s lines: run as the CLI runs them against one open store, `use` contexts
+and the dispatch rewrite, `:save` as an `escli run` script, piped lines and exit codes.
+What is typed at the prompt is in test_shell_prompt.py."""
 
 from __future__ import annotations
 
@@ -355,3 +355,18 @@ def test_the_shell_s_own_json_holds_for_every_line(escli: Run) -> None:
     assert out.exit_code == 2
     assert out.stdout.startswith('{"stream": "combat-imp"')
     assert out.stderr.startswith('{"error": "No such command')
+
+
+def test_a_script_run_in_a_shell_started_with_store_uses_the_shell_s_store(
+    escli: Run, store_url: str, tmp_path: Path
+) -> None:
+    # As `escli run --store URL` does: the store given on the command line wins over the
+    # script's own store: and over $ESCLI_STORE (the escli fixture sets it to store_url).
+    script = tmp_path / "s.yaml"
+    script.write_text(f"store: sqlite:///{tmp_path / 'own.db'}\nsteps: [combat spawn imp 5]\n")
+    shells = f"sqlite:///{tmp_path / 'shell.db'}"
+    out = escli("shell", "--store", shells, input=f"run {script}\n")
+    assert out.exit_code == 0, out.stderr
+    assert events(shells, "combat-imp") == [{"entity_id": "imp", "hitpoints": 5}]
+    assert not (tmp_path / "own.db").exists()
+    assert events(store_url, "combat-imp") == []
