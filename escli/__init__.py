@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.errors import ExpectationFailed as ExpectationFailed
     from escli.errors import InvalidInput as InvalidInput
     from escli.errors import NotFound as NotFound
+    from escli.errors import ProjectError as ProjectError
     from escli.errors import StoreError as StoreError
     from escli.errors import StoreUnavailable as StoreUnavailable
     from escli.errors import UnreadableEvent as UnreadableEvent
@@ -48,6 +49,7 @@ _EXPORTS = {
     "DomainRegistry": "escli.domain.discovery",
     "load_domain": "escli.domain.discovery",
     "ClientMissing": "escli.errors",
+    "ProjectError": "escli.errors",
     "CommandRejected": "escli.errors",
     "ConcurrencyConflict": "escli.errors",
     "DeliveryIncomplete": "escli.errors",
@@ -86,6 +88,7 @@ __all__ = [
     "ExpectationFailed",
     "InvalidInput",
     "NotFound",
+    "ProjectError",
     "StoreError",
     "StoreUnavailable",
     "UnreadableEvent",

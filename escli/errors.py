@@ -35,6 +35,7 @@ __all__ = [
     "ExpectationFailed",
     "InvalidInput",
     "NotFound",
+    "ProjectError",
     "StoreError",
     "StoreUnavailable",
     "UnreadableEvent",
@@ -143,6 +144,13 @@ class UnreadableEvent(DomainError):
     class nor an upcaster for (the domain must learn to read it: an upcaster, or its old
     class kept), or one whose upcaster fails on it (raises, or makes data that does not fit
     the class)."""
+
+
+class ProjectError(EscliError):
+    """The project file (``escli.toml``, or ``[tool.escli]`` in ``pyproject.toml``) cannot be
+    used: it does not parse, or a key or value is wrong. The message names the file and line."""
+
+    exit_code = 13
 
 
 class ClientMissing(EscliError):

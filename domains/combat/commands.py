@@ -8,6 +8,8 @@ from ._domain import domain
 @domain.command
 @dataclass(frozen=True)
 class Spawn:
+    """Bring an entity to life."""
+
     entity_id: str
     hitpoints: int
 
@@ -15,6 +17,8 @@ class Spawn:
 @domain.command
 @dataclass(frozen=True)
 class Attack:
+    """Strike an entity; it dies at 0 hitpoints."""
+
     entity_id: str
     damage: int
     weapon: str = "fists"
@@ -23,5 +27,7 @@ class Attack:
 @domain.command
 @dataclass(frozen=True)
 class Heal:
+    """Give a living entity hitpoints, up to its maximum."""
+
     entity_id: str
     amount: int

@@ -34,7 +34,7 @@ def add_weapon(data: dict[str, Any]) -> dict[str, Any]:
 @domain.event(version="1.0")
 @dataclass(frozen=True)
 class EntityHealed:
-    """``amount`` is what was healed, which may be less than asked for near full health."""
+    """What was healed: less than asked for near full health."""
 
     entity_id: str
     amount: int

@@ -12,15 +12,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from escli.errors import InvalidInput
+from escli.errors import EscliError, InvalidInput
 from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Iterable, Iterator
 
     from rich.console import Console, RenderableType
     from rich.text import Text
 
+    from escli.app.project import Project
     from escli.domain.discovery import DomainRegistry
     from escli.sinks.base import Sink
     from escli.stores.base import Store
@@ -51,18 +52,24 @@ class App:
         self._targets: list[Sink] = []
         self._extra_stores: dict[str, Store] = {}
         self.store_from_command_line = False
-        # The folder of the project file, when there is one (per-project state lives there).
-        self.project_root: str | None = None
+        # Where the store URL and the domain paths came from (``escli info``): "option",
+        # "environment", "project" or "default".
+        self.store_source = "default"
+        self.domains_source = "default"
         # Set by ``escli shell`` while it runs: each line's ``close`` then keeps the store
         # open for the next line (targets and a script's extra stores still close per line),
-        # and a line's $ESCLI_STORE does not replace the shell's --store.
+        # and a line's $ESCLI_STORE or project file does not replace the shell's store.
         self.keep_store_open = False
 
     # -- output --------------------------------------------------------------------------
 
     @cached_property
     def out(self) -> Console:
-        return _console(highlight=False, soft_wrap=True, emoji=False)
+        # On a terminal rich wraps lines at its width, at word boundaries, so the terminal
+        # never breaks one mid-word; into a pipe or file a line stays one line, whatever long.
+        console = _console(highlight=False, soft_wrap=True, emoji=False)
+        console.soft_wrap = not console.is_terminal
+        return console
 
     @cached_property
     def err(self) -> Console:
@@ -76,6 +83,10 @@ class App:
         from rich.text import Text
 
         self.out.print(Text("\n").join(Text(x) if isinstance(x, str) else x for x in lines))
+
+    def print_text(self, text: str) -> None:
+        """Text exactly as it is (a script, a file's content): no markup, no wrapping."""
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
 
     def print_json(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
@@ -114,10 +125,32 @@ class App:
     # -- what the shared options chose ---------------------------------------------------
 
     @cached_property
+    def project(self) -> Project | None:
+        """The project file found upwards from the current folder (``escli.app.project``)."""
+        from escli.app.project import find_project
+
+        return find_project()
+
+    @property
+    def project_root(self) -> str | None:
+        return None if self.project is None else self.project.root
+
+    @cached_property
     def registry(self) -> DomainRegistry:
         from escli.domain.discovery import DomainRegistry
 
-        return DomainRegistry(self.domain_paths)
+        # The built-in sample is left out of a project that names its own domains.
+        project = self.project
+        hide_samples = (
+            self.domains_source == "project" and project is not None and not project.include_sample
+        )
+        return DomainRegistry(self.domain_paths, hide_samples=hide_samples)
+
+    def default_targets(self, given: Iterable[str]) -> list[str]:
+        """The ``--to`` targets: those given, else the project's."""
+        if given or self.project is None:
+            return list(given)
+        return list(self.project.targets)
 
     @property
     def store(self) -> Store:
@@ -223,19 +256,53 @@ def _console(**options: Any) -> Console:
 
 def _set_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     # `--store ''` is refused by open_store; an empty $ESCLI_STORE counts as unset (click).
+    with _quiet_when_completing(ctx):
+        _choose_store(ctx, param, value)
+
+
+@contextlib.contextmanager
+def _quiet_when_completing(ctx: click.Context) -> Iterator[None]:
+    """While a shell completes (click parses resiliently), a broken project file leaves the
+    defaults in place instead of failing: completion never prints an error."""
+    try:
+        yield
+    except EscliError:
+        if not ctx.resilient_parsing:
+            raise
+
+
+def _choose_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     app = ctx.ensure_object(App)
-    # A shell's line ($ESCLI_STORE read again) leaves the store the shell holds as it is.
-    if value is not None and not app.keep_store_open:
+    if app.keep_store_open:
+        return  # a shell's line: the store the shell holds stays its store
+    if value is not None:
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")
         app.store_from_command_line = source is click.core.ParameterSource.COMMANDLINE
+        app.store_source = "option" if app.store_from_command_line else "environment"
+    elif app.project is not None:
+        app.store_url = app.project.store or app.project.default_store
+        app.store_source = "project"
 
 
-def _set_domains(ctx: click.Context, _param: click.Parameter, value: tuple[str, ...]) -> None:
+def _set_domains(ctx: click.Context, param: click.Parameter, value: tuple[str, ...]) -> None:
+    with _quiet_when_completing(ctx):
+        _choose_domains(ctx, value)
+
+
+def _choose_domains(ctx: click.Context, value: tuple[str, ...]) -> None:
     app = ctx.ensure_object(App)
     from escli.domain.discovery import paths_from_env
 
-    app.domain_paths = [*value, *paths_from_env(os.environ.get("ESCLI_DOMAINS"))]
+    from_env = paths_from_env(os.environ.get("ESCLI_DOMAINS"))
+    app.domain_paths = [*value, *from_env]
+    if value:
+        app.domains_source = "option"
+    elif from_env:
+        app.domains_source = "environment"
+    elif app.project is not None and app.project.domains:
+        app.domain_paths = list(app.project.domains)
+        app.domains_source = "project"
 
 
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
@@ -252,10 +319,13 @@ def common_options(f: F) -> F:
         callback=_set_json,
         help="Print machine-readable JSON instead of tables.",
     )(f)
+    from escli.cli.complete import complete_dirs, complete_store_urls
+
     f = click.option(
         "--domains",
         metavar="PATH",
         multiple=True,
+        shell_complete=complete_dirs,
         expose_value=False,
         callback=_set_domains,
         help="Folder (or .py file) of domain modules; repeatable. Also ESCLI_DOMAINS, "
@@ -264,6 +334,7 @@ def common_options(f: F) -> F:
     f = click.option(
         "--store",
         metavar="URL",
+        shell_complete=complete_store_urls,
         envvar="ESCLI_STORE",
         expose_value=False,
         callback=_set_store,

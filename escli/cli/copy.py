@@ -3,14 +3,15 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, _set_domains, pass_app
+from escli.cli.complete import complete_store_urls, complete_streams
 
 PROGRESS_FROM = 10_000  # events: below this a copy is over before a bar is worth drawing
 
 
 @click.command()
-@click.argument("source_url", metavar="SOURCE_URL")
-@click.argument("target_url", metavar="TARGET_URL")
-@click.argument("streams", metavar="[STREAM]...", nargs=-1)
+@click.argument("source_url", metavar="SOURCE_URL", shell_complete=complete_store_urls)
+@click.argument("target_url", metavar="TARGET_URL", shell_complete=complete_store_urls)
+@click.argument("streams", metavar="[STREAM]...", nargs=-1, shell_complete=complete_streams)
 @click.option("--all", "everything", is_flag=True, help="Copy every stream of the source.")
 @click.option(
     "--upcast",

@@ -1,16 +1,79 @@
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import (
+    complete_command_word,
+    complete_commands,
+    complete_domains,
+    complete_targets,
+    complete_words,
+)
+
+HELP = ("--help", "-h")
+
+
+class DomainCommand(click.Command):
+    """A command whose ``--help`` teaches the domain it is given: ``dispatch DOMAIN --help``
+    lists the domain's commands, ``dispatch DOMAIN COMMAND --help`` shows that command's
+    fields and an example; with no domain it is click's own help.
+
+    The words are parsed once without the help flag, so that ``--domains`` and ``--store``
+    are applied before the domain is looked up; a line that does not parse that way (no
+    domain given) gets click's help as before."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        before = args[: args.index("--")] if "--" in args else args
+        if not any(word in HELP for word in before) or ctx.resilient_parsing:
+            return super().parse_args(ctx, args)
+        rest = [word for i, word in enumerate(args) if not (i < len(before) and word in HELP)]
+        try:
+            super().parse_args(ctx, rest)
+        except click.UsageError:
+            return super().parse_args(ctx, args)  # click's own help (it exits)
+        domain_name = ctx.params.get("domain_name")
+        if domain_name is None:
+            return super().parse_args(ctx, args)
+        from escli.cli.render_help import command_help, domain_help
+
+        app = ctx.ensure_object(App)
+        domain = app.registry.get(domain_name)
+        command_name = ctx.params.get("command_name")
+        if command_name is None:
+            app.print_lines(domain_help(domain, ctx.command_path))
+        else:
+            spec = domain.command_spec(command_name)
+            app.print_lines(command_help(domain, spec, ctx.command_path))
+        ctx.exit(0)
+
+    def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
+        """An option being typed after the command: the command's ``--field`` options too."""
+        found = super().shell_complete(ctx, incomplete)
+        domain_name, command_name = ctx.params.get("domain_name"), ctx.params.get("command_name")
+        if not (domain_name and command_name):
+            return found
+        try:
+            app = ctx.ensure_object(App)
+            domain = app.registry.get(domain_name)
+            spec = domain.command_spec(command_name)
+        except Exception:  # completion never prints an error (escli.cli.complete)
+            return found
+        words = list(ctx.params.get("words") or ())
+        return complete_command_word(app, domain, spec, words, incomplete) + found
 
 
 @click.command(
+    cls=DomainCommand,
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
 )
-@click.argument("domain_name", metavar="DOMAIN")
-@click.argument("command_name", metavar="COMMAND")
-@click.argument("words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED)
+@click.argument("domain_name", metavar="DOMAIN", shell_complete=complete_domains)
+@click.argument("command_name", metavar="COMMAND", required=False, shell_complete=complete_commands)
+@click.argument(
+    "words", metavar="ARGS...", nargs=-1, type=click.UNPROCESSED, shell_complete=complete_words
+)
 @click.option(
     "--dry-run", is_flag=True, help="Handle the command and show the result; write nothing."
 )
@@ -19,6 +82,7 @@ from escli.cli.app import App, common_options, pass_app
     "targets",
     metavar="URL",
     multiple=True,
+    shell_complete=complete_targets,
     help="Also send the appended events to this target (a store URL; cloudevents:FILE to "
     "append them to FILE as CloudEvents JSON Lines, cloudevents:- is stdout; or "
     "nats://HOST:PORT to publish them to NATS JetStream); repeatable. "
@@ -29,7 +93,7 @@ from escli.cli.app import App, common_options, pass_app
 def dispatch(
     app: App,
     domain_name: str,
-    command_name: str,
+    command_name: str | None,
     words: tuple[str, ...],
     dry_run: bool,
     targets: tuple[str, ...],
@@ -39,6 +103,8 @@ def dispatch(
     Reads the stream, folds it to state, handles COMMAND, and appends all its events in one
     write that expects the generation it read (a concurrent writer makes it fail, nothing
     written). ARGS fill the command's fields in order, or by name as --field value.
+    'escli dispatch DOMAIN --help' lists a domain's commands, and
+    'escli dispatch DOMAIN COMMAND --help' shows a command's fields and an example.
 
     \b
     Example:
@@ -49,11 +115,16 @@ def dispatch(
     from escli.app.dispatch import dispatch as run
     from escli.cli.render import dispatch_json, dispatch_view
     from escli.domain.words import build_command
-    from escli.errors import DeliveryIncomplete
+    from escli.errors import DeliveryIncomplete, UsageError
 
     domain = app.registry.get(domain_name)
+    if command_name is None:
+        raise UsageError(
+            f"missing COMMAND for domain {domain.name!r} (its commands: "
+            f"{', '.join(domain.commands)}; see 'escli dispatch {domain.name} --help')"
+        )
     command = build_command(domain, command_name, words)
-    sinks = app.open_targets(targets)
+    sinks = app.open_targets(app.default_targets(targets))
     result = run(domain, command, app.store, sinks=sinks, dry_run=dry_run)
     if app.json:
         app.print_json(dispatch_json(result))

@@ -3,10 +3,11 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_domains
 
 
 @click.command()
-@click.argument("domain_name", metavar="[DOMAIN]", required=False)
+@click.argument("domain_name", metavar="[DOMAIN]", required=False, shell_complete=complete_domains)
 @common_options
 @pass_app
 def domains(app: App, domain_name: str | None) -> None:

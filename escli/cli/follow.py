@@ -5,6 +5,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_streams
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
@@ -12,7 +13,7 @@ if TYPE_CHECKING:
 
 
 @click.command()
-@click.argument("stream", required=False)
+@click.argument("stream", required=False, shell_complete=complete_streams)
 @click.option("--all", "every_stream", is_flag=True, help="Follow every stream instead of one.")
 @click.option(
     "--from-generation",

@@ -3,12 +3,20 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_streams, complete_targets
 from escli.cli.params import Generation
 
 
 @click.command()
-@click.argument("streams", metavar="[STREAM...]", nargs=-1)
-@click.option("--to", "target", metavar="URL", required=True, help="The target to send to.")
+@click.argument("streams", metavar="[STREAM...]", nargs=-1, shell_complete=complete_streams)
+@click.option(
+    "--to",
+    "target",
+    metavar="URL",
+    required=True,
+    help="The target to send to.",
+    shell_complete=complete_targets,
+)
 @click.option("--all", "every", is_flag=True, help="Every stream in the store.")
 @click.option(
     "--from-generation",

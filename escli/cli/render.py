@@ -52,6 +52,9 @@ Cell = str | Text
 def columns(rows: Iterable[Sequence[Cell]], indent: int = 2, gap: int = 2) -> Text:
     """Rows as aligned columns, with no trailing spaces (rich tables pad every cell)."""
     cells = [[c if isinstance(c, Text) else Text(c) for c in row] for row in rows]
+    for row in cells:  # an empty last cell would pad the line with spaces
+        while row and not row[-1].cell_len:
+            row.pop()
     widths = [
         max((r[i].cell_len for r in cells if len(r) > i), default=0)
         for i in range(max(map(len, cells), default=0))

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from escli.cli.render import ARROW, Cell, columns, counted
+from escli.cli.render_help import default_text, doc_of
 from escli.domain.codec import field_types, type_label
 from escli.domain.model import event_meta
 
@@ -38,6 +39,8 @@ def domain_json(domain: Domain) -> dict[str, Any]:
                 "class": spec.cls.__name__,
                 "stream_field": spec.stream_field,
                 "fields": {n: type_label(t) for n, t in field_types(spec.cls).items()},
+                "defaults": _defaults(spec.cls),
+                "doc": doc_of(spec.cls),
             }
             for spec in domain.commands.values()
         ],
@@ -49,6 +52,8 @@ def domain_json(domain: Domain) -> dict[str, Any]:
                 == event_meta(cls).version,
                 "source": event_meta(cls).source,
                 "fields": {n: type_label(t) for n, t in field_types(cls).items()},
+                "defaults": _defaults(cls),
+                "doc": doc_of(cls),
             }
             for cls in domain.event_classes()
         ],
@@ -60,8 +65,23 @@ def domain_json(domain: Domain) -> dict[str, Any]:
     }
 
 
-def _fields_text(fields: dict[str, str]) -> str:
-    return ", ".join(f"{name}: {label}" for name, label in fields.items())
+def _defaults(cls: type) -> dict[str, str]:
+    """Field -> its default as JSON text, for the fields that have one."""
+    found = {name: default_text(cls, name) for name in field_types(cls)}
+    return {name: text for name, text in found.items() if text is not None}
+
+
+def _fields_text(fields: dict[str, str], defaults: dict[str, str] | None = None) -> str:
+    """``entity_id: str, weapon: str = "fists"``: a field with a default may be left out."""
+    defaults = defaults or {}
+    return ", ".join(
+        f"{name}: {label}" + (f" = {defaults[name]}" if name in defaults else "")
+        for name, label in fields.items()
+    )
+
+
+def _summary(doc: str) -> str:
+    return doc.split("\n\n")[0].replace("\n", " ")
 
 
 def domain_view(domain: Domain) -> Iterable[Any]:
@@ -70,13 +90,22 @@ def domain_view(domain: Domain) -> Iterable[Any]:
     yield f"source  {data['source']}"
     yield "commands"
     yield columns(
-        [c["name"], _fields_text(c["fields"]), f"(stream: {c['stream_field']})"]
+        [
+            c["name"],
+            _fields_text(c["fields"], c["defaults"]),
+            f"(stream: {c['stream_field']})",
+            Text(_summary(c["doc"]), style="dim"),
+        ]
         for c in data["commands"]
     )
     yield "events"
     yield columns(
-        [e["type"], f"v{e['version']}", _fields_text(e["fields"])]
-        + ([] if e["current"] else [f"(older: v{domain.current_version(e['type'])} is current)"])
+        [e["type"], f"v{e['version']}", _fields_text(e["fields"], e["defaults"])]
+        + (
+            [Text(_summary(e["doc"]), style="dim")]
+            if e["current"]
+            else [f"(older: v{domain.current_version(e['type'])} is current)"]
+        )
         for e in data["events"]
     )
     if data["upcasters"]:

@@ -3,10 +3,11 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_files
 
 
 @click.command()
-@click.argument("files", metavar="FILE...", nargs=-1, required=True)
+@click.argument("files", metavar="FILE...", nargs=-1, required=True, shell_complete=complete_files)
 @click.option("--keep-going", is_flag=True, help="Run every step even after one fails.")
 @common_options
 @pass_app

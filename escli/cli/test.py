@@ -3,10 +3,11 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_files
 
 
 @click.command()
-@click.argument("paths", metavar="PATH...", nargs=-1, required=True)
+@click.argument("paths", metavar="PATH...", nargs=-1, required=True, shell_complete=complete_files)
 @common_options
 @pass_app
 def test(app: App, paths: tuple[str, ...]) -> None:

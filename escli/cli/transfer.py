@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_files, complete_streams
 from escli.cli.params import output_path
 
 
 @click.command()
-@click.argument("streams", metavar="[STREAM...]", nargs=-1)
+@click.argument("streams", metavar="[STREAM...]", nargs=-1, shell_complete=complete_streams)
 @click.option("--all", "everything", is_flag=True, help="Export every stream, in store order.")
 @click.option(
     "--format",
@@ -91,7 +92,7 @@ def export(
 
 
 @click.command("import")
-@click.argument("file", metavar="FILE|-")
+@click.argument("file", metavar="FILE|-", shell_complete=complete_files)
 @click.option(
     "--skip-unknown",
     is_flag=True,

@@ -3,10 +3,11 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_domains
 
 
 @click.command()
-@click.argument("domain_names", metavar="[DOMAIN]...", nargs=-1)
+@click.argument("domain_names", metavar="[DOMAIN]...", nargs=-1, shell_complete=complete_domains)
 @click.option("--check", is_flag=True, help="Exit 11 if any stored event cannot be read.")
 @common_options
 @pass_app

@@ -246,6 +246,22 @@ def _module_home(module_name: str) -> str | None:
     return os.path.abspath(spec.origin) if spec.origin else None
 
 
+def _hint(name: str) -> str:
+    """Where an unknown domain may be: a ``domains/`` folder of the current one that holds
+    it, which escli reads only when told (``--domains``, ``ESCLI_DOMAINS``, a project file),
+    and the closest known name."""
+    try:
+        beside = _candidates("domains") if os.path.isdir("domains") else {}
+    except InvalidInput:
+        beside = {}
+    if name in beside:
+        return (
+            f"; ./domains holds {os.path.basename(beside[name])}: pass --domains domains, "
+            "or write a project file that names it (escli init)"
+        )
+    return ""
+
+
 def paths_from_env(value: str | None) -> list[str]:
     """The folders listed in ``ESCLI_DOMAINS`` (joined with ``os.pathsep``)."""
     return [p for p in (value or "").split(os.pathsep) if p]
@@ -260,15 +276,28 @@ class Survey(NamedTuple):
     failures: list[DomainError]
 
 
-class DomainRegistry:
-    """The domains visible from folders and installed entry points, loaded on demand."""
+# The samples escli itself registers (pyproject.toml's entry points; a test checks). A
+# project that names its own domains does not list them (``hide_samples``).
+SAMPLES = frozenset({"combat"})
 
-    def __init__(self, paths: Iterable[str | os.PathLike[str]] = ()) -> None:
+
+class DomainRegistry:
+    """The domains visible from folders and installed entry points, loaded on demand.
+
+    With ``hide_samples`` the built-in samples are not listed (``names``, ``all``, the
+    "known:" of an unknown domain) but still load when asked for by name: a project that
+    names its own domains should not see combat in every list, and a user who types
+    ``escli dispatch combat ...`` there still gets it."""
+
+    def __init__(
+        self, paths: Iterable[str | os.PathLike[str]] = (), *, hide_samples: bool = False
+    ) -> None:
         self._folder: dict[str, str] = {}
         for path in paths:
             self._folder.update(_candidates(os.fspath(path)))
         self._loaded: dict[str, Domain] = {}
         self._entry_points: dict[str, str] | None = None
+        self._hidden = SAMPLES if hide_samples else frozenset()
 
     def _installed(self) -> dict[str, str]:
         if self._entry_points is None:
@@ -276,7 +305,8 @@ class DomainRegistry:
         return self._entry_points
 
     def names(self) -> list[str]:
-        return sorted(set(self._folder) | set(self._installed()))
+        installed = set(self._installed()) - self._hidden
+        return sorted(set(self._folder) | installed)
 
     def get(self, name: str) -> Domain:
         domain = self._load(name)
@@ -307,7 +337,10 @@ class DomainRegistry:
             domain.home = domain.home or package_home(target.partition(":")[0].strip())
         else:
             known = ", ".join(self.names()) or "none"
-            raise NotFound(f"unknown domain {name!r} (known: {known})")
+            from escli.suggest import did_you_mean
+
+            hint = _hint(name) or did_you_mean(name, self.names())
+            raise NotFound(f"unknown domain {name!r} (known: {known}){hint}")
         remember(name, domain.home)
         domain.check_upcasters()  # a broken chain: the domain does not load
         self._loaded[name] = domain

@@ -333,8 +333,13 @@ class Domain:
     def command_spec(self, name: str) -> CommandSpec:
         spec = self.commands.get(name) or self.commands.get(kebab_case(name))
         if spec is None:
+            from escli.suggest import did_you_mean
+
             known = ", ".join(sorted(self.commands)) or "none"
-            raise NotFound(f"domain {self.name!r} has no command {name!r} (known: {known})")
+            raise NotFound(
+                f"domain {self.name!r} has no command {name!r}"
+                f"{did_you_mean(name, self.commands)} (known: {known})"
+            )
         return spec
 
     def spec_of(self, command: object) -> CommandSpec:

@@ -29,6 +29,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
+from itertools import islice
 from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
@@ -255,6 +256,11 @@ class EventStore(Protocol):
         """Every stream in the store, ordered by name."""
         ...
 
+    def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
+        """Up to ``limit`` stream names that start with ``prefix``, in order (completion):
+        SQL stores seek their primary key once a name; ``BaseStore`` filters ``streams``."""
+        ...
+
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
         """Every event of every stream with ``position > after_position``, in position
         order, streamed."""
@@ -444,6 +450,10 @@ class BaseStore:
         self, event_ids: Collection[str], streams: Collection[str] = ()
     ) -> dict[str, tuple[str, int]]:
         raise NotImplementedError
+
+    def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
+        names = (i.stream for i in self.streams() if i.stream.startswith(prefix))  # type: ignore[attr-defined]
+        return list(islice(names, limit))
 
     def version_counts(
         self, domains: Collection[str] = (), *, prefix: str = ""

@@ -87,6 +87,10 @@ class NamespacedStore(BaseStore):
             if info.stream.startswith(self.prefix):
                 yield info._replace(stream=info.stream[len(self.prefix) :])
 
+    def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
+        names = self.inner.stream_names(self.prefix + prefix, limit)
+        return [name[len(self.prefix) :] for name in names]
+
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
         for recorded in self.inner.read_all(after_position):
             if recorded.stream.startswith(self.prefix):

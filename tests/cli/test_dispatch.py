@@ -131,7 +131,12 @@ def test_the_store_can_be_chosen_with_an_option(escli: Run, tmp_path) -> None:  
             "unknown store URL scheme 'ftp' in 'ftp://x' (known: sqlite, memory, postgresql, "
             "esdb[+discover], kurrentdb[+discover], kdb[+discover])",
         ),
-        (["dispatch", "combat"], 2, "Missing argument 'COMMAND'. (see 'escli dispatch --help')"),
+        (
+            ["dispatch", "combat"],
+            2,
+            "missing COMMAND for domain 'combat' (its commands: spawn, attack, heal; "
+            "see 'escli dispatch combat --help')",
+        ),
         (["launch"], 2, "No such command 'launch'. (see 'escli --help')"),
     ],
 )

@@ -33,6 +33,8 @@ def test_init_creates_a_sqlite_store_once(escli: Run, store_url: str, tmp_path: 
         "store": store_url,
         "created": False,
         "schema": True,
+        "project": None,
+        "scaffolded": {},
     }
 
 

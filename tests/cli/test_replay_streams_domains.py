@@ -119,13 +119,17 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
         "combat  Entities that are spawned, attacked, healed, and die.\n"
         "source  events://escli/samples/combat\n"
         "commands\n"
-        "  spawn   entity_id: str, hitpoints: int            (stream: entity_id)\n"
-        "  attack  entity_id: str, damage: int, weapon: str  (stream: entity_id)\n"
-        "  heal    entity_id: str, amount: int               (stream: entity_id)\n"
+        "  spawn   entity_id: str, hitpoints: int                      (stream: entity_id)  "
+        "Bring an entity to life.\n"
+        '  attack  entity_id: str, damage: int, weapon: str = "fists"  (stream: entity_id)  '
+        "Strike an entity; it dies at 0 hitpoints.\n"
+        "  heal    entity_id: str, amount: int                         (stream: entity_id)  "
+        "Give a living entity hitpoints, up to its maximum.\n"
         "events\n"
         "  combat.EntitySpawned   v1.0  entity_id: str, hitpoints: int\n"
         "  combat.EntityAttacked  v2.0  entity_id: str, damage: int, weapon: str\n"
-        "  combat.EntityHealed    v1.0  entity_id: str, amount: int\n"
+        "  combat.EntityHealed    v1.0  entity_id: str, amount: int               "
+        "What was healed: less than asked for near full health.\n"
         "  combat.EntityDied      v1.0  entity_id: str\n"
         "upcasters\n"
         "  combat.EntityAttacked  v1.0  → v2.0  add_weapon\n"
@@ -139,6 +143,8 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
         "class": "Attack",
         "stream_field": "entity_id",
         "fields": {"entity_id": "str", "damage": "int", "weapon": "str"},
+        "defaults": {"weapon": '"fists"'},
+        "doc": "Strike an entity; it dies at 0 hitpoints.",
     }
     assert data["events"][3] == {
         "type": "combat.EntityDied",
@@ -146,6 +152,8 @@ def test_domains_shows_one_domain_in_full(escli: Run) -> None:
         "current": True,
         "source": "events://escli/samples/combat",
         "fields": {"entity_id": "str"},
+        "defaults": {},
+        "doc": "",
     }
 
 

@@ -74,16 +74,22 @@ def test_the_toolbar_shows_the_store_and_the_stream_s_generation(bench: Workbenc
 def test_history_lives_in_the_project_else_the_xdg_data_home(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    app = App()
+    monkeypatch.delenv("ESCLI_NO_PROJECT", raising=False)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    monkeypatch.chdir(outside)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
-    assert history_path(app) == str(tmp_path / "data" / "escli" / "shell_history")
+    assert history_path(App()) == str(tmp_path / "data" / "escli" / "shell_history")
     assert (tmp_path / "data" / "escli").is_dir()
     monkeypatch.delenv("XDG_DATA_HOME")
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    assert history_path(app) == str(tmp_path / "home" / ".local/share/escli/shell_history")
-    app.project_root = str(tmp_path / "project")
-    assert history_path(app) == str(tmp_path / "project" / ".escli" / "shell_history")
-    assert history_path(app, str(tmp_path / "mine")) == str(tmp_path / "mine")
+    assert history_path(App()) == str(tmp_path / "home" / ".local/share/escli/shell_history")
+    assert history_path(App(), str(tmp_path / "mine")) == str(tmp_path / "mine")
+    project = tmp_path / "project"
+    (project / "sub").mkdir(parents=True)
+    (project / "escli.toml").write_text("domains = []\n")
+    monkeypatch.chdir(project / "sub")  # found upwards, as escli finds its project file
+    assert history_path(App()) == str(project / ".escli" / "shell_history")
 
 
 # -- the prompt, in-process -----------------------------------------------------------------
@@ -240,3 +246,12 @@ def test_completion_leaves_out_the_streams_rather_than_failing_when_the_store_is
     assert offered(bench, "use ") == ["combat"]
     assert offered(bench, "disp") == ["dispatch"]
     assert bench.toolbar() == "postgresql://postgres@127.0.0.1:1/x"
+
+
+def test_a_rewritten_line_completes_as_the_dispatch_it_stands_for(bench: Workbench) -> None:
+    bench.use(["combat"])
+    fields = ["--entity-id", "--damage", "--weapon"]
+    assert offered(bench, "attack --")[:3] == offered(bench, "dispatch combat attack --")[:3]
+    assert offered(bench, "attack --")[:3] == fields
+    bench.use(["combat-ogre"])  # the context gives the stream: its field is not offered
+    assert offered(bench, "attack --")[:2] == ["--damage", "--weapon"]

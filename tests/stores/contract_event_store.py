@@ -156,6 +156,22 @@ class EventStoreContract(Contract):
         names = [s.stream for s in store.streams()]
         assert names == sorted(names)
 
+    def test_stream_names_are_the_first_of_a_prefix_in_order(self, store: EventStore) -> None:
+        domain = unique_domain()
+        for name in ("b", "a", "c-1", "c-2", "d"):
+            store.append(f"{domain}-{name}", [new(), new()], 0)
+        store.append(f"{domain}x-a", [new()], 0)  # shares the domain's text, not its "-"
+        assert store.stream_names(f"{domain}-") == [
+            f"{domain}-{n}" for n in ("a", "b", "c-1", "c-2", "d")
+        ]
+        assert store.stream_names(f"{domain}-c") == [f"{domain}-c-1", f"{domain}-c-2"]
+        assert store.stream_names(f"{domain}-", limit=2) == [f"{domain}-a", f"{domain}-b"]
+        assert store.stream_names(f"{domain}-z") == []
+        assert store.stream_names(domain) == [
+            *(f"{domain}-{n}" for n in ("a", "b", "c-1", "c-2", "d")),
+            f"{domain}x-a",
+        ]
+
     def test_data_round_trips_unicode_and_nesting(self, store: EventStore) -> None:
         stream = unique_stream()
         data = {"name": "Ogre \u00e9\u4e2d\U0001f409", "tags": ["a", "b"], "nested": {"x": None}}

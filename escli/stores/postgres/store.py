@@ -228,6 +228,23 @@ class PostgresStore(PendingTable):
         ):
             yield StreamInfo(name, generation, count)
 
+    def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
+        """A loose index scan of the primary key, as on SQLite: one seek a name. The walk
+        stops at the first name past the prefix, which is exact under the C collation (the
+        order the names are compared in byte by byte); under a linguistic collation names
+        of one prefix need not sit together, and a few may be missed (completion only)."""
+        rows = self._rows(
+            f"WITH RECURSIVE names(stream, n) AS ("
+            f" SELECT (SELECT stream FROM {self._s}.events WHERE stream >= %(p)s"
+            f" ORDER BY stream LIMIT 1), 1"
+            f" UNION ALL SELECT (SELECT e.stream FROM {self._s}.events e"
+            f" WHERE e.stream > names.stream ORDER BY e.stream LIMIT 1), n + 1 FROM names"
+            f" WHERE starts_with(names.stream, %(p)s) AND n < %(limit)s)"
+            f" SELECT stream FROM names WHERE starts_with(stream, %(p)s)",
+            {"p": prefix, "limit": limit},
+        )
+        return [name for (name,) in rows]
+
     def version_counts(
         self, domains: Collection[str] = (), *, prefix: str = ""
     ) -> list[VersionCount]:

@@ -1,0 +1,254 @@
+"""The project file: ``escli.toml`` or a ``[tool.escli]`` table in ``pyproject.toml``, found
+upwards from the current folder, read, checked, and written by ``escli init``.
+
+A project file pins what a project's commands would otherwise take from options or the
+environment in every shell::
+
+    store = "sqlite:///.escli/events.db"   # the store URL
+    domains = ["domains"]                  # folders (or .py files) of domain modules
+    targets = ["cloudevents:events.jsonl"] # what `escli dispatch` also sends to
+    include-sample = false                 # list the built-in combat sample too
+
+Decisions:
+
+- **Found as git, pytest and ruff find theirs**: the closest folder, from the current one up
+  to the root, that holds ``escli.toml`` or a ``pyproject.toml`` with a ``[tool.escli]``
+  table; in one folder ``escli.toml`` wins. A ``pyproject.toml`` without the table is not a
+  project file and the search goes on past it, as ruff's does. ``ESCLI_NO_PROJECT=1`` stops
+  the search (tests, and a shell that wants the built-in defaults).
+- **Relative paths are relative to the file**, never to the current folder: the store's
+  ``sqlite:///`` path, ``cloudevents:`` and ``sqlite:`` targets, and the domain folders. So
+  the project's commands mean the same from any of its subfolders.
+- **A project with no ``store`` keeps its store beside the file** (``.escli/events.db`` in
+  the project's folder), not in the current folder: from a subfolder, ``escli streams``
+  shows the project's streams instead of an empty store somewhere else.
+- **Precedence**: a command-line option, then the environment variable, then the project
+  file, then the built-in default (``escli info`` shows which won). ``--domains`` and
+  ``$ESCLI_DOMAINS`` add up, as they always have; either replaces the project's list.
+  ``--to`` replaces the project's targets.
+- **A broken file is one line**: its path, the line, and what is wrong (``ProjectError``,
+  exit 13). An unknown key is refused with the closest known one, as a typo should be.
+- The file is read with ``tomllib`` (standard library); ``pyproject.toml`` is parsed only when
+  its text holds ``[tool.escli``, so a project's ``pyproject.toml`` costs a read, not a parse.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from escli.errors import ProjectError
+
+__all__ = [
+    "KEYS",
+    "PROJECT_FILE",
+    "Project",
+    "find_project",
+    "project_text",
+    "read_project",
+    "write_project",
+]
+
+PROJECT_FILE = "escli.toml"
+PYPROJECT = "pyproject.toml"
+TABLE = "tool.escli"
+# The key -> what its value must be, for the message of a value of the wrong kind.
+KEYS = {
+    "store": "a store URL (a string)",
+    "domains": "a list of folders or .py files (strings)",
+    "targets": "a list of target URLs (strings)",
+    "include-sample": "true or false",
+}
+DEFAULT_STORE_IN_PROJECT = ".escli/events.db"
+
+
+@dataclass(frozen=True)
+class Project:
+    """A project file, read: its values with relative paths made absolute (``root`` is the
+    file's folder). ``store`` is None when the file names none."""
+
+    path: str
+    store: str | None = None
+    domains: list[str] = field(default_factory=list)
+    targets: list[str] = field(default_factory=list)
+    include_sample: bool = False
+
+    @property
+    def root(self) -> str:
+        return os.path.dirname(self.path)
+
+    @property
+    def default_store(self) -> str:
+        """The store of a project whose file names none: beside the file."""
+        return "sqlite:///" + os.path.join(self.root, DEFAULT_STORE_IN_PROJECT)
+
+
+def find_project(start: str | None = None) -> Project | None:
+    """The project file closest above ``start`` (the current folder), read; None if none."""
+    if os.environ.get("ESCLI_NO_PROJECT"):
+        return None
+    folder = os.path.abspath(start or os.getcwd())
+    while True:
+        candidate = os.path.join(folder, PROJECT_FILE)
+        if os.path.isfile(candidate):
+            return read_project(candidate)
+        candidate = os.path.join(folder, PYPROJECT)
+        if os.path.isfile(candidate) and _has_table(candidate):
+            return read_project(candidate)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            return None
+        folder = parent
+
+
+def _has_table(path: str) -> bool:
+    try:
+        with open(path, encoding="utf-8") as f:
+            return "[tool.escli" in f.read()
+    except (OSError, UnicodeDecodeError):
+        return False  # not readable as text: not ours to complain about
+
+
+def read_project(path: str) -> Project:
+    """The project file at ``path``: ``escli.toml``, or the ``[tool.escli]`` table of a
+    ``pyproject.toml``. ``ProjectError`` names the file and line of what is wrong."""
+    import tomllib
+
+    path = os.path.abspath(path)
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+        text = raw.decode("utf-8-sig")
+    except OSError as e:
+        raise ProjectError(f"{path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise ProjectError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    try:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        # tomllib says "Expected ... (at line 3, column 7)": the line first, as compilers do.
+        message, _, where = str(e).rpartition(" (at ")
+        line = where.split(",")[0].removeprefix("line ").strip(")") if message else ""
+        if line.isdigit():
+            raise ProjectError(f"{path}:{line}: {message}") from None
+        raise ProjectError(f"{path}: {e}") from None
+    table: Any = document
+    if os.path.basename(path) == PYPROJECT:
+        table = document.get("tool", {}).get("escli", {})
+    if not isinstance(table, dict):
+        raise ProjectError(f"{path}:{_line_of(text, 'escli')}: [tool.escli] must be a table")
+    return _project(path, text, table)
+
+
+def _project(path: str, text: str, table: dict[str, Any]) -> Project:
+    for key in table:
+        if key not in KEYS:
+            from escli.suggest import did_you_mean
+
+            raise ProjectError(
+                f"{path}:{_line_of(text, key)}: unknown key {key!r}"
+                f"{did_you_mean(key, KEYS)} (known: {', '.join(KEYS)})"
+            )
+    store = table.get("store")
+    domains = table.get("domains", [])
+    targets = table.get("targets", [])
+    include_sample = table.get("include-sample", False)
+    for key, value, ok in (
+        ("store", store, store is None or (isinstance(store, str) and store != "")),
+        ("domains", domains, _strings(domains)),
+        ("targets", targets, _strings(targets)),
+        ("include-sample", include_sample, isinstance(include_sample, bool)),
+    ):
+        if not ok:
+            raise ProjectError(
+                f"{path}:{_line_of(text, key)}: {key} must be {KEYS[key]}, "
+                f"got {json.dumps(value, default=str)}"
+            )
+    root = os.path.dirname(path)
+    return Project(
+        path=path,
+        store=None if store is None else relative_url(store, root),
+        domains=[os.path.normpath(os.path.join(root, d)) for d in domains],
+        targets=[relative_url(t, root) for t in targets],
+        include_sample=include_sample,
+    )
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(x, str) and x for x in value)
+
+
+def _line_of(text: str, key: str) -> int:
+    """The first line that sets ``key`` (1 when none is found, as for a table's own fault)."""
+    for number, line in enumerate(text.splitlines(), 1):
+        stripped = line.strip().strip('"')
+        if stripped.startswith(key) and stripped[len(key) :].lstrip('" ').startswith(("=", ".")):
+            return number
+        if stripped.startswith("[") and key in stripped:
+            return number
+    return 1
+
+
+def relative_url(url: str, root: str) -> str:
+    """``url`` with a relative file path made relative to ``root``: SQLite stores
+    (``sqlite:///rel``, ``sqlite:rel``, a bare path) and ``cloudevents:FILE`` targets.
+    Other URLs (a server's, ``memory:``, ``cloudevents:-``) are kept as they are."""
+    lowered = url.lower()
+    for scheme in ("sqlite:///", "sqlite:", "cloudevents:"):
+        if lowered.startswith(scheme):
+            rest = url[len(scheme) :]
+            if scheme == "sqlite:" and rest.startswith("/"):
+                return url  # sqlite://HOST... is refused later, by the store itself
+            if rest == "-" or rest.startswith("/") or not rest:
+                return url
+            prefix = "sqlite:///" if scheme.startswith("sqlite") else scheme
+            return prefix + os.path.normpath(os.path.join(root, rest))
+    if "://" in url or ":" in url.split("/")[0]:
+        return url  # a server's URL, memory:, nats://...
+    return url if url.startswith("/") else os.path.normpath(os.path.join(root, url))
+
+
+def project_text(store: str, domains: list[str], targets: list[str], *, table: bool) -> str:
+    """The TOML of a new project file (``table``: as a ``[tool.escli]`` table to add to a
+    ``pyproject.toml``). Strings are written as JSON strings, which TOML reads as its basic
+    strings; no TOML writer is needed for three keys."""
+    lines = (
+        ["[tool.escli]"]
+        if table
+        else [
+            "# escli's project file: every escli command run in this folder or below uses it.",
+            "# Relative paths are relative to this file. See `escli info`.",
+        ]
+    )
+    lines.append(f"store = {json.dumps(store)}")
+    lines.append(f"domains = [{', '.join(json.dumps(d) for d in domains)}]")
+    lines.append(f"targets = [{', '.join(json.dumps(t) for t in targets)}]")
+    return "\n".join(lines) + "\n"
+
+
+def write_project(folder: str, store: str, domains: list[str], targets: list[str]) -> str:
+    """Write the project file of ``folder``: a ``[tool.escli]`` table added to its
+    ``pyproject.toml`` when it has one, else ``escli.toml``. Its path; a folder that already
+    has a project file is refused, and nothing is written."""
+    existing = os.path.join(folder, PROJECT_FILE)
+    pyproject = os.path.join(folder, PYPROJECT)
+    if os.path.exists(existing) or (os.path.isfile(pyproject) and _has_table(pyproject)):
+        found = existing if os.path.exists(existing) else pyproject
+        raise ProjectError(f"{found} is already this folder's project file; nothing was written")
+    if os.path.isfile(pyproject):
+        read_project(pyproject)  # a pyproject.toml that does not parse is not appended to
+        with open(pyproject, encoding="utf-8") as f:
+            before = f.read()
+        separator = (
+            ""
+            if before.endswith("\n\n") or not before
+            else ("\n" if before.endswith("\n") else "\n\n")
+        )
+        with open(pyproject, "a", encoding="utf-8") as f:
+            f.write(separator + project_text(store, domains, targets, table=True))
+        return pyproject
+    with open(existing, "x", encoding="utf-8") as f:
+        f.write(project_text(store, domains, targets, table=False))
+    return existing
