@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-HEAVY = ("grpc", "esdbclient", "kurrentdbclient", "nats", "psycopg", "cloudevents", "yaml")
+HEAVY = (
+    "grpc",
+    "esdbclient",
+    "kurrentdbclient",
+    "nats",
+    "psycopg",
+    "cloudevents",
+    "yaml",
+    "prompt_toolkit",
+)
 
 PROBE = """
 import json, sys

@@ -35,6 +35,7 @@ COMMANDS = {
     "import": "escli.cli.transfer:import_",
     "follow": "escli.cli.follow:follow",
     "versions": "escli.cli.versions:versions",
+    "shell": "escli.cli.shell:shell",
 }
 
 

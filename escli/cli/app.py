@@ -56,6 +56,10 @@ class App:
         # "environment", "project" or "default".
         self.store_source = "default"
         self.domains_source = "default"
+        # Set by ``escli shell`` while it runs: each line's ``close`` then keeps the store
+        # open for the next line (targets and a script's extra stores still close per line),
+        # and a line's $ESCLI_STORE or project file does not replace the shell's store.
+        self.keep_store_open = False
 
     # -- output --------------------------------------------------------------------------
 
@@ -213,7 +217,8 @@ class App:
 
     def close(self) -> None:
         """Close the targets and stores the command opened: all of them in-process (tests,
-        CliRunner), all but a SQLite store when the process ends right after."""
+        CliRunner), all but a SQLite store when the process ends right after, and all but
+        the main store while ``keep_store_open`` is set (the shell, between its lines)."""
         targets, self._targets = self._targets, []
         for target in targets:
             close = getattr(target, "close", None)
@@ -222,6 +227,8 @@ class App:
         extra, self._extra_stores = list(self._extra_stores.values()), {}
         for store_ in extra:
             store_.close()
+        if self.keep_store_open:
+            return
         store, self._store = self._store, None
         if store is None:
             return
@@ -266,6 +273,8 @@ def _quiet_when_completing(ctx: click.Context) -> Iterator[None]:
 
 def _choose_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
     app = ctx.ensure_object(App)
+    if app.keep_store_open:
+        return  # a shell's line: the store the shell holds stays its store
     if value is not None:
         app.store_url = value
         source = ctx.get_parameter_source(param.name or "store")

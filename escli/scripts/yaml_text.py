@@ -37,6 +37,7 @@ __all__ = [
     "YMap",
     "check_script_text",
     "parse_yaml",
+    "yaml_scalar",
 ]
 
 MAX_CHARS = 4_000_000
@@ -285,3 +286,12 @@ def _invalid(e: Any, source: str) -> InvalidInput:
         # libyaml's own bound (it scans a flow collection ahead): worded as escli's
         return ScriptTooLarge(f"{where}: nested deeper than {MAX_DEPTH} levels")
     return InvalidInput(f"{where}: invalid YAML: {problem}")
+
+
+def yaml_scalar(text: str) -> str:
+    """``text`` as one YAML scalar on one line, quoted only where YAML needs it (``yes``,
+    ``a: b``, a leading ``-``), for writing a script a person will read."""
+    import yaml
+
+    dumped: str = yaml.safe_dump(text, allow_unicode=True, width=10**9)
+    return dumped.removesuffix("\n").removesuffix("\n...")
