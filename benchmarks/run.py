@@ -22,6 +22,9 @@ Figures:
   events (``--no-million`` skips the latter), 10,000 streams next to one stream.
 - postgres (postgres.py): append and replay on the local PostgreSQL, next to bare psycopg.
 - nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
+- complete (complete_bench.py): a Tab on a stream id, whole process, on a store of
+  1,000,000 streams (100,000 with ``--no-million``) next to one of 1,000 (target 200 ms),
+  and ``stream_names`` alone on SQLite and PostgreSQL.
 
 ``--only GROUP`` (repeatable) runs some; a group whose server or client is missing says so.
 """
@@ -257,7 +260,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "cloudevents", "import", "postgres", "nats"],
+        choices=["sqlite", "cloudevents", "import", "postgres", "nats", "complete"],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
@@ -265,7 +268,7 @@ def main() -> None:
         "--no-million", action="store_true", help="Skip the 1,000,000-event import figure."
     )
     args = parser.parse_args()
-    groups = set(args.only or ["sqlite", "cloudevents", "import", "postgres", "nats"])
+    groups = set(args.only or ["sqlite", "cloudevents", "import", "postgres", "nats", "complete"])
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         if "sqlite" in groups:
@@ -327,6 +330,12 @@ def main() -> None:
         except Exception as e:  # a benchmark reports and goes on (no server, no nats-py)
             lines = [f"nats               skipped: {str(e).splitlines()[0]}"]
         for line in lines:
+            print(line, flush=True)
+
+    if "complete" in groups:
+        from complete_bench import bench_complete
+
+        for line in bench_complete(streams=100_000 if args.no_million else 1_000_000):
             print(line, flush=True)
 
 
