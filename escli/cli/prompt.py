@@ -3,7 +3,7 @@ imports prompt_toolkit, and only ``escli shell`` at a terminal imports it.
 
 History is kept in a file (``escli.cli.workbench.history_path``) and searched with Ctrl-R,
 or with the up arrow from what is typed; Tab completes through click's completion
-(``escli.cli.completing``); the bottom toolbar shows the fields of the command being typed,
+(``escli.cli.shell_offers``); the bottom toolbar shows the fields of the command being typed,
 the store and the context stream's generation. Ctrl-C cancels the line, Ctrl-D leaves.
 """
 
@@ -18,7 +18,7 @@ from prompt_toolkit.document import Document
 from prompt_toolkit.history import FileHistory, History, InMemoryHistory
 from prompt_toolkit.key_binding import KeyBindings, KeyPressEvent
 
-from escli.cli.completing import complete, hint
+from escli.cli.shell_offers import complete, hint
 
 if TYPE_CHECKING:
     from prompt_toolkit.input import Input

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from escli.cli.app import App
-from escli.cli.completing import complete, hint
+from escli.cli.shell_offers import complete, hint
 from escli.cli.workbench import Workbench, history_path
 from tests.conftest import ROOT, open_store
 
