@@ -184,6 +184,20 @@ class EventStoreDBStore(PendingList):
         for event in self._all_events(after_position):
             yield self._record(event)
 
+    # EventStoreDB keeps no index of stream names that a prefix could search: completion's
+    # ``stream_names`` reads at most this many events of $all (the oldest first) and offers
+    # the names it met, sorted. A bound on the work, so a Tab on a big store still answers.
+    NAMES_SCANNED = 10 * PAGE
+
+    def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
+        names: set[str] = set()
+        for scanned, event in enumerate(self._all_events(0), 1):
+            if event.stream_name.startswith(prefix):
+                names.add(event.stream_name)
+            if len(names) >= limit or scanned >= self.NAMES_SCANNED:
+                break
+        return sorted(names)[:limit]
+
     def streams(self) -> Iterator[StreamInfo]:
         found: dict[str, list[int]] = {}
         for event in self._all_events(0):
