@@ -5,7 +5,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from escli.cli.app import App, common_options, pass_app
-from escli.cli.complete import complete_streams
+from escli.cli.complete import complete_files, complete_streams
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 @click.option(
     "--file",
     metavar="FILE",
+    shell_complete=complete_files,
     help="Fold a CloudEvents file (JSON Lines, batch or one event; - for stdin) instead of "
     "the store. STREAM is needed only when the file holds several.",
 )

@@ -5,6 +5,7 @@ import sys
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_files
 
 
 @click.command()
@@ -15,6 +16,7 @@ from escli.cli.app import App, common_options, pass_app
     "--history",
     "history_file",
     metavar="FILE",
+    shell_complete=complete_files,
     help="Keep the history in FILE. Default: the project's .escli/shell_history, else "
     "$XDG_DATA_HOME/escli/shell_history.",
 )

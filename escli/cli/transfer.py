@@ -24,6 +24,7 @@ from escli.cli.params import output_path
     "-o",
     "--output",
     metavar="FILE",
+    shell_complete=complete_files,
     callback=output_path,
     help="Write to FILE, not stdout: a file appears whole or not at all (keeping its mode; "
     "a symlink's target is written); a FIFO or device is written straight.",

@@ -173,6 +173,9 @@ def test_urls_targets_folders_and_files(env: Path, monkeypatch: pytest.MonkeyPat
     assert kinds("test ") == ["file"]
     assert kinds("import ev") == ["file"]
     assert kinds("streams --domains do") == ["file"]
+    assert kinds("replay --file ev") == ["file"]
+    assert kinds("export -o ev") == ["file"]
+    assert kinds("shell --history h") == ["file"]
 
 
 def test_the_projects_targets_come_first(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
