@@ -90,8 +90,8 @@ def escli(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
 # human view that differs between runs. ``masked`` puts placeholders in their place, so a
 # test compares everything else exactly and still fails if either is missing.
 _ID_AND_TIME = re.compile(
-    r"(?m)^(\s*(?:\S+\s+)?\d+)  ([0-9a-f]{7}|\S{1,20})  "
-    r"(\d\d:\d\d:\d\d|[A-Z][a-z]{2} \d\d \d\d:\d\d|\d{4}-\d\d-\d\d)  "
+    r"(?m)^(\s*(?:\S+\s+)?\d+)  (…?[0-9a-fA-F]{7}|\S{1,20})  "
+    r"(\d\d:\d\d:\d\d {4}|[A-Z][a-z]{2} \d\d \d\d:\d\d|\d{4}-\d\d-\d\d  )  "
 )
 
 

@@ -46,6 +46,7 @@ __all__ = [
     "PROJECT_FILE",
     "Project",
     "find_project",
+    "planned_project",
     "project_text",
     "read_project",
     "write_project",
@@ -92,7 +93,9 @@ def find_project(start: str | None = None) -> Project | None:
     folder = os.path.abspath(start or os.getcwd())
     while True:
         candidate = os.path.join(folder, PROJECT_FILE)
-        if os.path.isfile(candidate):
+        if os.path.isdir(candidate):
+            raise ProjectError(f"{candidate} is a directory, not a project file")
+        if os.path.exists(candidate):
             return read_project(candidate)
         candidate = os.path.join(folder, PYPROJECT)
         if os.path.isfile(candidate) and _has_table(candidate):
@@ -104,11 +107,26 @@ def find_project(start: str | None = None) -> Project | None:
 
 
 def _has_table(path: str) -> bool:
+    """Whether a ``pyproject.toml`` sets ``tool.escli``, in any of TOML's spellings
+    (``[tool.escli]``, ``tool.escli.store = ...``, ``[tool]`` then ``escli = {...}``). Parsed
+    only when its text names escli at all; one that does not parse is ours only when it
+    shows an ``[tool.escli`` header (then ``read_project`` says what is wrong)."""
     try:
         with open(path, encoding="utf-8") as f:
-            return "[tool.escli" in f.read()
+            text = f.read()
     except (OSError, UnicodeDecodeError):
         return False  # not readable as text: not ours to complain about
+    if "escli" not in text:
+        return False
+    import tomllib
+
+    try:
+        tool = tomllib.loads(text).get("tool")
+    except tomllib.TOMLDecodeError:
+        return "[tool.escli" in text
+    if tool is not None and not isinstance(tool, dict):
+        return True  # a tool that is not a table, in a file that names escli: say so
+    return isinstance(tool, dict) and "escli" in tool
 
 
 def read_project(path: str) -> Project:
@@ -136,10 +154,25 @@ def read_project(path: str) -> Project:
         raise ProjectError(f"{path}: {e}") from None
     table: Any = document
     if os.path.basename(path) == PYPROJECT:
-        table = document.get("tool", {}).get("escli", {})
+        tool = document.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ProjectError(f"{path}:{_line_of(text, 'tool')}: tool must be a table")
+        table = tool.get("escli", {})
+        text = _table_text(text)
     if not isinstance(table, dict):
         raise ProjectError(f"{path}:{_line_of(text, 'escli')}: [tool.escli] must be a table")
     return _project(path, text, table)
+
+
+def _table_text(text: str) -> str:
+    """A ``pyproject.toml``'s text with the lines before ``[tool.escli]`` blanked (kept as
+    lines, so numbers stay right): a key's line is then found in escli's table, not in
+    another tool's that sets a key of the same name."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines):
+        if line.strip().replace(" ", "") == "[tool.escli]":
+            return "\n" * number + "\n".join(lines[number:])
+    return text
 
 
 def _project(path: str, text: str, table: dict[str, Any]) -> Project:
@@ -232,23 +265,35 @@ def write_project(folder: str, store: str, domains: list[str], targets: list[str
     """Write the project file of ``folder``: a ``[tool.escli]`` table added to its
     ``pyproject.toml`` when it has one, else ``escli.toml``. Its path; a folder that already
     has a project file is refused, and nothing is written."""
+    path, text, mode = planned_project(folder, store, domains, targets)
+    with open(path, mode, encoding="utf-8", newline="") as f:
+        f.write(text)
+    return path
+
+
+def planned_project(
+    folder: str, store: str, domains: list[str], targets: list[str]
+) -> tuple[str, str, str]:
+    """What ``write_project`` would write, checked, with nothing written: the path, the text
+    and the open mode (``"a"`` to a ``pyproject.toml``, ``"x"`` for a new ``escli.toml``).
+    ``ProjectError`` when the folder has a project file already, or a ``pyproject.toml``
+    that does not parse (it is not appended to). A ``pyproject.toml`` keeps its own line
+    endings."""
     existing = os.path.join(folder, PROJECT_FILE)
     pyproject = os.path.join(folder, PYPROJECT)
     if os.path.exists(existing) or (os.path.isfile(pyproject) and _has_table(pyproject)):
         found = existing if os.path.exists(existing) else pyproject
         raise ProjectError(f"{found} is already this folder's project file; nothing was written")
-    if os.path.isfile(pyproject):
-        read_project(pyproject)  # a pyproject.toml that does not parse is not appended to
-        with open(pyproject, encoding="utf-8") as f:
-            before = f.read()
-        separator = (
-            ""
-            if before.endswith("\n\n") or not before
-            else ("\n" if before.endswith("\n") else "\n\n")
-        )
-        with open(pyproject, "a", encoding="utf-8") as f:
-            f.write(separator + project_text(store, domains, targets, table=True))
-        return pyproject
-    with open(existing, "x", encoding="utf-8") as f:
-        f.write(project_text(store, domains, targets, table=False))
-    return existing
+    if not os.path.isfile(pyproject):
+        return existing, project_text(store, domains, targets, table=False), "x"
+    read_project(pyproject)
+    with open(pyproject, encoding="utf-8", newline="") as f:
+        before = f.read()
+    newline = "\r\n" if "\r\n" in before else "\n"
+    ending = before.replace("\r\n", "\n")
+    if ending.endswith("\n\n") or not ending:
+        separator = ""
+    else:
+        separator = "\n" if ending.endswith("\n") else "\n\n"
+    text = separator + project_text(store, domains, targets, table=True)
+    return pyproject, text.replace("\n", newline), "a"

@@ -10,7 +10,12 @@ there to be renamed rather than looked up. Decisions:
 - **Nothing is overwritten**: every file is checked first, and one that exists stops the
   whole scaffold before anything is written.
 - **NAME is a Python module name** (lower case, digits, ``_``), because the file's name is the
-  domain's name and the tests import it.
+  domain's name and the tests import it: not a keyword (``class``), and no module Python
+  already finds (``json``, ``yaml``, the standard library's and what is installed), which
+  the generated test's ``from NAME import ...`` would import instead.
+- **Planned, then written**: ``planned_scaffold`` checks every name and file and returns
+  the texts, so that ``escli init`` can check all it will do (the project file, the store
+  URL) before it writes the first file.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ from dataclasses import dataclass
 
 from escli.errors import InvalidInput
 
-__all__ = ["Scaffold", "scaffold_domain"]
+__all__ = ["Scaffold", "planned_scaffold", "scaffold_domain", "write_scaffold"]
 
 _NAME = re.compile(r"[a-z][a-z0-9_]*")
 
@@ -43,29 +48,70 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_") if part)
 
 
+def _check_name(name: str) -> None:
+    import importlib.util
+    import keyword
+    import sys
+
+    problem = None
+    if not _NAME.fullmatch(name):
+        problem = "lower case letters, digits and _, starting with a letter"
+    elif keyword.iskeyword(name) or keyword.issoftkeyword(name):
+        problem = "not a Python keyword"
+    elif name in sys.stdlib_module_names or name in {"escli", "tests", "domains"}:
+        problem = "not a module Python has already"
+    else:
+        from escli.domain.discovery import domain_folders
+
+        try:
+            spec = importlib.util.find_spec(name)
+        except (ImportError, ValueError):
+            spec = None
+        origin = os.path.dirname(os.path.abspath(spec.origin)) if spec and spec.origin else ""
+        # A domain of a folder this process loaded is on sys.path too; it is not installed.
+        if spec is not None and origin not in domain_folders():
+            problem = "not a module that is installed already"
+    if problem:
+        raise InvalidInput(
+            f"domain name {name!r} must be a Python module name: {problem} (the file's name "
+            "is the domain's, and its tests import it)"
+        )
+
+
+def planned_scaffold(folder: str, names: list[str]) -> dict[str, str]:
+    """The files of new domains ``names`` under ``folder`` (path -> text), checked and not
+    written: ``InvalidInput`` for a bad or repeated name, or a file that exists."""
+    files: dict[str, str] = {}
+    for name in names:
+        _check_name(name)
+        values = {"name": name, "Name": _camel(name), "id": f"{name}_id"}
+        for path, template in (
+            (os.path.join(folder, "domains", f"{name}.py"), DOMAIN),
+            (os.path.join(folder, "scenarios", f"{name}.yaml"), SCENARIOS),
+            (os.path.join(folder, "tests", f"test_{name}.py"), TESTS),
+        ):
+            if path in files:
+                raise InvalidInput(f"domain {name!r} is named twice; nothing was written")
+            if os.path.exists(path):
+                raise InvalidInput(f"{path} already exists; nothing was written")
+            files[path] = template.format(**values)
+    return files
+
+
+def write_scaffold(files: dict[str, str]) -> list[Scaffold]:
+    """Write what ``planned_scaffold`` planned; each domain's three files."""
+    for path, text in files.items():
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "x", encoding="utf-8") as f:
+            f.write(text)
+    paths = list(files)
+    return [Scaffold(*paths[i : i + 3]) for i in range(0, len(paths), 3)]
+
+
 def scaffold_domain(folder: str, name: str) -> Scaffold:
     """Write ``domains/NAME.py``, ``scenarios/NAME.yaml`` and ``tests/test_NAME.py`` under
     ``folder``; ``InvalidInput`` (nothing written) for a bad name or a file that exists."""
-    if not _NAME.fullmatch(name) or name in {"escli", "tests", "domains"}:
-        raise InvalidInput(
-            f"domain name {name!r} must be a Python module name: lower case letters, digits "
-            "and _, starting with a letter (the file's name is the domain's)"
-        )
-    values = {"name": name, "Name": _camel(name), "id": f"{name}_id"}
-    files = {
-        os.path.join(folder, "domains", f"{name}.py"): DOMAIN,
-        os.path.join(folder, "scenarios", f"{name}.yaml"): SCENARIOS,
-        os.path.join(folder, "tests", f"test_{name}.py"): TESTS,
-    }
-    for path in files:
-        if os.path.exists(path):
-            raise InvalidInput(f"{path} already exists; nothing was written")
-    for path, template in files.items():
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(path, "x", encoding="utf-8") as f:
-            f.write(template.format(**values))
-    domain, scenarios, tests = files
-    return Scaffold(domain, scenarios, tests)
+    return write_scaffold(planned_scaffold(folder, [name]))[0]
 
 
 DOMAIN = '''\

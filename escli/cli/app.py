@@ -157,7 +157,13 @@ class App:
         if self._store is None:
             from escli.stores import open_store
 
-            self._store = open_store(self.store_url)
+            try:
+                self._store = open_store(self.store_url)
+            except InvalidInput as e:
+                if self.store_source != "project" or self.project is None:
+                    raise
+                # Say where the URL came from: it was not typed, it is in the file.
+                raise InvalidInput(f"{e} (the store of {self.project.path})") from e
         return self._store
 
     def read_text(self, path: str) -> str:
@@ -269,6 +275,7 @@ def _quiet_when_completing(ctx: click.Context) -> Iterator[None]:
     except EscliError:
         if not ctx.resilient_parsing:
             raise
+        ctx.ensure_object(App).__dict__["project"] = None  # as if there were none
 
 
 def _choose_store(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
@@ -292,6 +299,8 @@ def _set_domains(ctx: click.Context, param: click.Parameter, value: tuple[str, .
 
 def _choose_domains(ctx: click.Context, value: tuple[str, ...]) -> None:
     app = ctx.ensure_object(App)
+    if app.keep_store_open:
+        return  # a shell's line: the shell's domains stay its domains, as its store does
     from escli.domain.discovery import paths_from_env
 
     from_env = paths_from_env(os.environ.get("ESCLI_DOMAINS"))

@@ -13,9 +13,11 @@ way, so the shell and the shells complete alike). What they complete:
   files where a file is expected (left to the shell, which knows the file system).
 
 Decisions: completion never writes and never prints an error. A store is opened read-only
-where the URL allows it (SQLite) and only ever read; anything that fails (a broken project
-file, a domain that does not import, a store that does not answer) completes to nothing,
-because a traceback in the middle of a command line helps no one.
+where the URL allows it (SQLite, ``mode=ro``: SQLite may still make its ``-shm``/``-wal``
+side files beside a WAL store, which hold no data) and only ever read, within a deadline
+(``DEADLINE_S``). Anything that fails (a broken project file, a domain that does not import,
+a store that does not answer in time) completes to nothing, because a traceback in the
+middle of a command line helps no one.
 """
 
 from __future__ import annotations
@@ -47,6 +49,7 @@ __all__ = [
 ]
 
 LIMIT = 100
+DEADLINE_S = 0.5  # a store that has not answered by then is offered as having no streams
 STORE_SCHEMES = ["sqlite:///", "memory:", "postgresql://", "esdb://", "kurrentdb://"]
 TARGET_SCHEMES = [*STORE_SCHEMES, "cloudevents:", "nats://"]
 
@@ -87,24 +90,37 @@ def read_only_store(url: str) -> Store:
     """The store at ``url`` for reading only: a SQLite URL opened ``?mode=ro``."""
     from escli.stores import open_store
 
-    if url.lower().startswith("sqlite:") and "?" not in url:
-        url += "?mode=ro"
+    if url.lower().startswith("sqlite:") and "mode=" not in url.partition("?")[2]:
+        url += "&mode=ro" if "?" in url else "?mode=ro"
     return open_store(url)
 
 
 def stream_ids(app: App, prefix: str, url: str | None = None) -> list[str]:
     """Up to ``LIMIT`` stream names starting with ``prefix`` in the store at ``url`` (the
-    app's store by default); none when the store cannot be read."""
-    try:
-        store = read_only_store(url or app.store_url)
-    except Exception:
-        return []
-    try:
-        return store.stream_names(prefix, LIMIT)
-    except Exception:
-        return []
-    finally:
-        store.close()
+    app's store by default); none when the store cannot be read, or does not answer within
+    ``DEADLINE_S`` (a server that takes connections and says nothing would otherwise hold a
+    Tab for its whole connect timeout). The look-up runs in a thread of its own, left behind
+    (a daemon) when it is late."""
+    import threading
+
+    found: list[str] = []
+
+    def look() -> None:
+        try:
+            store = read_only_store(url or app.store_url)
+        except Exception:
+            return
+        try:
+            found.extend(store.stream_names(prefix, LIMIT))
+        except Exception:
+            found.clear()
+        finally:
+            store.close()
+
+    worker = threading.Thread(target=look, name="escli-complete", daemon=True)
+    worker.start()
+    worker.join(DEADLINE_S)
+    return [] if worker.is_alive() else list(found)
 
 
 @_quietly

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -26,17 +26,17 @@ class DomainCommand(click.Command):
     domain given) gets click's help as before."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        before = args[: args.index("--")] if "--" in args else args
-        if not any(word in HELP for word in before) or ctx.resilient_parsing:
+        asked = _help_words(args)
+        if not asked or ctx.resilient_parsing:
             return super().parse_args(ctx, args)
-        rest = [word for i, word in enumerate(args) if not (i < len(before) and word in HELP)]
+        rest = [word for i, word in enumerate(args) if i not in asked]
         try:
             super().parse_args(ctx, rest)
         except click.UsageError:
-            return super().parse_args(ctx, args)  # click's own help (it exits)
+            self._own_help(ctx)
         domain_name = ctx.params.get("domain_name")
         if domain_name is None:
-            return super().parse_args(ctx, args)
+            self._own_help(ctx)
         from escli.cli.render_help import command_help, domain_help
 
         app = ctx.ensure_object(App)
@@ -48,6 +48,18 @@ class DomainCommand(click.Command):
             spec = domain.command_spec(command_name)
             app.print_lines(command_help(domain, spec, ctx.command_path))
         ctx.exit(0)
+
+    def _own_help(self, ctx: click.Context) -> NoReturn:
+        """click's help of the command (it has no help option of click's own: one would
+        take ``-h`` as help wherever it stood, ``--weapon -h`` too)."""
+        click.echo(ctx.get_help(), color=ctx.color)
+        ctx.exit(0)
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        records = [r for p in self.get_params(ctx) if (r := p.get_help_record(ctx))]
+        records.append(("-h, --help", "Show this message and exit."))
+        with formatter.section("Options"):
+            formatter.write_dl(records)
 
     def shell_complete(self, ctx: click.Context, incomplete: str) -> list[Any]:
         """An option being typed after the command: the command's ``--field`` options too."""
@@ -65,8 +77,28 @@ class DomainCommand(click.Command):
         return complete_command_word(app, domain, spec, words, incomplete) + found
 
 
+# The options of dispatch that take no value: after any other option, -h is its value
+# (``--weapon -h``), and after ``--`` every word is an argument.
+_FLAGS = frozenset({"--dry-run", "--json", *HELP})
+
+
+def _help_words(args: list[str]) -> set[int]:
+    """Where in ``args`` help is asked for: ``-h``/``--help`` before ``--`` and not the
+    value of the option before it (``--store --help`` is a store URL, if an odd one)."""
+    asked = set()
+    for i, word in enumerate(args):
+        if word == "--":
+            break
+        before = args[i - 1] if i else ""
+        takes_value = before.startswith("-") and "=" not in before and before not in _FLAGS
+        if word in HELP and not takes_value:
+            asked.add(i)
+    return asked
+
+
 @click.command(
     cls=DomainCommand,
+    add_help_option=False,  # DomainCommand's own: see _help_words
     context_settings={"ignore_unknown_options": True, "allow_interspersed_args": True},
 )
 @click.argument("domain_name", metavar="DOMAIN", shell_complete=complete_domains)

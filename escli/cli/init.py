@@ -38,8 +38,8 @@ def init(app: App, project: bool | None, domain_names: tuple[str, ...]) -> None:
     """
     import os
 
-    from escli.app.project import DEFAULT_STORE_IN_PROJECT, write_project
-    from escli.app.scaffold import scaffold_domain
+    from escli.app.project import DEFAULT_STORE_IN_PROJECT, planned_project
+    from escli.app.scaffold import planned_scaffold, write_scaffold
     from escli.stores import init_store
 
     here = os.getcwd()
@@ -53,18 +53,27 @@ def init(app: App, project: bool | None, domain_names: tuple[str, ...]) -> None:
                 default=True,
                 err=True,
             )
-    scaffolds = [scaffold_domain(here, name) for name in domain_names]
-    written = None
+    # Everything is checked before the first file is written: the names and files of the
+    # new domains, the project file, and the store's URL (opening a store writes nothing).
+    files = planned_scaffold(here, list(domain_names))
+    planned = None
     if project:
         store = app.store_url if app.store_source in ("option", "environment") else None
         has_domains = bool(domain_names) or os.path.isdir(os.path.join(here, "domains"))
-        written = write_project(
+        planned = planned_project(
             here,
             store or f"sqlite:///{DEFAULT_STORE_IN_PROJECT}",
             ["domains"] if has_domains else [],
             [],
         )
-    created = init_store(app.store)
+    target = app.store
+    scaffolds = write_scaffold(files)
+    written = None
+    if planned is not None:
+        written, text, mode = planned
+        with open(written, mode, encoding="utf-8", newline="") as f:
+            f.write(text)
+    created = init_store(target)
     if app.json:
         app.print_json(
             {

@@ -25,7 +25,7 @@ from escli.domain.calls import domain_stdout, failure, package_home, remember
 from escli.domain.model import Domain
 from escli.errors import DomainError, InvalidInput, NotFound
 
-__all__ = ["ENTRY_POINT_GROUP", "DomainRegistry", "Survey", "load_domain"]
+__all__ = ["ENTRY_POINT_GROUP", "DomainRegistry", "Survey", "domain_folders", "load_domain"]
 
 ENTRY_POINT_GROUP = "escli.domains"
 
@@ -260,6 +260,11 @@ def _hint(name: str) -> str:
             "or write a project file that names it (escli init)"
         )
     return ""
+
+
+def domain_folders() -> frozenset[str]:
+    """The domains folders this process has put on ``sys.path`` (as their modules loaded)."""
+    return frozenset(_HOMES)
 
 
 def paths_from_env(value: str | None) -> list[str]:

@@ -261,3 +261,35 @@ def test_the_store_holds_what_it_held_after_completing(env: Path, store_url: str
     complete("dispatch shop add-item c1 s true ")
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("SELECT count(*) FROM events").fetchone() == before
+
+
+def test_a_store_that_does_not_answer_in_time_completes_to_nothing(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import escli.cli.complete as complete_module
+
+    answer = threading.Event()
+
+    def silent(url: str) -> None:  # a server that takes the connection and says nothing
+        answer.wait(10)
+        raise ConnectionError("late")
+
+    monkeypatch.setattr(complete_module, "read_only_store", silent)
+    monkeypatch.setattr(complete_module, "DEADLINE_S", 0.05)
+    try:
+        assert complete("replay combat-") == []
+    finally:
+        answer.set()
+
+
+def test_a_broken_project_file_completes_as_if_there_were_none(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("ESCLI_STORE", "ESCLI_DOMAINS", "ESCLI_NO_PROJECT"):
+        monkeypatch.delenv(name, raising=False)
+    (tmp_path / "escli.toml").write_text("store = \n")
+    monkeypatch.chdir(tmp_path)
+    assert complete("dispatch ") == ["combat"]
+    assert complete("dispatch combat ") == ["spawn", "attack", "heal"]

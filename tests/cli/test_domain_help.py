@@ -212,3 +212,18 @@ def test_on_a_terminal_lines_are_wrapped_by_rich_at_its_width(
     monkeypatch.delenv("TTY_COMPATIBLE")
     piped = escli("domains", "shop").stdout
     assert max(len(line) for line in piped.splitlines()) > 60
+
+
+def test_help_as_an_options_value_is_the_value(escli: Run, shop: Path) -> None:
+    # -h after a field option is that field's value, not a request for help.
+    out = escli("dispatch", "combat", "attack", "ogre", "1", "--weapon", "-h")
+    assert out.exit_code == 0, out.stderr
+    assert '"weapon": "-h"' in out.stdout
+    after_flag = escli("dispatch", "--dry-run", "combat", "attack", "--help")
+    assert after_flag.stdout.startswith("Usage: escli dispatch combat attack ENTITY_ID")
+    after_dashes = escli("dispatch", "combat", "attack", "ogre", "1", "--", "-h")
+    assert after_dashes.exit_code == 0, after_dashes.stderr
+    assert '"weapon": "-h"' in after_dashes.stdout
+    assert escli("dispatch", "--help").stdout.endswith(
+        "  -h, --help      Show this message and exit.\n"
+    )

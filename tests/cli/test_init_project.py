@@ -140,3 +140,51 @@ def test_init_overwrites_nothing(here: Run, tmp_path: Path) -> None:
     assert again.exit_code == 13
     assert "is already this folder's project file; nothing was written" in again.stderr
     assert (tmp_path / "escli.toml").read_text() == "domains = []\n"
+
+
+@pytest.mark.parametrize(
+    ("setup", "args"),
+    [
+        ({"escli.toml": 'store = "memory:"\n'}, ["--project", "--domain", "bank"]),
+        ({"pyproject.toml": "x = [\n"}, ["--domain", "bank"]),
+        ({}, ["--domain", "bank", "--store", "bogus://x"]),
+        ({}, ["--domain", "bank", "--domain", "bank"]),
+        ({}, ["--domain", "bank", "--domain", "class"]),
+    ],
+)
+def test_init_checks_everything_before_it_writes_anything(
+    here: Run, tmp_path: Path, setup: dict[str, str], args: list[str]
+) -> None:
+    for name, text in setup.items():
+        (tmp_path / name).write_text(text)
+    out = here("init", *args)
+    assert out.exit_code in (4, 13)
+    assert out.stderr.count("\n") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(setup)
+
+
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("class", "not a Python keyword"),
+        ("match", "not a Python keyword"),
+        ("json", "not a module Python has already"),
+        ("yaml", "not a module that is installed already"),
+    ],
+)
+def test_a_domain_name_python_would_import_otherwise_is_refused(
+    here: Run, tmp_path: Path, name: str, why: str
+) -> None:
+    out = here("init", "--domain", name)
+    assert out.exit_code == 4
+    assert out.stderr.startswith(f"Error: domain name {name!r} must be a Python module name: {why}")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_init_project_keeps_a_crlf_pyprojects_line_endings(here: Run, tmp_path: Path) -> None:
+    pyproject = tmp_path / "pyproject.toml"
+    pyproject.write_bytes(b'[project]\r\nname = "mine"\r\n')
+    assert here("init", "--project").exit_code == 0
+    data = pyproject.read_bytes()
+    assert b"\n" not in data.replace(b"\r\n", b"")
+    assert tomllib.loads(data.decode())["tool"]["escli"]["domains"] == []

@@ -239,3 +239,58 @@ def test_the_samples_hidden_in_a_project_are_those_escli_registers() -> None:
 
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert set(pyproject["project"]["entry-points"]["escli.domains"]) == SAMPLES
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('tool = "x"  # [tool.escli]\n', "pyproject.toml:1: tool must be a table"),
+        ("[tool]\nescli = 3\n", "pyproject.toml:2: [tool.escli] must be a table"),
+        (
+            "[tool.other]\nstore = 1\n\n[tool.escli]\nstore = 2\n",
+            "pyproject.toml:5: store must be a store URL",
+        ),
+    ],
+)
+def test_a_broken_tool_escli_in_pyproject_is_one_line(
+    project: Path, monkeypatch: pytest.MonkeyPatch, text: str, message: str
+) -> None:
+    (project / "pyproject.toml").write_text(text)
+    out = run_in(project, monkeypatch)("info")
+    assert out.exit_code == 13
+    assert out.stderr.startswith(f"Error: {project}/{message}")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        'tool.escli.store = "sqlite:///t.db"\n',
+        '[tool]\nescli = {store = "sqlite:///t.db"}\n',
+        '[tool.escli]\nstore = "sqlite:///t.db"\n',
+    ],
+)
+def test_every_spelling_of_tool_escli_is_a_project_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch, text: str
+) -> None:
+    (project / "pyproject.toml").write_text(text + '\n[project]\nname = "x"\n')
+    info = json.loads(run_in(project, monkeypatch)("info", "--json").stdout)
+    assert info["store"] == {"url": f"sqlite:///{project / 't.db'}", "from": "project"}
+
+
+def test_a_pyproject_that_only_mentions_escli_is_not_a_project_file(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "pyproject.toml").write_text("# TODO: add a [tool.escli] table\n[project]\n")
+    info = json.loads(run_in(project, monkeypatch)("info", "--json").stdout)
+    assert info["project"] is None
+
+
+def test_a_directory_named_escli_toml_is_an_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "escli.toml").mkdir()
+    out = run_in(project / "src", monkeypatch)("info")
+    assert (out.exit_code, out.stderr) == (
+        13,
+        f"Error: {project / 'escli.toml'} is a directory, not a project file\n",
+    )
