@@ -9,11 +9,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from escli.app.fold import event_id_at, fold
+from escli.app.snapshots import (
+    DEFAULT_POLICY,
+    SnapshotPolicy,
+    due,
+    fold_stream,
+    snapshot_of,
+    take_snapshot,
+)
 from escli.domain.calls import calling, emitted
 from escli.domain.codec import encode
 from escli.domain.model import Domain, applied, event_meta
-from escli.stores.base import NewEvent, RecordedEvent, Store, new_event_id
+from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional, new_event_id
+from escli.stores.snapshots import Snapshot
 
 if TYPE_CHECKING:
     from escli.sinks.base import Delivery, Sink
@@ -66,6 +74,7 @@ def dispatch(
     *,
     sinks: Sequence[Sink] = (),
     dry_run: bool = False,
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
 ) -> DispatchResult:
     """Handle ``command`` against its stream's current state and append what it emits.
 
@@ -75,27 +84,54 @@ def dispatch(
     ``CommandRejected`` from the domain propagates unchanged; any other failure of the
     domain's code is ``DomainError``, before anything is written. With ``dry_run`` nothing is
     written anywhere.
+
+    The fold starts from the stream's newest usable snapshot (``escli.app.snapshots``), and
+    when it read ``snapshot_every`` events or more the state after the command is kept as a
+    new one, in the append's own transaction where the store has them (a snapshot that
+    cannot be kept is no error).
     """
     stream = domain.stream_of(command)
-    before = fold(
-        domain,
-        stream,
-        store.read_data(stream),
-        ids=lambda generation: event_id_at(store, stream, generation),
-    )
+    folded = fold_stream(domain, store, stream, policy=snapshots)
+    before = folded.state
     checked, after = decide(domain, command, before)
     events = [event for event, _ in checked]
     if dry_run or not events:
         return DispatchResult(stream, command, before, after, events, [], [], dry_run)
     new = [new_event(event, data) for event, data in checked]
-    if not sinks:
-        recorded = store.append(stream, new, before.generation)
-        return DispatchResult(stream, command, before, after, events, recorded, [])
     targets = [sink.url for sink in sinks]
-    recorded = store.append(stream, new, before.generation, pending_for=targets)
+    snapshot = None
+    if due(domain, folded, snapshots, len(new)):
+        snapshot = snapshot_of(domain, stream, after, new[-1].event_id)
+    recorded = _append(store, stream, new, before.generation, targets, snapshot)
+    if not sinks:
+        return DispatchResult(stream, command, before, after, events, recorded, [])
     # Imported here: a dispatch without --to (the common one, measured whole-process) need
     # not load the delivery, sink and mirror modules.
     from escli.app.delivery import deliver
 
     deliveries = [deliver(store, sink, recorded) for sink in sinks]
     return DispatchResult(stream, command, before, after, events, recorded, deliveries)
+
+
+def _append(
+    store: Store,
+    stream: str,
+    new: list[NewEvent],
+    expected: int,
+    targets: list[str],
+    snapshot: Snapshot | None,
+) -> list[RecordedEvent]:
+    """The append, and the snapshot with it: in one transaction on a store that has them
+    (SQLite, PostgreSQL, memory), right after it on one that does not (EventStoreDB)."""
+    if snapshot is None:
+        if targets:
+            return store.append(stream, new, expected, pending_for=targets)
+        return store.append(stream, new, expected)
+    if isinstance(store, Transactional):
+        with store.transaction():
+            recorded = store.append(stream, new, expected, pending_for=targets)
+            take_snapshot(store, snapshot)  # a failure undoes itself only
+        return recorded
+    recorded = store.append(stream, new, expected, pending_for=targets)
+    take_snapshot(store, snapshot)
+    return recorded

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Step",
+    "check_found",
     "decode_event",
     "ends_early",
     "event_id_at",
@@ -224,7 +225,7 @@ def replay_state(
         ids=lambda generation: event_id_at(source, stream, generation),
     )
     if state.generation == 0:
-        _check_found(store, stream, to_generation)
+        check_found(store, stream, to_generation)
     return state
 
 
@@ -241,7 +242,7 @@ def replay_steps(
     walked = steps(domain, stream, source.read(stream, to_generation=to_generation))
     first = next(walked, None)
     if first is None:
-        _check_found(store, stream, to_generation)
+        check_found(store, stream, to_generation)
         return iter(())
     return chain([first], walked)
 
@@ -254,7 +255,7 @@ def ends_early(stream: str, reached: int, to_generation: int | None) -> str | No
     return f"{stream} ends at generation {reached}, before --to-generation {to_generation}"
 
 
-def _check_found(store: Store | None, stream: str, to_generation: int | None) -> None:
+def check_found(store: Store | None, stream: str, to_generation: int | None) -> None:
     """A replay that read nothing: of a stream the store does not hold, it is not found.
     Only here is the store asked anything more (a file's stream was found when the file was
     read); only --to-generation 0 reads nothing of a stream that exists."""

@@ -8,6 +8,7 @@ environment in every shell::
     domains = ["domains"]                  # folders (or .py files) of domain modules
     targets = ["cloudevents:events.jsonl"] # what `escli dispatch` also sends to
     include-sample = false                 # list the built-in combat sample too
+    snapshot-every = 500                   # events between snapshots, for every domain
 
 Decisions:
 
@@ -61,6 +62,7 @@ KEYS = {
     "domains": "a list of folders or .py files (strings)",
     "targets": "a list of target URLs (strings)",
     "include-sample": "true or false",
+    "snapshot-every": "a whole number of events >= 0 (0: no snapshots)",
 }
 DEFAULT_STORE_IN_PROJECT = ".escli/events.db"
 
@@ -75,6 +77,7 @@ class Project:
     domains: list[str] = field(default_factory=list)
     targets: list[str] = field(default_factory=list)
     include_sample: bool = False
+    snapshot_every: int | None = None
 
     @property
     def root(self) -> str:
@@ -188,11 +191,17 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
     domains = table.get("domains", [])
     targets = table.get("targets", [])
     include_sample = table.get("include-sample", False)
+    every = table.get("snapshot-every")
     for key, value, ok in (
         ("store", store, store is None or (isinstance(store, str) and store != "")),
         ("domains", domains, _strings(domains)),
         ("targets", targets, _strings(targets)),
         ("include-sample", include_sample, isinstance(include_sample, bool)),
+        (
+            "snapshot-every",
+            every,
+            every is None or (type(every) is int and every >= 0),
+        ),
     ):
         if not ok:
             raise ProjectError(
@@ -206,6 +215,7 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
         domains=[os.path.normpath(os.path.join(root, d)) for d in domains],
         targets=[relative_url(t, root) for t in targets],
         include_sample=include_sample,
+        snapshot_every=every,
     )
 
 

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from rich.text import Text
 
     from escli.app.project import Project
+    from escli.app.snapshots import SnapshotPolicy
     from escli.domain.discovery import DomainRegistry
     from escli.sinks.base import Sink
     from escli.stores.base import Store
@@ -145,6 +146,16 @@ class App:
             self.domains_source == "project" and project is not None and not project.include_sample
         )
         return DomainRegistry(self.domain_paths, hide_samples=hide_samples)
+
+    def snapshot_policy(self, *, use: bool = True, every: int | None = None) -> SnapshotPolicy:
+        """How a command uses snapshots: ``--no-snapshots`` (``use``), then
+        ``--snapshot-every`` (``every``), else the project's ``snapshot-every``, else each
+        domain's own ``snapshot_every``."""
+        from escli.app.snapshots import SnapshotPolicy
+
+        if every is None and self.project is not None:
+            every = self.project.snapshot_every
+        return SnapshotPolicy(use=use, every=every)
 
     def default_targets(self, given: Iterable[str]) -> list[str]:
         """The ``--to`` targets: those given, else the project's."""
@@ -317,6 +328,23 @@ def _choose_domains(ctx: click.Context, value: tuple[str, ...]) -> None:
 def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
         ctx.ensure_object(App).json = True
+
+
+def snapshot_options(f: F) -> F:
+    """``--no-snapshots`` and ``--snapshot-every N``, for the commands that fold a stream."""
+    f = click.option(
+        "--snapshot-every",
+        metavar="N",
+        type=click.IntRange(min=0),
+        help="Take a snapshot when a fold read N events since the last one (0: never). "
+        "Default: the project's snapshot-every, else the domain's snapshot_every (500).",
+    )(f)
+    f = click.option(
+        "--no-snapshots",
+        is_flag=True,
+        help="Fold from generation 0: use no snapshot, and take none.",
+    )(f)
+    return f
 
 
 def common_options(f: F) -> F:

@@ -4,7 +4,7 @@ from typing import Any, NoReturn
 
 import click
 
-from escli.cli.app import App, common_options, pass_app
+from escli.cli.app import App, common_options, pass_app, snapshot_options
 from escli.cli.complete import (
     complete_command_word,
     complete_commands,
@@ -79,7 +79,7 @@ class DomainCommand(click.Command):
 
 # The options of dispatch that take no value: after any other option, -h is its value
 # (``--weapon -h``), and after ``--`` every word is an argument.
-_FLAGS = frozenset({"--dry-run", "--json", *HELP})
+_FLAGS = frozenset({"--dry-run", "--json", "--no-snapshots", *HELP})
 
 
 def _help_words(args: list[str]) -> set[int]:
@@ -120,6 +120,7 @@ def _help_words(args: list[str]) -> set[int]:
     "nats://HOST:PORT to publish them to NATS JetStream); repeatable. "
     "Targets get the events only after the store accepted them.",
 )
+@snapshot_options
 @common_options
 @pass_app
 def dispatch(
@@ -129,6 +130,8 @@ def dispatch(
     words: tuple[str, ...],
     dry_run: bool,
     targets: tuple[str, ...],
+    no_snapshots: bool,
+    snapshot_every: int | None,
 ) -> None:
     """Handle a command and append the events it emits to its stream.
 
@@ -157,7 +160,8 @@ def dispatch(
         )
     command = build_command(domain, command_name, words)
     sinks = app.open_targets(app.default_targets(targets))
-    result = run(domain, command, app.store, sinks=sinks, dry_run=dry_run)
+    policy = app.snapshot_policy(use=not no_snapshots, every=0 if no_snapshots else snapshot_every)
+    result = run(domain, command, app.store, sinks=sinks, dry_run=dry_run, snapshots=policy)
     if app.json:
         app.print_json(dispatch_json(result))
     else:

@@ -4,7 +4,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from escli.cli.app import App, common_options, pass_app
+from escli.cli.app import App, common_options, pass_app, snapshot_options
 from escli.cli.complete import complete_files, complete_streams
 from escli.cli.params import Generation
 
@@ -24,14 +24,23 @@ if TYPE_CHECKING:
     help="Fold a CloudEvents file (JSON Lines, batch or one event; - for stdin) instead of "
     "the store. STREAM is needed only when the file holds several.",
 )
+@snapshot_options
 @common_options
 @pass_app
 def replay(
-    app: App, stream: str | None, to_generation: int | None, steps: bool, file: str | None
+    app: App,
+    stream: str | None,
+    to_generation: int | None,
+    steps: bool,
+    file: str | None,
+    no_snapshots: bool,
+    snapshot_every: int | None,
 ) -> None:
     """Fold a stream's events into its state.
 
-    The stream's domain is the part of its name before the first '-'.
+    The stream's domain is the part of its name before the first '-'. The fold starts
+    from the stream's newest snapshot at or below --to-generation that the domain's code
+    made as it is now (see 'escli snapshots'); --steps and --file read every event.
 
     \b
     Example:
@@ -42,6 +51,7 @@ def replay(
     from rich.text import Text
 
     from escli.app.fold import ends_early, replay_state, replay_steps
+    from escli.app.snapshots import replay_stored
     from escli.cli.render import state_json, state_view, step_json, step_view
 
     events: Store | FileStream
@@ -56,7 +66,14 @@ def replay(
         events = store = app.store
     domain = app.registry.for_stream(stream)
     shown: list[dict[str, Any]] = []  # the steps, for --json
-    if not steps:
+    if not steps and store is not None:
+        # From the newest snapshot at or below --to-generation; --steps reads every event
+        # (it shows every transition), and a file has no snapshots.
+        policy = app.snapshot_policy(
+            use=not no_snapshots, every=0 if no_snapshots else snapshot_every
+        )
+        state = replay_stored(domain, stream, store, to_generation, policy=policy).state
+    elif not steps:
         state = replay_state(domain, stream, events, to_generation, store=store)
     else:
         walked = replay_steps(domain, stream, events, to_generation, store=store)

@@ -144,11 +144,21 @@ class Domain:
         stream_field: str | None = None,
         type_prefix: str | None = None,
         description: str = "",
+        snapshot_every: int = 500,
     ) -> None:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
             raise ValueError(f"domain name {name!r} must be lower-case letters, digits or _")
+        if (
+            isinstance(snapshot_every, bool)
+            or not isinstance(snapshot_every, int)
+            or (snapshot_every < 0)
+        ):
+            raise ValueError(f"snapshot_every must be a whole number >= 0, got {snapshot_every!r}")
         self.name = name
         self.source = source
+        # A fold that read this many events since the stream's last snapshot takes one (0:
+        # never); see escli.app.snapshots.
+        self.snapshot_every = snapshot_every
         self.description = description
         self.default_stream_field = stream_field
         self.type_prefix = name if type_prefix is None else type_prefix

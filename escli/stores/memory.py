@@ -17,6 +17,7 @@ from escli.stores.base import (
     now_rfc3339,
 )
 from escli.stores.pending import cleared, merge_pending
+from escli.stores.snapshots import KEPT, Snapshot
 
 
 class MemoryStore(BaseStore):
@@ -29,6 +30,9 @@ class MemoryStore(BaseStore):
         self._pending: dict[tuple[str, str], Pending] = {}
         # Inside a transaction: each touched stream's length before it, ids added.
         self._undo: tuple[dict[str, int], list[str]] | None = None
+        # Not undone with a transaction: a snapshot past a rolled-back append names an
+        # event the stream no longer holds, and is dropped when next read (a cache).
+        self._snapshots: dict[str, list[Snapshot]] = {}
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
@@ -160,3 +164,34 @@ class MemoryStore(BaseStore):
 
     def close(self) -> None:
         pass
+
+    # -- snapshots (``escli.stores.snapshots``) ------------------------------------------
+
+    def snapshot(self, stream: str, at_most: int | None = None) -> Snapshot | None:
+        for kept in self._snapshots.get(stream, []):
+            if at_most is None or kept.generation <= at_most:
+                return kept
+        return None
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        with self._lock:
+            kept = [
+                s
+                for s in self._snapshots.get(snapshot.stream, [])
+                if s.generation != snapshot.generation
+            ]
+            kept.append(snapshot)
+            kept.sort(key=lambda s: -s.generation)
+            self._snapshots[snapshot.stream] = kept[:KEPT]
+
+    def drop_snapshots(self, stream: str | None = None) -> int:
+        with self._lock:
+            if stream is None:
+                dropped = sum(map(len, self._snapshots.values()))
+                self._snapshots.clear()
+                return dropped
+            return len(self._snapshots.pop(stream, []))
+
+    def list_snapshots(self, stream: str | None = None) -> list[Snapshot]:
+        streams = sorted(self._snapshots) if stream is None else [stream]
+        return [s for name in streams for s in self._snapshots.get(name, [])]

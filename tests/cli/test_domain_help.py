@@ -224,6 +224,5 @@ def test_help_as_an_options_value_is_the_value(escli: Run, shop: Path) -> None:
     after_dashes = escli("dispatch", "combat", "attack", "ogre", "1", "--", "-h")
     assert after_dashes.exit_code == 0, after_dashes.stderr
     assert '"weapon": "-h"' in after_dashes.stdout
-    assert escli("dispatch", "--help").stdout.endswith(
-        "  -h, --help      Show this message and exit.\n"
-    )
+    last = escli("dispatch", "--help").stdout.splitlines()[-1]
+    assert last.split() == ["-h,", "--help", "Show", "this", "message", "and", "exit."]

@@ -21,9 +21,10 @@ from escli.stores.base import (
 )
 from escli.stores.memory import MemoryStore
 from escli.stores.namespaced import NamespacedStore
+from escli.stores.snapshots import Snapshots
 from tests.conftest import needs_esdb_client
 
-PROTOCOLS = (EventStore, Outbox, Transactional, StreamIds, HasSchema)
+PROTOCOLS = (EventStore, Outbox, Transactional, StreamIds, HasSchema, Snapshots)
 
 
 def _sqlite(tmp_path: Path) -> Store:
@@ -48,13 +49,25 @@ def _eventstoredb(tmp_path: Path) -> Store:
     ("make", "offered", "durable_without_close", "counts_natively"),
     [
         pytest.param(
-            lambda _: MemoryStore(), {EventStore, Outbox, Transactional}, False, False, id="memory"
+            lambda _: MemoryStore(),
+            {EventStore, Outbox, Transactional, Snapshots},
+            False,
+            False,
+            id="memory",
         ),
         pytest.param(
-            _sqlite, {EventStore, Outbox, Transactional, HasSchema}, True, True, id="sqlite"
+            _sqlite,
+            {EventStore, Outbox, Transactional, HasSchema, Snapshots},
+            True,
+            True,
+            id="sqlite",
         ),
         pytest.param(
-            _postgres, {EventStore, Outbox, Transactional, HasSchema}, False, True, id="postgres"
+            _postgres,
+            {EventStore, Outbox, Transactional, HasSchema, Snapshots},
+            False,
+            True,
+            id="postgres",
         ),
         pytest.param(
             _eventstoredb,

@@ -20,11 +20,14 @@ from tests.conftest import POSTGRES_DSN, Run, open_store
 from tests.stores.contract import new, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.race import race
 
 
-class TestPostgresStore(EventStoreContract, OutboxContract, TransactionalContract):
+class TestPostgresStore(
+    EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract
+):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PostgresStore]:
         store = PostgresStore(postgres_url)

@@ -16,11 +16,12 @@ from tests.conftest import open_store
 from tests.stores.contract import new, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.race import race
 
 
-class TestSQLiteStore(EventStoreContract, OutboxContract, TransactionalContract):
+class TestSQLiteStore(EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")

@@ -30,7 +30,8 @@ from escli.stores.base import (
 )
 from escli.stores.counts import version_counts
 from escli.stores.postgres.connection import CONNECT_TIMEOUT_S, Connection
-from escli.stores.postgres.outbox import _APPEND_PENDING, PendingTable
+from escli.stores.postgres.outbox import _APPEND_PENDING
+from escli.stores.postgres.snapshots import SnapshotTable
 from escli.stores.postgres.urls import _first_line, parse_url
 from escli.times import RANGE, out_of_range
 from escli.urls import mask_url, secrets_hidden
@@ -85,7 +86,7 @@ def _canonical_time(given: str) -> str:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class PostgresStore(PendingTable):
+class PostgresStore(SnapshotTable):
     def __init__(self, url: str) -> None:
         with secrets_hidden(url):  # libpq's message may echo the URL it was given
             self._conninfo, self.schema = parse_url(url)

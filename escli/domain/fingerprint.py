@@ -1,0 +1,86 @@
+"""A domain's fingerprint: what a snapshot must have been made by to stand in for a fold.
+
+A snapshot is a state that a fold made; it may replace the fold only while the fold would
+make the same state from the same events. That depends on the code: the state class (its
+fields and their types), ``initial_state`` and ``apply_event``, the event classes the
+events decode into, and the upcasters that read old versions. The fingerprint is a hash of
+all of it, so a snapshot taken before any of it changed is not used (a full fold, then a new
+snapshot: silently correct).
+
+Decisions:
+
+- **The source of the modules, not just the functions**: ``apply_event`` may call helpers,
+  read constants or a table (the combat sample's ``BESTIARY``) of its module, so the whole
+  text of every module that defines the state class, the aggregate, an event class or an
+  upcaster goes in. Editing a comment there costs one full fold; missing a real change would
+  cost a wrong state.
+- **No source, no snapshot**: a domain whose code has no readable source (built in memory,
+  from a zip without sources) gets ``None``, and is never snapshotted.
+- The fingerprint is made once per domain object (the code does not change under a running
+  process) and names the snapshot format's version, so a change of how escli encodes a
+  state drops old snapshots too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import sys
+from typing import Any
+
+from escli.domain.codec import field_types, type_label
+from escli.domain.model import Domain
+
+__all__ = ["FORMAT", "fingerprint"]
+
+FORMAT = "escli-snapshot-1"
+_MADE: dict[int, tuple[Domain, str | None]] = {}
+
+
+def _module_text(obj: Any) -> str | None:
+    module = sys.modules.get(getattr(obj, "__module__", "") or "")
+    if module is None:
+        return None
+    try:
+        return inspect.getsource(module)
+    except (OSError, TypeError):
+        return None
+
+
+def fingerprint(domain: Domain) -> str | None:
+    """The hash of everything a fold of ``domain`` depends on; None when some of its code
+    has no source to hash (such a domain is never snapshotted)."""
+    made = _MADE.get(id(domain))
+    if made is not None and made[0] is domain:
+        return made[1]
+    found = _fingerprint(domain)
+    _MADE[id(domain)] = (domain, found)
+    return found
+
+
+def _fingerprint(domain: Domain) -> str | None:
+    aggregate = domain.aggregate_impl
+    state_cls = type(domain.initial_state(domain.stream_name("fingerprint")))
+    parts: list[str] = [FORMAT, domain.name, f"{state_cls.__module__}.{state_cls.__qualname__}"]
+    parts += [f"{name}: {type_label(tp)}" for name, tp in field_types(state_cls).items()]
+    owners: list[Any] = [type(aggregate), state_cls]
+    for (event_type, version), cls in sorted(domain.events.items()):
+        parts.append(f"{event_type} {version} {cls.__module__}.{cls.__qualname__}")
+        parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
+        owners.append(cls)
+    for upcaster in domain.upcasters:
+        u = upcaster
+        parts.append(f"upcaster {u.event_type} {u.version} {u.to_type} {u.to_version} {u.name}")
+        owners.append(u.function)
+    modules: dict[str, str] = {}
+    for owner in owners:
+        name = getattr(owner, "__module__", "") or ""
+        if name in modules:
+            continue
+        text = _module_text(owner)
+        if text is None:
+            return None
+        modules[name] = text
+    for name in sorted(modules):
+        parts += [f"module {name}", modules[name]]
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]

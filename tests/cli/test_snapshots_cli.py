@@ -1,0 +1,73 @@
+"""The snapshot commands and options: listed fresh or stale, dropped, turned off, set by the
+project file; and replay and dispatch give the same states with and without them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, open_store
+
+
+def fight(escli: Run, blows: int, *options: str) -> None:
+    assert escli("dispatch", "combat", "spawn", "wolf", "100000", *options).exit_code == 0
+    for _ in range(blows):
+        assert escli("dispatch", "combat", "attack", "wolf", "1", *options).exit_code == 0
+
+
+def test_snapshots_lists_what_dispatch_took_and_drop_forgets_them(escli: Run) -> None:
+    fight(escli, 11, "--snapshot-every", "5")
+    listed = json.loads(escli("snapshots", "--json").stdout)
+    assert [(s["stream"], s["generation"], s["status"]) for s in listed] == [
+        ("combat-wolf", 10, "fresh"),
+        ("combat-wolf", 5, "fresh"),
+    ]
+    shown = escli("snapshots").stdout.splitlines()
+    assert shown[0].split() == ["stream", "generation", "bytes", "taken", "age", "status"]
+    assert shown[1].split()[:2] == ["combat-wolf", "10"] and shown[1].endswith("fresh")
+    dropped = escli("snapshots", "combat-wolf", "--drop")
+    assert (dropped.exit_code, dropped.stderr) == (0, "dropped 2 snapshots\n")
+    none = escli("snapshots")
+    assert (none.stdout, none.stderr.startswith("no snapshots in ")) == ("", True)
+
+
+def test_a_snapshot_of_other_code_is_listed_stale(escli: Run, store_url: str) -> None:
+    fight(escli, 5, "--snapshot-every", "5")
+    store = open_store(store_url)
+    kept = store.snapshot("combat-wolf")  # type: ignore[attr-defined]
+    store.save_snapshot(kept._replace(fingerprint="other code"))  # type: ignore[attr-defined]
+    listed = json.loads(escli("snapshots", "--json").stdout)
+    assert [s["status"] for s in listed] == ["stale"]
+
+
+def test_no_snapshots_takes_none_and_replay_is_the_same_either_way(escli: Run) -> None:
+    fight(escli, 12, "--no-snapshots")
+    assert json.loads(escli("snapshots", "--json").stdout) == []
+    plain = json.loads(escli("replay", "combat-wolf", "--json", "--no-snapshots").stdout)
+    first = json.loads(escli("replay", "combat-wolf", "--json", "--snapshot-every", "4").stdout)
+    assert [s["generation"] for s in json.loads(escli("snapshots", "--json").stdout)] == [13]
+    again = json.loads(escli("replay", "combat-wolf", "--json").stdout)
+    assert plain == first == again
+    middle = escli("replay", "combat-wolf", "--json", "--to-generation", "7").stdout
+    assert json.loads(middle)["state"]["hitpoints"] == 100000 - 6
+
+
+def test_the_project_file_sets_snapshot_every(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, escli: Run
+) -> None:
+    monkeypatch.delenv("ESCLI_STORE")
+    (tmp_path / "escli.toml").write_text("snapshot-every = 3\n")
+    monkeypatch.chdir(tmp_path)
+    fight(escli, 3)
+    listed = json.loads(escli("snapshots", "--json").stdout)
+    assert [s["generation"] for s in listed] == [3]
+    (tmp_path / "escli.toml").write_text("snapshot-every = -1\n")
+    bad = escli("dispatch", "combat", "attack", "wolf", "1")
+    assert bad.exit_code == 13 and "snapshot-every must be a whole number" in bad.stderr
+
+
+def test_snapshot_every_must_be_a_whole_number(escli: Run) -> None:
+    out = escli("dispatch", "combat", "spawn", "wolf", "1", "--snapshot-every", "-2")
+    assert out.exit_code == 2 and "--snapshot-every" in out.stderr
