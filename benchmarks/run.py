@@ -22,6 +22,9 @@ Figures:
   events (``--no-million`` skips the latter), 10,000 streams next to one stream.
 - postgres (postgres.py): append and replay on the local PostgreSQL, next to bare psycopg.
 - nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
+- snapshots (snapshot_bench.py): dispatch and replay on a 1,000,000-event SQLite stream
+  (100,000 with ``--no-million``) after its snapshot, next to a 10-event stream (target
+  1.2x); a dispatch that takes a snapshot next to one that does not (target 1.1x).
 - complete (complete_bench.py): a Tab on a stream id, whole process, on a store of
   1,000,000 streams (100,000 with ``--no-million``) next to one of 1,000 (target 200 ms),
   and ``stream_names`` alone on SQLite and PostgreSQL.
@@ -260,7 +263,7 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "cloudevents", "import", "postgres", "nats", "complete"],
+        choices=["sqlite", "cloudevents", "import", "postgres", "nats", "complete", "snapshots"],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
@@ -268,7 +271,10 @@ def main() -> None:
         "--no-million", action="store_true", help="Skip the 1,000,000-event import figure."
     )
     args = parser.parse_args()
-    groups = set(args.only or ["sqlite", "cloudevents", "import", "postgres", "nats", "complete"])
+    groups = set(
+        args.only
+        or ["sqlite", "cloudevents", "import", "postgres", "nats", "complete", "snapshots"]
+    )
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
         if "sqlite" in groups:
@@ -336,6 +342,11 @@ def main() -> None:
         from complete_bench import bench_complete
 
         for line in bench_complete(streams=100_000 if args.no_million else 1_000_000):
+            print(line, flush=True)
+    if "snapshots" in groups:
+        from snapshot_bench import bench_snapshots
+
+        for line in bench_snapshots(events=100_000 if args.no_million else 1_000_000):
             print(line, flush=True)
 
 
