@@ -223,3 +223,30 @@ def test_given_reads_stored_old_versions_through_the_upcasters() -> None:
     assert (scenario.state.damage_taken, scenario.state.generation) == (10, 5)
     with pytest.raises(AssertionError, match=r"stored\('Hit', '0\.9', .* does not read"):
         given(stored("Hit", "0.9", {}), domain=arena).when(Strike("ogre", 1))
+
+
+def test_a_state_that_round_trips_through_a_snapshot_passes() -> None:
+    from escli_combat import Entity
+
+    from escli.testing import assert_snapshot_round_trips
+
+    state = Entity("ogre", 900, 900, alive=True, known=True, generation=4)
+    assert assert_snapshot_round_trips(state) == state
+
+
+def test_a_state_that_does_not_round_trip_names_the_field() -> None:
+    import dataclasses
+    from decimal import Decimal
+    from typing import Any
+
+    from escli import AggregateState
+    from escli.testing import assert_snapshot_round_trips
+
+    @dataclasses.dataclass(frozen=True)
+    class Ledger(AggregateState):
+        account: str
+        last: Any = None
+
+    with pytest.raises(AssertionError) as caught:
+        assert_snapshot_round_trips(Ledger("a", Decimal("1.10")))
+    assert "last: Decimal('1.10') came back as" in str(caught.value)

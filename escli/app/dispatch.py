@@ -20,13 +20,14 @@ from escli.app.snapshots import (
 from escli.domain.calls import calling, emitted
 from escli.domain.codec import encode
 from escli.domain.model import Domain, applied, event_meta
+from escli.errors import ConcurrencyConflict
 from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional, new_event_id
 from escli.stores.snapshots import Snapshot
 
 if TYPE_CHECKING:
     from escli.sinks.base import Delivery, Sink
 
-__all__ = ["DispatchResult", "dispatch", "new_event"]
+__all__ = ["DispatchResult", "dispatch", "dispatch_once", "new_event"]
 
 
 class DispatchResult(NamedTuple):
@@ -41,6 +42,7 @@ class DispatchResult(NamedTuple):
     recorded: list[RecordedEvent]
     deliveries: list[Delivery]
     dry_run: bool = False
+    retries: int = 0  # how many times the stream had moved (``retry``) before this one went in
 
 
 def new_event(event: Any, data: dict[str, Any] | None = None) -> NewEvent:
@@ -67,7 +69,48 @@ def decide(domain: Domain, command: Any, state: Any) -> tuple[list[tuple[Any, An
     return events, after
 
 
+# Retrying a command on a stream that moved: waits of RETRY_BASE_S * 2**n (n = 0, 1, ...),
+# each at most RETRY_CAP_S, and "full jitter" (a random part of it, so that writers that
+# collided do not collide again in step); no retry starts after RETRY_WITHIN_S.
+RETRY_BASE_S = 0.005
+RETRY_CAP_S = 0.5
+RETRY_WITHIN_S = 10.0
+
+
 def dispatch(
+    domain: Domain,
+    command: Any,
+    store: Store,
+    *,
+    sinks: Sequence[Sink] = (),
+    dry_run: bool = False,
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
+    retry: int = 0,
+) -> DispatchResult:
+    """``dispatch_once``, and up to ``retry`` more times when the stream moved between the
+    read and the append (``ConcurrencyConflict``): each time the stream is read again and
+    the command handled again against what it now holds, after a wait (backoff with
+    jitter, ``RETRY_*``). A rejection is never retried: the domain said no to the state it
+    saw, and a state that moved since is a new question only the caller may ask."""
+    import random
+    import time
+
+    deadline = time.monotonic() + RETRY_WITHIN_S
+    for attempt in range(retry + 1):
+        try:
+            result = dispatch_once(
+                domain, command, store, sinks=sinks, dry_run=dry_run, snapshots=snapshots
+            )
+        except ConcurrencyConflict:
+            if attempt == retry or time.monotonic() >= deadline:
+                raise
+            time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
+            continue
+        return result._replace(retries=attempt)
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+def dispatch_once(
     domain: Domain,
     command: Any,
     store: Store,

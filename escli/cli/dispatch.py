@@ -120,6 +120,15 @@ def _help_words(args: list[str]) -> set[int]:
     "nats://HOST:PORT to publish them to NATS JetStream); repeatable. "
     "Targets get the events only after the store accepted them.",
 )
+@click.option(
+    "--retry",
+    metavar="N",
+    type=click.IntRange(min=0),
+    default=0,
+    help="When the stream moved before the append (a concurrent writer), read it again and "
+    "handle the command again, up to N times (waits grow, with jitter; none starts after "
+    "10 s). A rejection is never retried.",
+)
 @snapshot_options
 @common_options
 @pass_app
@@ -130,6 +139,7 @@ def dispatch(
     words: tuple[str, ...],
     dry_run: bool,
     targets: tuple[str, ...],
+    retry: int,
     no_snapshots: bool,
     snapshot_every: int | None,
 ) -> None:
@@ -161,7 +171,9 @@ def dispatch(
     command = build_command(domain, command_name, words)
     sinks = app.open_targets(app.default_targets(targets))
     policy = app.snapshot_policy(use=not no_snapshots, every=0 if no_snapshots else snapshot_every)
-    result = run(domain, command, app.store, sinks=sinks, dry_run=dry_run, snapshots=policy)
+    result = run(
+        domain, command, app.store, sinks=sinks, dry_run=dry_run, snapshots=policy, retry=retry
+    )
     if app.json:
         app.print_json(dispatch_json(result))
     else:

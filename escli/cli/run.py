@@ -9,9 +9,16 @@ from escli.cli.complete import complete_files
 @click.command()
 @click.argument("files", metavar="FILE...", nargs=-1, required=True, shell_complete=complete_files)
 @click.option("--keep-going", is_flag=True, help="Run every step even after one fails.")
+@click.option(
+    "--retry",
+    metavar="N",
+    type=click.IntRange(min=0),
+    default=0,
+    help="Retry a step up to N times when its stream moved meanwhile (as dispatch --retry).",
+)
 @common_options
 @pass_app
-def run(app: App, files: tuple[str, ...], keep_going: bool) -> None:
+def run(app: App, files: tuple[str, ...], keep_going: bool, retry: int) -> None:
     """Run command scripts: YAML steps with expectations, or one command per line.
 
     FILE may be - for stdin. Every file is checked in full (keys, domains, commands, field
@@ -33,7 +40,9 @@ def run(app: App, files: tuple[str, ...], keep_going: bool) -> None:
     passed, errors = 0, []
     for script in scripts:
         store = app.store_for(script.store_url)
-        for number, outcome in enumerate(run_script(script, store, keep_going=keep_going), 1):
+        for number, outcome in enumerate(
+            run_script(script, store, keep_going=keep_going, retry=retry), 1
+        ):
             if app.json:
                 app.print_json(script_step_json(number, outcome))
             else:

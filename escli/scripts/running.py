@@ -37,12 +37,12 @@ class StepOutcome:
         return not self.problems
 
 
-def run_step(step: ScriptStep, store: Store) -> StepOutcome:
+def run_step(step: ScriptStep, store: Store, *, retry: int = 0) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
     succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
     not ``EscliError`` (escli's bugs) propagate."""
     try:
-        result = dispatch(step.domain, step.command, store)
+        result = dispatch(step.domain, step.command, store, retry=retry)
     except DomainError:
         raise
     except EscliError as e:
@@ -52,10 +52,13 @@ def run_step(step: ScriptStep, store: Store) -> StepOutcome:
     return StepOutcome(step, result, None, problems)
 
 
-def run_script(script: Script, store: Store, *, keep_going: bool = False) -> Iterator[StepOutcome]:
-    """Run the steps in order; stop after the first failure unless ``keep_going``."""
+def run_script(
+    script: Script, store: Store, *, keep_going: bool = False, retry: int = 0
+) -> Iterator[StepOutcome]:
+    """Run the steps in order; stop after the first failure unless ``keep_going``. Each
+    dispatch is retried up to ``retry`` times when its stream moved meanwhile."""
     for step in script.steps:
-        outcome = run_step(step, store)
+        outcome = run_step(step, store, retry=retry)
         yield outcome
         if not outcome.ok and not keep_going:
             return
