@@ -37,6 +37,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.errors import InvalidInput as InvalidInput
     from escli.errors import NotFound as NotFound
     from escli.errors import ProjectError as ProjectError
+    from escli.errors import SnapshotMismatch as SnapshotMismatch
     from escli.errors import StoreError as StoreError
     from escli.errors import StoreUnavailable as StoreUnavailable
     from escli.errors import UnreadableEvent as UnreadableEvent
@@ -50,6 +51,7 @@ _EXPORTS = {
     "load_domain": "escli.domain.discovery",
     "ClientMissing": "escli.errors",
     "ProjectError": "escli.errors",
+    "SnapshotMismatch": "escli.errors",
     "CommandRejected": "escli.errors",
     "ConcurrencyConflict": "escli.errors",
     "DeliveryIncomplete": "escli.errors",
@@ -89,6 +91,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "ProjectError",
+    "SnapshotMismatch",
     "StoreError",
     "StoreUnavailable",
     "UnreadableEvent",

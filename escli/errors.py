@@ -36,6 +36,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "ProjectError",
+    "SnapshotMismatch",
     "StoreError",
     "StoreUnavailable",
     "UnreadableEvent",
@@ -151,6 +152,13 @@ class ProjectError(EscliError):
     used: it does not parse, or a key or value is wrong. The message names the file and line."""
 
     exit_code = 13
+
+
+class SnapshotMismatch(EscliError):
+    """``escli snapshot verify``: a stream folded from its snapshot and from generation 0 gave
+    different states (the snapshot's fingerprint missed a change of what the fold does)."""
+
+    exit_code = 14
 
 
 class ClientMissing(EscliError):

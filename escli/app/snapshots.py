@@ -40,12 +40,15 @@ __all__ = [
     "Folded",
     "Listed",
     "SnapshotPolicy",
+    "Verified",
     "due",
     "fold_stream",
     "list_snapshots",
     "replay_stored",
     "snapshot_of",
+    "take_now",
     "take_snapshot",
+    "verify",
 ]
 
 
@@ -74,7 +77,7 @@ class Folded(NamedTuple):
 
 
 def _usable(
-    domain: Domain, store: Store, stream: str, at_most: int | None
+    domain: Domain, store: Store, stream: str, at_most: int | None, *, drop: bool = True
 ) -> tuple[Any, Snapshot | None, str]:
     """The state of the newest snapshot that may stand in for the fold, with it; else
     (None, None, why)."""
@@ -87,7 +90,8 @@ def _usable(
     if mine is None or snapshot.fingerprint != mine:
         return None, None, f"{stream}: snapshot at {snapshot.generation} is stale (code changed)"
     if event_id_at(store, stream, snapshot.generation) != snapshot.event_id:
-        _drop(store, stream)
+        if drop:
+            _drop(store, stream)
         return (
             None,
             None,
@@ -218,3 +222,51 @@ def list_snapshots(
         fresh = snapshot.fingerprint == fingerprint(domain)
         listed.append(Listed(snapshot, "fresh" if fresh else "stale"))
     return listed
+
+
+def take_now(domain: Domain, store: Store, stream: str) -> Snapshot | None:
+    """Fold ``stream`` (from its snapshot, if one is usable) and keep its state as a new
+    snapshot at its end; None when there is nothing to take (an empty stream, a state that
+    does not round-trip, a store without snapshots)."""
+    folded = fold_stream(domain, store, stream)
+    if folded.state.generation == 0:
+        return None
+    event_id = event_id_at(store, stream, folded.state.generation)
+    if event_id is None:
+        return None
+    snapshot = snapshot_of(domain, stream, folded.state, event_id)
+    return snapshot if take_snapshot(store, snapshot) else None
+
+
+class Verified(NamedTuple):
+    """What ``verify`` found for a stream's newest snapshot: ``status`` is ``agrees``,
+    ``differs`` (``difference``: the first field, the snapshot's value, the full fold's),
+    ``stale`` (made by other code: never used), ``unusable`` (it does not decode, or the
+    store holds another event at its generation) or ``none``."""
+
+    stream: str
+    generation: int | None
+    status: str
+    difference: tuple[str, Any, Any] | None = None
+
+
+def verify(domain: Domain, store: Store, stream: str) -> Verified:
+    """Fold ``stream`` from generation 0 and from its newest snapshot, and compare."""
+    from escli.app.verify import first_difference
+
+    if not isinstance(store, Snapshots):
+        return Verified(stream, None, "none")
+    kept = store.snapshot(stream)
+    if kept is None:
+        return Verified(stream, None, "none")
+    if kept.fingerprint != fingerprint(domain):
+        return Verified(stream, kept.generation, "stale")
+    state, used, _ = _usable(domain, store, stream, kept.generation, drop=False)
+    if used is None:
+        return Verified(stream, kept.generation, "unusable")
+    from_snapshot = fold(
+        domain, stream, store.read_data(stream, from_generation=kept.generation + 1), state
+    )
+    from_zero = fold_stream(domain, store, stream, policy=SnapshotPolicy(use=False)).state
+    found = first_difference(from_snapshot, from_zero)
+    return Verified(stream, kept.generation, "agrees" if found is None else "differs", found)

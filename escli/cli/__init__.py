@@ -26,6 +26,7 @@ COMMANDS = {
     "domains": "escli.cli.domains:domains",
     "publish": "escli.cli.publish:publish",
     "run": "escli.cli.run:run",
+    "snapshot": "escli.cli.snapshots:snapshot",
     "snapshots": "escli.cli.snapshots:snapshots",
     "test": "escli.cli.test:test",
     "info": "escli.cli.info:info",

@@ -29,6 +29,8 @@ class Generation(click.IntRange):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         text = value if isinstance(value, str) else ""
         digits = text.strip()
+        if not digits.isascii():  # int() reads "٣" as 3: a generation is written in ASCII
+            self.fail(f"{value!r} is not a valid integer.", param, ctx)
         if _NATURAL.fullmatch(digits) and (len(digits) > 20 or int(digits) > MAX_GENERATION):
             option = param.opts[0] if param is not None and param.opts else "generation"
             shown = text if len(text) <= 30 else f"{text[:12]}...({len(text)} characters)"
