@@ -92,7 +92,6 @@ def dispatch(
     the command handled again against what it now holds, after a wait (backoff with
     jitter, ``RETRY_*``). A rejection is never retried: the domain said no to the state it
     saw, and a state that moved since is a new question only the caller may ask."""
-    import random
     import time
 
     deadline = time.monotonic() + RETRY_WITHIN_S
@@ -104,6 +103,8 @@ def dispatch(
         except ConcurrencyConflict:
             if attempt == retry or time.monotonic() >= deadline:
                 raise
+            import random  # a retry's only: a dispatch that goes in first need not load it
+
             time.sleep(random.uniform(0, min(RETRY_CAP_S, RETRY_BASE_S * 2**attempt)))
             continue
         return result._replace(retries=attempt)
