@@ -153,7 +153,7 @@ def test_the_stream_walk_seeks_the_primary_key_never_scans(tmp_path: Path) -> No
     store.append("shop-a", [new()], 0)
     conn = store._connect(create=False)  # type: ignore[attr-defined]
     assert conn is not None
-    sql = "SELECT (SELECT stream FROM events WHERE stream > ?1 ORDER BY stream LIMIT 1)"
+    sql = "SELECT (SELECT stream FROM events WHERE stream > ? ORDER BY stream LIMIT 1)"
     plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("a",)))
     assert "SEARCH events USING PRIMARY KEY" in plan and "SCAN events" not in plan
 
