@@ -137,12 +137,12 @@ def _domain(ctx: click.Context) -> Domain | None:
 
 @_quietly
 def complete_commands(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
-    from escli.cli.render_help import doc_of
+    from escli.cli.render_help import doc_of, summary
 
     domain = _domain(ctx)
     if domain is None:
         return []
-    helps = {name: doc_of(spec.cls).split("\n")[0] for name, spec in domain.commands.items()}
+    helps = {name: summary(doc_of(spec.cls)) for name, spec in domain.commands.items()}
     return _items(list(domain.commands), incomplete, helps)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from rich.text import Text
 
 from escli.cli.render import ARROW, Cell, columns, counted
-from escli.cli.render_help import default_text, doc_of
+from escli.cli.render_help import default_text, doc_of, summary
 from escli.domain.codec import field_types, type_label
 from escli.domain.model import event_meta
 
@@ -80,10 +80,6 @@ def _fields_text(fields: dict[str, str], defaults: dict[str, str] | None = None)
     )
 
 
-def _summary(doc: str) -> str:
-    return doc.split("\n\n")[0].replace("\n", " ")
-
-
 def domain_view(domain: Domain) -> Iterable[Any]:
     data = domain_json(domain)
     yield Text.assemble((data["name"], "bold"), f"  {data['description']}".rstrip())
@@ -94,7 +90,7 @@ def domain_view(domain: Domain) -> Iterable[Any]:
             c["name"],
             _fields_text(c["fields"], c["defaults"]),
             f"(stream: {c['stream_field']})",
-            Text(_summary(c["doc"]), style="dim"),
+            Text(summary(c["doc"]), style="dim"),
         ]
         for c in data["commands"]
     )
@@ -102,7 +98,7 @@ def domain_view(domain: Domain) -> Iterable[Any]:
     yield columns(
         [e["type"], f"v{e['version']}", _fields_text(e["fields"], e["defaults"])]
         + (
-            [Text(_summary(e["doc"]), style="dim")]
+            [Text(summary(e["doc"]), style="dim")]
             if e["current"]
             else [f"(older: v{domain.current_version(e['type'])} is current)"]
         )

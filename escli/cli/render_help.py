@@ -43,6 +43,7 @@ __all__ = [
     "example_line",
     "info_json",
     "info_view",
+    "summary",
 ]
 
 
@@ -56,7 +57,8 @@ def doc_of(cls: type) -> str:
     return inspect.cleandoc(doc) if doc else ""
 
 
-def _summary(doc: str) -> str:
+def summary(doc: str) -> str:
+    """A docstring's first paragraph, on one line (empty for none)."""
     return doc.split("\n\n")[0].replace("\n", " ") if doc else ""
 
 
@@ -134,7 +136,7 @@ def domain_help(domain: Domain, prog: str) -> Iterable[Any]:
         yield ""
     yield Text("Commands:", style="bold")
     yield columns(
-        [command_usage(spec), _summary(doc_of(spec.cls))] for spec in domain.commands.values()
+        [command_usage(spec), summary(doc_of(spec.cls))] for spec in domain.commands.values()
     )
     yield ""
     yield Text(f"'{prog} {domain.name} COMMAND --help' shows a command's fields.")
