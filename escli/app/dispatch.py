@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.app.snapshots import (
     DEFAULT_POLICY,
+    Folded,
     SnapshotPolicy,
     due,
     fold_stream,
@@ -43,6 +44,7 @@ class DispatchResult(NamedTuple):
     deliveries: list[Delivery]
     dry_run: bool = False
     retries: int = 0  # how many times the stream had moved (``retry``) before this one went in
+    folded: Folded | None = None  # how ``before`` was folded, and the snapshot taken (``-v``)
 
 
 def new_event(event: Any, data: dict[str, Any] | None = None) -> NewEvent:
@@ -140,21 +142,29 @@ def dispatch_once(
     checked, after = decide(domain, command, before)
     events = [event for event, _ in checked]
     if dry_run or not events:
-        return DispatchResult(stream, command, before, after, events, [], [], dry_run)
+        return DispatchResult(
+            stream, command, before, after, events, [], [], dry_run, folded=folded
+        )
     new = [new_event(event, data) for event, data in checked]
     targets = [sink.url for sink in sinks]
     snapshot = None
     if due(domain, folded, snapshots, len(new)):
         snapshot = snapshot_of(domain, stream, after, new[-1].event_id)
-    recorded = _append(store, stream, new, before.generation, targets, snapshot)
+    recorded, took = _append(store, stream, new, before.generation, targets, snapshot)
+    if took:
+        folded = folded._replace(took=after.generation)
     if not sinks:
-        return DispatchResult(stream, command, before, after, events, recorded, [])
+        return DispatchResult(
+            stream, command, before, after, events, recorded, [], folded=folded
+        )
     # Imported here: a dispatch without --to (the common one, measured whole-process) need
     # not load the delivery, sink and mirror modules.
     from escli.app.delivery import deliver
 
     deliveries = [deliver(store, sink, recorded) for sink in sinks]
-    return DispatchResult(stream, command, before, after, events, recorded, deliveries)
+    return DispatchResult(
+        stream, command, before, after, events, recorded, deliveries, folded=folded
+    )
 
 
 def _append(
@@ -164,18 +174,18 @@ def _append(
     expected: int,
     targets: list[str],
     snapshot: Snapshot | None,
-) -> list[RecordedEvent]:
+) -> tuple[list[RecordedEvent], bool]:
     """The append, and the snapshot with it: in one transaction on a store that has them
-    (SQLite, PostgreSQL, memory), right after it on one that does not (EventStoreDB)."""
+    (SQLite, PostgreSQL, memory), right after it on one that does not (EventStoreDB); the
+    records, and whether the snapshot was kept."""
     if snapshot is None:
         if targets:
-            return store.append(stream, new, expected, pending_for=targets)
-        return store.append(stream, new, expected)
+            return store.append(stream, new, expected, pending_for=targets), False
+        return store.append(stream, new, expected), False
     if isinstance(store, Transactional):
         with store.transaction():
             recorded = store.append(stream, new, expected, pending_for=targets)
-            take_snapshot(store, snapshot)  # a failure undoes itself only
-        return recorded
+            took = take_snapshot(store, snapshot)  # a failure undoes itself only
+        return recorded, took
     recorded = store.append(stream, new, expected, pending_for=targets)
-    take_snapshot(store, snapshot)
-    return recorded
+    return recorded, take_snapshot(store, snapshot)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Generator
 from typing import Any, NamedTuple
 
 from escli.app.fold import Step, decode_event, event_id_at, fold
+from escli.app.snapshots import DEFAULT_POLICY, SnapshotPolicy, fold_stream
 from escli.domain.calls import calling
 from escli.domain.model import Domain, applied
 from escli.errors import InvalidInput, NotFound, StoreError, UnreadableEvent
@@ -61,11 +62,13 @@ def follow(
     from_generation: int = 1,
     limit: int | None = None,
     poll_interval: float = 0.2,
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
 ) -> Generator[FollowedStep, None, None]:
     """The events of ``stream`` from ``from_generation`` (of every stream when None), then
     each new one as it is committed, until ``limit`` events or until the caller stops.
 
-    A stream joined midway is first folded up to there. An event that cannot be applied (its
+    A stream joined midway is first folded up to there, from its newest usable snapshot
+    below that point (``escli.app.snapshots``; following takes none itself). An event that cannot be applied (its
     data does not fit its class, the stream has a gap) is still shown, with the problem, and
     that stream's state is not tracked any further: following is for watching, and one odd
     event must not end it. Blocks between events.
@@ -86,7 +89,9 @@ def follow(
                 yield FollowedStep(Step(recorded, None, None, None))
             else:
                 try:
-                    before = _state_before(store, domain, recorded, states.get(name))
+                    before = _state_before(
+                        store, domain, recorded, states.get(name), snapshots
+                    )
                     event = decode_event(domain, recorded)
                 except (StoreError, UnreadableEvent) as e:  # undecodable, or no upcaster
                     untracked.add(name)
@@ -106,11 +111,20 @@ def follow(
             close()
 
 
-def _state_before(store: Store, domain: Domain, recorded: RecordedEvent, state: Any) -> Any:
-    """The stream's state just before ``recorded``, folding what was not seen yet."""
+def _state_before(
+    store: Store, domain: Domain, recorded: RecordedEvent, state: Any, policy: SnapshotPolicy
+) -> Any:
+    """The stream's state just before ``recorded``, folding what was not seen yet: the first
+    time a stream is met, from its newest usable snapshot below ``recorded``."""
     if state is None:
-        state = domain.initial_state(recorded.stream)
-    if state.generation < recorded.generation - 1:
+        before = recorded.generation - 1
+        if before == 0:
+            state = domain.initial_state(recorded.stream)
+        else:
+            state = fold_stream(
+                domain, store, recorded.stream, to_generation=before, policy=policy
+            ).state
+    elif state.generation < recorded.generation - 1:  # what the subscription skipped
         rows = store.read_data(recorded.stream, state.generation + 1, recorded.generation - 1)
         state = fold(
             domain,

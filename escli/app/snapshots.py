@@ -68,12 +68,27 @@ DEFAULT_POLICY = SnapshotPolicy()
 
 class Folded(NamedTuple):
     """A stream folded: the state, the snapshot it started from (None: generation 0), how
-    many events the fold read, and why a stored snapshot was not used (for ``-v``)."""
+    many events the fold read, why a stored snapshot was not used, and the generation of
+    the snapshot the command took afterwards (None: none)."""
 
     state: Any
     snapshot: Snapshot | None
     read: int
     note: str = ""
+    took: int | None = None
+
+    def summary(self, stream: str) -> str:
+        """What the fold did, in one line (``-v``)."""
+        start = (
+            f"the snapshot at generation {self.snapshot.generation}"
+            if self.snapshot is not None
+            else "generation 0"
+        )
+        read = f"folded {self.read} event{'' if self.read == 1 else 's'} from {start}"
+        line = f"{self.note}; {read}" if self.note else f"{stream}: {read}"
+        if self.took is not None:
+            line += f"; took a snapshot at generation {self.took}"
+        return line
 
 
 def _usable(
@@ -155,8 +170,10 @@ def replay_stored(
         check_found(store, stream, to_generation)
     if due(domain, folded, policy):
         event_id = event_id_at(store, stream, folded.state.generation)
-        if event_id is not None:
-            take_snapshot(store, snapshot_of(domain, stream, folded.state, event_id))
+        if event_id is not None and take_snapshot(
+            store, snapshot_of(domain, stream, folded.state, event_id)
+        ):
+            return folded._replace(took=folded.state.generation)
     return folded
 
 

@@ -61,6 +61,7 @@ class App:
         # open for the next line (targets and a script's extra stores still close per line),
         # and a line's $ESCLI_STORE or project file does not replace the shell's store.
         self.keep_store_open = False
+        self.verbose = False  # -v: say how each fold went (from which snapshot, and why)
 
     # -- output --------------------------------------------------------------------------
 
@@ -122,6 +123,11 @@ class App:
         from rich.markup import escape
 
         self.err.print(f"[dim]{escape(message)}[/]", soft_wrap=True)
+
+    def detail(self, message: str) -> None:
+        """A ``note`` shown only with ``-v``."""
+        if self.verbose:
+            self.note(message)
 
     # -- what the shared options chose ---------------------------------------------------
 
@@ -330,8 +336,23 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
         ctx.ensure_object(App).json = True
 
 
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.ensure_object(App).verbose = True
+
+
 def snapshot_options(f: F) -> F:
-    """``--no-snapshots`` and ``--snapshot-every N``, for the commands that fold a stream."""
+    """``--no-snapshots``, ``--snapshot-every N`` and ``-v``, for the commands that fold a
+    stream."""
+    f = click.option(
+        "-v",
+        "--verbose",
+        is_flag=True,
+        expose_value=False,
+        callback=_set_verbose,
+        help="Say how the stream was folded: from which snapshot (or why none was used), how "
+        "many events, and the snapshot taken.",
+    )(f)
     f = click.option(
         "--snapshot-every",
         metavar="N",

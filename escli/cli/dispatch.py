@@ -174,6 +174,8 @@ def dispatch(
     result = run(
         domain, command, app.store, sinks=sinks, dry_run=dry_run, snapshots=policy, retry=retry
     )
+    if result.folded is not None:
+        app.detail(result.folded.summary(result.stream))
     if app.json:
         app.print_json(dispatch_json(result))
     else:

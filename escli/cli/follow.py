@@ -31,8 +31,14 @@ if TYPE_CHECKING:
 @click.option(
     "--new",
     is_flag=True,
-    help="With a nats:// URL: only events published from now on (default: every event the "
-    "JetStream stream holds, then new ones).",
+    help="Only events from now on: with a STREAM, those appended after its current end (its "
+    "state so far is folded from its newest snapshot); with a nats:// URL, those published "
+    "from now on (default: every event the JetStream stream holds, then new ones).",
+)
+@click.option(
+    "--no-snapshots",
+    is_flag=True,
+    help="Fold a stream joined midway from generation 0, not from its newest snapshot.",
 )
 @common_options
 @pass_app
@@ -44,6 +50,7 @@ def follow(
     limit: int | None,
     subject: str | None,
     new: bool,
+    no_snapshots: bool,
 ) -> None:
     """Print a stream's events, then each new one as it is appended, until Ctrl-C.
 
@@ -60,6 +67,7 @@ def follow(
     Example:
       escli follow combat-ogre
       escli follow combat-ogre --from-generation 3 --limit 1 --json
+      escli follow combat-ogre --new
       escli follow --all --store esdb://127.0.0.1:2113?Tls=false
       escli follow nats://127.0.0.1:4222 --subject 'events.combat.>' --new
     """
@@ -77,18 +85,23 @@ def follow(
 
         follow_nats(app, stream, subject, new, limit)
         return
-    if subject is not None or new:
-        raise UsageError("follow: --subject and --new need a nats:// URL")
+    if subject is not None:
+        raise UsageError("follow: --subject needs a nats:// URL")
     if (stream is None) is not every_stream:
         raise UsageError(
             "follow: give a STREAM or --all, not both"
             if stream is not None
             else "follow: give a STREAM to follow, or --all"
         )
-    if every_stream and from_generation is not None:
-        raise UsageError("follow: --from-generation needs a STREAM")
+    if every_stream and (from_generation is not None or new):
+        given = "--from-generation" if from_generation is not None else "--new"
+        raise UsageError(f"follow: {given} needs a STREAM")
+    if new and from_generation is not None:
+        raise UsageError("follow: give --new or --from-generation, not both")
     if stream is not None:
         check_stream(app.store, app.registry.for_stream, stream)
+        if new:
+            from_generation = app.store.generation(stream) + 1
     if not app.json:
         app.note(f"following {stream or 'every stream'} in {app.store.url} (Ctrl-C to stop)")
     followed = run(
@@ -97,6 +110,7 @@ def follow(
         stream,
         from_generation=from_generation or 1,
         limit=limit,
+        snapshots=app.snapshot_policy(use=not no_snapshots),
     )
     try:
         with contextlib.closing(followed):

@@ -72,7 +72,9 @@ def replay(
         policy = app.snapshot_policy(
             use=not no_snapshots, every=0 if no_snapshots else snapshot_every
         )
-        state = replay_stored(domain, stream, store, to_generation, policy=policy).state
+        folded = replay_stored(domain, stream, store, to_generation, policy=policy)
+        app.detail(folded.summary(stream))
+        state = folded.state
     elif not steps:
         state = replay_state(domain, stream, events, to_generation, store=store)
     else:

@@ -164,9 +164,10 @@ class Workbench:
             self.reset_app()
 
     def reset_app(self) -> None:
-        """Put back what a line may have changed on the app (``--json``, a ``--store`` read
-        from $ESCLI_STORE); its targets were closed with it."""
+        """Put back what a line may have changed on the app (``--json``, ``-v``, a
+        ``--store`` read from $ESCLI_STORE); its targets were closed with it."""
         self.app.json = self._json
+        self.app.verbose = False
         self.app.store_url = self._store_url
         self.app.store_from_command_line = self._store_from_command_line
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 
 from escli.errors import ConcurrencyConflict
+from escli.stores.snapshots import Snapshot, Snapshots
 from escli.stores.base import (
     BaseStore,
     FoldRow,
@@ -27,7 +28,14 @@ __all__ = ["NamespacedStore"]
 
 class NamespacedStore(BaseStore):
     """``store``'s streams whose names start with ``prefix``, under their names without it.
-    Closing it leaves ``store`` open (its owner closes it)."""
+    Closing it leaves ``store`` open (its owner closes it). Over a store that keeps
+    snapshots it is a ``NamespacedSnapshots``, which keeps them too (a capability is
+    checked with ``isinstance``, so only a view of such a store may have the methods)."""
+
+    def __new__(cls, store: Store, prefix: str) -> NamespacedStore:
+        if cls is NamespacedStore and isinstance(store, Snapshots):
+            cls = NamespacedSnapshots
+        return super().__new__(cls)
 
     def __init__(self, store: Store, prefix: str) -> None:
         self.inner = store
@@ -117,3 +125,34 @@ class NamespacedStore(BaseStore):
 
     def close(self) -> None:
         pass
+
+
+class NamespacedSnapshots(NamespacedStore):
+    """A ``NamespacedStore`` over a store that keeps snapshots: those of its own streams."""
+
+    inner: Snapshots  # type: ignore[assignment]
+
+    def _snapshot_out(self, snapshot: Snapshot) -> Snapshot:
+        return snapshot._replace(stream=snapshot.stream[len(self.prefix) :])
+
+    def snapshot(self, stream: str, at_most: int | None = None) -> Snapshot | None:
+        found = self.inner.snapshot(self.prefix + stream, at_most)
+        return None if found is None else self._snapshot_out(found)
+
+    def save_snapshot(self, snapshot: Snapshot) -> None:
+        self.inner.save_snapshot(snapshot._replace(stream=self.prefix + snapshot.stream))
+
+    def drop_snapshots(self, stream: str | None = None) -> int:
+        if stream is not None:
+            return self.inner.drop_snapshots(self.prefix + stream)
+        mine = {s.stream for s in self.list_snapshots()}
+        return sum(self.inner.drop_snapshots(self.prefix + name) for name in sorted(mine))
+
+    def list_snapshots(self, stream: str | None = None) -> list[Snapshot]:
+        if stream is not None:
+            return [self._snapshot_out(s) for s in self.inner.list_snapshots(self.prefix + stream)]
+        return [
+            self._snapshot_out(s)
+            for s in self.inner.list_snapshots()
+            if s.stream.startswith(self.prefix)
+        ]

@@ -259,3 +259,54 @@ def test_for_any_commands_the_state_from_a_snapshot_is_the_state_from_zero(
             dispatch(combat, command, store, snapshots=policy)
         folded = fold_stream(combat, store, "combat-wolf", policy=policy)
         assert folded.state == full(combat, store, "combat-wolf")
+
+
+def planted(combat: Domain, store: Store, hitpoints: int) -> None:
+    """Rewrite the newest snapshot's hitpoints: a state only a fold from it can give, so a
+    test sees whether a read path started there."""
+    import json
+
+    assert isinstance(store, Snapshots)
+    kept = store.snapshot(wolf_stream)
+    assert kept is not None
+    state = {**json.loads(kept.state), "hitpoints": hitpoints}
+    store.save_snapshot(kept._replace(state=json.dumps(state)))
+
+
+def test_following_a_stream_from_its_end_starts_from_its_snapshot(
+    combat: Domain, store: Store
+) -> None:
+    from escli.app.follow import follow
+
+    fight(combat, store, wolf, 11, EVERY_10)  # generation 12, a snapshot at 10
+    planted(combat, store, 42)
+    truly = fold_stream(combat, store, wolf_stream, to_generation=11, policy=NEVER).state
+    for policy, hitpoints in ((EVERY_10, 42 - 3), (NEVER, truly.hitpoints)):
+        [followed] = follow(
+            store, lambda _: combat, wolf_stream, from_generation=12, limit=1, snapshots=policy
+        )
+        assert followed.step.before.generation == 11
+        assert followed.step.before.hitpoints == hitpoints
+
+
+def test_a_folds_summary_says_where_it_started_and_what_it_took(
+    combat: Domain, store: Store
+) -> None:
+    fight(combat, store, wolf, 10, SnapshotPolicy(every=0))
+    first = replay_stored(combat, wolf_stream, store, policy=EVERY_10)
+    assert first.summary(wolf_stream) == (
+        f"{wolf_stream}: folded 11 events from generation 0; took a snapshot at generation 11"
+    )
+    again = replay_stored(combat, wolf_stream, store, policy=EVERY_10)
+    assert again.summary(wolf_stream) == (
+        f"{wolf_stream}: folded 0 events from the snapshot at generation 11"
+    )
+    assert isinstance(store, Snapshots)
+    kept = store.snapshot(wolf_stream)
+    assert kept is not None
+    store.save_snapshot(kept._replace(fingerprint="other code"))
+    stale = fold_stream(combat, store, wolf_stream, policy=EVERY_10)
+    assert stale.summary(wolf_stream) == (
+        f"{wolf_stream}: snapshot at 11 is stale (code changed); folded 11 events from "
+        "generation 0"
+    )

@@ -347,3 +347,30 @@ def test_follow_help_ends_with_an_example(escli: Run) -> None:
     out = escli("follow", "--help")
     assert out.exit_code == 0
     assert "Example:" in out.stdout and "--limit N" in out.stdout and "Ctrl-C" in out.stdout
+
+
+def test_follow_new_shows_only_what_is_appended_after_the_end(
+    escli: Run, url: str, name: str
+) -> None:
+    spawn_and_attack(escli, url, name)  # generations 1 and 2, never shown
+    done = threading.Event()
+
+    def write() -> None:  # until follow has shown one: it may start after the first blow
+        while not done.wait(0.2):
+            attack(url, name, 7)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        out = escli("follow", f"combat-{name}", "--new", "--limit", "1", "--store", url)
+    finally:
+        done.set()
+        writer.join()
+    generation = int(out.stdout.split()[0])
+    before = 400 - 7 * (generation - 3)  # the state folded up to where following began
+    assert generation >= 3
+    assert masked(out.stdout) == (
+        f'{generation:5}  <id>  <time>  combat.EntityAttacked v2.0  {{"entity_id": "{name}", '
+        '"damage": 7, "weapon": "fists"}\n'
+        f"       hitpoints  {before} → {before - 7}\n"
+    )

@@ -105,3 +105,23 @@ def test_take_verify_and_drop(escli: Run, store_url: str) -> None:
 def test_a_stream_or_all_not_both(escli: Run, args: list[str]) -> None:
     out = escli("snapshot", *args)
     assert (out.exit_code, out.stderr) == (2, "Error: give a STREAM or --all (not both)\n")
+
+
+def test_verbose_says_how_dispatch_and_replay_folded(escli: Run) -> None:
+    fight(escli, 3, "--snapshot-every", "5")  # generation 4: no snapshot yet
+    took = escli("dispatch", "combat", "attack", "wolf", "1", "-v", "--snapshot-every", "5")
+    assert took.exit_code == 0
+    assert took.stderr == (
+        "combat-wolf: folded 4 events from generation 0; took a snapshot at generation 5\n"
+    )
+    replayed = escli("replay", "combat-wolf", "--verbose")
+    assert replayed.stderr == "combat-wolf: folded 0 events from the snapshot at generation 5\n"
+    assert escli("replay", "combat-wolf").stderr == ""
+
+
+def test_follow_new_shows_only_what_comes_after_the_end(escli: Run) -> None:
+    fight(escli, 2)
+    refused = escli("follow", "--all", "--new")
+    assert refused.exit_code == 2 and "follow: --new needs a STREAM" in refused.stderr
+    both = escli("follow", "combat-wolf", "--new", "--from-generation", "2")
+    assert both.exit_code == 2 and "not both" in both.stderr

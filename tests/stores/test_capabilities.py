@@ -79,7 +79,7 @@ def _eventstoredb(tmp_path: Path) -> Store:
         ),
         pytest.param(
             lambda _: NamespacedStore(MemoryStore(), "escli-test.t1."),
-            {EventStore, Outbox},
+            {EventStore, Outbox, Snapshots},
             False,
             True,
             id="namespaced",

@@ -70,3 +70,23 @@ def test_version_counts_of_a_view_count_its_streams_by_their_names_inside_it(
         VersionCount("escli", "combat.EntityAttacked", "1.0", 1),
     ]
     shared.close()
+
+
+def test_a_view_of_a_store_with_snapshots_keeps_its_own_under_its_prefix() -> None:
+    from escli.stores.snapshots import Snapshot, Snapshots
+
+    shared = MemoryStore()
+    outside = Snapshot("combat-ogre", 2, "a", "fp", "{}", "2026-12-03T10:00:00Z")
+    shared.save_snapshot(outside)
+    scenario = NamespacedStore(shared, "escli-test.t1.")
+    assert isinstance(scenario, Snapshots)
+    assert scenario.snapshot("combat-ogre") is None and scenario.list_snapshots() == []
+    mine = outside._replace(generation=1, event_id="b")
+    scenario.save_snapshot(mine)
+    assert scenario.snapshot("combat-ogre") == mine
+    assert scenario.list_snapshots() == [mine]
+    assert shared.snapshot("escli-test.t1.combat-ogre") == mine._replace(
+        stream="escli-test.t1.combat-ogre"
+    )
+    assert scenario.drop_snapshots() == 1
+    assert shared.list_snapshots() == [outside]
