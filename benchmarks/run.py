@@ -24,7 +24,8 @@ Figures:
 - nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
 - snapshots (snapshot_bench.py): dispatch and replay on a 1,000,000-event SQLite stream
   (100,000 with ``--no-million``) after its snapshot, next to a 10-event stream (target
-  1.2x); a dispatch that takes a snapshot next to one that does not (target 1.1x).
+  1.2x); a dispatch that takes a snapshot next to one that does not (target 1.1x); the same
+  on a 100,000-event PostgreSQL stream.
 - complete (complete_bench.py): a Tab on a stream id, whole process, on a store of
   1,000,000 streams (100,000 with ``--no-million``) next to one of 1,000 (target 200 ms),
   and ``stream_names`` alone on SQLite and PostgreSQL.
@@ -344,9 +345,15 @@ def main() -> None:
         for line in bench_complete(streams=100_000 if args.no_million else 1_000_000):
             print(line, flush=True)
     if "snapshots" in groups:
-        from snapshot_bench import bench_snapshots
+        from snapshot_bench import bench_snapshots, bench_snapshots_postgres
 
         for line in bench_snapshots(events=100_000 if args.no_million else 1_000_000):
+            print(line, flush=True)
+        try:
+            lines = bench_snapshots_postgres()
+        except Exception as e:  # a benchmark reports and goes on (no server, no psycopg)
+            lines = [f"snapshots, pg      skipped: {str(e).splitlines()[0]}"]
+        for line in lines:
             print(line, flush=True)
 
 
