@@ -154,9 +154,7 @@ def dispatch_once(
     if took:
         folded = folded._replace(took=after.generation)
     if not sinks:
-        return DispatchResult(
-            stream, command, before, after, events, recorded, [], folded=folded
-        )
+        return DispatchResult(stream, command, before, after, events, recorded, [], folded=folded)
     # Imported here: a dispatch without --to (the common one, measured whole-process) need
     # not load the delivery, sink and mirror modules.
     from escli.app.delivery import deliver

@@ -68,10 +68,10 @@ def follow(
     each new one as it is committed, until ``limit`` events or until the caller stops.
 
     A stream joined midway is first folded up to there, from its newest usable snapshot
-    below that point (``escli.app.snapshots``; following takes none itself). An event that cannot be applied (its
-    data does not fit its class, the stream has a gap) is still shown, with the problem, and
-    that stream's state is not tracked any further: following is for watching, and one odd
-    event must not end it. Blocks between events.
+    below that point (``escli.app.snapshots``; following takes none itself). An event that
+    cannot be applied (its data does not fit its class, the stream has a gap) is still
+    shown, with the problem, and that stream's state is not tracked any further: following
+    is for watching, and one odd event must not end it. Blocks between events.
     """
     if stream is not None:
         Domain.domain_name_of(stream)  # "" or "ogre" is no stream: never "every stream"
@@ -89,9 +89,7 @@ def follow(
                 yield FollowedStep(Step(recorded, None, None, None))
             else:
                 try:
-                    before = _state_before(
-                        store, domain, recorded, states.get(name), snapshots
-                    )
+                    before = _state_before(store, domain, recorded, states.get(name), snapshots)
                     event = decode_event(domain, recorded)
                 except (StoreError, UnreadableEvent) as e:  # undecodable, or no upcaster
                     untracked.add(name)

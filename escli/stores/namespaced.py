@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator, Sequence
 
 from escli.errors import ConcurrencyConflict
-from escli.stores.snapshots import Snapshot, Snapshots
 from escli.stores.base import (
     BaseStore,
     FoldRow,
@@ -22,6 +21,7 @@ from escli.stores.base import (
     StreamInfo,
     VersionCount,
 )
+from escli.stores.snapshots import Snapshot, Snapshots
 
 __all__ = ["NamespacedStore"]
 

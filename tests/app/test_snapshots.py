@@ -307,6 +307,5 @@ def test_a_folds_summary_says_where_it_started_and_what_it_took(
     store.save_snapshot(kept._replace(fingerprint="other code"))
     stale = fold_stream(combat, store, wolf_stream, policy=EVERY_10)
     assert stale.summary(wolf_stream) == (
-        f"{wolf_stream}: snapshot at 11 is stale (code changed); folded 11 events from "
-        "generation 0"
+        f"{wolf_stream}: snapshot at 11 is stale (code changed); folded 11 events from generation 0"
     )
