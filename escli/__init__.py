@@ -27,6 +27,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.domain.model import Domain as Domain
     from escli.domain.model import EventMeta as EventMeta
     from escli.domain.model import event_meta as event_meta
+    from escli.domain.projection import Meta as Meta
     from escli.errors import ClientMissing as ClientMissing
     from escli.errors import CommandRejected as CommandRejected
     from escli.errors import ConcurrencyConflict as ConcurrencyConflict
@@ -37,6 +38,7 @@ if TYPE_CHECKING:  # explicit re-exports for type checkers; at run time see __ge
     from escli.errors import InvalidInput as InvalidInput
     from escli.errors import NotFound as NotFound
     from escli.errors import ProjectError as ProjectError
+    from escli.errors import ProjectionStale as ProjectionStale
     from escli.errors import SnapshotMismatch as SnapshotMismatch
     from escli.errors import StoreError as StoreError
     from escli.errors import StoreUnavailable as StoreUnavailable
@@ -51,6 +53,7 @@ _EXPORTS = {
     "load_domain": "escli.domain.discovery",
     "ClientMissing": "escli.errors",
     "ProjectError": "escli.errors",
+    "ProjectionStale": "escli.errors",
     "SnapshotMismatch": "escli.errors",
     "CommandRejected": "escli.errors",
     "ConcurrencyConflict": "escli.errors",
@@ -69,6 +72,7 @@ _EXPORTS = {
     "Domain": "escli.domain.model",
     "EventMeta": "escli.domain.model",
     "event_meta": "escli.domain.model",
+    "Meta": "escli.domain.projection",
     "fold": "escli.app.fold",
     "steps": "escli.app.fold",
     "open_store": "escli.stores",
@@ -89,8 +93,10 @@ __all__ = [
     "EventMeta",
     "ExpectationFailed",
     "InvalidInput",
+    "Meta",
     "NotFound",
     "ProjectError",
+    "ProjectionStale",
     "SnapshotMismatch",
     "StoreError",
     "StoreUnavailable",

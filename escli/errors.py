@@ -13,7 +13,10 @@
     ├── DomainError                11  a domain module's own code failed (the author's bug)
     │   └── UnreadableEvent        11  a stored event its domain cannot read (no class, no
     │                                   upcaster, or an upcaster that fails on it)
-    └── ClientMissing              12  the client library a store or target needs is not installed
+    ├── ClientMissing              12  the client library a store or target needs is not installed
+    ├── ProjectError               13  the project file (escli.toml) is broken
+    ├── SnapshotMismatch           14  a snapshot and a fold from generation 0 disagree
+    └── ProjectionStale            15  a projection's code changed since its rows were built
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
 root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
@@ -36,6 +39,7 @@ __all__ = [
     "InvalidInput",
     "NotFound",
     "ProjectError",
+    "ProjectionStale",
     "SnapshotMismatch",
     "StoreError",
     "StoreUnavailable",
@@ -159,6 +163,14 @@ class SnapshotMismatch(EscliError):
     different states (the snapshot's fingerprint missed a change of what the fold does)."""
 
     exit_code = 14
+
+
+class ProjectionStale(EscliError):
+    """A projection's code changed since its rows were built: ``project`` (and a dispatch
+    that updates it) refuses to mix rows of the old code with rows of the new, until
+    ``escli project NAME --rebuild``."""
+
+    exit_code = 15
 
 
 class ClientMissing(EscliError):

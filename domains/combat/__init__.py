@@ -8,13 +8,15 @@ Rules:
 - Healing never goes above the entity's maximum; healing at full health is rejected.
 - Spawning makes an unknown or dead entity alive with the given hitpoints.
 
-Streams are ``combat-<entity id>``.
+Streams are ``combat-<entity id>``. The ``roster`` projection keeps one row per entity
+(``escli project combat.roster``, ``escli view combat.roster``).
 """
 
 from ._domain import domain
 from .aggregate import Combat
 from .commands import Attack, Heal, Spawn
 from .events import EntityAttacked, EntityDied, EntityHealed, EntitySpawned
+from .projections import roster
 from .state import BESTIARY, Entity
 
 __all__ = [
@@ -29,4 +31,5 @@ __all__ = [
     "Heal",
     "Spawn",
     "domain",
+    "roster",
 ]

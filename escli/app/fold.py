@@ -21,6 +21,8 @@ __all__ = [
     "Step",
     "check_found",
     "decode_event",
+    "decode_stored",
+    "decoder",
     "ends_early",
     "event_id_at",
     "fold",
@@ -30,7 +32,7 @@ __all__ = [
 ]
 
 
-def _decoder(
+def decoder(
     domain: Domain, stream: str, generation: int, event_type: str, version: str, typed: bool
 ) -> StoredDecoder:
     """The decoder of a stored (type, version): its class's own, or through the upcasters
@@ -58,13 +60,30 @@ def decode_event(domain: Domain, recorded: RecordedEvent) -> Any:
     """The domain event a record holds; a record that does not fit its class is a store error
     naming the stream, generation and field."""
     r = recorded
-    decoding = _decoder(domain, r.stream, r.generation, r.event_type, r.type_version, True)
+    decoding = decoder(domain, r.stream, r.generation, r.event_type, r.type_version, True)
+    return decode_stored(domain, decoding, r.stream, r.generation, r.event_id, r.event_type, r.data)
+
+
+def decode_stored(
+    domain: Domain,
+    decoding: StoredDecoder,
+    stream: str,
+    generation: int,
+    event_id: str,
+    event_type: str,
+    data: Any,
+) -> Any:
+    """``decoding(data)``, its failures given the fold's context: data that does not fit its
+    class or is not JSON (a store error naming stream, generation and field), an upcaster
+    that fails (the domain's error)."""
     try:
-        return decoding(r.data)
+        return decoding(data)
     except FieldError as e:
-        raise _field_error(r.stream, r.generation, r.event_type, e) from e
+        raise _field_error(stream, generation, event_type, e) from e
     except UpcastFailed as e:
-        raise e.error(domain, _where(r.stream, r.generation, r.event_id)) from e
+        raise e.error(domain, _where(stream, generation, event_id)) from e
+    except (json.JSONDecodeError, RecursionError) as e:
+        raise _not_json(stream, generation, e) from e
 
 
 def _not_json(stream: str, generation: int, error: Exception) -> StoreError:
@@ -119,7 +138,7 @@ def fold(
                     decoders.clear()  # the plain ones
                 decoding = decoders.get((event_type, version))
                 if decoding is None:
-                    decoding = decoders[event_type, version] = _decoder(
+                    decoding = decoders[event_type, version] = decoder(
                         domain, stream, generation, event_type, version, typed
                     )
                 if data.__class__ is str:

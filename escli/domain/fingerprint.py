@@ -28,8 +28,9 @@ from typing import Any
 
 from escli.domain.codec import field_types, type_label
 from escli.domain.model import Domain
+from escli.domain.projection import Projection
 
-__all__ = ["FORMAT", "fingerprint"]
+__all__ = ["FORMAT", "fingerprint", "projection_fingerprint"]
 
 FORMAT = "escli-snapshot-1"
 _MADE: dict[int, tuple[Domain, str | None]] = {}
@@ -83,6 +84,42 @@ def _fingerprint(domain: Domain) -> str | None:
         if text is None:
             return None
         modules[name] = text
+    for name in sorted(modules):
+        parts += [f"module {name}", modules[name]]
+    import hashlib
+
+    return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+
+
+VIEW_FORMAT = "escli-view-1"
+
+
+def projection_fingerprint(projection: Projection) -> str:
+    """The hash of everything a projection's rows depend on: its function and key (the
+    source of the modules that define them), the event classes it receives (fields and
+    types, and their modules' source), and the upcasters that read old versions of them.
+    Rows built by other code are "stale: rebuild" (``escli.app.projections``).
+
+    A function without readable source is hashed by its name alone: its rows can then not
+    be told stale by a change of its code, which ``escli projections`` cannot see either."""
+    domain = projection.domain
+    parts: list[str] = [VIEW_FORMAT, projection.full_name]
+    owners: list[Any] = [projection.function]
+    if projection.key is not None:
+        owners.append(projection.key)
+    for cls in sorted(projection.classes, key=lambda c: f"{c.__module__}.{c.__qualname__}"):
+        parts.append(f"{cls.__module__}.{cls.__qualname__}")
+        parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
+        owners.append(cls)
+    for upcaster in domain.upcasters:
+        u = upcaster
+        parts.append(f"upcaster {u.event_type} {u.version} {u.to_type} {u.to_version} {u.name}")
+        owners.append(u.function)
+    modules: dict[str, str] = {}
+    for owner in owners:
+        name = getattr(owner, "__module__", "") or ""
+        text = _module_text(owner)
+        modules.setdefault(name, text if text is not None else f"(no source) {owner!r}")
     for name in sorted(modules):
         parts += [f"module {name}", modules[name]]
     import hashlib

@@ -38,6 +38,7 @@ from typing import Any, ClassVar, NamedTuple, Protocol, TypeVar, cast, overload
 
 from escli.domain.calls import NotAState, calling, state_failure
 from escli.domain.codec import check_storable
+from escli.domain.projection import KeyFunction, Projection
 from escli.domain.state import AggregateState, applied, applying, stamped
 from escli.domain.upcasting import (
     CHANGING_A_DOMAIN,
@@ -165,6 +166,7 @@ class Domain:
         self.commands: dict[str, CommandSpec] = {}
         self.events: dict[tuple[str, str], type] = {}
         self.upcasters: list[Upcaster] = []
+        self.projections: dict[str, Projection] = {}  # by name: see escli.domain.projection
         # Every upcaster's chain, by the (type, version) it reads; made (and checked) once,
         # when the domain loads or on first read, afresh after another registration.
         self._chains: dict[tuple[str, str], Chain] | None = None
@@ -276,6 +278,19 @@ class Domain:
                 raise TypeError(f"@domain.upcaster decorates a function, not {function!r}")
             self.upcasters.append(Upcaster(event_type, version, to_type, to_version, function))
             self._chains = None
+            return function
+
+        return register
+
+    def projection(self, name: str, *, key: KeyFunction | None = None) -> Callable[[F], F]:
+        """Register a projection: a pure function ``(row, event, meta) -> row`` that keeps
+        one JSON row per key (the stream, unless ``key(event, meta)`` says otherwise),
+        run as ``escli project <domain>.<name>``; see ``escli.domain.projection``."""
+
+        def register(function: F) -> F:
+            if name in self.projections:
+                raise TypeError(f"projection {name} is registered twice in {self.name}")
+            self.projections[name] = Projection(self, name, function, key)
             return function
 
         return register

@@ -35,6 +35,7 @@ from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 from escli.jsontext import parse_data
 from escli.stores.counts import VersionCount, count_versions
+from escli.stores.log import LogFromReadAll
 
 __all__ = [
     "MAX_GENERATION",
@@ -399,7 +400,7 @@ class StreamIds(Protocol):
         ...
 
 
-class BaseStore:
+class BaseStore(LogFromReadAll):
     """Defaults a store may inherit: what ``EventStore`` declares with a default, and
     ``subscribe`` by polling. Nothing of a capability that only some stores offer
     (``Outbox``, ``Transactional``, ``StreamIds``, ``HasSchema``): a store has one by
@@ -442,9 +443,6 @@ class BaseStore:
     ) -> Iterator[FoldRow]:
         for r in self.read(stream, from_generation, to_generation):
             yield r.generation, r.event_type, r.type_version, r.data
-
-    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
-        raise NotImplementedError
 
     def find_ids(
         self, event_ids: Collection[str], streams: Collection[str] = ()

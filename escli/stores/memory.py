@@ -16,11 +16,12 @@ from escli.stores.base import (
     StreamInfo,
     now_rfc3339,
 )
+from escli.stores.memory_views import MemoryViews
 from escli.stores.pending import cleared, merge_pending
 from escli.stores.snapshots import KEPT, Snapshot
 
 
-class MemoryStore(BaseStore):
+class MemoryStore(MemoryViews, BaseStore):
     def __init__(self, url: str = "memory:") -> None:
         self.url = url
         self._streams: dict[str, list[RecordedEvent]] = {}
@@ -33,6 +34,7 @@ class MemoryStore(BaseStore):
         # Not undone with a transaction: a snapshot past a rolled-back append names an
         # event the stream no longer holds, and is dropped when next read (a cache).
         self._snapshots: dict[str, list[Snapshot]] = {}
+        self._init_views()
 
     def read(
         self, stream: str, from_generation: int = 1, to_generation: int | None = None
@@ -109,14 +111,17 @@ class MemoryStore(BaseStore):
             outer = self._undo
             self._undo = ({}, [])
             position, pending = self._position, dict(self._pending)
+            views = self._save_views()
             try:
                 yield
             except BaseException:
                 self._roll_back(position, pending)
+                self._restore_views(views)
                 raise
             else:
                 if rollback:
                     self._roll_back(position, pending)
+                    self._restore_views(views)
                 elif outer is not None:  # the outer transaction undoes these too
                     for stream, length in self._undo[0].items():
                         outer[0].setdefault(stream, length)

@@ -1,0 +1,352 @@
+"""Running projections: catching a view up with the store's global log, in batches that each
+commit rows and checkpoint together; rebuilding it beside the live rows; following it; and
+what ``escli projections`` and ``escli view`` show.
+
+The rules, each decided here once:
+
+- **One transaction per batch** (``BATCH`` events of the log): the rows the batch changed and
+  the new checkpoint are written together, from the checkpoint the batch started at
+  (``Views.write_view``), so a run killed at any point leaves rows that are exactly the
+  events up to its checkpoint, and running again continues there: the rows a rebuild gives.
+  Memory holds one batch of events and the rows it touches, whatever the log's length.
+- **Up to a head read first**: a run reads the store's head position, then the log up to
+  it; positions are handed out in commit order, so every event at or below the head is
+  there to read, and a batch with no event of the domain still moves the checkpoint.
+- **Stale code is refused**: a view built by other code (``projection_fingerprint``) is not
+  caught up: mixing its rows with the new code's would be neither. ``rebuild`` builds a
+  new one from position 0 beside it and switches over in one transaction; an interrupted
+  rebuild of the same code is continued by the next one.
+- **Events of the projection's domain only** (streams ``<domain>-...``), of the classes
+  its annotation names, decoded as a fold decodes them (upcasters first); an event the
+  domain cannot read stops the run, as it stops a replay, with what was done kept.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, NamedTuple
+
+from escli.app.fold import decode_stored, decoder
+from escli.domain.calls import domain_stdout, failure, home_of
+from escli.domain.codec import StoredDecoder
+from escli.domain.discovery import DomainRegistry
+from escli.domain.fingerprint import projection_fingerprint
+from escli.domain.model import Domain
+from escli.domain.projection import Meta, Projection
+from escli.errors import EscliError, NotFound, ProjectionStale, UsageError
+from escli.stores.base import Store
+from escli.stores.views import EventLog, LogRow, ViewBuild, Views
+from escli.suggest import did_you_mean
+
+__all__ = [
+    "BATCH",
+    "Caught",
+    "Status",
+    "catch_up",
+    "find_projection",
+    "follow",
+    "rebuild_key",
+    "rows_of",
+    "status",
+]
+
+BATCH = 1000  # events of the log per transaction
+
+
+class Caught(NamedTuple):
+    """What a run did: ``events`` given to the projection, ``scanned`` read from the log,
+    the checkpoint it ended at, and whether it switched a rebuilt view live."""
+
+    name: str
+    build: int
+    events: int
+    scanned: int
+    position: int
+    rebuilt: bool = False
+
+
+def find_projection(registry: DomainRegistry, name: str) -> Projection:
+    """The projection ``<domain>.<name>``; ``NotFound`` naming the known ones otherwise."""
+    domain_name, dot, short = name.partition(".")
+    if not dot or not short:
+        raise UsageError(f"projection {name!r} is not of the form <domain>.<name> (combat.roster)")
+    domain = registry.get(domain_name)
+    found = domain.projections.get(short)
+    if found is None:
+        known = ", ".join(f"{domain.name}.{n}" for n in sorted(domain.projections)) or "none"
+        raise NotFound(
+            f"domain {domain.name!r} has no projection {short!r} (known: {known})"
+            + did_you_mean(short, domain.projections)
+        )
+    return found
+
+
+def every_projection(registry: DomainRegistry) -> list[Projection]:
+    """The projections of every domain ``registry`` lists, by full name."""
+    found = [p for name in registry.names() for p in registry.get(name).projections.values()]
+    return sorted(found, key=lambda p: p.full_name)
+
+
+def _stale(projection: Projection, build: ViewBuild) -> ProjectionStale:
+    return ProjectionStale(
+        f"{projection.full_name}: its code changed since its rows were built; nothing was "
+        f"written (escli project {projection.full_name} --rebuild builds them again)"
+    )
+
+
+def live_build(projection: Projection, views: Views, *, create: bool = True) -> ViewBuild | None:
+    """The live build of ``projection``'s view, made (empty, at position 0) when it has none
+    and ``create``; ``ProjectionStale`` when other code built it."""
+    builds = views.view_builds(projection.full_name)
+    live = next((b for b in builds if b.live), None)
+    fingerprint = projection_fingerprint(projection)
+    if live is None:
+        return views.start_build(projection.full_name, fingerprint, live=True) if create else None
+    if live.fingerprint != fingerprint:
+        raise _stale(projection, live)
+    return live
+
+
+def catch_up(
+    projection: Projection,
+    log: EventLog,
+    views: Views,
+    *,
+    rebuild: bool = False,
+    batch: int = BATCH,
+    progress: Callable[[int, int], None] | None = None,
+) -> Caught:
+    """Bring ``projection``'s view up to the store's head (see the module docstring); with
+    ``rebuild``, a new build from position 0, made live at the end. ``progress(done,
+    total)`` is told after each batch, in events of the log."""
+    name = projection.full_name
+    if rebuild:
+        fingerprint = projection_fingerprint(projection)
+        builds = views.view_builds(name)
+        has_live = any(b.live for b in builds)
+        target = next(
+            (b for b in builds if not b.live and b.fingerprint == fingerprint), None
+        ) or views.start_build(name, fingerprint, live=not has_live)
+    else:
+        found = live_build(projection, views)
+        assert found is not None
+        target = found
+    head = log.head_position()
+    start = position = target.position
+    events = scanned = 0
+    # Progress in events of the log, from positions (dense on SQL stores, byte offsets on
+    # EventStoreDB): one count at the start, none per batch.
+    total = log.events_after(position, up_to=head) if progress is not None else 0
+    prefix = projection.domain.name + Domain.STREAM_SEPARATOR
+    run = _Batcher(projection, views, target.build)
+    while position < head:
+        rows = log.read_log(position, batch, up_to=head, prefix=prefix)
+        end = rows[-1].position if len(rows) >= batch else head
+        given, changed = run.apply(rows)
+        views.write_view(name, target.build, changed, after=position, position=end, events=given)
+        if progress is not None:
+            progress(round(total * (end - start) / (head - start)), total)
+        scanned += len(rows)
+        position, events = end, events + given
+    if not target.live:
+        views.switch_build(name, target.build)
+    return Caught(name, target.build, events, scanned, position, rebuilt=not target.live)
+
+
+class _Batcher:
+    """A batch of log rows through the projection: decoded, keyed, folded into the rows
+    they touch (read in one query), and the changed rows as JSON text (None: deleted)."""
+
+    def __init__(self, projection: Projection, views: Views | _Empty, build: int) -> None:
+        self.projection = projection
+        self.domain = projection.domain
+        self.views = views
+        self.build = build
+        self.decoders: dict[tuple[str, str], StoredDecoder | None] = {}
+        self.wanted = projection.classes
+
+    def _decoding(self, row: LogRow) -> StoredDecoder | None:
+        key = (row.event_type, row.type_version)
+        if key not in self.decoders:
+            found = decoder(
+                self.domain, row.stream, row.generation, row.event_type, row.type_version, True
+            )
+            self.decoders[key] = found if found.cls in self.wanted else None
+        return self.decoders[key]
+
+    def apply(self, rows: Iterable[LogRow]) -> tuple[int, dict[str, str | None]]:
+        projection, domain = self.projection, self.domain
+        taken: list[tuple[str, Any, Meta]] = []
+        for row in rows:
+            decoding = self._decoding(row)
+            if decoding is None:
+                continue  # a class the projection does not take
+            event = decode_stored(
+                domain, decoding, row.stream, row.generation, row.event_id, row.event_type, row.data
+            )
+            meta = Meta(row.stream, row.generation, row.position, row.event_id, row.recorded_at)
+            taken.append((projection.key_of(event, meta), event, meta))
+        if not taken:
+            return 0, {}
+        keys = list(dict.fromkeys(key for key, _, _ in taken))
+        current: dict[str, dict[str, Any] | None] = {
+            key: json.loads(text)
+            for key, text in self.views.view_rows(projection.full_name, self.build, keys).items()
+        }
+        function = projection.function
+        meta = taken[0][2]
+        try:
+            with domain_stdout():
+                for key, event, meta in taken:
+                    current[key] = _checked(projection, function(current.get(key), event, meta))
+        except EscliError:
+            raise
+        except (Exception, SystemExit) as e:
+            context = f" (projecting {meta.stream} at generation {meta.generation})"
+            found = failure(domain.name, home_of(domain), e, context)
+            if found is not None:
+                raise found from e
+            raise
+        return len(taken), {key: _text(projection, current.get(key)) for key in keys}
+
+
+def _checked(projection: Projection, row: Any) -> dict[str, Any] | None:
+    if row is not None and not isinstance(row, dict):
+        raise projection.failure(
+            f"returned {type(row).__name__} {row!r:.60}: a row is a dict, or None to delete it"
+        )
+    return row
+
+
+def _text(projection: Projection, row: dict[str, Any] | None) -> str | None:
+    if row is None:
+        return None
+    try:
+        return json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except (TypeError, ValueError) as e:
+        raise projection.failure(f"returned a row that is not JSON ({e})") from e
+
+
+def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:
+    """The row of ``stream`` built again from its own events up to the view's checkpoint,
+    in one transaction (a row the view holds wrong, say after a bug fix of the same code).
+    Only for a projection keyed by stream: another key's row may come from any stream."""
+    if projection.key is not None:
+        raise UsageError(
+            f"{projection.full_name} has its own key: --stream rebuilds the row of a stream "
+            "only for a projection keyed by stream; rebuild the whole view (--rebuild)"
+        )
+    live = live_build(projection, views, create=False)
+    name = projection.full_name
+    if live is None:
+        raise NotFound(f"{name} has no rows yet: run escli project {name}")
+    run = _Batcher(projection, _Empty(), live.build)  # the row is built from nothing
+    rows = [
+        LogRow(
+            r.position,
+            r.stream,
+            r.generation,
+            r.event_id,
+            r.event_type,
+            r.type_version,
+            r.recorded_at,
+            r.data,
+        )
+        for r in store.read(stream)
+        if r.position <= live.position
+    ]
+    given, changed = run.apply(rows)
+    changed.setdefault(stream, None)  # no event of it: no row
+    views.write_view(
+        name, live.build, changed, after=live.position, position=live.position, events=0
+    )
+    return Caught(projection.full_name, live.build, given, len(rows), live.position)
+
+
+class _Empty:
+    """A view with no rows (what ``rebuild_key`` folds from)."""
+
+    def view_rows(self, name: str, build: int, keys: Iterable[str]) -> dict[str, str]:
+        return {}
+
+
+def follow(
+    projection: Projection,
+    log: EventLog,
+    views: Views,
+    *,
+    poll_interval: float = 0.5,
+    on_caught: Callable[[Caught], None] | None = None,
+    stop: Callable[[], bool] = lambda: False,
+) -> None:
+    """Catch up, then again each time the store's head moves, until ``stop()`` or Ctrl-C
+    (polling the head: one indexed read on SQLite and PostgreSQL). ``on_caught`` is told of
+    each run that processed something."""
+    seen = -1
+    while not stop():
+        head = log.head_position()
+        if head != seen:
+            caught = catch_up(projection, log, views)
+            seen = caught.position
+            if on_caught is not None and caught.scanned:
+                on_caught(caught)
+            continue
+        time.sleep(poll_interval)
+
+
+class Status(NamedTuple):
+    """A projection as ``escli projections`` shows it: ``state`` is ``fresh`` (built by this
+    code), ``stale`` (other code: rebuild), ``new`` (no rows yet) or ``rebuilding`` (a
+    rebuild was interrupted; the next continues it)."""
+
+    name: str
+    position: int
+    head: int
+    lag: int
+    rows: int
+    events: int
+    state: str
+    updated_at: str
+
+
+def status(projections: Sequence[Projection], log: EventLog, views: Views) -> list[Status]:
+    """Each projection's checkpoint, the store's head, the lag and row count (read only)."""
+    head = log.head_position()
+    shown = []
+    for projection in projections:
+        builds = views.view_builds(projection.full_name)
+        live = next((b for b in builds if b.live), None)
+        fingerprint = projection_fingerprint(projection)
+        if live is None:
+            lag = log.events_after(0, up_to=head)
+            shown.append(Status(projection.full_name, 0, head, lag, 0, 0, "new", ""))
+            continue
+        state = "fresh" if live.fingerprint == fingerprint else "stale"
+        if any(not b.live for b in builds):
+            state = "rebuilding" if state == "fresh" else state
+        shown.append(
+            Status(
+                projection.full_name,
+                live.position,
+                head,
+                log.events_after(live.position, up_to=head),
+                views.count_rows(projection.full_name, live.build),
+                live.events,
+                state,
+                live.updated_at,
+            )
+        )
+    return shown
+
+
+def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
+    """The live rows of ``projection``'s view, by key (none before its first run). Rows of
+    stale code are still shown: reading is no harm, and ``projections`` says they are."""
+    builds = views.view_builds(projection.full_name)
+    live = next((b for b in builds if b.live), None)
+    if live is None:
+        return
+    for key, text in views.scan_view(projection.full_name, live.build):
+        yield key, json.loads(text)
