@@ -26,6 +26,8 @@ from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional, new
 from escli.stores.snapshots import Snapshot
 
 if TYPE_CHECKING:
+    from escli.app.projections import Caught
+    from escli.domain.projection import Projection
     from escli.sinks.base import Delivery, Sink
 
 __all__ = ["DispatchResult", "dispatch", "dispatch_once", "new_event"]
@@ -45,6 +47,7 @@ class DispatchResult(NamedTuple):
     dry_run: bool = False
     retries: int = 0  # how many times the stream had moved (``retry``) before this one went in
     folded: Folded | None = None  # how ``before`` was folded, and the snapshot taken (``-v``)
+    projected: tuple[Caught, ...] = ()  # the projections updated in the append's transaction
 
 
 def new_event(event: Any, data: dict[str, Any] | None = None) -> NewEvent:
@@ -88,6 +91,7 @@ def dispatch(
     dry_run: bool = False,
     snapshots: SnapshotPolicy = DEFAULT_POLICY,
     retry: int = 0,
+    projections: Sequence[Projection] = (),
 ) -> DispatchResult:
     """``dispatch_once``, and up to ``retry`` more times when the stream moved between the
     read and the append (``ConcurrencyConflict``): each time the stream is read again and
@@ -100,7 +104,13 @@ def dispatch(
     for attempt in range(retry + 1):
         try:
             result = dispatch_once(
-                domain, command, store, sinks=sinks, dry_run=dry_run, snapshots=snapshots
+                domain,
+                command,
+                store,
+                sinks=sinks,
+                dry_run=dry_run,
+                snapshots=snapshots,
+                projections=projections,
             )
         except ConcurrencyConflict:
             if attempt == retry or time.monotonic() >= deadline:
@@ -121,6 +131,7 @@ def dispatch_once(
     sinks: Sequence[Sink] = (),
     dry_run: bool = False,
     snapshots: SnapshotPolicy = DEFAULT_POLICY,
+    projections: Sequence[Projection] = (),
 ) -> DispatchResult:
     """Handle ``command`` against its stream's current state and append what it emits.
 
@@ -135,7 +146,16 @@ def dispatch_once(
     when it read ``snapshot_every`` events or more the state after the command is kept as a
     new one, in the append's own transaction where the store has them (a snapshot that
     cannot be kept is no error).
+
+    ``projections`` are caught up in the append's own transaction (``escli.app.projections``),
+    so their rows never lag behind a dispatch that succeeded: only on a store that keeps
+    views and has transactions (SQLite, PostgreSQL, memory), and refused, before anything is
+    read, for a projection whose code changed since its rows were built.
     """
+    if projections:
+        from escli.app.projections import check_inline
+
+        check_inline(projections, store)
     stream = domain.stream_of(command)
     folded = fold_stream(domain, store, stream, policy=snapshots)
     before = folded.state
@@ -150,18 +170,30 @@ def dispatch_once(
     snapshot = None
     if due(domain, folded, snapshots, len(new)):
         snapshot = snapshot_of(domain, stream, after, new[-1].event_id)
-    recorded, took = _append(store, stream, new, before.generation, targets, snapshot)
+    recorded, took, projected = _append(
+        store, stream, new, before.generation, targets, snapshot, projections
+    )
     if took:
         folded = folded._replace(took=after.generation)
     if not sinks:
-        return DispatchResult(stream, command, before, after, events, recorded, [], folded=folded)
+        return DispatchResult(
+            stream, command, before, after, events, recorded, [], folded=folded, projected=projected
+        )
     # Imported here: a dispatch without --to (the common one, measured whole-process) need
     # not load the delivery, sink and mirror modules.
     from escli.app.delivery import deliver
 
     deliveries = [deliver(store, sink, recorded) for sink in sinks]
     return DispatchResult(
-        stream, command, before, after, events, recorded, deliveries, folded=folded
+        stream,
+        command,
+        before,
+        after,
+        events,
+        recorded,
+        deliveries,
+        folded=folded,
+        projected=projected,
     )
 
 
@@ -172,18 +204,24 @@ def _append(
     expected: int,
     targets: list[str],
     snapshot: Snapshot | None,
-) -> tuple[list[RecordedEvent], bool]:
-    """The append, and the snapshot with it: in one transaction on a store that has them
-    (SQLite, PostgreSQL, memory), right after it on one that does not (EventStoreDB); the
-    records, and whether the snapshot was kept."""
-    if snapshot is None:
+    projections: Sequence[Projection] = (),
+) -> tuple[list[RecordedEvent], bool, tuple[Caught, ...]]:
+    """The append, and the snapshot and projections with it: in one transaction on a store
+    that has them (SQLite, PostgreSQL, memory); the snapshot right after it on one that
+    does not (EventStoreDB). The records, whether the snapshot was kept, and the runs."""
+    if snapshot is None and not projections:
         if targets:
-            return store.append(stream, new, expected, pending_for=targets), False
-        return store.append(stream, new, expected), False
+            return store.append(stream, new, expected, pending_for=targets), False, ()
+        return store.append(stream, new, expected), False, ()
     if isinstance(store, Transactional):
         with store.transaction():
             recorded = store.append(stream, new, expected, pending_for=targets)
             took = take_snapshot(store, snapshot)  # a failure undoes itself only
-        return recorded, took
+            projected: tuple[Caught, ...] = ()
+            if projections:
+                from escli.app.projections import catch_up_inline
+
+                projected = catch_up_inline(projections, store)
+        return recorded, took, projected
     recorded = store.append(stream, new, expected, pending_for=targets)
-    return recorded, take_snapshot(store, snapshot)
+    return recorded, take_snapshot(store, snapshot), ()

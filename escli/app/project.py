@@ -9,6 +9,8 @@ environment in every shell::
     targets = ["cloudevents:events.jsonl"] # what `escli dispatch` also sends to
     include-sample = false                 # list the built-in combat sample too
     snapshot-every = 500                   # events between snapshots, for every domain
+    views = "sqlite:///.escli/views.db"    # where projections keep rows (default: the store)
+    projections = ["combat.roster"]        # updated by every dispatch, in its transaction
 
 Decisions:
 
@@ -63,6 +65,8 @@ KEYS = {
     "targets": "a list of target URLs (strings)",
     "include-sample": "true or false",
     "snapshot-every": "a whole number of events >= 0 (0: no snapshots)",
+    "views": "a store URL (a string) for projections' rows",
+    "projections": "a list of projection names (strings, <domain>.<name>)",
 }
 DEFAULT_STORE_IN_PROJECT = ".escli/events.db"
 
@@ -78,6 +82,8 @@ class Project:
     targets: list[str] = field(default_factory=list)
     include_sample: bool = False
     snapshot_every: int | None = None
+    views: str | None = None
+    projections: list[str] = field(default_factory=list)
 
     @property
     def root(self) -> str:
@@ -192,6 +198,8 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
     targets = table.get("targets", [])
     include_sample = table.get("include-sample", False)
     every = table.get("snapshot-every")
+    views = table.get("views")
+    projections = table.get("projections", [])
     for key, value, ok in (
         ("store", store, store is None or (isinstance(store, str) and store != "")),
         ("domains", domains, _strings(domains)),
@@ -202,6 +210,8 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
             every,
             every is None or (type(every) is int and every >= 0),
         ),
+        ("views", views, views is None or (isinstance(views, str) and views != "")),
+        ("projections", projections, _strings(projections)),
     ):
         if not ok:
             raise ProjectError(
@@ -216,6 +226,8 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
         targets=[relative_url(t, root) for t in targets],
         include_sample=include_sample,
         snapshot_every=every,
+        views=None if views is None else relative_url(views, root),
+        projections=list(projections),
     )
 
 

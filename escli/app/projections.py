@@ -37,7 +37,7 @@ from escli.domain.model import Domain
 from escli.domain.projection import Meta, Projection
 from escli.errors import EscliError, NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
-from escli.stores.views import EventLog, LogRow, ViewBuild, Views
+from escli.stores.views import CheckpointMoved, EventLog, LogRow, ViewBuild, Views
 from escli.suggest import did_you_mean
 
 __all__ = [
@@ -45,11 +45,15 @@ __all__ = [
     "Caught",
     "Status",
     "catch_up",
+    "catch_up_inline",
+    "check_inline",
     "find_projection",
     "follow",
+    "query_rows",
     "rebuild_key",
     "rows_of",
     "status",
+    "where_condition",
 ]
 
 BATCH = 1000  # events of the log per transaction
@@ -78,7 +82,7 @@ def find_projection(registry: DomainRegistry, name: str) -> Projection:
         known = ", ".join(f"{domain.name}.{n}" for n in sorted(domain.projections)) or "none"
         raise NotFound(
             f"domain {domain.name!r} has no projection {short!r} (known: {known})"
-            + did_you_mean(short, domain.projections)
+            + did_you_mean(name, [f"{domain.name}.{n}" for n in domain.projections])
         )
     return found
 
@@ -109,6 +113,42 @@ def live_build(projection: Projection, views: Views, *, create: bool = True) -> 
     return live
 
 
+def check_inline(projections: Sequence[Projection], store: Store) -> None:
+    """Refuse what a dispatch cannot update in its own transaction: a store without views
+    or transactions (EventStoreDB: run ``escli project NAME --follow`` beside it), or a
+    projection whose code changed (``ProjectionStale``)."""
+    from escli.stores.base import Transactional
+
+    if not isinstance(store, Views) or not isinstance(store, Transactional):
+        raise UsageError(
+            f"{store.url} cannot update projections in a dispatch's transaction (it keeps no "
+            "rows, or has no transactions): run escli project NAME --follow beside it"
+        )
+    for projection in projections:
+        live_build(projection, store)
+
+
+INLINE_TRIES = 5
+
+
+def catch_up_inline(projections: Sequence[Projection], store: Any) -> tuple[Caught, ...]:
+    """Each projection caught up inside the caller's transaction (``dispatch``): normally
+    just the events the dispatch appended, else whatever its view lagged behind too. A
+    runner beside it (``project --follow``) that moved the checkpoint meanwhile undoes only
+    that batch's write (a savepoint): it is read again, up to ``INLINE_TRIES`` times, so a
+    dispatch does not fail for a view's race."""
+    caught = []
+    for projection in projections:
+        for attempt in range(INLINE_TRIES):
+            try:
+                caught.append(catch_up(projection, store, store))
+                break
+            except CheckpointMoved:
+                if attempt == INLINE_TRIES - 1:
+                    raise
+    return tuple(caught)
+
+
 def catch_up(
     projection: Projection,
     log: EventLog,
@@ -120,7 +160,8 @@ def catch_up(
 ) -> Caught:
     """Bring ``projection``'s view up to the store's head (see the module docstring); with
     ``rebuild``, a new build from position 0, made live at the end. ``progress(done,
-    total)`` is told after each batch, in events of the log."""
+    total)`` is told, in events of the log, once before the first batch (``done`` 0) and
+    after each."""
     name = projection.full_name
     if rebuild:
         fingerprint = projection_fingerprint(projection)
@@ -139,6 +180,8 @@ def catch_up(
     # Progress in events of the log, from positions (dense on SQL stores, byte offsets on
     # EventStoreDB): one count at the start, none per batch.
     total = log.events_after(position, up_to=head) if progress is not None else 0
+    if progress is not None:
+        progress(0, total)
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
     run = _Batcher(projection, views, target.build)
     while position < head:
@@ -273,27 +316,28 @@ class _Empty:
 
 
 def follow(
-    projection: Projection,
+    projections: Sequence[Projection],
     log: EventLog,
     views: Views,
     *,
-    poll_interval: float = 0.5,
+    poll_interval: float = 0.2,
     on_caught: Callable[[Caught], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
-    """Catch up, then again each time the store's head moves, until ``stop()`` or Ctrl-C
-    (polling the head: one indexed read on SQLite and PostgreSQL). ``on_caught`` is told of
-    each run that processed something."""
-    seen = -1
+    """Catch each projection up again whenever the store's head moves, until ``stop()``
+    (or Ctrl-C): polling the head, one indexed read on SQLite and PostgreSQL. ``on_caught``
+    is told of each run that read events."""
+    seen = log.head_position()
     while not stop():
         head = log.head_position()
-        if head != seen:
+        if head == seen:
+            time.sleep(poll_interval)
+            continue
+        for projection in projections:
             caught = catch_up(projection, log, views)
-            seen = caught.position
             if on_caught is not None and caught.scanned:
                 on_caught(caught)
-            continue
-        time.sleep(poll_interval)
+        seen = head
 
 
 class Status(NamedTuple):
@@ -350,3 +394,83 @@ def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[st
         return
     for key, text in views.scan_view(projection.full_name, live.build):
         yield key, json.loads(text)
+
+
+_OPERATORS = ("!=", ">=", "<=", "=", ">", "<")  # the two-character ones are looked for first
+
+
+class Condition(NamedTuple):
+    """``FIELD OP VALUE`` of ``view --where``: ``value`` a JSON value, else the text."""
+
+    field: str
+    op: str
+    value: Any
+
+    def holds(self, row: dict[str, Any]) -> bool:
+        if self.field not in row:
+            return False
+        have, want = row[self.field], self.value
+        if self.op == "=":
+            return bool(have == want)
+        if self.op == "!=":
+            return bool(have != want)
+        try:
+            if self.op == ">=":
+                return bool(have >= want)
+            if self.op == "<=":
+                return bool(have <= want)
+            if self.op == ">":
+                return bool(have > want)
+            return bool(have < want)
+        except TypeError:  # a number against a text: no order between them
+            return False
+
+
+def where_condition(text: str) -> Condition:
+    """``FIELD=VALUE`` (or ``!=``, ``>=``, ``<=``, ``>``, ``<``) as a ``Condition``; the
+    value is read as JSON (``3``, ``true``, ``null``, ``"3"``), else kept as text."""
+    at = [(text.find(op), op) for op in _OPERATORS if text.find(op) > 0]
+    if not at:
+        raise UsageError(f"--where {text!r}: expected FIELD=VALUE (or !=, >=, <=, >, <)")
+    index, op = min(at, key=lambda found: (found[0], -len(found[1])))
+    field, raw = text[:index].strip(), text[index + len(op) :].strip()
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    return Condition(field, op, value)
+
+
+def query_rows(
+    projection: Projection,
+    views: Views,
+    *,
+    keys: Sequence[str] = (),
+    where: Sequence[Condition] = (),
+    sort: str | None = None,
+    limit: int | None = None,
+) -> list[tuple[str, dict[str, Any]]]:
+    """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
+    by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
+    rows without it last) else by key, at most ``limit``. Filtering reads the view's rows
+    (its size, not the store's); a key is one look-up."""
+    live = live_build(projection, views, create=False) if keys else None
+    if keys:
+        if live is None:
+            return []
+        found = views.view_rows(projection.full_name, live.build, keys)
+        rows = [(key, json.loads(found[key])) for key in sorted(found)]
+    else:
+        rows = list(rows_of(projection, views))
+    rows = [(k, r) for k, r in rows if all(c.holds(r) for c in where)]
+    if sort:
+        field = sort.removeprefix("-")
+        descending = sort.startswith("-")
+        present = [(k, r) for k, r in rows if r.get(field) is not None]
+        missing = [(k, r) for k, r in rows if r.get(field) is None]
+        try:
+            present.sort(key=lambda kr: kr[1][field], reverse=descending)
+        except TypeError:  # values of kinds that do not order: by their text
+            present.sort(key=lambda kr: str(kr[1][field]), reverse=descending)
+        rows = present + missing
+    return rows if limit is None else rows[:limit]

@@ -38,6 +38,9 @@ COMMANDS = {
     "follow": "escli.cli.follow:follow",
     "versions": "escli.cli.versions:versions",
     "shell": "escli.cli.shell:shell",
+    "projections": "escli.cli.projections:projections",
+    "project": "escli.cli.projections:project",
+    "view": "escli.cli.projections:view",
 }
 
 

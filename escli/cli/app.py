@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from escli.errors import EscliError, InvalidInput
+from escli.errors import EscliError, InvalidInput, UsageError
 from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
@@ -24,8 +24,10 @@ if TYPE_CHECKING:
     from escli.app.project import Project
     from escli.app.snapshots import SnapshotPolicy
     from escli.domain.discovery import DomainRegistry
+    from escli.domain.projection import Projection
     from escli.sinks.base import Sink
     from escli.stores.base import Store
+    from escli.stores.views import Views
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -89,6 +91,18 @@ class App:
     def print_text(self, text: str) -> None:
         """Text exactly as it is (a script, a file's content): no markup, no wrapping."""
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+    def print_paged(self, renderable: RenderableType, lines: int) -> None:
+        """``renderable`` (``lines`` long); on a terminal that it would overflow, through the
+        pager, as git log does ($PAGER, else less; rich's ``Console.pager``)."""
+        out = self.out
+        if out.is_terminal and lines + 1 > out.size.height:
+            # As git does: less keeps colours (R), ends at the end (F), leaves the screen (X).
+            os.environ.setdefault("LESS", "FRX")
+            with out.pager(styles=True):
+                out.print(renderable)
+        else:
+            out.print(renderable)
 
     def print_json(self, value: Any) -> None:
         sys.stdout.write(json.dumps(value, ensure_ascii=False) + "\n")
@@ -182,6 +196,44 @@ class App:
                 # Say where the URL came from: it was not typed, it is in the file.
                 raise InvalidInput(f"{e} (the store of {self.project.path})") from e
         return self._store
+
+    def views(self, url: str | None = None) -> Views:
+        """Where projections keep their rows: ``--views URL``, else the project's ``views``,
+        else the store itself when it keeps views (SQLite, PostgreSQL, memory). A store
+        that keeps none (EventStoreDB) needs one named, and the error says so."""
+        from escli.stores.views import Views
+
+        if url is None and self.project is not None:
+            url = self.project.views
+        if url is None:
+            if isinstance(self.store, Views):
+                return self.store
+            raise UsageError(
+                f"{self.store.url} keeps no projection rows: name a SQLite or PostgreSQL "
+                "store for them with --views URL (or views = URL in the project file)"
+            )
+        found = self.store_for_views(url)
+        if not isinstance(found, Views):
+            raise UsageError(f"--views {url}: not a store that keeps rows (SQLite, PostgreSQL)")
+        return found
+
+    def inline_projections(self, names: Iterable[str]) -> list[Projection]:
+        """The projections a dispatch updates in its transaction: those named, else the
+        project file's ``projections``."""
+        chosen = list(names) or (list(self.project.projections) if self.project else [])
+        if not chosen:
+            return []
+        from escli.app.projections import find_projection
+
+        return [find_projection(self.registry, name) for name in chosen]
+
+    def store_for_views(self, url: str) -> Store:
+        """The store named by a ``views`` URL, opened once, closed with the app."""
+        if url not in self._extra_stores:
+            from escli.stores import open_store
+
+            self._extra_stores[url] = open_store(url)
+        return self._extra_stores[url]
 
     def read_text(self, path: str) -> str:
         """A script's text, or stdin's for ``-``; unreadable files are invalid input, and so
@@ -339,6 +391,19 @@ def _set_json(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
 def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
     if value:
         ctx.ensure_object(App).verbose = True
+
+
+def views_option(f: F) -> F:
+    """``--views URL``: where projections keep their rows (see ``App.views``)."""
+    return click.option(
+        "--views",
+        "views_url",
+        metavar="URL",
+        envvar="ESCLI_VIEWS",
+        help="The SQLite or PostgreSQL store projections keep their rows in. Default: the "
+        "project's views, else the store itself (an EventStoreDB store needs one). Also "
+        "ESCLI_VIEWS.",
+    )(f)
 
 
 def snapshot_options(f: F) -> F:

@@ -129,6 +129,14 @@ def _help_words(args: list[str]) -> set[int]:
     "handle the command again, up to N times (waits grow, with jitter; none starts after "
     "10 s). A rejection is never retried.",
 )
+@click.option(
+    "--project",
+    "projection_names",
+    metavar="NAME",
+    multiple=True,
+    help="Update projection NAME (combat.roster) in the dispatch's own transaction "
+    "(repeatable; SQLite and PostgreSQL). Default: the project file's projections.",
+)
 @snapshot_options
 @common_options
 @pass_app
@@ -142,6 +150,7 @@ def dispatch(
     retry: int,
     no_snapshots: bool,
     snapshot_every: int | None,
+    projection_names: tuple[str, ...],
 ) -> None:
     """Handle a command and append the events it emits to its stream.
 
@@ -171,11 +180,24 @@ def dispatch(
     command = build_command(domain, command_name, words)
     sinks = app.open_targets(app.default_targets(targets))
     policy = app.snapshot_policy(use=not no_snapshots, every=0 if no_snapshots else snapshot_every)
+    projections = app.inline_projections(projection_names)
     result = run(
-        domain, command, app.store, sinks=sinks, dry_run=dry_run, snapshots=policy, retry=retry
+        domain,
+        command,
+        app.store,
+        sinks=sinks,
+        dry_run=dry_run,
+        snapshots=policy,
+        retry=retry,
+        projections=projections,
     )
     if result.folded is not None:
         app.detail(result.folded.summary(result.stream))
+    for caught in result.projected:
+        s = "" if caught.events == 1 else "s"
+        app.detail(
+            f"{caught.name}: {caught.events} event{s} projected, checkpoint {caught.position}"
+        )
     if app.json:
         app.print_json(dispatch_json(result))
     else:

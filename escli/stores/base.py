@@ -36,6 +36,7 @@ from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 from escli.jsontext import parse_data
 from escli.stores.counts import VersionCount, count_versions
 from escli.stores.log import LogFromReadAll
+from escli.stores.views import EventLog
 
 __all__ = [
     "MAX_GENERATION",
@@ -336,9 +337,10 @@ class Outbox(Protocol):
         ...
 
 
-class Store(EventStore, Outbox, Protocol):
+class Store(EventStore, Outbox, EventLog, Protocol):
     """What the application opens by URL (``open_store``): an ``EventStore`` with an
-    ``Outbox``. Code that needs only one of them says so by taking that protocol."""
+    ``Outbox`` and the global log in pages (``EventLog``, which ``BaseStore`` derives). Code
+    that needs only one of them says so by taking that protocol."""
 
     def append(
         self,

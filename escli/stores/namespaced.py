@@ -104,6 +104,10 @@ class NamespacedStore(BaseStore):
             if recorded.stream.startswith(self.prefix):
                 yield self._out(recorded)
 
+    def head_position(self) -> int:
+        """The store underneath's: positions are its, whichever streams hold them."""
+        return self.inner.head_position()
+
     def version_counts(
         self, domains: Collection[str] = (), *, prefix: str = ""
     ) -> list[VersionCount]:
