@@ -223,6 +223,16 @@ class App:
         chosen = list(names) or (list(self.project.projections) if self.project else [])
         if not chosen:
             return []
+        views = self.project.views if self.project is not None else None
+        if (
+            views is not None
+            and self.store_for_views(views).canonical_url != self.store.canonical_url
+        ):
+            raise UsageError(
+                f"the project's views are in {views}, not in {self.store.url}: a dispatch "
+                "updates projections only in its own store, in its own transaction (run "
+                "escli project NAME --follow for views elsewhere)"
+            )
         from escli.app.projections import find_projection
 
         return [find_projection(self.registry, name) for name in chosen]

@@ -1,0 +1,217 @@
+"""The projection commands: ``projections`` lists checkpoint, head, lag, rows and state;
+``project`` catches up (and rebuilds, one stream or all, and refuses stale code); ``view``
+shows, filters, sorts and limits rows; ``dispatch --project`` updates a view in the
+dispatch's own transaction; an EventStoreDB store needs ``--views``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Run, open_store
+
+
+def fight(escli: Run, *options: str) -> None:
+    for words in (
+        ["spawn", "wolf", "100"],
+        ["attack", "wolf", "30"],
+        ["spawn", "fox", "10"],
+        ["attack", "fox", "10"],  # the fox dies: EntityAttacked, EntityDied
+        ["attack", "ogre", "5"],  # the bestiary's ogre, never spawned
+    ):
+        assert escli("dispatch", "combat", *words, *options).exit_code == 0
+
+
+def rows(escli: Run, *options: str) -> dict[str, dict[str, object]]:
+    out = escli("view", "combat.roster", "--json", *options)
+    assert out.exit_code == 0, out.stderr
+    return {
+        r["key"]: {k: v for k, v in r["row"].items() if k != "last_seen"}
+        for r in json.loads(out.stdout)
+    }
+
+
+ROSTER = {
+    "combat-fox": {
+        "entity": "fox",
+        "hitpoints": 0,
+        "alive": False,
+        "blows_taken": 1,
+        "damage_taken": 10,
+    },
+    "combat-ogre": {
+        "entity": "ogre",
+        "hitpoints": 895,
+        "alive": True,
+        "blows_taken": 1,
+        "damage_taken": 5,
+    },
+    "combat-wolf": {
+        "entity": "wolf",
+        "hitpoints": 70,
+        "alive": True,
+        "blows_taken": 1,
+        "damage_taken": 30,
+    },
+}
+
+
+def test_project_catches_up_and_says_how_far(escli: Run) -> None:
+    fight(escli)
+    before = json.loads(escli("projections", "--json").stdout)
+    assert [
+        (p["projection"], p["checkpoint"], p["head"], p["lag"], p["state"]) for p in before
+    ] == [("combat.roster", 0, 6, 6, "new")]
+    caught = escli("project", "combat.roster")
+    assert (caught.exit_code, caught.stdout) == (
+        0,
+        "combat.roster  6 events processed, checkpoint 6\n",
+    )
+    assert rows(escli) == ROSTER
+    again = json.loads(escli("project", "combat.roster", "--json").stdout)
+    assert again == {
+        "projection": "combat.roster",
+        "events": 0,
+        "scanned": 0,
+        "checkpoint": 6,
+        "build": 1,
+        "rebuilt": False,
+    }
+    listed = escli("projections").stdout.splitlines()
+    assert listed[0].split() == ["projection", "checkpoint", "head", "lag", "rows", "state"]
+    assert listed[1].split() == ["combat.roster", "6", "6", "0", "3", "fresh"]
+
+
+def test_incremental_catch_up_equals_a_rebuild(escli: Run) -> None:
+    fight(escli)
+    assert escli("project", "--all").exit_code == 0
+    assert escli("dispatch", "combat", "heal", "wolf", "20").exit_code == 0
+    assert escli("project", "--all").stdout == "combat.roster  1 event processed, checkpoint 7\n"
+    incremental = rows(escli)
+    rebuilt = escli("project", "combat.roster", "--rebuild", "--json")
+    assert json.loads(rebuilt.stdout)["rebuilt"] is True
+    assert rows(escli) == incremental
+    assert incremental["combat-wolf"]["hitpoints"] == 90
+
+
+def test_view_filters_sorts_and_limits(escli: Run) -> None:
+    fight(escli)
+    escli("project", "combat.roster")
+    assert list(rows(escli, "--where", "alive=true")) == ["combat-ogre", "combat-wolf"]
+    assert list(rows(escli, "--sort", "-damage_taken", "--limit", "2")) == [
+        "combat-wolf",
+        "combat-fox",
+    ]
+    assert list(rows(escli, "--where", "hitpoints>=70", "--where", "entity!=ogre")) == [
+        "combat-wolf"
+    ]
+    assert rows(escli, "--key", "combat-fox") == {"combat-fox": ROSTER["combat-fox"]}
+    assert rows(escli, "--key", "combat-nobody") == {}
+    shown = escli("view", "combat.roster").stdout.splitlines()
+    assert shown[0].split() == [
+        "key",
+        "entity",
+        "hitpoints",
+        "alive",
+        "blows_taken",
+        "damage_taken",
+        "last_seen",
+    ]
+    assert shown[1].split()[:6] == ["combat-fox", "fox", "0", "false", "1", "10"]
+    bad = escli("view", "combat.roster", "--where", "alive")
+    assert bad.exit_code == 2 and "--where 'alive': expected FIELD=VALUE" in bad.stderr
+
+
+def test_rebuild_one_stream(escli: Run, store_url: str) -> None:
+    fight(escli)
+    escli("project", "combat.roster")
+    # As if a bug had left one row wrong: the row is made again from its stream alone.
+    store = open_store(store_url)
+    [live] = store.view_builds("combat.roster")  # type: ignore[attr-defined]
+    store.write_view(  # type: ignore[attr-defined]
+        "combat.roster", live.build, {"combat-wolf": '{"wrong": 1}'}, after=6, position=6, events=0
+    )
+    out = escli("project", "combat.roster", "--rebuild", "--stream", "combat-wolf")
+    assert out.exit_code == 0, out.stderr
+    assert rows(escli) == ROSTER
+    refused = escli("project", "combat.roster", "--stream", "combat-wolf")
+    assert refused.exit_code == 2 and "--stream needs --rebuild" in refused.stderr
+
+
+def test_stale_code_is_refused_until_rebuilt(escli: Run, store_url: str) -> None:
+    fight(escli)
+    escli("project", "combat.roster")
+    store = open_store(store_url)
+    [live] = store.view_builds("combat.roster")  # type: ignore[attr-defined]
+    import sqlite3
+
+    # The fingerprint another version of the code would have left.
+    with sqlite3.connect(store_url.removeprefix("sqlite:///")) as conn:
+        conn.execute("UPDATE views SET fingerprint = 'older code'")
+    conn.close()
+    listed = escli("projections").stdout.splitlines()[1]
+    assert listed.endswith("stale: rebuild")
+    refused = escli("project", "combat.roster")
+    assert refused.exit_code == 15
+    assert "its code changed since its rows were built" in refused.stderr
+    assert "escli project combat.roster --rebuild" in refused.stderr
+    dispatched = escli("dispatch", "combat", "attack", "wolf", "1", "--project", "combat.roster")
+    assert dispatched.exit_code == 15
+    assert open_store(store_url).generation("combat-wolf") == 2  # nothing was written
+    assert escli("project", "combat.roster", "--rebuild").exit_code == 0
+    assert escli("projections").stdout.splitlines()[1].endswith("fresh")
+    assert live.build < open_store(store_url).view_builds("combat.roster")[0].build  # type: ignore[attr-defined]
+
+
+def test_dispatch_updates_a_projection_in_its_own_transaction(escli: Run) -> None:
+    fight(escli, "--project", "combat.roster")
+    assert rows(escli) == ROSTER
+    listed = json.loads(escli("projections", "--json").stdout)
+    assert [(p["checkpoint"], p["lag"]) for p in listed] == [(6, 0)]
+    verbose = escli("dispatch", "combat", "attack", "wolf", "1", "--project", "combat.roster", "-v")
+    assert "combat.roster: 1 event projected, checkpoint 7" in verbose.stderr
+
+
+def test_the_project_file_names_inline_projections_and_views(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, escli: Run
+) -> None:
+    monkeypatch.delenv("ESCLI_STORE")
+    (tmp_path / "escli.toml").write_text(
+        'projections = ["combat.roster"]\nviews = "sqlite:///views.db"\n'
+    )
+    monkeypatch.chdir(tmp_path)
+    assert escli("dispatch", "combat", "attack", "ogre", "5").exit_code == 2
+    # The views are in another store than the events: a dispatch cannot update them in its
+    # own transaction, and says so before writing anything.
+    (tmp_path / "escli.toml").write_text('projections = ["combat.roster"]\n')
+    assert escli("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
+    assert rows(escli)["combat-ogre"]["hitpoints"] == 895
+    (tmp_path / "escli.toml").write_text('projections = ["combat.rooster"]\n')
+    wrong = escli("dispatch", "combat", "attack", "ogre", "5")
+    assert wrong.exit_code == 3 and "did you mean 'combat.roster'" in wrong.stderr
+
+
+def test_views_in_another_store(escli: Run, tmp_path: Path) -> None:
+    fight(escli)
+    views = f"sqlite:///{tmp_path / 'views.db'}"
+    assert escli("project", "combat.roster", "--views", views).exit_code == 0
+    assert rows(escli, "--views", views) == ROSTER
+    assert rows(escli) == {}  # the store's own views are untouched
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["project"], "give a projection NAME or --all"),
+        (["project", "combat.roster", "--all"], "not both"),
+        (["project", "roster"], "not of the form <domain>.<name>"),
+        (["project", "combat.roster", "--follow", "--rebuild"], "rebuild first, then follow"),
+        (["view", "combat.nothing"], "has no projection 'nothing'"),
+    ],
+)
+def test_wrong_uses_are_one_line(escli: Run, args: list[str], message: str) -> None:
+    out = escli(*args)
+    assert out.exit_code in (2, 3) and message in out.stderr
+    assert out.stderr.count("\n") == 1
