@@ -51,7 +51,9 @@ class ViewTables(Connections):
         where = "position > ? AND position <= ?"
         params: tuple[object, ...] = (after_position, upper)
         if prefix:
-            where += " AND stream >= ? AND stream < ?"
+            # ``+stream``: the prefix filters rows the position index finds; it never picks
+            # the stream index instead (which would sort a whole domain's events per page).
+            where += " AND +stream >= ? AND +stream < ?"
             params += (prefix, prefix + _AFTER_PREFIX)
         rows = self._rows(
             "SELECT position, stream, generation, event_id, event_type, type_version,"
