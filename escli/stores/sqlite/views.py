@@ -55,12 +55,20 @@ class ViewTables(Connections):
             # the stream index instead (which would sort a whole domain's events per page).
             where += " AND +stream >= ? AND +stream < ?"
             params += (prefix, prefix + _AFTER_PREFIX)
-        rows = self._rows(
-            "SELECT position, stream, generation, event_id, event_type, type_version,"
-            f" recorded_at, data FROM events WHERE {where} ORDER BY position LIMIT ?",
-            (*params, limit),
-        )
-        return [LogRow._make(row) for row in rows]
+        conn = self._connect(create=False)
+        if conn is None:
+            return []
+        try:
+            # Plain tuples in LogRow's order, fetched at once: a projection's catch-up reads
+            # a page per batch, and a Python step per row would cost it a third of its time.
+            rows: list[LogRow] = conn.execute(
+                "SELECT position, stream, generation, event_id, event_type, type_version,"
+                f" recorded_at, data FROM events WHERE {where} ORDER BY position LIMIT ?",
+                (*params, limit),
+            ).fetchall()
+        except sqlite3.Error as e:
+            raise _translate(e, self.path) from e
+        return rows
 
     def head_position(self) -> int:
         for (last,) in self._rows("SELECT coalesce(max(position), 0) FROM events"):
