@@ -263,10 +263,10 @@ class _Batcher:
         try:
             with domain_stdout():
                 for key, event, meta in taken:
-                    row = function(current.get(key), event, meta)
-                    if row is not None and row.__class__ is not dict:
-                        _checked(projection, row)
-                    current[key] = row
+                    made = function(current.get(key), event, meta)
+                    if made is not None and made.__class__ is not dict:
+                        _checked(projection, made)
+                    current[key] = made
         except EscliError:
             raise
         except (Exception, SystemExit) as e:
