@@ -22,15 +22,27 @@ from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
 from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
+from tests.stores.contract_views import EventLogContract, ViewsContract
 from tests.stores.race import race
 
 
 class TestPostgresStore(
-    EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract
+    EventStoreContract,
+    OutboxContract,
+    TransactionalContract,
+    SnapshotsContract,
+    EventLogContract,
+    ViewsContract,
 ):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PostgresStore]:
         store = PostgresStore(postgres_url)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def empty_store(self, postgres_schemas: Callable[[], str]) -> Iterator[PostgresStore]:
+        store = PostgresStore(postgres_schemas())  # the session's schema is shared
         yield store
         store.close()
 
