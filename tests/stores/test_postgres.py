@@ -534,3 +534,19 @@ def test_generations_at_the_bigint_limit_are_no_overflow(postgres_url: str) -> N
     store.clear_pending(target, stream, 2**63 - 1)
     assert store.pending(target) == []
     store.close()
+
+
+def test_a_snapshot_table_first_made_in_a_rolled_back_transaction_is_made_again(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    from escli.stores.snapshots import Snapshot
+
+    taken = Snapshot("combat-ogre", 1, "id-1", "fp", "{}", "2026-12-03T10:00:00Z")
+    store = PostgresStore(postgres_schemas())
+    try:
+        with store.transaction(rollback=True):
+            store.save_snapshot(taken)  # makes the table, which goes with the transaction
+        store.save_snapshot(taken)
+        assert store.snapshot("combat-ogre") == taken
+    finally:
+        store.close()
