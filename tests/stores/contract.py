@@ -4,7 +4,8 @@ every contract class.
 The contracts, one class per protocol of ``escli.stores.base``, each run on every store that
 offers the protocol (memory, SQLite, PostgreSQL, EventStoreDB, the namespaced view):
 ``contract_event_store.EventStoreContract``, ``contract_outbox.OutboxContract``,
-``contract_transactions.TransactionalContract``. A store's test class subclasses the
+``contract_transactions.TransactionalContract``, ``contract_views.EventLogContract`` and
+``ViewsContract``. A store's test class subclasses the
 contract of each protocol it offers and gives a ``store`` fixture that yields an empty store
 (the stream names here are unique per test run anyway); ``EventStoreContract`` checks that
 the store offers exactly the protocols whose contracts its class runs.
@@ -53,3 +54,9 @@ class Contract:
     @pytest.fixture
     def store(self) -> Any:  # pragma: no cover - each subclass provides it
         raise NotImplementedError
+
+    @pytest.fixture
+    def empty_store(self, store: Any) -> Any:
+        """A store that holds nothing yet: ``store`` itself, where each test gets its own; a
+        class whose store is shared by the session gives a new one here."""
+        return store

@@ -19,6 +19,7 @@ from escli.stores.base import (
     VersionCount,
     new_event_id,
 )
+from escli.stores.views import Views
 from tests.stores.contract import Contract, new, unique_domain, unique_stream
 
 
@@ -325,10 +326,13 @@ class EventStoreContract(Contract):
     ) -> None:
         from tests.stores.contract_outbox import OutboxContract
         from tests.stores.contract_transactions import TransactionalContract
+        from tests.stores.contract_views import EventLogContract, ViewsContract
 
         assert isinstance(store, EventStore)
         assert isinstance(store, Outbox) == isinstance(self, OutboxContract)
         assert isinstance(store, Transactional) == isinstance(self, TransactionalContract)
+        assert isinstance(store, Views) == isinstance(self, ViewsContract)
+        assert isinstance(self, EventLogContract)  # every store reads its log in pages
 
     # -- schema evolution: events stored by an older domain read through upcasters --------
     # (issue 13; one block, so the contract's other additions merge beside it)

@@ -22,9 +22,10 @@ from escli.stores.base import (
 from escli.stores.memory import MemoryStore
 from escli.stores.namespaced import NamespacedStore
 from escli.stores.snapshots import Snapshots
+from escli.stores.views import Views
 from tests.conftest import needs_esdb_client
 
-PROTOCOLS = (EventStore, Outbox, Transactional, StreamIds, HasSchema, Snapshots)
+PROTOCOLS = (EventStore, Outbox, Transactional, StreamIds, HasSchema, Snapshots, Views)
 
 
 def _sqlite(tmp_path: Path) -> Store:
@@ -50,21 +51,21 @@ def _eventstoredb(tmp_path: Path) -> Store:
     [
         pytest.param(
             lambda _: MemoryStore(),
-            {EventStore, Outbox, Transactional, Snapshots},
+            {EventStore, Outbox, Transactional, Snapshots, Views},
             False,
             False,
             id="memory",
         ),
         pytest.param(
             _sqlite,
-            {EventStore, Outbox, Transactional, HasSchema, Snapshots},
+            {EventStore, Outbox, Transactional, HasSchema, Snapshots, Views},
             True,
             True,
             id="sqlite",
         ),
         pytest.param(
             _postgres,
-            {EventStore, Outbox, Transactional, HasSchema, Snapshots},
+            {EventStore, Outbox, Transactional, HasSchema, Snapshots, Views},
             False,
             True,
             id="postgres",
@@ -101,6 +102,15 @@ def test_each_store_offers_exactly_the_protocols_it_declares(
     native = type(store).version_counts is not BaseStore.version_counts
     assert native is counts_natively
     store.close()
+
+
+def test_a_namespaced_view_keeps_no_views_even_over_a_store_that_does(tmp_path: Path) -> None:
+    # Its views would be the whole store's: view names are not prefixed, so one scenario's
+    # projections would see and change another's.
+    for inner in (MemoryStore(), _sqlite(tmp_path), _postgres(tmp_path)):
+        assert isinstance(inner, Views)
+        assert not isinstance(NamespacedStore(inner, "escli-test.t1."), Views)
+        inner.close()
 
 
 def test_a_store_is_named_by_its_url_unless_it_knows_a_canonical_one(

@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterator
 from concurrent import futures
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -27,14 +27,18 @@ from tests.conftest import ESDB_CLIENT, needs_esdb_client, open_store
 from tests.stores.contract import new, unique_domain, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_views import EventLogContract
 from tests.stores.race import race
+
+if TYPE_CHECKING:
+    from tests.esdb_server import ServerHandle
 
 pytestmark = needs_esdb_client
 
 FAST = 3.0  # seconds within which a missing or silent server must be reported
 
 
-class TestEventStoreDBStore(EventStoreContract, OutboxContract):
+class TestEventStoreDBStore(EventStoreContract, OutboxContract, EventLogContract):
     # EventStoreDB deduplicates retried appends within a stream but does not refuse an id
     # that another stream already holds (see escli/stores/eventstoredb/).
     refuses_duplicate_event_ids = False
@@ -47,6 +51,12 @@ class TestEventStoreDBStore(EventStoreContract, OutboxContract):
         # The server is shared by the session: the contract's streams may come after more
         # events than completion's scan reads (its bound has a test of its own, below).
         store.NAMES_SCANNED = 10**9
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def empty_store(self, esdb_server: ServerHandle) -> Iterator[EventStoreDBStore]:
+        store = EventStoreDBStore(esdb_server.url)  # a server of its own: the session's is shared
         yield store
         store.close()
 

@@ -5,9 +5,17 @@ from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
 from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
+from tests.stores.contract_views import EventLogContract, ViewsContract
 
 
-class TestMemoryStore(EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract):
+class TestMemoryStore(
+    EventStoreContract,
+    OutboxContract,
+    TransactionalContract,
+    SnapshotsContract,
+    EventLogContract,
+    ViewsContract,
+):
     # The memory store's snapshots sit beside its transactions: a cache, checked on use.
     snapshots_are_transactional = False
 

@@ -3,6 +3,7 @@ prefix, and what is outside it stays out of sight and untouched."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -16,15 +17,16 @@ from escli.stores.sqlite import SQLiteStore
 from tests.stores.contract import new
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_views import EventLogContract
 
 
-class TestNamespacedMemoryStore(EventStoreContract, OutboxContract):
+class TestNamespacedMemoryStore(EventStoreContract, OutboxContract, EventLogContract):
     @pytest.fixture
     def store(self) -> NamespacedStore:
         return NamespacedStore(MemoryStore(), "escli-test.t1.")
 
 
-class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract):
+class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract, EventLogContract):
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[NamespacedStore]:
         inner = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
@@ -32,11 +34,17 @@ class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract):
         inner.close()
 
 
-class TestNamespacedPostgresStore(EventStoreContract, OutboxContract):
+class TestNamespacedPostgresStore(EventStoreContract, OutboxContract, EventLogContract):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[NamespacedStore]:
         inner = PostgresStore(postgres_url)
         yield NamespacedStore(inner, "escli-test.t1.")
+        inner.close()
+
+    @pytest.fixture
+    def empty_store(self, postgres_url: str) -> Iterator[NamespacedStore]:
+        inner = PostgresStore(postgres_url)  # a prefix no stream of the shared schema has
+        yield NamespacedStore(inner, f"escli-test.{uuid.uuid4().hex[:12]}.")
         inner.close()
 
 

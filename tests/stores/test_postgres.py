@@ -22,15 +22,27 @@ from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
 from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
+from tests.stores.contract_views import EventLogContract, ViewsContract
 from tests.stores.race import race
 
 
 class TestPostgresStore(
-    EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract
+    EventStoreContract,
+    OutboxContract,
+    TransactionalContract,
+    SnapshotsContract,
+    EventLogContract,
+    ViewsContract,
 ):
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[PostgresStore]:
         store = PostgresStore(postgres_url)
+        yield store
+        store.close()
+
+    @pytest.fixture
+    def empty_store(self, postgres_schemas: Callable[[], str]) -> Iterator[PostgresStore]:
+        store = PostgresStore(postgres_schemas())  # the session's schema is shared
         yield store
         store.close()
 
@@ -522,3 +534,19 @@ def test_generations_at_the_bigint_limit_are_no_overflow(postgres_url: str) -> N
     store.clear_pending(target, stream, 2**63 - 1)
     assert store.pending(target) == []
     store.close()
+
+
+def test_a_snapshot_table_first_made_in_a_rolled_back_transaction_is_made_again(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    from escli.stores.snapshots import Snapshot
+
+    taken = Snapshot("combat-ogre", 1, "id-1", "fp", "{}", "2026-12-03T10:00:00Z")
+    store = PostgresStore(postgres_schemas())
+    try:
+        with store.transaction(rollback=True):
+            store.save_snapshot(taken)  # makes the table, which goes with the transaction
+        store.save_snapshot(taken)
+        assert store.snapshot("combat-ogre") == taken
+    finally:
+        store.close()

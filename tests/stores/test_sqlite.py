@@ -18,10 +18,18 @@ from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
 from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
+from tests.stores.contract_views import EventLogContract, ViewsContract
 from tests.stores.race import race
 
 
-class TestSQLiteStore(EventStoreContract, OutboxContract, TransactionalContract, SnapshotsContract):
+class TestSQLiteStore(
+    EventStoreContract,
+    OutboxContract,
+    TransactionalContract,
+    SnapshotsContract,
+    EventLogContract,
+    ViewsContract,
+):
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         store = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")

@@ -59,7 +59,8 @@ is never shown: ``store.url`` and every message carry ``***`` in its place.
 
 Layout (one job a module): ``urls`` (the store URL), ``connection`` (the pool of connections,
 and psycopg's errors translated), ``schema`` (checking and creating the tables), ``outbox``
-(pending deliveries), ``store`` (reads, appends, transactions, subscriptions).
+(pending deliveries), ``snapshots``, ``views`` (projections' tables and the global log in
+pages), ``store`` (reads, appends, transactions, subscriptions).
 """
 
 from __future__ import annotations

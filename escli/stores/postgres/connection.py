@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 import psycopg
@@ -111,6 +111,16 @@ class Connections(BaseStore):
         if isinstance(e, pgerrors.ReadOnlySqlTransaction):
             return StoreError(f"{self.url} is read-only; nothing was written")
         return StoreError(f"{self.url}: {message}")
+
+    def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
+        """Inside ``transaction()``, a savepoint, so that a failed statement undoes only
+        itself (and the transaction can still report why); else nothing: one statement in
+        autocommit is atomic already."""
+        return conn.transaction() if self._in_transaction(conn) else nullcontext()
+
+    def _in_transaction(self, conn: Connection) -> bool:
+        """Whether ``conn`` is the one ``transaction()`` pinned to this thread."""
+        return self._pinned.get(threading.get_ident()) is conn
 
     @contextmanager
     def _connection(self) -> Iterator[Connection]:

@@ -19,6 +19,9 @@ SCHEMA_VERSION = 1
 # Rows per FETCH from a server-side cursor: big enough that round trips do not dominate.
 ITERSIZE = 2000
 
+# ``recorded_at`` as the RFC 3339 UTC text escli reads back (``{}``: the column or value).
+_UTC_TEXT = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
+
 # What ``events`` and ``store`` must look like (column, type), in order.
 _SHAPE = {
     "events": [

@@ -40,7 +40,8 @@ class SnapshotTable(PendingTable):
                     " fingerprint text NOT NULL, state text NOT NULL, taken_at text NOT NULL,"
                     " CONSTRAINT snapshots_pkey PRIMARY KEY (stream, generation))"
                 )
-        self._snapshots_ready = True
+        if not self._in_transaction(conn):  # made inside one, it goes if that rolls back
+            self._snapshots_ready = True
 
     def _snapshot_rows(self, sql: str, params: dict[str, object]) -> list[Snapshot]:
         try:

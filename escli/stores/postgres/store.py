@@ -10,7 +10,7 @@ import re
 import threading
 import time
 from collections.abc import Collection, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -31,8 +31,9 @@ from escli.stores.base import (
 from escli.stores.counts import version_counts
 from escli.stores.postgres.connection import CONNECT_TIMEOUT_S, Connection
 from escli.stores.postgres.outbox import _APPEND_PENDING
-from escli.stores.postgres.snapshots import SnapshotTable
+from escli.stores.postgres.schema import _UTC_TEXT
 from escli.stores.postgres.urls import _first_line, parse_url
+from escli.stores.postgres.views import ViewTables
 from escli.times import RANGE, out_of_range
 from escli.urls import mask_url, secrets_hidden
 
@@ -40,8 +41,6 @@ __all__ = ["PostgresStore"]
 
 # A subscription re-reads at least this often even without a notification: insurance only.
 RECHECK_S = 5.0
-
-_UTC_TEXT = """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 
 _APPEND = """
 WITH current AS (
@@ -86,7 +85,7 @@ def _canonical_time(given: str) -> str:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class PostgresStore(SnapshotTable):
+class PostgresStore(ViewTables):
     def __init__(self, url: str) -> None:
         with secrets_hidden(url):  # libpq's message may echo the URL it was given
             self._conninfo, self.schema = parse_url(url)
@@ -213,13 +212,6 @@ class PostgresStore(SnapshotTable):
         with self.transaction():
             for stream, events, expected in appends:
                 self.append(stream, events, expected)
-
-    def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
-        """Inside ``transaction()``, a savepoint, so that a failed statement undoes only
-        itself (and the transaction can still report why); else nothing: one statement in
-        autocommit is atomic already."""
-        pinned = self._pinned.get(threading.get_ident()) is conn
-        return conn.transaction() if pinned else nullcontext()
 
     def streams(self) -> Iterator[StreamInfo]:
         for name, generation, count in self._rows(
