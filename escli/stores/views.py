@@ -40,8 +40,7 @@ __all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views"]
 
 class LogRow(NamedTuple):
     """An event as a projection reads it: ``data`` is its JSON text (SQL stores) or the
-    parsed object (the others); the decoders take either. SQL stores hand out plain tuples
-    in this order (what their cursor gives), so readers unpack or index, never use names."""
+    parsed object (the others); the decoders take either."""
 
     position: int
     stream: str

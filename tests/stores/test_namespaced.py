@@ -21,12 +21,16 @@ from tests.stores.contract_views import EventLogContract
 
 
 class TestNamespacedMemoryStore(EventStoreContract, OutboxContract, EventLogContract):
+    head_is_the_shared_stores = True
+
     @pytest.fixture
     def store(self) -> NamespacedStore:
         return NamespacedStore(MemoryStore(), "escli-test.t1.")
 
 
 class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract, EventLogContract):
+    head_is_the_shared_stores = True
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> Iterator[NamespacedStore]:
         inner = SQLiteStore(f"sqlite:///{tmp_path / 'events.db'}")
@@ -35,6 +39,8 @@ class TestNamespacedSQLiteStore(EventStoreContract, OutboxContract, EventLogCont
 
 
 class TestNamespacedPostgresStore(EventStoreContract, OutboxContract, EventLogContract):
+    head_is_the_shared_stores = True
+
     @pytest.fixture
     def store(self, postgres_url: str) -> Iterator[NamespacedStore]:
         inner = PostgresStore(postgres_url)
