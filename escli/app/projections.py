@@ -56,7 +56,11 @@ __all__ = [
     "where_condition",
 ]
 
-BATCH = 1000  # events of the log per transaction
+BATCH = 10_000  # events of the log per transaction
+# Rows a run keeps parsed between its batches (key -> row, None: known to have none): a key
+# touched again in the next batch is neither read nor parsed again. Bounded, so a run's
+# memory does not grow with the log or the view; the oldest go first.
+ROW_CACHE = 20_000
 
 
 class Caught(NamedTuple):
@@ -199,8 +203,10 @@ def catch_up(
 
 
 class _Batcher:
-    """A batch of log rows through the projection: decoded, keyed, folded into the rows
-    they touch (read in one query), and the changed rows as JSON text (None: deleted)."""
+    """Batches of log rows through the projection: decoded, keyed, folded into the rows
+    they touch (those not cached from an earlier batch read in one query), and the changed
+    rows as JSON text (None: deleted). The cache holds what the view holds once each batch
+    is written; a batch whose write fails ends the run, cache and all."""
 
     def __init__(self, projection: Projection, views: Views | _Empty, build: int) -> None:
         self.projection = projection
@@ -209,6 +215,7 @@ class _Batcher:
         self.build = build
         self.decoders: dict[tuple[str, str], StoredDecoder | None] = {}
         self.wanted = projection.classes
+        self.cache: dict[str, dict[str, Any] | None] = {}
 
     def _decoding(
         self, stream: str, generation: int, event_type: str, version: str
@@ -253,17 +260,23 @@ class _Batcher:
         if not taken:
             return 0, {}
         keys = list(dict.fromkeys(key for key, _, _ in taken))
-        loads = json.loads
+        cache = self.cache
+        unknown = [key for key in keys if key not in cache]
         current: dict[str, dict[str, Any] | None] = {
-            key: loads(text)
-            for key, text in self.views.view_rows(projection.full_name, self.build, keys).items()
+            key: cache[key] for key in keys if key in cache
         }
+        if unknown:
+            found = self.views.view_rows(projection.full_name, self.build, unknown)
+            loads = json.loads
+            for key in unknown:
+                text = found.get(key)
+                current[key] = None if text is None else loads(text)
         function = projection.function
         meta = taken[0][2]
         try:
             with domain_stdout():
                 for key, event, meta in taken:
-                    made = function(current.get(key), event, meta)
+                    made = function(current[key], event, meta)
                     if made is not None and made.__class__ is not dict:
                         _checked(projection, made)
                     current[key] = made
@@ -275,7 +288,13 @@ class _Batcher:
             if found is not None:
                 raise found from e
             raise
-        return len(taken), {key: _text(projection, current.get(key)) for key in keys}
+        changed = {key: _text(projection, current[key]) for key in keys}
+        for key in keys:  # the newest last, and the oldest out past the bound
+            cache.pop(key, None)
+            cache[key] = current[key]
+        while len(cache) > ROW_CACHE:
+            del cache[next(iter(cache))]
+        return len(taken), changed
 
 
 _UNSEEN: Any = object()
