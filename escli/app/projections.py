@@ -266,10 +266,10 @@ class _Batcher:
             key: cache[key] for key in keys if key in cache
         }
         if unknown:
-            found = self.views.view_rows(projection.full_name, self.build, unknown)
+            stored = self.views.view_rows(projection.full_name, self.build, unknown)
             loads = json.loads
             for key in unknown:
-                text = found.get(key)
+                text = stored.get(key)
                 current[key] = None if text is None else loads(text)
         function = projection.function
         meta = taken[0][2]
