@@ -31,6 +31,7 @@ from escli.stores.base import (
 from escli.stores.counts import version_counts
 from escli.stores.postgres.connection import CONNECT_TIMEOUT_S, Connection
 from escli.stores.postgres.outbox import _APPEND_PENDING
+from escli.stores.postgres.search import SearchQueries
 from escli.stores.postgres.snapshots import SnapshotTable
 from escli.stores.postgres.urls import _first_line, parse_url
 from escli.times import RANGE, out_of_range
@@ -86,7 +87,7 @@ def _canonical_time(given: str) -> str:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class PostgresStore(SnapshotTable):
+class PostgresStore(SnapshotTable, SearchQueries):
     def __init__(self, url: str) -> None:
         with secrets_hidden(url):  # libpq's message may echo the URL it was given
             self._conninfo, self.schema = parse_url(url)
