@@ -72,7 +72,10 @@ def _stream_clauses(pattern: Glob | None, prefix: str) -> tuple[list[str], list[
     if prefix:
         clauses.append("starts_with(stream, %s)")
         params.append(prefix)
-    if pattern is not None:
+    if pattern is not None and pattern.parts == (("text", pattern.text),):
+        clauses.append("stream = %s")  # a stream's exact name: a seek of the primary key
+        params.append(pattern.text)
+    elif pattern is not None:
         clauses.append("stream LIKE %s")
         params.append(pattern.like())
     return clauses, params
