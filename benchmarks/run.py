@@ -29,6 +29,9 @@ Figures:
 - complete (complete_bench.py): a Tab on a stream id, whole process, on a store of
   1,000,000 streams (100,000 with ``--no-million``) next to one of 1,000 (target 200 ms),
   and ``stream_names`` alone on SQLite and PostgreSQL.
+- search (search_bench.py): ``events`` searches, a ``streams`` pattern and ``event ID`` on
+  10,000 streams (100,000 events), SQLite and PostgreSQL, next to the same answer from a
+  scan of the whole log (target: within a second).
 
 ``--only GROUP`` (repeatable) runs some; a group whose server or client is missing says so.
 """
@@ -264,7 +267,16 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument(
         "--only",
-        choices=["sqlite", "cloudevents", "import", "postgres", "nats", "complete", "snapshots"],
+        choices=[
+            "sqlite",
+            "cloudevents",
+            "import",
+            "postgres",
+            "nats",
+            "complete",
+            "snapshots",
+            "search",
+        ],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
     )
@@ -274,7 +286,16 @@ def main() -> None:
     args = parser.parse_args()
     groups = set(
         args.only
-        or ["sqlite", "cloudevents", "import", "postgres", "nats", "complete", "snapshots"]
+        or [
+            "sqlite",
+            "cloudevents",
+            "import",
+            "postgres",
+            "nats",
+            "complete",
+            "snapshots",
+            "search",
+        ]
     )
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
     try:
@@ -354,6 +375,11 @@ def main() -> None:
         except Exception as e:  # a benchmark reports and goes on (no server, no psycopg)
             lines = [f"snapshots, pg      skipped: {str(e).splitlines()[0]}"]
         for line in lines:
+            print(line, flush=True)
+    if "search" in groups:
+        from search_bench import bench_search
+
+        for line in bench_search():
             print(line, flush=True)
 
 

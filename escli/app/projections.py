@@ -28,6 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from escli.app.conditions import Condition
 from escli.app.fold import decode_stored, decoder
 from escli.domain.calls import domain_stdout, failure, home_of
 from escli.domain.codec import StoredDecoder
@@ -53,7 +54,6 @@ __all__ = [
     "rebuild_key",
     "rows_of",
     "status",
-    "where_condition",
 ]
 
 BATCH = 10_000  # events of the log per transaction
@@ -439,51 +439,6 @@ def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[st
         return
     for key, text in views.scan_view(projection.full_name, live.build):
         yield key, json.loads(text)
-
-
-_OPERATORS = ("!=", ">=", "<=", "=", ">", "<")  # the two-character ones are looked for first
-
-
-class Condition(NamedTuple):
-    """``FIELD OP VALUE`` of ``view --where``: ``value`` a JSON value, else the text."""
-
-    field: str
-    op: str
-    value: Any
-
-    def holds(self, row: dict[str, Any]) -> bool:
-        if self.field not in row:
-            return False
-        have, want = row[self.field], self.value
-        if self.op == "=":
-            return bool(have == want)
-        if self.op == "!=":
-            return bool(have != want)
-        try:
-            if self.op == ">=":
-                return bool(have >= want)
-            if self.op == "<=":
-                return bool(have <= want)
-            if self.op == ">":
-                return bool(have > want)
-            return bool(have < want)
-        except TypeError:  # a number against a text: no order between them
-            return False
-
-
-def where_condition(text: str) -> Condition:
-    """``FIELD=VALUE`` (or ``!=``, ``>=``, ``<=``, ``>``, ``<``) as a ``Condition``; the
-    value is read as JSON (``3``, ``true``, ``null``, ``"3"``), else kept as text."""
-    at = [(text.find(op), op) for op in _OPERATORS if text.find(op) > 0]
-    if not at:
-        raise UsageError(f"--where {text!r}: expected FIELD=VALUE (or !=, >=, <=, >, <)")
-    index, op = min(at, key=lambda found: (found[0], -len(found[1])))
-    field, raw = text[:index].strip(), text[index + len(op) :].strip()
-    try:
-        value = json.loads(raw)
-    except ValueError:
-        value = raw
-    return Condition(field, op, value)
 
 
 def query_rows(

@@ -23,6 +23,8 @@ COMMANDS = {
     "dispatch": "escli.cli.dispatch:dispatch",
     "replay": "escli.cli.replay:replay",
     "streams": "escli.cli.streams:streams",
+    "events": "escli.cli.events:events",
+    "event": "escli.cli.events:event",
     "domains": "escli.cli.domains:domains",
     "publish": "escli.cli.publish:publish",
     "run": "escli.cli.run:run",

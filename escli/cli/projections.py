@@ -208,7 +208,8 @@ def view(
       escli view combat.roster --where alive=true --sort -damage_taken --limit 3
       escli view combat.roster --key combat-ogre --json
     """
-    from escli.app.projections import find_projection, query_rows, where_condition
+    from escli.app.conditions import where_condition
+    from escli.app.projections import find_projection, query_rows
     from escli.cli.render_projections import rows_json, rows_view
 
     projection = find_projection(app.registry, name)

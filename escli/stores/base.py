@@ -10,14 +10,13 @@ with ``getattr``), each with its contract test class in ``tests/stores/``:
 
 - ``EventStore``: ``read``, ``read_data``, ``append`` with an expected generation,
   ``generation``, ``streams``, ``find_ids``, the global log (``read_all``, ``subscribe``),
-  ``version_counts``, ``close``; and two properties with defaults in ``BaseStore``,
-  ``canonical_url`` and ``durable_without_close``. Every store.
+  ``version_counts``, ``close``; ``canonical_url`` and ``durable_without_close`` (defaults
+  in ``BaseStore``). Every store.
 - ``Outbox``: pending deliveries: ``append(pending_for=...)``, ``pending``, ``set_pending``,
   ``clear_pending``. Every store ``open_store`` returns, and a namespaced view.
-- ``Store``: both; what ``open_store`` returns and the application holds.
-- ``Transactional``: several appends (to any streams) that become visible together or not
-  at all, or are all rolled back at the end (SQLite, PostgreSQL, memory; not EventStoreDB,
-  which writes one stream at a time, nor a namespaced view).
+- ``Store``: both, and search (``escli.stores.search``): what ``open_store`` returns.
+- ``Transactional``: several appends (to any streams) visible together or not at all, or
+  all rolled back at the end (SQLite, PostgreSQL, memory; not EventStoreDB, nor a view).
 - ``StreamIds``: a stream's ids read once, for a store with no index of ids (EventStoreDB).
 - ``HasSchema``: ``init``, the schema created ahead of the first write (SQLite, PostgreSQL).
 
@@ -36,6 +35,7 @@ from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
 from escli.jsontext import parse_data
 from escli.stores.counts import VersionCount, count_versions
 from escli.stores.log import LogFromReadAll
+from escli.stores.search import EventSearch, SearchFromReadAll
 from escli.stores.views import EventLog
 
 __all__ = [
@@ -337,10 +337,10 @@ class Outbox(Protocol):
         ...
 
 
-class Store(EventStore, Outbox, EventLog, Protocol):
+class Store(EventStore, Outbox, EventLog, EventSearch, Protocol):
     """What the application opens by URL (``open_store``): an ``EventStore`` with an
-    ``Outbox`` and the global log in pages (``EventLog``, which ``BaseStore`` derives). Code
-    that needs only one of them says so by taking that protocol."""
+    ``Outbox``, the log in pages (``EventLog``) and search (``EventSearch``; ``BaseStore``
+    derives both). Code that needs only one of them says so by taking that protocol."""
 
     def append(
         self,
@@ -402,7 +402,7 @@ class StreamIds(Protocol):
         ...
 
 
-class BaseStore(LogFromReadAll):
+class BaseStore(LogFromReadAll, SearchFromReadAll):
     """Defaults a store may inherit: what ``EventStore`` declares with a default, and
     ``subscribe`` by polling. Nothing of a capability that only some stores offer
     (``Outbox``, ``Transactional``, ``StreamIds``, ``HasSchema``): a store has one by
@@ -452,7 +452,7 @@ class BaseStore(LogFromReadAll):
         raise NotImplementedError
 
     def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
-        names = (i.stream for i in self.streams() if i.stream.startswith(prefix))  # type: ignore[attr-defined]
+        names = (i.stream for i in self.streams() if i.stream.startswith(prefix))
         return list(islice(names, limit))
 
     def version_counts(

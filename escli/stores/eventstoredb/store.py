@@ -4,6 +4,7 @@ escli's streams, generations, ids and positions map onto the server's)."""
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 from collections.abc import Collection, Iterator, Sequence
@@ -14,6 +15,7 @@ from escli.stores.base import NewEvent, RecordedEvent, StreamInfo, now_rfc3339
 from escli.stores.eventstoredb.client import load_client_api
 from escli.stores.eventstoredb.outbox import PendingList, _is_user_stream
 from escli.stores.eventstoredb.urls import parse_url
+from escli.stores.search import Glob, Query, paged_search
 
 __all__ = ["EventStoreDBStore"]
 
@@ -153,15 +155,20 @@ class EventStoreDBStore(PendingList):
                 return str(meta["event_id"])
         return str(event.id)
 
-    def _all_events(self, after_position: int) -> Iterator[Any]:
-        """Every event of a non-system stream after ``after_position``, in pages."""
+    def _all_events(self, after_position: int, **server_filter: Any) -> Iterator[Any]:
+        """Every event of a non-system stream after ``after_position``, in pages; of those
+        ``server_filter`` (``read_all``'s ``filter_include``, ``filter_by_stream_name``)
+        lets through, when given."""
         client = self._connected()
         position = after_position or None
         while True:
             try:
                 page = list(
                     client.read_all(
-                        commit_position=position, limit=PAGE, timeout=self._target.timeout
+                        commit_position=position,
+                        limit=PAGE,
+                        timeout=self._target.timeout,
+                        **server_filter,
                     )
                 )
             except self._api.bad_position as e:
@@ -184,6 +191,29 @@ class EventStoreDBStore(PendingList):
         for event in self._all_events(after_position):
             yield self._record(event)
 
+    # -- search: $all read through the server's filter, the Python check deciding ---------
+
+    @staticmethod
+    def _server_filter(types: Sequence[str], pattern: Glob | None, prefix: str) -> dict[str, Any]:
+        """The server-side filter of a search: one only, by event type or by stream name
+        (the server takes one expression); types first, as they name exactly."""
+        if types:
+            regex = "|".join(re.escape(t) for t in types)
+            return {"filter_include": [f"(?:{regex})"]}
+        if pattern is not None or prefix:
+            regex = pattern.regex() if pattern is not None else re.escape(prefix) + ".*"
+            return {"filter_include": [f"(?:{regex})"], "filter_by_stream_name": True}
+        return {}
+
+    def search_events(self, query: Query) -> Iterator[RecordedEvent]:
+        chosen = self._server_filter(query.types, query.stream, query.prefix)
+        return paged_search(
+            lambda after, _: (self._record(e) for e in self._all_events(after, **chosen)), query
+        )
+
+    def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
+        return self._streams(self._server_filter((), pattern, prefix), pattern, prefix)
+
     # EventStoreDB keeps no index of stream names that a prefix could search: completion's
     # ``stream_names`` reads at most this many events of $all (the oldest first) and offers
     # the names it met, sorted. A bound on the work, so a Tab on a big store still answers.
@@ -199,8 +229,16 @@ class EventStoreDBStore(PendingList):
         return sorted(names)[:limit]
 
     def streams(self) -> Iterator[StreamInfo]:
+        return self._streams({})
+
+    def _streams(
+        self, server_filter: dict[str, Any], pattern: Glob | None = None, prefix: str = ""
+    ) -> Iterator[StreamInfo]:
         found: dict[str, list[int]] = {}
-        for event in self._all_events(0):
+        for event in self._all_events(0, **server_filter):
+            name = event.stream_name
+            if not name.startswith(prefix) or (pattern is not None and not pattern.matches(name)):
+                continue
             entry = found.setdefault(event.stream_name, [0, 0])
             entry[0] = max(entry[0], event.stream_position + 1)
             entry[1] += 1

@@ -32,6 +32,7 @@ from escli.stores.counts import version_counts
 from escli.stores.postgres.connection import CONNECT_TIMEOUT_S, Connection
 from escli.stores.postgres.outbox import _APPEND_PENDING
 from escli.stores.postgres.schema import _UTC_TEXT
+from escli.stores.postgres.search import SearchQueries
 from escli.stores.postgres.urls import _first_line, parse_url
 from escli.stores.postgres.views import ViewTables
 from escli.times import RANGE, out_of_range
@@ -85,7 +86,7 @@ def _canonical_time(given: str) -> str:
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-class PostgresStore(ViewTables):
+class PostgresStore(ViewTables, SearchQueries):
     def __init__(self, url: str) -> None:
         with secrets_hidden(url):  # libpq's message may echo the URL it was given
             self._conninfo, self.schema = parse_url(url)

@@ -24,6 +24,7 @@ from escli.stores.base import (
 from escli.stores.counts import version_counts
 from escli.stores.sqlite.connection import BUSY_TIMEOUT_S, _immediate, _translate
 from escli.stores.sqlite.outbox import _SET_PENDING, PendingTable
+from escli.stores.sqlite.search import SearchQueries
 from escli.stores.sqlite.snapshots import SnapshotTable
 from escli.stores.sqlite.urls import path_from_url
 from escli.stores.sqlite.views import ViewTables
@@ -64,7 +65,7 @@ def _positioned(rows: Sequence[_Row], last: int) -> list[tuple[Any, ...]]:
     return [(r[0], r[1], last + n, *r[2:]) for n, r in enumerate(rows, start=1)]
 
 
-class SQLiteStore(PendingTable, SnapshotTable, ViewTables):
+class SQLiteStore(PendingTable, SnapshotTable, ViewTables, SearchQueries):
     # Every commit is synced to the WAL (synchronous=FULL), so a process may end without
     # closing the connection and lose nothing (the CLI does, to skip the close checkpoint).
     durable_without_close = True

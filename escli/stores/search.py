@@ -1,0 +1,311 @@
+"""Finding events and streams: the ``EventSearch`` protocol, its ``Query``, the glob patterns
+of stream names, and the defaults derived from ``read_all`` and ``streams``.
+
+What a query matches is defined here once, in Python (``event_filter``), and every store
+applies it to what it reads. A store that can narrow its reads natively (SQL, EventStoreDB's
+server-side filters on ``$all``) asks its database for candidates first; the rule is that
+its native filter only ever *narrows to a superset* of the answer, never past it, so the
+Python check decides and every store answers alike. Where a native filter is exact (the
+usual case: types, a glob without character sets, a time range, comparisons of numbers and
+text) the check drops nothing, and ``paged_search`` asks the database for ``limit`` rows
+once; where it is looser, it asks again after the last candidate until ``limit`` is met.
+
+Decisions:
+
+- **Globs** (``parse_glob``): ``*`` any run of characters, ``?`` one, ``[abc]``/``[a-z]`` one
+  of a set, ``[!abc]`` one not in it, as the shell has them; a ``[`` with no ``]`` is refused
+  (``InvalidInput``), not taken literally, so a typo does not silently match nothing. A name
+  with none of ``*?[`` is matched whole (a stream's exact name).
+- **Times**: ``since`` is inclusive, ``until`` exclusive, so that consecutive windows tile.
+  Both are RFC 3339 with an offset; a stored time is compared as the instant it names,
+  whatever offset it was written with (SQLite keeps the text it was given).
+- **Data conditions** are the ``FIELD OP VALUE`` of ``view --where`` (``DataCondition``: its
+  ``holds`` is the definition), on the event data's top-level fields.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
+
+from escli.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from escli.stores.base import RecordedEvent, StreamInfo
+
+__all__ = [
+    "DataCondition",
+    "EventSearch",
+    "Glob",
+    "Query",
+    "SearchFromReadAll",
+    "event_filter",
+    "instant",
+    "paged_search",
+    "parse_glob",
+]
+
+
+class DataCondition(Protocol):
+    """A condition on an event's data: ``escli.app.conditions.Condition`` (the parser of
+    ``--where`` lives there; stores only read what it made)."""
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def op(self) -> str: ...
+
+    @property
+    def value(self) -> Any: ...
+
+    def holds(self, row: dict[str, Any]) -> bool: ...
+
+
+# -- globs -----------------------------------------------------------------------------------
+
+_SPECIAL = "*?["
+
+
+class Glob(NamedTuple):
+    """A parsed glob: ``parts`` are ``("text", s)``, ``("any", "")``, ``("one", "")`` or
+    ``("set", body)`` (``body`` as written between the brackets, ``!`` first to negate)."""
+
+    text: str
+    parts: tuple[tuple[str, str], ...]
+
+    @property
+    def literal_prefix(self) -> str:
+        """The text every match starts with (what an index can seek to)."""
+        kind, value = self.parts[0] if self.parts else ("any", "")
+        return value if kind == "text" else ""
+
+    def regex(self) -> str:
+        """The pattern as a regular expression, unanchored (Python's ``re`` and .NET's,
+        which EventStoreDB's filters use, read it alike: escapes and plain classes only)."""
+        out = []
+        for kind, value in self.parts:
+            if kind == "text":
+                out.append(re.escape(value))
+            elif kind == "any":
+                out.append(".*")
+            elif kind == "one":
+                out.append(".")
+            else:
+                negate = value.startswith("!")
+                body = value[1:] if negate else value
+                chars = [
+                    c if c == "-" and 0 < i < len(body) - 1 else re.escape(c)
+                    for i, c in enumerate(body)
+                ]
+                out.append(("[^" if negate else "[") + "".join(chars) + "]")
+        return "".join(out)
+
+    def matches(self, name: str) -> bool:
+        return _compiled(self).fullmatch(name) is not None
+
+    def sqlite(self) -> str:
+        """SQLite's ``GLOB`` text: exact but for a set, which becomes ``?`` (a superset)."""
+        special = {"*": "[*]", "?": "[?]", "[": "[[]"}
+        kinds = {"any": "*", "one": "?", "set": "?"}
+        return "".join(
+            "".join(special.get(c, c) for c in value) if kind == "text" else kinds[kind]
+            for kind, value in self.parts
+        )
+
+    def like(self) -> str:
+        """A ``LIKE`` pattern (escape ``\\``): exact but for a set, which becomes ``_``."""
+        kinds = {"any": "%", "one": "_", "set": "_"}
+        return "".join(
+            re.sub(r"([\\%_])", r"\\\1", value) if kind == "text" else kinds[kind]
+            for kind, value in self.parts
+        )
+
+
+_regexes: dict[Glob, re.Pattern[str]] = {}
+
+
+def _compiled(glob: Glob) -> re.Pattern[str]:
+    found = _regexes.get(glob)
+    if found is None:
+        found = _regexes[glob] = re.compile(glob.regex(), re.DOTALL)
+    return found
+
+
+def parse_glob(text: str, what: str = "pattern") -> Glob:
+    """``text`` as a ``Glob``; ``InvalidInput`` (naming ``what``) for a ``[`` never closed
+    or an empty pattern."""
+    if not text:
+        raise InvalidInput(f"{what} is empty: give a stream name or a glob such as 'combat-*'")
+    parts: list[tuple[str, str]] = []
+    i = 0
+    while i < len(text):
+        c = text[i]
+        if c == "*":
+            if not parts or parts[-1][0] != "any":  # ** is *
+                parts.append(("any", ""))
+            i += 1
+        elif c == "?":
+            parts.append(("one", ""))
+            i += 1
+        elif c == "[":
+            start = i + 1
+            j = start + (text[start : start + 1] == "!")
+            j += text[j : j + 1] == "]"  # a ] first is one of the set
+            end = text.find("]", j)
+            if end < 0:
+                raise InvalidInput(
+                    f"{what} {text!r}: the [ at character {i + 1} is never closed "
+                    "(write [[] for a literal [)"
+                )
+            parts.append(("set", text[start:end]))
+            i = end + 1
+        else:
+            j = i
+            while j < len(text) and text[j] not in _SPECIAL:
+                j += 1
+            if parts and parts[-1][0] == "text":
+                parts[-1] = ("text", parts[-1][1] + text[i:j])
+            else:
+                parts.append(("text", text[i:j]))
+            i = j
+    return Glob(text, tuple(parts))
+
+
+# -- the query and what it matches ------------------------------------------------------------
+
+
+class Query(NamedTuple):
+    """What ``search_events`` looks for; every part that is given must hold.
+
+    ``types``: event types, any of them (exact names). ``stream``: a glob the stream's whole
+    name must match; ``prefix``: text it must start with (a domain: ``combat-``). ``since``
+    (inclusive) and ``until`` (exclusive): RFC 3339 times with an offset. ``where``: data
+    conditions. ``limit``: at most that many events; ``after``: only events at a position
+    after it (to page on from the last event seen)."""
+
+    types: tuple[str, ...] = ()
+    stream: Glob | None = None
+    prefix: str = ""
+    since: str | None = None
+    until: str | None = None
+    where: tuple[DataCondition, ...] = ()
+    limit: int | None = None
+    after: int = 0
+
+
+def instant(text: str) -> datetime | None:
+    """The instant an RFC 3339 time names (one without an offset taken as UTC), or None
+    when it is not a time."""
+    try:
+        # Upper case: Python 3.11 reads neither 't' nor 'z', which RFC 3339 allows.
+        parsed = datetime.fromisoformat(text.upper())
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+
+
+def event_filter(query: Query) -> Callable[[RecordedEvent], bool]:
+    """Whether a recorded event matches ``query`` (but for ``after`` and ``limit``, which
+    the reads apply): the one definition every store's search answers by."""
+    types = frozenset(query.types)
+    glob, prefix, where = query.stream, query.prefix, query.where
+    since = None if query.since is None else instant(query.since)
+    until = None if query.until is None else instant(query.until)
+
+    def keep(r: RecordedEvent) -> bool:
+        if types and r.event_type not in types:
+            return False
+        if not r.stream.startswith(prefix) or (glob is not None and not glob.matches(r.stream)):
+            return False
+        if since is not None or until is not None:
+            at = instant(r.recorded_at)
+            if at is None or (since is not None and at < since):
+                return False
+            if until is not None and at >= until:
+                return False
+        return all(c.holds(r.data) for c in where)
+
+    return keep
+
+
+def paged_search(
+    candidates: Callable[[int, int | None], Iterable[RecordedEvent]], query: Query
+) -> Iterator[RecordedEvent]:
+    """The events of ``query``, from a store's native filter: ``candidates(after, limit)``
+    reads up to ``limit`` (all when None) events after position ``after``, in position
+    order, that its filter lets through (a superset of the answer). Each is checked with
+    ``event_filter``; a page that came back full without meeting ``limit`` asks for more."""
+    keep = event_filter(query)
+    after, wanted = query.after, query.limit
+    if wanted is not None and wanted <= 0:
+        return
+    while True:
+        asked, seen = wanted, 0
+        page = iter(candidates(after, asked))
+        try:
+            for r in page:
+                seen += 1
+                after = r.position
+                if keep(r):
+                    yield r
+                    if wanted is not None:
+                        wanted -= 1
+                        if wanted == 0:
+                            return
+        finally:
+            close = getattr(page, "close", None)  # a generator: release its cursor now
+            if close is not None:
+                close()
+        if asked is None or seen < asked:
+            return
+
+
+@runtime_checkable
+class EventSearch(Protocol):
+    """Finding events and streams (see the module docstring). Every store offers it:
+    ``BaseStore`` derives it from ``read_all`` and ``streams``; SQLite and PostgreSQL answer
+    in SQL, EventStoreDB with its server-side filters on ``$all``."""
+
+    def search_events(self, query: Query) -> Iterator[RecordedEvent]:
+        """The events that match ``query``, in position order, streamed."""
+        ...
+
+    def find_event(self, event_id: str) -> RecordedEvent | None:
+        """The event with this id, or None: a look-up in the unique index of ids (a store
+        with none, EventStoreDB, reads ``$all`` until it meets it)."""
+        ...
+
+    def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
+        """The streams whose names match ``pattern`` (all when None) and start with
+        ``prefix``, ordered by name, as ``streams`` lists them."""
+        ...
+
+
+class SearchFromReadAll:
+    """``EventSearch`` from ``read_all`` and ``streams``: a scan of the whole log."""
+
+    def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
+        raise NotImplementedError
+
+    def streams(self) -> Iterator[StreamInfo]:
+        raise NotImplementedError
+
+    def search_events(self, query: Query) -> Iterator[RecordedEvent]:
+        return paged_search(lambda after, _limit: self.read_all(after), query)
+
+    def find_event(self, event_id: str) -> RecordedEvent | None:
+        records = self.read_all()
+        try:
+            return next((r for r in records if r.event_id == event_id), None)
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
+
+    def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
+        for info in self.streams():
+            if info.stream.startswith(prefix) and (pattern is None or pattern.matches(info.stream)):
+                yield info
