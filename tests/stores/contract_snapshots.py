@@ -49,6 +49,10 @@ class SnapshotsContract(Contract):
         assert store.snapshot(a) is None and store.snapshot(b) == snap(b, 1)
         assert store.drop_snapshots(a) == 0
 
+
+class TransactionalSnapshotsContract(SnapshotsContract):
+    """The stores whose snapshots may be written in a dispatch's own transaction."""
+
     def test_a_snapshot_in_a_rolled_back_transaction_goes_with_it(self, store: Snapshots) -> None:
         assert isinstance(store, Transactional)
         stream = unique_stream()

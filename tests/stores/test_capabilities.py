@@ -72,7 +72,7 @@ def _eventstoredb(tmp_path: Path) -> Store:
         ),
         pytest.param(
             _eventstoredb,
-            {EventStore, Outbox, StreamIds},
+            {EventStore, Outbox, StreamIds, Snapshots},
             False,
             False,
             id="eventstoredb",

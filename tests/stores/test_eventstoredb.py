@@ -27,6 +27,7 @@ from tests.conftest import ESDB_CLIENT, needs_esdb_client, open_store
 from tests.stores.contract import new, unique_domain, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
+from tests.stores.contract_snapshots import SnapshotsContract
 from tests.stores.contract_views import EventLogContract
 from tests.stores.race import race
 
@@ -38,7 +39,9 @@ pytestmark = needs_esdb_client
 FAST = 3.0  # seconds within which a missing or silent server must be reported
 
 
-class TestEventStoreDBStore(EventStoreContract, OutboxContract, EventLogContract):
+class TestEventStoreDBStore(
+    EventStoreContract, OutboxContract, EventLogContract, SnapshotsContract
+):
     # EventStoreDB deduplicates retried appends within a stream but does not refuse an id
     # that another stream already holds (see escli/stores/eventstoredb/).
     refuses_duplicate_event_ids = False
@@ -559,3 +562,47 @@ def test_stream_names_read_a_bounded_part_of_all(store: EventStoreDBStore) -> No
     store.NAMES_SCANNED = 3
     store.stream_names("no-such-prefix-")
     assert len(scanned) == 3
+
+
+def test_snapshot_streams_are_hidden_from_every_listing(esdb_server: ServerHandle) -> None:
+    from escli.stores.snapshots import Snapshot
+
+    store = EventStoreDBStore(esdb_server.url)
+    try:
+        [recorded] = store.append("combat-wolf", [new()], 0)
+        store.save_snapshot(
+            Snapshot("combat-wolf", 1, recorded.event_id, "fp", "{}", "2026-12-03T10:00:00Z")
+        )
+        assert store.snapshot("combat-wolf") is not None
+        assert [s.stream for s in store.streams()] == ["combat-wolf"]
+        assert [r.stream for r in store.read_all()] == ["combat-wolf"]
+        assert store.stream_names("") == ["combat-wolf"]
+        assert [r.stream for r in store.read_log(0, 10)] == ["combat-wolf"]
+        subscription = store.subscribe(None, 0)
+        assert next(subscription).stream == "combat-wolf"
+        subscription.close()
+        assert [s.stream for s in store.list_snapshots()] == ["combat-wolf"]
+        assert store.drop_snapshots() == 1 and store.list_snapshots() == []
+    finally:
+        store.close()
+
+
+def test_a_dispatch_folds_from_the_snapshot_it_wrote_after_its_append(
+    esdb_server: ServerHandle,
+) -> None:
+    from escli import dispatch, load_domain
+    from escli.app.snapshots import SnapshotPolicy, fold_stream
+
+    combat = load_domain("combat")
+    store = EventStoreDBStore(esdb_server.url)
+    every_2 = SnapshotPolicy(every=2)
+    try:
+        dispatch(combat, combat.command_spec("spawn").cls("wolf", 100), store, snapshots=every_2)
+        for _ in range(4):
+            dispatch(combat, combat.command_spec("attack").cls("wolf", 3), store, snapshots=every_2)
+        folded = fold_stream(combat, store, "combat-wolf", policy=every_2)
+        assert folded.snapshot is not None and folded.read < 2
+        full = fold_stream(combat, store, "combat-wolf", policy=SnapshotPolicy(use=False))
+        assert folded.state == full.state and full.state.hitpoints == 88
+    finally:
+        store.close()

@@ -3,7 +3,7 @@ import pytest
 from escli.stores.memory import MemoryStore
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
-from tests.stores.contract_snapshots import SnapshotsContract
+from tests.stores.contract_snapshots import TransactionalSnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.contract_views import EventLogContract, ViewsContract
 
@@ -12,7 +12,7 @@ class TestMemoryStore(
     EventStoreContract,
     OutboxContract,
     TransactionalContract,
-    SnapshotsContract,
+    TransactionalSnapshotsContract,
     EventLogContract,
     ViewsContract,
 ):

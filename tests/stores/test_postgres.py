@@ -20,7 +20,7 @@ from tests.conftest import POSTGRES_DSN, Run, open_store
 from tests.stores.contract import new, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
-from tests.stores.contract_snapshots import SnapshotsContract
+from tests.stores.contract_snapshots import TransactionalSnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.contract_views import EventLogContract, ViewsContract
 from tests.stores.race import race
@@ -30,7 +30,7 @@ class TestPostgresStore(
     EventStoreContract,
     OutboxContract,
     TransactionalContract,
-    SnapshotsContract,
+    TransactionalSnapshotsContract,
     EventLogContract,
     ViewsContract,
 ):

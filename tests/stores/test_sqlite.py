@@ -16,7 +16,7 @@ from tests.conftest import open_store
 from tests.stores.contract import new, unique_stream
 from tests.stores.contract_event_store import EventStoreContract
 from tests.stores.contract_outbox import OutboxContract
-from tests.stores.contract_snapshots import SnapshotsContract
+from tests.stores.contract_snapshots import TransactionalSnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.contract_views import EventLogContract, ViewsContract
 from tests.stores.race import race
@@ -26,7 +26,7 @@ class TestSQLiteStore(
     EventStoreContract,
     OutboxContract,
     TransactionalContract,
-    SnapshotsContract,
+    TransactionalSnapshotsContract,
     EventLogContract,
     ViewsContract,
 ):

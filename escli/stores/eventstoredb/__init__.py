@@ -60,10 +60,15 @@ unreachable or silent server ``StoreUnavailable`` naming host and port, a tombst
 an oversized append, refused credentials or a failed TLS handshake a ``StoreError`` saying
 what to fix. No message ever shows a password.
 
+Snapshots
+    A hidden stream per stream, ``escli.snapshot.<stream>``, written right after the append
+    that takes one (a lost snapshot only costs a longer fold); see ``snapshots``.
+
 Layout (one job a module): ``client`` (the two client packages' names), ``urls`` (the store
 URL, checked and adapted to the installed client), ``connection`` (connecting on first use,
 and every client exception translated), ``outbox`` (pending deliveries, kept in a stream of
-the store's own), ``store`` (reads and appends: the ``EventStore``).
+the store's own), ``snapshots`` (a snapshot stream per stream), ``store`` (reads and
+appends: the ``EventStore``).
 """
 
 from __future__ import annotations

@@ -27,6 +27,7 @@ class ClientApi:
     new_event: Any
     connection_spec: Any
     no_stream: Any
+    any_version: Any  # append or delete whatever the stream's revision
     error: type[Exception]  # the base of every client exception
     not_found: type[Exception]
     wrong_version: type[Exception]
@@ -70,6 +71,7 @@ def load_client_api() -> ClientApi:
             new_event=top.NewEvent,
             connection_spec=spec,
             no_stream=top.StreamState.NO_STREAM,
+            any_version=top.StreamState.ANY,
             error=x.EventStoreDBClientException,
             not_found=x.NotFound,
             wrong_version=x.WrongCurrentVersion,
@@ -93,6 +95,7 @@ def load_client_api() -> ClientApi:
         new_event=top.NewEvent,
         connection_spec=spec,
         no_stream=top.StreamState.NO_STREAM,
+        any_version=top.StreamState.ANY,
         error=x.KurrentDBClientError,
         not_found=x.NotFoundError,
         wrong_version=x.WrongCurrentVersionError,

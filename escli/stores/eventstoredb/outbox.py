@@ -22,9 +22,15 @@ PENDING_RETRIES = 20
 PENDING_KEPT = 16  # snapshots of the pending list the server keeps ($maxCount)
 
 
+SNAPSHOT_PREFIX = "escli.snapshot."  # a snapshot stream per stream (see .snapshots)
+
+
 def _is_user_stream(name: str) -> bool:
-    """Streams escli shows: not the server's ($...) nor its own bookkeeping."""
-    return not name.startswith("$") and name != PENDING_STREAM
+    """Streams escli shows: not the server's ($...) nor its own bookkeeping (the pending
+    list, the snapshot streams)."""
+    return (
+        not name.startswith("$") and name != PENDING_STREAM and not name.startswith(SNAPSHOT_PREFIX)
+    )
 
 
 class PendingList(Connection):

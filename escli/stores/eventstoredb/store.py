@@ -14,6 +14,7 @@ from escli.errors import ConcurrencyConflict, InvalidInput, StoreError
 from escli.stores.base import NewEvent, RecordedEvent, StreamInfo, now_rfc3339
 from escli.stores.eventstoredb.client import load_client_api
 from escli.stores.eventstoredb.outbox import PendingList, _is_user_stream
+from escli.stores.eventstoredb.snapshots import SnapshotStreams
 from escli.stores.eventstoredb.urls import parse_url
 from escli.stores.search import Glob, Query, paged_search
 
@@ -35,7 +36,7 @@ def _event_uuid(event_id: str) -> tuple[uuid.UUID, bool]:
     return value, str(value) != event_id
 
 
-class EventStoreDBStore(PendingList):
+class EventStoreDBStore(PendingList, SnapshotStreams):
     """A store on an EventStoreDB or KurrentDB server (see the package docstring)."""
 
     def __init__(self, url: str) -> None:
