@@ -26,6 +26,9 @@ Figures:
   (100,000 with ``--no-million``) after its snapshot, next to a 10-event stream (target
   1.2x); a dispatch that takes a snapshot next to one that does not (target 1.1x); the same
   on a 100,000-event PostgreSQL stream.
+- projections (projection_bench.py): catch-up of 100,000 events over 2,000 interleaved
+  streams next to the replay of one 100,000-event stream (target 0.5x), and the peak
+  memory of a catch-up at 20,000 and 100,000 events.
 - complete (complete_bench.py): a Tab on a stream id, whole process, on a store of
   1,000,000 streams (100,000 with ``--no-million``) next to one of 1,000 (target 200 ms),
   and ``stream_names`` alone on SQLite and PostgreSQL.
@@ -276,6 +279,7 @@ def main() -> None:
             "complete",
             "snapshots",
             "search",
+            "projections",
         ],
         action="append",
         help="Run only these groups (repeatable); default: all whose server is reachable.",
@@ -295,6 +299,7 @@ def main() -> None:
             "complete",
             "snapshots",
             "search",
+            "projections",
         ]
     )
     work = Path(tempfile.mkdtemp(prefix="escli-bench-"))
@@ -364,6 +369,11 @@ def main() -> None:
         from complete_bench import bench_complete
 
         for line in bench_complete(streams=100_000 if args.no_million else 1_000_000):
+            print(line, flush=True)
+    if "projections" in groups:
+        from projection_bench import bench_projections
+
+        for line in bench_projections():
             print(line, flush=True)
     if "snapshots" in groups:
         from snapshot_bench import bench_snapshots, bench_snapshots_postgres
