@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import Run, open_store
+from tests.conftest import Run, needs_esdb_client, open_store
 
 
 def fight(escli: Run, *options: str) -> None:
@@ -215,3 +216,31 @@ def test_wrong_uses_are_one_line(escli: Run, args: list[str], message: str) -> N
     out = escli(*args)
     assert out.exit_code in (2, 3) and message in out.stderr
     assert out.stderr.count("\n") == 1
+
+
+@needs_esdb_client
+def test_an_eventstoredb_store_keeps_its_rows_where_views_says(
+    escli: Run, esdb_server: Any, tmp_path: Path
+) -> None:
+    url = str(esdb_server.url)
+    fight(escli, "--store", url)
+    needs = escli("project", "combat.roster", "--store", url)
+    assert needs.exit_code == 2 and "keeps no projection rows" in needs.stderr
+    views = f"sqlite:///{tmp_path / 'views.db'}"
+    caught = json.loads(
+        escli("project", "combat.roster", "--store", url, "--views", views, "--json").stdout
+    )
+    assert caught["events"] == 6 and caught["checkpoint"] > 0  # a $all commit position
+    assert rows(escli, "--store", url, "--views", views) == ROSTER
+    assert escli("dispatch", "combat", "heal", "wolf", "5", "--store", url).exit_code == 0
+    again = json.loads(
+        escli("project", "combat.roster", "--store", url, "--views", views, "--json").stdout
+    )
+    assert again["events"] == 1 and again["checkpoint"] > caught["checkpoint"]
+    assert rows(escli, "--store", url, "--views", views)["combat-wolf"]["hitpoints"] == 75
+    listed = json.loads(escli("projections", "--store", url, "--views", views, "--json").stdout)
+    assert [(p["lag"], p["state"]) for p in listed] == [(0, "fresh")]
+    inline = escli(
+        "dispatch", "combat", "heal", "wolf", "5", "--store", url, "--project", "combat.roster"
+    )
+    assert inline.exit_code == 2 and "cannot update projections" in inline.stderr

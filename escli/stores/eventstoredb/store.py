@@ -192,6 +192,19 @@ class EventStoreDBStore(PendingList, SnapshotStreams):
         for event in self._all_events(after_position):
             yield self._record(event)
 
+    def head_position(self) -> int:
+        """The commit position of the newest event in ``$all`` (one backwards read; system
+        events left out): a bound on every committed event's position, which is all a
+        projection's catch-up asks of it (a hidden stream's event is never read past it)."""
+        client = self._connected()
+        try:
+            last = list(client.read_all(backwards=True, limit=1, timeout=self._target.timeout))
+        except self._api.error as e:
+            self._raise(e, None)
+        if not last or last[0].commit_position is None:
+            return 0
+        return int(last[0].commit_position)
+
     # -- search: $all read through the server's filter, the Python check deciding ---------
 
     @staticmethod
