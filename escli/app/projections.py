@@ -372,7 +372,7 @@ def follow(
     """Catch each projection up again whenever the store's head moves, until ``stop()``
     (or Ctrl-C): polling the head, one indexed read on SQLite and PostgreSQL. ``on_caught``
     is told of each run that read events."""
-    seen = log.head_position()
+    seen = -1  # catch up at once: what came since the caller's own run is not skipped
     while not stop():
         head = log.head_position()
         if head == seen:

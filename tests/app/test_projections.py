@@ -117,10 +117,8 @@ FILL_EVENTS = 100_000
 FILL_STREAMS = 2_000
 
 
-def fill_sqlite(path: Path) -> str:
-    """100,000 combat events over 2,000 streams, interleaved, written with plain SQL."""
-    url = f"sqlite:///{path}"
-    open_store(url).init()  # type: ignore[attr-defined]
+def filled_rows() -> list[tuple[Any, ...]]:
+    """100,000 combat events over 2,000 streams, interleaved, as the events table's rows."""
     generations: dict[int, int] = {}
     rows_ = []
     for position in range(1, FILL_EVENTS + 1):
@@ -145,8 +143,30 @@ def fill_sqlite(path: Path) -> str:
                 json.dumps(data),
             )
         )
+    return rows_
+
+
+def fill_sqlite(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    open_store(url).init()  # type: ignore[attr-defined]
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows_)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", filled_rows())
+    return url
+
+
+def fill_postgres(url: str) -> str:
+    import psycopg
+
+    store = open_store(url)
+    store.init()  # type: ignore[attr-defined]
+    schema = url.partition("schema=")[2]
+    columns = "stream, generation, position, event_id, event_type, type_version, source,"
+    with psycopg.connect(url.partition("?")[0], autocommit=True) as conn:
+        copy = f'COPY "{schema}".events ({columns} recorded_at, data) FROM STDIN'
+        with conn.cursor() as cursor, cursor.copy(copy) as copying:
+            for row in filled_rows():
+                copying.write_row(row)
+        conn.execute(f'UPDATE "{schema}".store SET last_position = {FILL_EVENTS}')
     return url
 
 
@@ -161,8 +181,14 @@ CATCH_UP = textwrap.dedent(
 )
 
 
-def test_a_catch_up_killed_midway_continues_to_the_rows_a_rebuild_gives(tmp_path: Path) -> None:
-    url = fill_sqlite(tmp_path / "e.db")
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_a_catch_up_killed_midway_continues_to_the_rows_a_rebuild_gives(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    if kind == "sqlite":
+        url = fill_sqlite(tmp_path / "e.db")
+    else:
+        url = fill_postgres(request.getfixturevalue("postgres_schemas")())
     env = {**os.environ, "ESCLI_NO_PROJECT": "1", "PYTHONPATH": str(ROOT)}
     process = subprocess.Popen([sys.executable, "-c", CATCH_UP, url], env=env)
     store = open_store(url)
@@ -307,3 +333,35 @@ def test_a_projections_mistake_is_the_authors_error_and_writes_nothing(
     assert str(failed.value).startswith(str(tmp_path))  # the author's file, first
     [build] = store.view_builds(carts.full_name)
     assert (build.position, list(rows_of(carts, store))) == (0, [])
+
+
+def test_following_keeps_the_rows_up_as_dispatchers_append(store: Store) -> None:
+    from escli.app.projections import follow
+
+    assert isinstance(store, Views)
+    dispatch(combat, command("spawn", "f1", 10**6), store)
+    catch_up(roster, store, store)
+    url, runs = store.url, []
+    deadline = time.monotonic() + 30
+
+    def write() -> None:
+        mine = open_store(url)
+        for _ in range(20):
+            dispatch(combat, command("attack", "f1", 1), mine, retry=20)
+            time.sleep(0.01)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    follow(
+        [roster],
+        store,
+        store,
+        poll_interval=0.02,
+        on_caught=runs.append,
+        stop=lambda: (
+            rows(roster, store)["combat-f1"]["blows_taken"] == 20 or time.monotonic() > deadline
+        ),
+    )
+    writer.join()
+    assert rows(roster, store)["combat-f1"]["blows_taken"] == 20
+    assert runs and sum(r.events for r in runs) == 20
