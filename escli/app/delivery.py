@@ -134,3 +134,29 @@ def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
     pending: list[Pending] = store.pending(sink.url)
     for item in pending:
         yield publish(store, sink, item.stream, item.from_generation, item.to_generation)
+
+
+class Lacking(NamedTuple):
+    """What a target still lacks of a stream (``escli pending``): generations ``from..to``,
+    pending since the first of them was stored (its ``recorded_at``; "" if unreadable)."""
+
+    target: str
+    stream: str
+    from_generation: int
+    to_generation: int
+    since: str
+
+
+def lacking(store: Store, target: str | None = None) -> list[Lacking]:
+    """Every pending delivery (of ``target``, or of all), with when it began: one read of
+    one event per pending range, never of the streams."""
+    found = []
+    for p in store.pending(target):
+        records = store.read(p.stream, p.from_generation, p.from_generation)
+        first = next(iter(records), None)
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+        since = first.recorded_at if first is not None else ""
+        found.append(Lacking(p.target, p.stream, p.from_generation, p.to_generation, since))
+    return found

@@ -43,6 +43,7 @@ COMMANDS = {
     "projections": "escli.cli.projections:projections",
     "project": "escli.cli.projections:project",
     "view": "escli.cli.projections:view",
+    "pending": "escli.cli.pending:pending",
 }
 
 

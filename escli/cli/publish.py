@@ -1,10 +1,16 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
 import click
 
 from escli.cli.app import App, common_options, pass_app
 from escli.cli.complete import complete_streams, complete_targets
 from escli.cli.params import Generation
+
+if TYPE_CHECKING:
+    from escli.app.delivery import Published
 
 
 @click.command()
@@ -13,8 +19,7 @@ from escli.cli.params import Generation
     "--to",
     "target",
     metavar="URL",
-    required=True,
-    help="The target to send to.",
+    help="The target to send to (with --pending: default every target something is pending for).",
     shell_complete=complete_targets,
 )
 @click.option("--all", "every", is_flag=True, help="Every stream in the store.")
@@ -35,7 +40,7 @@ from escli.cli.params import Generation
 def publish(
     app: App,
     streams: tuple[str, ...],
-    target: str,
+    target: str | None,
     every: bool,
     from_generation: int,
     pending: bool,
@@ -52,6 +57,7 @@ def publish(
 
     \b
     Example:
+      escli publish --pending
       escli publish --pending --to sqlite:///mirror.db
       escli publish combat-ogre --to sqlite:///mirror.db --from-generation 3
     """
@@ -62,18 +68,28 @@ def publish(
 
     if pending == bool(streams or every) or (streams and every):
         raise UsageError("name STREAM..., or --all, or --pending (one of them)")
+    if target is None and not pending:
+        raise UsageError("publish: --to URL names the target (only --pending has a default)")
     store = app.store
     missing = [name for name in streams if store.generation(name) == 0]
     if missing:  # a typo would else be "0 events sent"
         from escli.suggest import stream_not_found
 
         raise stream_not_found(store, missing[0])
-    [sink] = app.open_targets([target])
-    if pending:
-        sent = publish_pending(store, sink)
+    if target is None:  # every target something is pending for, one after another
+        sinks = app.open_targets(sorted({p.target for p in store.pending()}))
+        sent: Iterator[Published] = (
+            item for sink in sinks for item in publish_pending(store, sink)
+        )
+        shown = "any target"
     else:
-        names = [s.stream for s in store.streams()] if every else list(streams)
-        sent = (send(store, sink, name, from_generation) for name in names)
+        [sink] = app.open_targets([target])
+        shown = sink.url
+        if pending:
+            sent = publish_pending(store, sink)
+        else:
+            names = [s.stream for s in store.streams()] if every else list(streams)
+            sent = (send(store, sink, name, from_generation) for name in names)
     done = []
     for item in sent:
         done.append(item)
@@ -82,4 +98,4 @@ def publish(
     if app.json:
         app.print_json([published_json(item) for item in done])
     elif not done:
-        app.note(f"nothing {'pending' if pending else 'to send'} for {sink.url}")
+        app.note(f"nothing {'pending' if pending else 'to send'} for {shown}")
