@@ -44,6 +44,7 @@ COMMANDS = {
     "project": "escli.cli.projections:project",
     "view": "escli.cli.projections:view",
     "pending": "escli.cli.pending:pending",
+    "stats": "escli.cli.stats:stats",
 }
 
 

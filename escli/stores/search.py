@@ -283,6 +283,11 @@ class EventSearch(Protocol):
         ``prefix``, ordered by name, as ``streams`` lists them."""
         ...
 
+    def events_per_day(self) -> list[tuple[str, int]]:
+        """(YYYY-MM-DD, events recorded that day in UTC), by day (``escli stats``): one
+        ``GROUP BY`` in SQL, a scan of the log elsewhere."""
+        ...
+
 
 class SearchFromReadAll:
     """``EventSearch`` from ``read_all`` and ``streams``: a scan of the whole log."""
@@ -309,3 +314,20 @@ class SearchFromReadAll:
         for info in self.streams():
             if info.stream.startswith(prefix) and (pattern is None or pattern.matches(info.stream)):
                 yield info
+
+    def events_per_day(self) -> list[tuple[str, int]]:
+        days: dict[str, int] = {}
+        for r in self.read_all():
+            day = utc_day(r.recorded_at)
+            days[day] = days.get(day, 0) + 1
+        return sorted(days.items())
+
+
+def utc_day(recorded_at: str) -> str:
+    """The UTC date of an RFC 3339 time ("" when it does not parse)."""
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromisoformat(recorded_at).astimezone(UTC).date().isoformat()
+    except ValueError:
+        return ""

@@ -125,3 +125,11 @@ class SearchQueries(Schema):
         for name, generation, count in rows:
             if pattern is None or pattern.matches(name):
                 yield StreamInfo(name, generation, count)
+
+    def events_per_day(self) -> list[tuple[str, int]]:
+        rows = self._rows(
+            f"SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD'), count(*)"
+            f" FROM {self._s}.events GROUP BY 1 ORDER BY 1",
+            (),
+        )
+        return [(str(day), int(n)) for day, n in rows]

@@ -141,3 +141,12 @@ class SearchQueries(Connections):
         for name, generation, count in rows:
             if pattern is None or pattern.matches(name):
                 yield StreamInfo(name, generation, count)
+
+    def events_per_day(self) -> list[tuple[str, int]]:
+        # Times are kept with the offset they were written with: the date is taken in UTC.
+        return [
+            (str(day or ""), int(n))
+            for day, n in self._rows(
+                "SELECT date(recorded_at), count(*) FROM events GROUP BY 1 ORDER BY 1"
+            )
+        ]
