@@ -42,7 +42,7 @@ def test_completion_offers_the_context_domain_s_commands_as_first_words(
     assert offered(bench, "att") == []
     bench.use(["combat"])
     assert offered(bench, "att") == ["attack"]
-    assert offered(bench, "s") == ["snapshot", "snapshots", "streams", "spawn"]
+    assert offered(bench, "s") == ["snapshot", "snapshots", "stats", "streams", "spawn"]
 
 
 def test_completion_of_use_offers_domains_and_the_store_s_streams(bench: Workbench) -> None:
