@@ -38,7 +38,7 @@ from escli.domain.model import Domain
 from escli.domain.projection import Meta, Projection
 from escli.errors import EscliError, NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
-from escli.stores.views import CheckpointMoved, EventLog, LogRow, ViewBuild, Views
+from escli.stores.views import CheckpointMoved, EventLog, LogRow, ViewBuild, Views, log_row
 from escli.suggest import did_you_mean
 
 __all__ = [
@@ -331,20 +331,7 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
     run = _Batcher(projection, _Empty(), live.build)  # the row is built from nothing
-    rows = [
-        LogRow(
-            r.position,
-            r.stream,
-            r.generation,
-            r.event_id,
-            r.event_type,
-            r.type_version,
-            r.recorded_at,
-            r.data,
-        )
-        for r in store.read(stream)
-        if r.position <= live.position
-    ]
+    rows = [log_row(r) for r in store.read(stream) if r.position <= live.position]
     given, changed = run.apply(rows)
     changed.setdefault(stream, None)  # no event of it: no row
     views.write_view(

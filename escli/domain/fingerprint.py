@@ -61,6 +61,14 @@ def fingerprint(domain: Domain) -> str | None:
     return found
 
 
+def _add_upcasters(domain: Domain, parts: list[str], owners: list[Any]) -> None:
+    """The upcasters a fold or a projection reads old versions through, by what they do and
+    where their code is."""
+    for u in domain.upcasters:
+        parts.append(f"upcaster {u.event_type} {u.version} {u.to_type} {u.to_version} {u.name}")
+        owners.append(u.function)
+
+
 def _fingerprint(domain: Domain) -> str | None:
     aggregate = domain.aggregate_impl
     state_cls = type(domain.initial_state(domain.stream_name("fingerprint")))
@@ -71,10 +79,7 @@ def _fingerprint(domain: Domain) -> str | None:
         parts.append(f"{event_type} {version} {cls.__module__}.{cls.__qualname__}")
         parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
         owners.append(cls)
-    for upcaster in domain.upcasters:
-        u = upcaster
-        parts.append(f"upcaster {u.event_type} {u.version} {u.to_type} {u.to_version} {u.name}")
-        owners.append(u.function)
+    _add_upcasters(domain, parts, owners)
     modules: dict[str, str] = {}
     for owner in owners:
         name = getattr(owner, "__module__", "") or ""
@@ -111,10 +116,7 @@ def projection_fingerprint(projection: Projection) -> str:
         parts.append(f"{cls.__module__}.{cls.__qualname__}")
         parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
         owners.append(cls)
-    for upcaster in domain.upcasters:
-        u = upcaster
-        parts.append(f"upcaster {u.event_type} {u.version} {u.to_type} {u.to_version} {u.name}")
-        owners.append(u.function)
+    _add_upcasters(domain, parts, owners)
     modules: dict[str, str] = {}
     for owner in owners:
         name = getattr(owner, "__module__", "") or ""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from escli.stores.views import LogRow
+from escli.stores.views import LogRow, log_row
 
 if TYPE_CHECKING:
     from escli.stores.base import RecordedEvent
@@ -32,18 +32,7 @@ class LogFromReadAll:
                 if up_to is not None and r.position > up_to:
                     break
                 if r.stream.startswith(prefix):
-                    found.append(
-                        LogRow(
-                            r.position,
-                            r.stream,
-                            r.generation,
-                            r.event_id,
-                            r.event_type,
-                            r.type_version,
-                            r.recorded_at,
-                            r.data,
-                        )
-                    )
+                    found.append(log_row(r))
                     if len(found) >= limit:
                         break
         finally:

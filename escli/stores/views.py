@@ -35,7 +35,7 @@ from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from escli.errors import ConcurrencyConflict
 
-__all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views"]
+__all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views", "log_row"]
 
 
 class LogRow(NamedTuple):
@@ -50,6 +50,20 @@ class LogRow(NamedTuple):
     type_version: str
     recorded_at: str
     data: Any
+
+
+def log_row(r: Any) -> LogRow:
+    """A store's ``RecordedEvent`` as a ``LogRow``."""
+    return LogRow(
+        r.position,
+        r.stream,
+        r.generation,
+        r.event_id,
+        r.event_type,
+        r.type_version,
+        r.recorded_at,
+        r.data,
+    )
 
 
 class ViewBuild(NamedTuple):
