@@ -3,6 +3,7 @@
 at the end of their streams; importing a file twice writes nothing the second time.
 
 The combat domain's ``EntityAttacked`` is at 2.0 (``weapon``), with an upcaster from 1.0.
+Every test runs on SQLite and on PostgreSQL.
 """
 
 from __future__ import annotations
@@ -21,6 +22,14 @@ from tests.conftest import Run, open_store, snapshot
 
 SOURCE = "https://alerts.example.com/arena"
 SCHEMAS = "https://alerts.example.com/schemas/attacked"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Overrides the SQLite default: each test on both stores ``--append`` works on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.db'}"
+    return str(request.getfixturevalue("postgres_schemas")())
 
 
 def foreign(
@@ -220,3 +229,47 @@ def test_without_append_a_foreign_event_is_refused_as_before(escli: Run, tmp_pat
     assert out.exit_code == 4
     assert "'typeversion'" in out.stderr
     assert escli("import", str(path), "--stream", "combat-{subject}").exit_code == 2
+
+
+def test_an_id_the_store_holds_in_another_stream_is_an_error(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2")]))
+    escli("import", str(path), "--append")
+    before = snapshot(open_store(store_url))
+    path.write_text(jsonl([foreign("a3", "combat-troll"), foreign("a1", "combat-troll")]))
+    out = escli("import", str(path), "--append")
+    assert (out.exit_code, out.stderr) == (
+        4,
+        f"Error: {path}:2: event id a1 is already stored, at combat-ogre generation 1\n",
+    )
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_an_id_the_file_repeats_is_an_error(escli: Run, tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2"), foreign("a1")]))
+    out = escli("import", str(path), "--append")
+    assert (out.exit_code, out.stderr) == (4, f"Error: {path}:3: event id a1 repeats line 1\n")
+    assert snapshot(open_store(store_url)) == []
+
+
+def test_a_dry_run_says_what_would_be_appended_and_writes_nothing(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "1")
+    before = snapshot(open_store(store_url))
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2")]))
+    out = escli("import", str(path), "--append", "--dry-run", "--json")
+    assert out.exit_code == 0, out.stderr
+    stream = json.loads(out.stdout)["streams"][0]
+    assert (stream["generation"], stream["imported"]) == ({"before": 1, "after": 3}, 2)
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_standard_input_is_read_as_a_file(escli: Run, store_url: str) -> None:
+    out = escli("import", "-", "--append", input=batch([foreign("a1"), foreign("a2")]))
+    assert out.exit_code == 0, out.stderr
+    assert [r[:2] for r in stored(store_url)] == [(1, "a1"), (2, "a2")]
