@@ -100,9 +100,24 @@ def export(
     help="Skip events whose domain or type version is not loaded, instead of failing.",
 )
 @click.option("--dry-run", is_flag=True, help="Check everything; write nothing.")
+@click.option(
+    "--append",
+    is_flag=True,
+    help="Take CloudEvents escli did not write: events without a generation go at the end "
+    "of their stream; ids already stored are skipped.",
+)
+@click.option(
+    "--stream",
+    "stream_template",
+    metavar="TEMPLATE",
+    help="With --append: the stream from attributes, e.g. 'combat-{subject}' (default: subject).",
+)
 @common_options
 @pass_app
-def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
+def import_(
+    app: App, file: str, skip_unknown: bool, dry_run: bool, append: bool,
+    stream_template: str | None,
+) -> None:  # fmt: skip
     """Append the events of a CloudEvents file to their streams, keeping ids and times.
 
     FILE is JSON Lines, a batch (JSON array) or one event; '-' reads stdin. Every event is
@@ -111,14 +126,25 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
     writes nothing the second time. The import is all or nothing (one transaction on SQLite
     and PostgreSQL). More than a few streams are summarised; --json lists them all.
 
+    With --append, events from other producers are taken too: the stream is the subject
+    (or --stream's template), the type version is typeversion, else a dataschema ending
+    in /v2.0 or /2.0, else the type's current version; an event without a generation goes
+    at the end of its stream. Importing such a file twice writes nothing the second time.
+
     \b
     Example:
       escli import ogre.jsonl
+      escli import alerts.json --append --stream 'combat-{subject}'
       escli export --all | escli import - --store sqlite:///copy.db
     """
     from escli.cli.progress import EventProgress
     from escli.cli.render import import_json, import_view
+    from escli.cloudevents.foreign import foreign_template
     from escli.cloudevents.importing import import_file
+    from escli.errors import UsageError
+
+    if stream_template is not None and not append:
+        raise UsageError("--stream names streams of events from other producers: add --append")
 
     result = import_file(
         file,
@@ -127,6 +153,7 @@ def import_(app: App, file: str, skip_unknown: bool, dry_run: bool) -> None:
         skip_unknown=skip_unknown,
         dry_run=dry_run,
         progress=EventProgress(app.err),
+        foreign=foreign_template(stream_template) if append else None,
     )
     if app.json:
         app.print_json(import_json(result))

@@ -142,13 +142,14 @@ class Checker:
         present: dict[str, list[tuple[int, int, NewEvent]]] = {}
         chunk_ids: dict[str, int] = {}
         gathered, earlier = self._gathered, self._gathered_ids
+        stored = self._stored_before(names, generations, events)
         for name, generation, location, event in zip(
             names, generations, locations, events, strict=True
         ):
             state = self.streams.get(name)
             if state is None:
                 current = self.store.generation(name)
-                state = self.streams[name] = StreamPlan(current, generation - 1)
+                state = self.streams[name] = StreamPlan(current, (generation or current + 1) - 1)
                 if generation > current + 1:
                     state.gap = (location, (
                         f"{name} generation {generation} does not continue the store, where "
@@ -159,6 +160,13 @@ class Checker:
                     problems.extend(self._read_ids(name))
             if state.broken:
                 continue
+            if not generation:  # import --append: at the end, unless stored already
+                at = stored.get(event.event_id)
+                if at is not None and at[0] == name:
+                    problems.extend(self._compare(name, [(at[1], location, event)]))
+                    state.present += 1
+                    continue
+                generation = state.last + 1
             if generation != state.last + 1:
                 problems.append((location, (
                     f"{name} generation {generation} does not follow generation "
@@ -191,6 +199,24 @@ class Checker:
             self._raise(problems)
         earlier.update(chunk_ids)
         self.gathered += len(chunk_ids)
+
+    def _stored_before(
+        self, names: Sequence[str], generations: Sequence[int], events: Sequence[NewEvent]
+    ) -> dict[str, tuple[str, int]]:
+        """Where the store held the ids of the chunk's events without a generation before
+        this import (``import --append``: those are skipped if the same, an error if not).
+        An id stored elsewhere, or by this import, is left to the checks of new ids."""
+        ids = [e.event_id for g, e in zip(generations, events, strict=True) if not g]
+        if not ids:
+            return {}
+        found = self.store.find_ids(
+            ids, [n for n, g in zip(names, generations, strict=True) if not g]
+        )
+        return {
+            event_id: (stream, generation)
+            for event_id, (stream, generation) in found.items()
+            if stream not in self.streams or generation <= self.streams[stream].before
+        }
 
     def end(self) -> None:
         """At the end of the file: a stream that does not continue the store is an error."""

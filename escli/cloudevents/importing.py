@@ -36,6 +36,10 @@ How the "all or nothing, checked before anything is visible" promise is kept:
   again skips what was written.
 - ``dry_run`` is the first pass alone, on any store: nothing is written, nor locked.
 
+``foreign`` (``import --append``) reads events escli did not write by
+``escli.cloudevents.foreign``'s rules; it needs a ``Transactional`` store, as the place of
+an event without a generation is only known while the import holds the store's lock.
+
 Standard input is spooled to a temporary file first (the second pass, and the search for
 the first of two repeated ids, read it again). JSON Lines (what ``export`` writes) is read
 in constant memory; a batch file is one JSON array, parsed whole before its events are
@@ -52,6 +56,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Final, NamedTuple
 
+from escli.cloudevents.foreign import Foreign
 from escli.cloudevents.formats import (
     BOM,
     STDIN,
@@ -63,7 +68,7 @@ from escli.cloudevents.formats import (
 from escli.cloudevents.import_plan import EARLIER, Checker, Problem, SeenIds, StreamPlan
 from escli.cloudevents.parser import EventParser
 from escli.cloudevents.progress import NO_PROGRESS, Progress
-from escli.errors import EscliError, InvalidInput, written_before
+from escli.errors import EscliError, InvalidInput, UsageError, written_before
 from escli.stores.base import NewEvent, Store, Transactional
 from escli.stores.mirror import mirror, mirror_streams
 
@@ -153,6 +158,7 @@ class _Source(NamedTuple):
     name: str  # as messages name it
     domains: DomainRegistry | Iterable[Domain]
     skip_unknown: bool
+    foreign: Foreign | None = None
 
     def ref(self) -> ParsedFile:
         """How to name a place in the file, as far as its first character tells."""
@@ -164,7 +170,7 @@ class _Source(NamedTuple):
         """Read the file chunk by chunk, giving each to ``take``; the first problem (the
         file's own, or one ``take`` raises as ``Problem``) is a located ``InvalidInput``.
         Returns the file's kind and the parser (its counts)."""
-        parser = EventParser(self.domains, skip_unknown=self.skip_unknown)
+        parser = EventParser(self.domains, skip_unknown=self.skip_unknown, foreign=self.foreign)
         chunks = _Chunks(parser, take, progress)
         ref = self.ref()
         try:
@@ -226,14 +232,20 @@ def import_file(
     skip_unknown: bool = False,
     dry_run: bool = False,
     progress: Progress = NO_PROGRESS,
+    foreign: Foreign | None = None,
 ) -> ImportResult:
     """Check a CloudEvents file (``-``: standard input) against the domains and the store,
     and append its new events; see the module docstring. ``dry_run`` writes nothing."""
+    if foreign is not None and not isinstance(store, Transactional):
+        raise UsageError(
+            f"--append needs a store that imports in one transaction (SQLite, PostgreSQL), "
+            f"not {store.url}"
+        )
     with (
         tempfile.TemporaryDirectory(prefix="escli-import-") as folder,
         _on_disk(path, folder) as disk,
     ):
-        source = _Source(disk, STDIN if path == "-" else path, domains, skip_unknown)
+        source = _Source(disk, STDIN if path == "-" else path, domains, skip_unknown, foreign)
         with open_input(disk):
             pass  # a file that cannot be read is an error before anything else
         total = count_lines(disk) if progress.enabled else None

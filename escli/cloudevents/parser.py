@@ -19,6 +19,7 @@ from itertools import repeat
 from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
+from escli.cloudevents.foreign import Foreign, current_version, dataschema_version
 from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
@@ -215,10 +216,13 @@ class EventParser:
     """
 
     def __init__(
-        self, domains: DomainRegistry | Iterable[Domain], *, skip_unknown: bool = False
-    ) -> None:
+        self, domains: DomainRegistry | Iterable[Domain], *, skip_unknown: bool = False,
+        foreign: Foreign | None = None,
+    ) -> None:  # fmt: skip
         self._domains = DomainLookup(domains)
         self.skip_unknown = skip_unknown
+        self.foreign = foreign  # import --append: escli.cloudevents.foreign's rules
+        self._kept = KEPT if foreign is None else (*KEPT, "dataschema", *foreign.fields)
         self.stream_names: list[str] = []
         self.generations: list[int] = []
         self.locations: list[int] = []
@@ -255,7 +259,7 @@ class EventParser:
         whose source, type, subject and typeversion an earlier line had checked, done with
         C-level ``map`` over the chunk rather than a Python loop per line."""
         matches = list(map(_LINE_RE.fullmatch, lines))
-        if not matches or None in matches:
+        if self.foreign is not None or not matches or None in matches:
             return False
         plain = cast("list[re.Match[str]]", matches)
         ids, middles, times, tails, generations, datas = zip(*map(_groups, plain), strict=True)
@@ -294,7 +298,7 @@ class EventParser:
     def add_line(self, line: str, location: int) -> None:
         """Check one JSON text holding one event (a JSON Lines line, newline optional)."""
         self.count += 1
-        match = _LINE_RE.fullmatch(line)
+        match = None if self.foreign is not None else _LINE_RE.fullmatch(line)
         if match is not None and self._add_plain(match, location):
             return
         try:
@@ -368,7 +372,7 @@ class EventParser:
                 raise EventError(_escli_wording(problem, event))
         assert isinstance(event, dict)
         for name, value in event.items():
-            if name not in KEPT and value is not None:
+            if name not in self._kept and value is not None:
                 if name == "data_base64":
                     raise EventError(
                         "data_base64 (binary data) cannot be imported: an escli event's data "
@@ -384,10 +388,16 @@ class EventParser:
                 f"datacontenttype {content_type!r} is not {DATA_CONTENT_TYPE}: an escli "
                 "event's data is a JSON object"
             )
-        subject = event.get("subject")
+        foreign = self.foreign
+        subject = event.get("subject") if foreign is None else foreign.stream(event)
         if subject is None:
-            raise EventError("subject is missing: escli needs it to name the stream")
+            more = "" if foreign is None else " (or --stream TEMPLATE)"
+            raise EventError(f"subject is missing: escli needs it{more} to name the stream")
         type_version = event.get(TYPEVERSION)
+        if type_version is None and foreign is not None:
+            type_version = dataschema_version(event.get("dataschema")) or current_version(
+                self._domains.get(subject.partition("-")[0]), event["type"], self.skip_unknown
+            )
         if type_version is None:
             raise EventError(
                 f"extension attribute {TYPEVERSION!r} (the event type's version) is missing"
@@ -397,11 +407,13 @@ class EventParser:
                 f"{TYPEVERSION} must be a non-empty string, got {_describe(type_version)}"
             )
         generation = event.get(GENERATION)
-        if generation is None:
+        if generation is None and foreign is not None:
+            generation = 0  # at the end of the stream (import_plan)
+        elif generation is None:
             raise EventError(
                 f"extension attribute {GENERATION!r} (the event's place in its stream) is missing"
             )
-        if type(generation) is not int or generation < 1:
+        elif type(generation) is not int or generation < 1:
             raise EventError(
                 f"{GENERATION} must be a positive integer, got {_describe(generation)}"
             )

@@ -1,0 +1,275 @@
+"""`escli import --append`: CloudEvents other producers wrote (made here with the
+``cloudevents`` SDK itself), without escli's ``generation`` and ``typeversion``, appended
+at the end of their streams; importing a file twice writes nothing the second time.
+
+The combat domain's ``EntityAttacked`` is at 2.0 (``weapon``), with an upcaster from 1.0.
+Every test runs on SQLite and on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cloudevents.core.formats.json import JSONFormat
+from cloudevents.core.v1.event import CloudEvent
+
+from escli.cloudevents.foreign import dataschema_version
+from tests.conftest import Run, open_store, snapshot
+
+SOURCE = "https://alerts.example.com/arena"
+SCHEMAS = "https://alerts.example.com/schemas/attacked"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Overrides the SQLite default: each test on both stores ``--append`` works on."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'events.db'}"
+    return str(request.getfixturevalue("postgres_schemas")())
+
+
+def foreign(
+    event_id: str, subject: str | None = "combat-ogre", data: dict[str, Any] | None = None,
+    **attributes: Any,
+) -> dict[str, Any]:  # fmt: skip
+    """A CloudEvent as another producer's SDK writes it: no generation, no typeversion."""
+    given = {"id": event_id, "source": SOURCE, "type": "combat.EntityAttacked"}
+    if subject is not None:
+        given["subject"] = subject
+    given["time"] = datetime(2026, 1, 1, tzinfo=UTC)  # the SDK's default is now
+    given.update(attributes)
+    if data is None:
+        data = {"entity_id": "ogre", "damage": 3, "weapon": "club"}
+    written = JSONFormat().write(CloudEvent(given, data))
+    return dict(json.loads(written))
+
+
+def jsonl(events: list[dict[str, Any]]) -> str:
+    return "".join(json.dumps(e) + "\n" for e in events)
+
+
+def batch(events: list[dict[str, Any]]) -> str:
+    return json.dumps(events)
+
+
+def stored(store_url: str, stream: str = "combat-ogre") -> list[tuple[Any, ...]]:
+    return [
+        (r.generation, r.event_id, r.event_type, r.type_version, r.data)
+        for r in open_store(store_url).read(stream)
+    ]
+
+
+@pytest.mark.parametrize("write", [jsonl, batch], ids=["jsonl", "batch"])
+def test_foreign_events_go_at_the_end_of_their_streams_in_file_order(
+    escli: Run, tmp_path: Path, store_url: str, write: Any
+) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "1")
+    path = tmp_path / "alerts.json"
+    path.write_text(write([foreign("a1"), foreign("a2"), foreign("t1", "combat-troll")]))
+    out = escli("import", str(path), "--append")
+    assert out.exit_code == 0, out.stderr
+    club = {"entity_id": "ogre", "damage": 3, "weapon": "club"}
+    assert stored(store_url)[1:] == [
+        (2, "a1", "combat.EntityAttacked", "2.0", club),
+        (3, "a2", "combat.EntityAttacked", "2.0", club),
+    ]
+    assert [r[:2] for r in stored(store_url, "combat-troll")] == [(1, "t1")]
+
+
+@pytest.mark.parametrize("write", [jsonl, batch], ids=["jsonl", "batch"])
+def test_importing_the_same_file_twice_writes_nothing_the_second_time(
+    escli: Run, tmp_path: Path, store_url: str, write: Any
+) -> None:
+    path = tmp_path / "alerts.json"
+    path.write_text(write([foreign("a1"), foreign("a2")]))
+    assert escli("import", str(path), "--append").exit_code == 0
+    before = snapshot(open_store(store_url))
+    out = escli("import", str(path), "--append", "--json")
+    assert out.exit_code == 0, out.stderr
+    assert snapshot(open_store(store_url)) == before
+    summary = json.loads(out.stdout)
+    assert (summary["imported"], summary["already_stored"]) == (0, 2)
+    assert summary["streams"][0]["generation"] == {"before": 2, "after": 2}
+
+
+def test_an_id_stored_with_other_content_is_an_error_naming_it(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2")]))
+    escli("import", str(path), "--append")
+    before = snapshot(open_store(store_url))
+    edited = {"entity_id": "ogre", "damage": 9, "weapon": "axe"}
+    path.write_text(jsonl([foreign("a1", data=edited), foreign("a2")]))
+    out = escli("import", str(path), "--append")
+    assert (out.exit_code, out.stderr) == (
+        4,
+        f"Error: {path}:1: event a1 is already stored at combat-ogre generation 1 with another "
+        "data\n",
+    )
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_a_stream_template_names_the_stream_from_attributes(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1", "ogre"), foreign("a2", None)]))
+    out = escli("import", str(path), "--append", "--stream", "combat-{subject}")
+    assert out.exit_code == 4  # the second event has no subject
+    assert out.stderr == (
+        f"Error: {path}:2: --stream 'combat-{{subject}}' names attribute 'subject', which "
+        "this event has not\n"
+    )
+    path.write_text(jsonl([foreign("a1", None, arena="ogre"), foreign("a2", None, arena="troll")]))
+    out = escli("import", str(path), "--append", "--stream", "combat-{arena}")
+    assert out.exit_code == 0, out.stderr
+    assert [r[:2] for r in stored(store_url)] == [(1, "a1")]
+    assert [r[:2] for r in stored(store_url, "combat-troll")] == [(1, "a2")]
+
+
+def test_the_type_version_comes_from_the_dataschema_and_old_ones_are_upcast(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    old = {"entity_id": "ogre", "damage": 4}  # 1.0: no weapon
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([
+        foreign("a1", data=old, dataschema=f"{SCHEMAS}/v1.0"),
+        foreign("a2", data=old, dataschema=f"{SCHEMAS}/1.0"),
+        foreign("a3", data=old, typeversion="1.0", dataschema=f"{SCHEMAS}/v2.0"),
+    ]))  # fmt: skip
+    out = escli("import", str(path), "--append")
+    assert out.exit_code == 0, out.stderr
+    assert [r[3] for r in stored(store_url)] == ["1.0", "1.0", "1.0"]  # kept as the file has it
+    upcast = escli("export", "combat-ogre", "--upcast")
+    assert upcast.exit_code == 0, upcast.stderr
+    assert [json.loads(line)["data"]["weapon"] for line in upcast.stdout.splitlines()] == [
+        "fists",
+        "fists",
+        "fists",
+    ]  # read through add_weapon
+
+
+@pytest.mark.parametrize(
+    ("uri", "version"),
+    [
+        (f"{SCHEMAS}/v2.0", "2.0"),
+        (f"{SCHEMAS}/2.0", "2.0"),
+        (f"{SCHEMAS}/v2", "2.0"),
+        (f"{SCHEMAS}/v1.2.3/", "1.2.3"),
+        (f"{SCHEMAS}/2", None),  # a bare number could be anything
+        (f"{SCHEMAS}/attacked.json", None),
+    ],
+)
+def test_the_dataschema_rule(uri: str, version: str | None) -> None:
+    assert dataschema_version(uri) == version
+
+
+# Each defect is the second event of the file (jsonl, batch), or the only one (event).
+DEFECTS = [
+    ("no subject, no --stream", foreign("b", None), (),
+     "subject is missing: escli needs it (or --stream TEMPLATE) to name the stream"),
+    ("an unknown attribute in the template", foreign("b"), ("--stream", "combat-{tenant}"),
+     "--stream 'combat-{tenant}' names attribute 'tenant', which this event has not"),
+    ("a template making no <domain>-<id>", foreign("b", "ogre"), ("--stream", "{subject}"),
+     "--stream '{subject}' makes 'ogre', not a <domain>-<id> stream"),
+    ("a stream of no loaded domain", foreign("b", "arena-ogre"), (),
+     "subject 'arena-ogre': unknown domain 'arena' (known: combat); --skip-unknown skips "
+     "such events"),
+    ("an unknown type", foreign("b", type="combat.EntityTickled"), (),
+     "domain 'combat' has no event type 'combat.EntityTickled' (known: combat.EntityAttacked, "
+     "combat.EntityDied, combat.EntityHealed, combat.EntitySpawned); --skip-unknown skips "
+     "such events"),
+    ("data that does not fit", foreign("b", data={"entity_id": "ogre", "damage": "x",
+                                                  "weapon": "club"}), (),
+     "combat.EntityAttacked v2.0 field damage: expected an integer, got 'x'"),
+    ("data of an old version that does not fit", foreign("b", data={"entity_id": "ogre"},
+                                                         dataschema=f"{SCHEMAS}/v1.0"), (),
+     "combat.EntityAttacked v1.0 upcast by add_weapon (combat.EntityAttacked v1.0 -> v2.0) "
+     "field damage: missing"),
+    ("no time", {k: v for k, v in foreign("b").items() if k != "time"}, (),
+     "time is missing: escli keeps the time of every event"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batch", "event"])
+@pytest.mark.parametrize(
+    ("event", "args", "message"), [d[1:] for d in DEFECTS], ids=[d[0] for d in DEFECTS]
+)
+def test_every_defect_is_one_error_and_nothing_is_written(
+    escli: Run, tmp_path: Path, store_url: str, fmt: str, event: dict[str, Any],
+    args: tuple[str, ...], message: str,
+) -> None:  # fmt: skip
+    escli("dispatch", "combat", "attack", "troll", "10")
+    before = snapshot(open_store(store_url))
+    path = tmp_path / "alerts.json"
+    good = foreign("a", tenant="t") if "{tenant}" in " ".join(args) else foreign("a")
+    where = {"jsonl": ":2", "batch": ": event 2", "event": ""}[fmt]
+    path.write_text(
+        {"jsonl": jsonl, "batch": batch}[fmt]([good, event])
+        if fmt != "event"
+        else json.dumps(event)
+    )
+    out = escli("import", str(path), "--append", *args)
+    assert (out.exit_code, out.stdout) == (4, "")
+    lines = out.stderr.splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"Error: {path}{where}: "), out.stderr
+    assert lines[0] == f"Error: {path}{where}: {message}"
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_without_append_a_foreign_event_is_refused_as_before(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1")]))
+    out = escli("import", str(path))
+    assert out.exit_code == 4
+    assert "'typeversion'" in out.stderr
+    assert escli("import", str(path), "--stream", "combat-{subject}").exit_code == 2
+
+
+def test_an_id_the_store_holds_in_another_stream_is_an_error(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2")]))
+    escli("import", str(path), "--append")
+    before = snapshot(open_store(store_url))
+    path.write_text(jsonl([foreign("a3", "combat-troll"), foreign("a1", "combat-troll")]))
+    out = escli("import", str(path), "--append")
+    assert (out.exit_code, out.stderr) == (
+        4,
+        f"Error: {path}:2: event id a1 is already stored, at combat-ogre generation 1\n",
+    )
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_an_id_the_file_repeats_is_an_error(escli: Run, tmp_path: Path, store_url: str) -> None:
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2"), foreign("a1")]))
+    out = escli("import", str(path), "--append")
+    assert (out.exit_code, out.stderr) == (4, f"Error: {path}:3: event id a1 repeats line 1\n")
+    assert snapshot(open_store(store_url)) == []
+
+
+def test_a_dry_run_says_what_would_be_appended_and_writes_nothing(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    escli("dispatch", "combat", "attack", "ogre", "1")
+    before = snapshot(open_store(store_url))
+    path = tmp_path / "alerts.jsonl"
+    path.write_text(jsonl([foreign("a1"), foreign("a2")]))
+    out = escli("import", str(path), "--append", "--dry-run", "--json")
+    assert out.exit_code == 0, out.stderr
+    stream = json.loads(out.stdout)["streams"][0]
+    assert (stream["generation"], stream["imported"]) == ({"before": 1, "after": 3}, 2)
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_standard_input_is_read_as_a_file(escli: Run, store_url: str) -> None:
+    out = escli("import", "-", "--append", input=batch([foreign("a1"), foreign("a2")]))
+    assert out.exit_code == 0, out.stderr
+    assert [r[:2] for r in stored(store_url)] == [(1, "a1"), (2, "a2")]
