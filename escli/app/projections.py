@@ -187,7 +187,7 @@ def catch_up(
     if progress is not None:
         progress(0, total)
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
-    run = _Batcher(projection, views, target.build)
+    run = _Batcher(projection, views, target.build, empty=position == 0)
     while position < head:
         rows = log.read_log(position, batch, up_to=head, prefix=prefix)
         end = rows[-1][0] if len(rows) >= batch else head  # a page ends at its last position
@@ -203,16 +203,22 @@ def catch_up(
 
 
 class _Batcher:
-    """Batches of log rows through the projection: decoded, keyed, folded into the rows
-    they touch (those not cached from an earlier batch read in one query), and the changed
-    rows as JSON text (None: deleted). The cache holds what the view holds once each batch
+    """Batches of log rows through the projection, in one pass: each event decoded, keyed
+    and folded into its row, read from the view the first time the run meets its key (a
+    batch's streams in one query up front; another key alone when first met) and then kept
+    parsed between batches; the changed rows as JSON text (None: deleted). ``empty``: the
+    view holds no row this run did not write (a build at position 0), so nothing is read
+    until the cache first lets a row go. The cache holds what the view holds once each batch
     is written; a batch whose write fails ends the run, cache and all."""
 
-    def __init__(self, projection: Projection, views: Views | _Empty, build: int) -> None:
+    def __init__(
+        self, projection: Projection, views: Views | _Empty, build: int, *, empty: bool
+    ) -> None:
         self.projection = projection
         self.domain = projection.domain
         self.views = views
         self.build = build
+        self.empty = empty
         self.decoders: dict[tuple[str, str], StoredDecoder | None] = {}
         self.wanted = projection.classes
         self.cache: dict[str, dict[str, Any] | None] = {}
@@ -226,75 +232,91 @@ class _Batcher:
         self.decoders[event_type, version] = taken
         return taken
 
-    def apply(self, rows: Iterable[LogRow]) -> tuple[int, dict[str, str | None]]:
+    def _load(self, keys: Iterable[str]) -> None:
+        """The rows of ``keys`` the cache lacks, read into it (None: the view has none)."""
+        cache = self.cache
+        unknown = [key for key in keys if key not in cache]
+        if not unknown:
+            return
+        stored = (
+            {}
+            if self.empty
+            else self.views.view_rows(self.projection.full_name, self.build, unknown)
+        )
+        loads = json.loads
+        for key in unknown:
+            text = stored.get(key)
+            cache[key] = None if text is None else loads(text)
+
+    def apply(self, rows: Sequence[LogRow]) -> tuple[int, dict[str, str | None]]:
         """The batch's events given to the projection, and the rows they changed. The hot
         loop of a catch-up (benchmarked): rows are unpacked as tuples, stored text goes
         straight through its decoder's parts, and errors get their context only when they
         happen (as ``escli.app.fold.fold`` does)."""
         projection, domain = self.projection, self.domain
         keyed = projection.key is not None
-        key_of = projection.key_of
-        decoders = self.decoders
-        taken: list[tuple[str, Any, Meta]] = []
-        for row in rows:
-            position, stream, generation, event_id, event_type, version, time_, data = row
-            decoding = decoders.get((event_type, version), _UNSEEN)
-            if decoding is _UNSEEN:
-                decoding = self._decoding(stream, generation, event_type, version)
-            if decoding is None:
-                continue  # a class the projection does not take
-            if data.__class__ is str and decoding.check is not None:
-                try:
-                    decoding.check(data)
-                    event = decoding.build(data)
-                except decoding.refused:
-                    event = decode_stored(  # again, for the error with its context
-                        domain, decoding, stream, generation, event_id, event_type, data
-                    )
-            else:
-                event = decode_stored(
-                    domain, decoding, stream, generation, event_id, event_type, data
-                )
-            meta = Meta(stream, generation, position, event_id, time_)
-            taken.append((key_of(event, meta) if keyed else stream, event, meta))
-        if not taken:
-            return 0, {}
-        keys = list(dict.fromkeys(key for key, _, _ in taken))
-        cache = self.cache
-        unknown = [key for key in keys if key not in cache]
-        current: dict[str, dict[str, Any] | None] = {
-            key: cache[key] for key in keys if key in cache
-        }
-        if unknown:
-            stored = self.views.view_rows(projection.full_name, self.build, unknown)
-            loads = json.loads
-            for key in unknown:
-                text = stored.get(key)
-                current[key] = None if text is None else loads(text)
-        function = projection.function
-        meta = taken[0][2]
+        key_of, function = projection.key_of, projection.function
+        decoders, cache = self.decoders, self.cache
+        if not keyed:
+            self._load(dict.fromkeys([row[1] for row in rows]))
+        new = tuple.__new__
+        touched: dict[str, None] = {}  # keys in the order first met
+        skipped = 0
+        meta = None
         try:
             with domain_stdout():
-                for key, event, meta in taken:
-                    made = function(current[key], event, meta)
+                for row in rows:
+                    position, stream, generation, event_id, event_type, version, time_, data = row
+                    decoding = decoders.get((event_type, version), _UNSEEN)
+                    if decoding is _UNSEEN:
+                        decoding = self._decoding(stream, generation, event_type, version)
+                    if decoding is None:
+                        skipped += 1  # a class the projection does not take
+                        continue
+                    _, check, build, _, refused = decoding  # its parts, unpacked at once
+                    if data.__class__ is str and check is not None:
+                        try:
+                            check(data)
+                            event = build(data)
+                        except refused:
+                            event = decode_stored(  # again, for the error with its context
+                                domain, decoding, stream, generation, event_id, event_type, data
+                            )
+                    else:
+                        event = decode_stored(
+                            domain, decoding, stream, generation, event_id, event_type, data
+                        )
+                    meta = new(Meta, (stream, generation, position, event_id, time_))
+                    key = key_of(event, meta) if keyed else stream
+                    row_now = cache.get(key, _UNSEEN)
+                    if row_now is _UNSEEN:
+                        self._load((key,))
+                        row_now = cache[key]
+                    made = function(row_now, event, meta)
                     if made is not None and made.__class__ is not dict:
                         _checked(projection, made)
-                    current[key] = made
+                    cache[key] = made
+                    touched[key] = None
         except EscliError:
             raise
         except (Exception, SystemExit) as e:
-            context = f" (projecting {meta.stream} at generation {meta.generation})"
+            context = (
+                ""
+                if meta is None
+                else f" (projecting {meta.stream} at generation {meta.generation})"
+            )
             found = failure(domain.name, home_of(domain), e, context)
             if found is not None:
                 raise found from e
             raise
-        changed = {key: _text(projection, current[key]) for key in keys}
-        for key in keys:  # the newest last, and the oldest out past the bound
-            cache.pop(key, None)
-            cache[key] = current[key]
-        while len(cache) > ROW_CACHE:
-            del cache[next(iter(cache))]
-        return len(taken), changed
+        changed = {key: _text(projection, cache[key]) for key in touched}
+        for key in touched:  # the newest last, and the oldest out past the bound
+            cache[key] = cache.pop(key)
+        if len(cache) > ROW_CACHE:
+            self.empty = False  # a row let go is in the view only
+            while len(cache) > ROW_CACHE:
+                del cache[next(iter(cache))]
+        return len(rows) - skipped, changed
 
 
 _UNSEEN: Any = object()
@@ -308,11 +330,15 @@ def _checked(projection: Projection, row: Any) -> dict[str, Any] | None:
     return row
 
 
+# One encoder for every row: ``json.dumps`` with options builds a new one per call.
+_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
+
+
 def _text(projection: Projection, row: dict[str, Any] | None) -> str | None:
     if row is None:
         return None
     try:
-        return json.dumps(row, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _ENCODE(row)
     except (TypeError, ValueError) as e:
         raise projection.failure(f"returned a row that is not JSON ({e})") from e
 
@@ -330,7 +356,7 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
-    run = _Batcher(projection, _Empty(), live.build)  # the row is built from nothing
+    run = _Batcher(projection, _Empty(), live.build, empty=True)  # the row built from nothing
     rows = [log_row(r) for r in store.read(stream) if r.position <= live.position]
     given, changed = run.apply(rows)
     changed.setdefault(stream, None)  # no event of it: no row

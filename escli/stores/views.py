@@ -30,12 +30,13 @@ derives it from ``read_all``; SQL stores answer from their position index).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from functools import partial
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from escli.errors import ConcurrencyConflict
 
-__all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views", "log_row"]
+__all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views", "log_row", "log_rows"]
 
 
 class LogRow(NamedTuple):
@@ -64,6 +65,13 @@ def log_row(r: Any) -> LogRow:
         r.recorded_at,
         r.data,
     )
+
+
+def log_rows(rows: Iterable[Sequence[Any]]) -> list[LogRow]:
+    """A SQL query's rows, in ``LogRow``'s column order, as ``LogRow``s: made by
+    ``tuple.__new__`` itself, without ``LogRow._make``'s Python call per row (which cost a
+    fifth of a page's read on SQLite)."""
+    return list(map(partial(tuple.__new__, LogRow), rows))
 
 
 class ViewBuild(NamedTuple):

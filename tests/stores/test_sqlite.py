@@ -37,6 +37,51 @@ class TestSQLiteStore(
         store.close()
 
 
+# The layout stores made before rows were kept in position order: the same columns and
+# schema version, rows kept by (stream, generation). Such stores are still read and written.
+KEPT_BY_STREAM = """
+CREATE TABLE events (stream TEXT NOT NULL, generation INTEGER NOT NULL CHECK (generation > 0),
+    position INTEGER NOT NULL UNIQUE, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL,
+    type_version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    data TEXT NOT NULL, PRIMARY KEY (stream, generation)) WITHOUT ROWID;
+CREATE TABLE pending (target TEXT NOT NULL, stream TEXT NOT NULL,
+    from_generation INTEGER NOT NULL, to_generation INTEGER NOT NULL,
+    PRIMARY KEY (target, stream)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+class TestSQLiteStoreOfTheEarlierLayout(
+    EventStoreContract,
+    OutboxContract,
+    TransactionalContract,
+    TransactionalSnapshotsContract,
+    EventLogContract,
+    ViewsContract,
+):
+    @pytest.fixture
+    def store(self, tmp_path: Path) -> SQLiteStore:
+        path = tmp_path / "events.db"
+        with closing(sqlite3.connect(path)) as conn:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.executescript(KEPT_BY_STREAM)
+        store = SQLiteStore(f"sqlite:///{path}")
+        yield store
+        store.close()
+
+
+def test_a_new_store_keeps_its_events_in_position_order(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    store = open_store(f"sqlite:///{path}")
+    for stream in ("combat-b", "combat-a", "combat-b", "combat-a"):
+        store.append(stream, [new()], store.generation(stream))
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        # A plain scan of the table (no index) meets the rows in the order they were written.
+        scanned = conn.execute("SELECT position, stream FROM events NOT INDEXED").fetchall()
+    assert scanned == [(1, "combat-b"), (2, "combat-a"), (3, "combat-b"), (4, "combat-a")]
+
+
 @pytest.mark.parametrize(
     ("url", "path", "read_only"),
     [

@@ -19,19 +19,28 @@ __all__ = ["BUSY_TIMEOUT_S", "SCHEMA_VERSION", "Connections"]
 SCHEMA_VERSION = 1
 BUSY_TIMEOUT_S = 30.0
 
+# The events' rows are kept in the order of their position (the table's rowid), with the
+# unique (stream, generation) index beside them, as the Python ``eventsourcing`` library,
+# Marten and EventStoreDB's own log keep theirs: the global log (projections, export,
+# publish, copy, subscriptions) then reads the file in order, and a stream's read takes one
+# index step per event, which snapshots keep short. Measured at 100,000 events over 2,000
+# interleaved streams: a projection's catch-up 1.4x faster than with rows kept by stream,
+# and a 100,000-event stream's replay as fast (benchmarks/projection_bench.py). Stores made
+# before this (rows by (stream, generation), ``WITHOUT ROWID``) have the same columns and
+# schema version, and every query reads both; ``escli copy`` into a new store moves one.
 SCHEMA = """
 CREATE TABLE events (
     stream       TEXT    NOT NULL,
     generation   INTEGER NOT NULL CHECK (generation > 0),
-    position     INTEGER NOT NULL UNIQUE,
+    position     INTEGER PRIMARY KEY,
     event_id     TEXT    NOT NULL UNIQUE,
     event_type   TEXT    NOT NULL,
     type_version TEXT    NOT NULL,
     source       TEXT    NOT NULL,
     recorded_at  TEXT    NOT NULL,
     data         TEXT    NOT NULL,
-    PRIMARY KEY (stream, generation)
-) WITHOUT ROWID;
+    UNIQUE (stream, generation)
+);
 CREATE TABLE pending (
     target          TEXT    NOT NULL,
     stream          TEXT    NOT NULL,
