@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from escli.domain.discovery import DomainRegistry
-from escli.errors import InvalidInput
+from escli.errors import DomainError, InvalidInput
 from escli.scripts.loading import ScenarioSpec, load_scenarios
 from escli.scripts.running import run_scenario
 from escli.stores import open_store
@@ -255,6 +255,18 @@ def test_an_unexpected_rejection_is_the_one_problem(arena: DomainRegistry) -> No
     assert _problems(arena, text) == ["unexpected rejected error: imp is down"]
 
 
+def test_a_projection_that_raises_is_the_domains_error_ending_the_run(
+    tmp_path: Path,
+) -> None:
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    (folder / "arena.py").write_text(ARENA.replace("return None", "return 1 / 0"))
+    with pytest.raises(
+        DomainError, match=r"ZeroDivisionError.*projecting arena-imp at generation 2"
+    ):
+        _problems(DomainRegistry([str(folder)]))
+
+
 def test_a_named_store_holds_the_given_events_and_the_rows_are_still_in_memory(
     arena: DomainRegistry, tmp_path: Path
 ) -> None:
@@ -312,6 +324,10 @@ def test_the_readme_example_is_the_sample_scenario() -> None:
         (
             ("    project: fighting\n", ""),
             "s.yaml:3:5: a scenario with then_rows: needs project:",
+        ),
+        (
+            [("then_rows:\n", "# then_rows:\n"), ("      arena-", "      # arena-")],
+            "s.yaml:3:5: a scenario with project: needs then_rows:",
         ),
         (
             ("then_rows:\n      arena-ogre:", "rows:\n      arena-ogre:"),
@@ -379,6 +395,7 @@ def test_the_readme_example_is_the_sample_scenario() -> None:
         "projection-of-another-domain",
         "bare-name-without-a-domain",
         "then-rows-without-project",
+        "project-without-then-rows",
         "misspelt-then-rows",
         "then-rows-not-a-mapping",
         "row-not-an-object",
