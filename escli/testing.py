@@ -41,7 +41,8 @@ does; stored data the domain cannot read (no class and no upcaster for its versi
 upcaster that returns what does not fit the current class) is an ``AssertionError``
 saying why. A ``stored`` event's domain is the ``when`` command's (or ``domain=``).
 
-Scenario files (the YAML that ``escli test`` runs) load with ``scenarios_from(path)``.
+Scenario files (the YAML that ``escli test`` runs) load with ``scenarios_from(path)``,
+projections' scenarios (``project:``, ``then_rows:``) included.
 """
 
 from __future__ import annotations

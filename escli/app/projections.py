@@ -50,6 +50,7 @@ __all__ = [
     "check_inline",
     "find_projection",
     "follow",
+    "project_rows",
     "query_rows",
     "rebuild_key",
     "rows_of",
@@ -341,6 +342,14 @@ def _text(projection: Projection, row: dict[str, Any] | None) -> str | None:
         return _ENCODE(row)
     except (TypeError, ValueError) as e:
         raise projection.failure(f"returned a row that is not JSON ({e})") from e
+
+
+def project_rows(projection: Projection, rows: Iterable[LogRow]) -> dict[str, dict[str, Any]]:
+    """The view ``projection`` makes of ``rows`` (a log, in order) from no rows at all, in
+    memory, each row as a catch-up writes it and a reader reads it back (``escli test``
+    compares it with a scenario's ``then_rows``)."""
+    _, changed = _Batcher(projection, _Empty(), 0).apply(rows)
+    return {key: json.loads(text) for key, text in changed.items() if text is not None}
 
 
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:

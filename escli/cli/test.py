@@ -16,7 +16,9 @@ def test(app: App, paths: tuple[str, ...]) -> None:
     A PATH is a scenario file or a folder searched for them (*.yaml, *.yml files with a
     top-level scenarios: list). Each scenario seeds its given events in an isolated
     in-memory store (unless it names a store, or --store is given on the command line),
-    handles its when command and compares the outcome with then. In a named store each
+    handles its when command and compares the outcome with then; one that names a
+    projection (project: combat.roster) compares the rows its events make, projected in
+    memory, with then_rows, the whole view. In a named store each
     scenario's streams are its own (prefixed escli-test.<random>.), so runs never meet,
     and are rolled back at its end; a store without transactions (EventStoreDB) keeps
     them, and a note on stderr says so.

@@ -1,10 +1,12 @@
 """What a step or scenario expects, and how an outcome differs from it: the error kinds, the
-expected events and state, and a readable diff (used by ``escli.scripts.running``)."""
+expected events and state, a projection's expected rows, and a readable diff (used by
+``escli.scripts.running``)."""
 
 from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +24,9 @@ from escli.errors import (
 
 if TYPE_CHECKING:
     from escli.app.dispatch import DispatchResult
+    from escli.domain.projection import Projection
 
-__all__ = ["ERROR_KINDS", "EventPattern", "Expectation", "error_kind_of"]
+__all__ = ["ERROR_KINDS", "EventPattern", "Expectation", "RowsExpectation", "error_kind_of"]
 
 ERROR_KINDS: dict[str, type[EscliError]] = {
     "rejected": CommandRejected,
@@ -84,6 +87,58 @@ class Expectation:
                 f"+ generation: {result.after.generation}",
             ]
         return problems
+
+
+@dataclass(frozen=True)
+class RowsExpectation:
+    """``then_rows``: the whole view ``projection`` must make, key -> row, exactly; a key
+    whose row is None must have no row. Values compare as JSON does: ``true`` is not ``1``,
+    ``1`` is ``1.0``."""
+
+    projection: Projection
+    rows: dict[str, dict[str, Any] | None]
+
+    def problems(self, actual: Mapping[str, dict[str, Any]]) -> list[str]:
+        """Each key whose row differs: a diff of its fields, or ``-``/``+`` lines when one
+        side has no row (a row expected and missing, a row not expected); empty if none."""
+        problems: list[str] = []
+        for key in sorted(set(self.rows) | set(actual)):
+            expected, got = self.rows.get(key), actual.get(key)
+            if _same(expected, got):
+                continue
+            if expected is None or got is None:
+                problems += [
+                    f"- row {key}: {_one_line(expected)}",
+                    f"+ row {key}: {_one_line(got)}",
+                ]
+            else:
+                problems += _diff(f"row {key}", expected, got)
+        return problems
+
+
+def _same(expected: Any, got: Any) -> bool:
+    """JSON equality: as ``==``, except that a boolean is never a number."""
+    if isinstance(expected, bool) or isinstance(got, bool):
+        return type(expected) is type(got) and expected == got
+    if isinstance(expected, dict):
+        return (
+            isinstance(got, dict)
+            and expected.keys() == got.keys()
+            and all(_same(v, got[k]) for k, v in expected.items())
+        )
+    if isinstance(expected, list):
+        return (
+            isinstance(got, list)
+            and len(expected) == len(got)
+            and all(_same(a, b) for a, b in zip(expected, got, strict=True))
+        )
+    return bool(expected == got)
+
+
+def _one_line(row: dict[str, Any] | None) -> str:
+    if row is None:
+        return "(no row)"
+    return json.dumps(row, sort_keys=True, ensure_ascii=False)
 
 
 def error_kind_of(error: EscliError) -> str:

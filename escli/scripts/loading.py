@@ -36,6 +36,10 @@ Its data is checked on load by upcasting it to the current class. A version is a
 (``version: 1.10`` unquoted would be the number 1.1). Expected events are what the command
 emits: events of the domain's classes, so ``then`` names no version.
 
+A scenario that names a projection (``project: combat.roster``) checks the rows its given
+events make (``then_rows``); its given events may each name a ``stream``, and ``when`` and
+``then`` are optional: ``escli.scripts.projecting`` says how.
+
 Everything is parsed and checked in full (keys, domains, commands, field types, expected
 event types) before the first step runs; problems point to ``FILE:LINE:COLUMN``. YAML is
 read with the safe loader, within the bounds ``escli.scripts.yaml_text`` sets (size, nesting,
@@ -57,7 +61,8 @@ from escli.domain.model import Domain, event_meta
 from escli.domain.upcasting import UpcastFailed, upcast, version_key
 from escli.domain.words import build_command, make_command, parse_text
 from escli.errors import DomainError, EscliError, InvalidInput
-from escli.scripts.expectations import ERROR_KINDS, EventPattern, Expectation
+from escli.scripts.expectations import ERROR_KINDS, EventPattern, Expectation, RowsExpectation
+from escli.scripts.projecting import GivenEvent, expected_rows, given_events
 from escli.scripts.yaml_text import (
     ScriptTooLarge,
     Where,
@@ -279,7 +284,7 @@ class _Builder:
         it through the upcasters, and is checked now by upcasting it: data that does not fit
         is ``InvalidInput`` at it, an upcaster that raises the author's ``DomainError``."""
         _expect_type(item, dict, where, "a given event")
-        _check_keys(item, ["type", "version", "data"], "a given event")
+        _check_keys(item, ["stream", "type", "version", "data", "time"], "a given event")
         if "type" not in item:
             raise InvalidInput(f"{where}: a given event needs a type")
         wanted = item["type"]
@@ -404,15 +409,20 @@ def load_script(text: str, source: str, registry: DomainRegistry) -> Script:
 @dataclass(frozen=True)
 class ScenarioSpec:
     """One scenario of a scenario file, checked in full: its given events, its when step and
-    what then expects (``escli.testing.Scenario`` is the given/when/then of Python tests)."""
+    what then expects (``escli.testing.Scenario`` is the given/when/then of Python tests),
+    and for a projection's scenario the rows expected (``when`` is optional there)."""
 
     name: str
     where: Where
     domain: Domain
-    given: list[NewEvent]
-    when: ScriptStep
+    given: list[GivenEvent]
+    when: ScriptStep | None
     then: Expectation
     store_url: str | None = None
+    rows: RowsExpectation | None = None
+
+
+_SCENARIO_KEYS = ["name", "domain", "store", "project", "given", "when", "then", "then_rows"]
 
 
 def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[ScenarioSpec]:
@@ -425,29 +435,48 @@ def load_scenarios(text: str, source: str, registry: DomainRegistry) -> list[Sce
     default = parsed.get("domain")
     if default is not None:
         builder.domain(default, parsed.value_where["domain"])
-    file_store = parsed.get("store")
     items = parsed["scenarios"]
     _expect_type(items, list, parsed.value_where["scenarios"], "scenarios")
-    scenarios = []
-    for i, item in enumerate(items):
-        where = items.item_where[i]
-        _expect_type(item, dict, where, "a scenario")
-        _check_keys(item, ["name", "domain", "store", "given", "when", "then"], "a scenario")
-        for key in ("name", "when", "then"):
-            if key not in item:
-                raise InvalidInput(f"{where}: a scenario needs {key}:")
-        _expect_type(item["name"], str, item.value_where["name"], "name")
-        domain_name = item.get("domain", default)
+    return [
+        _scenario(builder, item, items.item_where[i], default, parsed.get("store"))
+        for i, item in enumerate(items)
+    ]
+
+
+def _scenario(
+    builder: _Builder, item: Any, where: Where, default: str | None, file_store: str | None
+) -> ScenarioSpec:
+    _expect_type(item, dict, where, "a scenario")
+    _check_keys(item, _SCENARIO_KEYS, "a scenario")
+    projecting = "project" in item or "then_rows" in item
+    for key in ("name", "project", "then_rows") if projecting else ("name", "when", "then"):
+        if key not in item:
+            other = {"project": " with then_rows:", "then_rows": " with project:"}.get(key, "")
+            raise InvalidInput(f"{where}: a scenario{other} needs {key}:")
+    _expect_type(item["name"], str, item.value_where["name"], "name")
+    domain_name = item.get("domain", default)
+    when = None
+    if "when" in item:
         when = builder.step(item["when"], item.value_where["when"], domain_name)
         if when.expect is not None:
             raise InvalidInput(f"{item.value_where['when']}: put expectations under then:")
-        given_items = item.get("given", YList())
-        _expect_type(given_items, list, item.value_where.get("given", where), "given")
-        given = [
-            builder.given_event(g, given_items.item_where[j], when.domain)
-            for j, g in enumerate(given_items)
-        ]
-        then = builder.expectation(item["then"], item.value_where["then"], when.domain)
-        store = item.get("store", file_store)
-        scenarios.append(ScenarioSpec(item["name"], where, when.domain, given, when, then, store))
-    return scenarios
+    elif "then" in item:
+        raise InvalidInput(
+            f"{item.key_where['then']}: then: expects of a when command, and there is none"
+        )
+    rows = None
+    if projecting:
+        rows = expected_rows(builder.registry, item, domain_name, when.domain if when else None)
+        domain = rows.projection.domain
+    else:
+        assert when is not None
+        domain = when.domain
+    own_stream = domain.stream_of(when.command) if when is not None else None
+    given_items = item.get("given", YList())
+    _expect_type(given_items, list, item.value_where.get("given", where), "given")
+    given = given_events(given_items, domain, own_stream, builder.given_event)
+    then = Expectation()
+    if "then" in item:
+        then = builder.expectation(item["then"], item.value_where["then"], domain)
+    store = item.get("store", file_store)
+    return ScenarioSpec(item["name"], where, domain, given, when, then, store, rows)

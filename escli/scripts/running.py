@@ -1,16 +1,19 @@
 """Running scripts and scenarios: each step dispatched and compared with its expectation,
-each scenario in a store of its own (or in streams of its own in a shared one)."""
+each scenario in a store of its own (or in streams of its own in a shared one), and a
+projection's scenario's rows projected in memory (``escli.scripts.projecting``)."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import groupby
 
 from escli.app.dispatch import DispatchResult, dispatch
 from escli.errors import DomainError, EscliError, ExpectationFailed, in_context
 from escli.scripts.expectations import Expectation
 from escli.scripts.loading import ScenarioSpec, Script, ScriptStep
+from escli.scripts.projecting import scenario_rows
 from escli.stores.base import Store, Transactional
 from escli.stores.namespaced import NamespacedStore
 
@@ -130,13 +133,20 @@ def kept_streams_note(prefixes: Sequence[str]) -> str:
 
 
 def _run_scenario(scenario: ScenarioSpec, store: Store) -> ScenarioOutcome:
-    stream = scenario.domain.stream_of(scenario.when.command)
-    if scenario.given:
-        store.append(stream, scenario.given, store.generation(stream))
-    try:
-        result = dispatch(scenario.domain, scenario.when.command, store)
-    except DomainError:
-        raise  # the domain's bug ends the run, as a bug in a test would
-    except EscliError as e:
-        return ScenarioOutcome(scenario, scenario.then.problems(None, e))
-    return ScenarioOutcome(scenario, scenario.then.problems(result, None))
+    for stream, placed in groupby(scenario.given, key=lambda g: g.stream):
+        store.append(stream, [g.event for g in placed], store.generation(stream))
+    result, error = None, None
+    if scenario.when is not None:
+        try:
+            result = dispatch(scenario.domain, scenario.when.command, store)
+        except DomainError:
+            raise  # the domain's bug ends the run, as a bug in a test would
+        except EscliError as e:
+            error = e
+    problems = scenario.then.problems(result, error) if scenario.when is not None else []
+    expected = scenario.rows
+    if expected is not None and (error is None or scenario.then.error_kind is not None):
+        # An unexpected error is the one problem: the rows would only repeat it.
+        rows = scenario_rows(expected.projection, scenario.given, result)
+        problems += expected.problems(rows)
+    return ScenarioOutcome(scenario, problems)

@@ -216,7 +216,7 @@ def test_scenarios_in_a_shared_store_pass_run_after_run_and_leave_nothing_behind
     for _ in range(2):
         out = escli("test", str(ROOT / "sample_streams"), "--store", shared)
         assert (out.exit_code, out.stderr) == (0, "")
-        assert out.stdout.endswith("19 passed, 0 failed\n")
+        assert out.stdout.endswith("20 passed, 0 failed\n")
     # Each scenario ran in a transaction rolled back at its end: the store is as it was.
     assert held(shared) == before
 

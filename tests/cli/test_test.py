@@ -123,3 +123,67 @@ def test_an_explicit_store_is_used_for_scenarios_that_name_none(escli: Run, tmp_
         7,
         f"Error: store {other} is read-only; nothing was written\n",
     )
+
+
+ROSTER = """\
+domain: combat
+scenarios:
+  - name: the roster keeps a row per entity hit
+    project: roster
+    given:
+      - stream: combat-troll
+        type: EntityAttacked
+        data: {entity_id: troll, damage: 500, weapon: axe}
+    when: attack ogre 150
+    then_rows:
+      combat-ogre: {entity: ogre, hitpoints: 750, alive: true, blows_taken: 1,
+                    damage_taken: 150, last_seen: "2000-01-01T00:00:00.000000+00:00"}
+      combat-troll: {entity: troll, hitpoints: 1000, alive: true, blows_taken: 1,
+                     damage_taken: 500, last_seen: "2000-01-01T00:00:00.000000+00:00"}
+"""
+
+
+def test_a_projection_scenario_passes_and_projects_nothing_into_the_store(
+    escli: Run, tmp_path: Path
+) -> None:
+    (tmp_path / "roster.yaml").write_text(ROSTER)
+    out = escli("test", str(tmp_path / "roster.yaml"))
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        0,
+        "PASS  the roster keeps a row per entity hit\n1 passed, 0 failed\n",
+        "",
+    )
+    assert escli("view", "combat.roster", "--json").stdout == "[]\n"  # nothing projected there
+
+
+def test_a_projection_scenario_fails_with_the_row_and_field_that_differ(
+    escli: Run, tmp_path: Path
+) -> None:
+    path = tmp_path / "roster.yaml"
+    path.write_text(ROSTER.replace("hitpoints: 1000", "hitpoints: 1500"))
+    out = escli("test", str(path))
+    assert out.exit_code == 10
+    assert out.stdout == (
+        f"FAIL  the roster keeps a row per entity hit  ({path}:3:5)\n"
+        "      --- expected row combat-troll\n"
+        "      +++ actual row combat-troll\n"
+        "      @@ -4,5 +4,5 @@\n"
+        '         "damage_taken": 500,\n'
+        '         "entity": "troll",\n'
+        '      -  "hitpoints": 1500,\n'
+        '      +  "hitpoints": 1000,\n'
+        '         "last_seen": "2000-01-01T00:00:00.000000+00:00"\n'
+        "       }\n"
+        "0 passed, 1 failed\n"
+    )
+    assert out.stderr == "Error: 1 of 1 scenarios failed\n"
+
+
+def test_an_unknown_projection_is_invalid_input_at_its_line(escli: Run, tmp_path: Path) -> None:
+    path = tmp_path / "roster.yaml"
+    path.write_text(ROSTER.replace("project: roster", "project: rooster"))
+    out = escli("test", str(path))
+    assert (out.exit_code, out.stdout) == (4, "")
+    assert out.stderr.startswith(
+        f"Error: {path}:4:14: domain 'combat' has no projection 'rooster' (known: combat.roster)"
+    )

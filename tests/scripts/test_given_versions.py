@@ -116,7 +116,7 @@ def arena(tmp_path: Path) -> str:
 
 def _given(text: str, folder: str, source: str = "s.yaml") -> list[tuple[str, str, object]]:
     [scenario] = load_scenarios(text, source, DomainRegistry([folder]))
-    return [(e.event_type, e.type_version, e.data) for e in scenario.given]
+    return [(g.event.event_type, g.event.type_version, g.event.data) for g in scenario.given]
 
 
 def test_an_old_version_is_given_as_the_old_domain_stored_it(arena: str) -> None:
