@@ -348,7 +348,7 @@ def project_rows(projection: Projection, rows: Iterable[LogRow]) -> dict[str, di
     """The view ``projection`` makes of ``rows`` (a log, in order) from no rows at all, in
     memory, each row as a catch-up writes it and a reader reads it back (``escli test``
     compares it with a scenario's ``then_rows``)."""
-    _, changed = _Batcher(projection, _Empty(), 0).apply(rows)
+    _, changed = _Batcher(projection, _Empty(), 0, empty=True).apply(list(rows))
     return {key: json.loads(text) for key, text in changed.items() if text is not None}
 
 
