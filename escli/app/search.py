@@ -142,6 +142,27 @@ class EventShown(NamedTuple):
     why: str | None
 
 
+SHORT_ID = 4  # the fewest characters of an id taken as its prefix
+SHOWN_AMBIGUOUS = 5
+
+
+def _by_prefix(store: Store, prefix: str) -> RecordedEvent:
+    found = (
+        store.find_events_by_id_prefix(prefix, SHOWN_AMBIGUOUS + 1)
+        if len(prefix) >= SHORT_ID
+        else []
+    )
+    if not found:
+        raise NotFound(f"no event {prefix!r} in {store.url}")
+    if len(found) > 1:
+        shown = ", ".join(f"{r.event_id} ({r.stream})" for r in found[:SHOWN_AMBIGUOUS])
+        more = ", ..." if len(found) > SHOWN_AMBIGUOUS else ""
+        raise UsageError(
+            f"{prefix!r} begins the ids of several events: {shown}{more}; give more of the id"
+        )
+    return found[0]
+
+
 def show_event(
     store: Store,
     registry: DomainRegistry,
@@ -149,10 +170,10 @@ def show_event(
     *,
     policy: SnapshotPolicy = DEFAULT_POLICY,
 ) -> EventShown:
-    """The event ``event_id`` and what it changed; ``NotFound`` when the store has none."""
-    recorded = store.find_event(event_id)
-    if recorded is None:
-        raise NotFound(f"no event {event_id!r} in {store.url}")
+    """The event ``event_id`` (its whole id, or a prefix of at least ``SHORT_ID`` characters
+    that only it has: the short ids the human tables show) and what it changed; ``NotFound``
+    when the store has none, ``UsageError`` naming them when several share the prefix."""
+    recorded = store.find_event(event_id) or _by_prefix(store, event_id)
     stream = recorded.stream
     try:
         domain = registry.for_stream(stream)

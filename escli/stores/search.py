@@ -278,6 +278,12 @@ class EventSearch(Protocol):
         with none, EventStoreDB, reads ``$all`` until it meets it)."""
         ...
 
+    def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
+        """Up to ``limit`` events whose id starts with ``prefix``, by id (the short ids the
+        human tables show): a range of the unique index of ids on SQLite and PostgreSQL, a
+        read of ``$all`` elsewhere."""
+        ...
+
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         """The streams whose names match ``pattern`` (all when None) and start with
         ``prefix``, ordered by name, as ``streams`` lists them."""
@@ -287,6 +293,17 @@ class EventSearch(Protocol):
         """(YYYY-MM-DD, events recorded that day in UTC), by day (``escli stats``): one
         ``GROUP BY`` in SQL, a scan of the log elsewhere."""
         ...
+
+
+def _by_id(r: RecordedEvent) -> str:
+    return r.event_id
+
+
+def id_range(prefix: str) -> tuple[str, str]:
+    """The ids ``[low, high)`` that start with ``prefix``, in code point order (SQLite's,
+    and PostgreSQL's under a C collation): the prefix, and the prefix with its last
+    character's successor."""
+    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
 
 
 class SearchFromReadAll:
@@ -309,6 +326,10 @@ class SearchFromReadAll:
             close = getattr(records, "close", None)
             if close is not None:
                 close()
+
+    def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
+        found = sorted((r for r in self.read_all() if r.event_id.startswith(prefix)), key=_by_id)
+        return found[:limit]
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         for info in self.streams():

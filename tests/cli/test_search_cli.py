@@ -168,6 +168,13 @@ def test_events_that_match_nothing_say_so_on_stderr(escli: Run, game: None) -> N
             "stream is chosen with a pattern)",
         ),
         (["event", "nope"], 3, "no event 'nope' in {store}"),
+        (["event", "hit"], 3, "no event 'hit' in {store}"),  # too short to be a prefix
+        (
+            ["event", "hit-"],
+            2,
+            "'hit-' begins the ids of several events: hit-1 (combat-ogre), hit-2 (combat-ogre),"
+            " hit-3 (combat-orc); give more of the id",
+        ),
     ],
 )
 def test_bad_input_is_one_error_line_with_its_exit_code(
@@ -205,6 +212,16 @@ def test_event_shows_it_whole_and_the_state_change_it_made(escli: Run, game: Non
         "  known          true\n"
         "  immortal       false\n"
     )
+
+
+def test_the_short_id_a_table_shows_finds_its_event(escli: Run, game: None) -> None:
+    assert escli("dispatch", "combat", "attack", "troll", "5").exit_code == 0
+    row = escli("events", "--stream", "combat-troll").stdout.splitlines()[1]
+    short = row.split()[3]
+    assert len(short) < 36
+    out = escli("event", short)
+    assert out.exit_code == 0
+    assert out.stdout.startswith("combat-troll  generation 1  position 4\n  id       " + short)
 
 
 def test_event_as_json_has_the_states_and_what_changed(escli: Run, game: None) -> None:

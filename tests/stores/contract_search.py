@@ -144,6 +144,23 @@ class SearchContract(Contract):
         assert store.find_event(last.event_id) == last
         assert store.find_event(new_event_id()) is None
 
+    def test_find_events_by_id_prefix_finds_the_ids_it_begins_in_id_order(
+        self, store: Store, d: str
+    ) -> None:
+        ids = [f"{d}9b", f"{d}9", f"{d}:x", f"{d}8z", f"{d}9a"]  # ':' follows '9'
+        events = [NewEvent("combat.EntityAttacked", "1.0", "events://test", {}, i) for i in ids]
+        store.append(f"{d}-ids", events, 0)
+
+        def ids_of(prefix: str, limit: int = 10) -> list[str]:
+            return [r.event_id for r in store.find_events_by_id_prefix(prefix, limit)]
+
+        assert ids_of(f"{d}9") == [f"{d}9", f"{d}9a", f"{d}9b"]
+        assert ids_of(f"{d}9", 2) == [f"{d}9", f"{d}9a"]
+        assert ids_of(f"{d}9a") == [f"{d}9a"]
+        assert ids_of(f"{d}7") == []
+        (whole,) = store.find_events_by_id_prefix(f"{d}8", 10)
+        assert whole == store.find_event(f"{d}8z")
+
     def test_find_streams_matches_a_glob_within_a_prefix_by_name(
         self, store: Store, d: str
     ) -> None:

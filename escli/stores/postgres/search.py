@@ -23,7 +23,7 @@ from typing import Any
 
 from escli.stores.base import RecordedEvent, StreamInfo, records
 from escli.stores.postgres.schema import Schema
-from escli.stores.search import DataCondition, Glob, Query, paged_search
+from escli.stores.search import DataCondition, Glob, Query, id_range, paged_search
 
 __all__ = ["SearchQueries"]
 
@@ -113,6 +113,16 @@ class SearchQueries(Schema):
         sql = f"SELECT {_COLUMNS} FROM {self._s}.events WHERE event_id = %s"
         found = list(records(self._rows(sql, (event_id,))))
         return found[0] if found else None
+
+    def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
+        # The range finds them in the unique index of ids; under a collation other than
+        # C's an id may sort outside it, so what it finds is checked again here.
+        sql = (
+            f"SELECT {_COLUMNS} FROM {self._s}.events WHERE event_id >= %s AND event_id < %s"
+            " ORDER BY event_id LIMIT %s"
+        )
+        found = records(self._rows(sql, (*id_range(prefix), limit)))
+        return [r for r in found if r.event_id.startswith(prefix)]
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)

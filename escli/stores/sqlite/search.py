@@ -28,7 +28,7 @@ from datetime import timedelta
 from typing import Any
 
 from escli.stores.base import RecordedEvent, StreamInfo, records
-from escli.stores.search import DataCondition, Glob, Query, instant, paged_search
+from escli.stores.search import DataCondition, Glob, Query, id_range, instant, paged_search
 from escli.stores.sqlite.connection import Connections
 
 __all__ = ["SearchQueries"]
@@ -129,6 +129,10 @@ class SearchQueries(Connections):
     def find_event(self, event_id: str) -> RecordedEvent | None:
         found = list(records(self._rows(f"{_SELECT} WHERE event_id = ?", (event_id,))))
         return found[0] if found else None
+
+    def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
+        sql = f"{_SELECT} WHERE event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?"
+        return list(records(self._rows(sql, (*id_range(prefix), limit))))
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)
