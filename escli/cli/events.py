@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from escli.cli.app import App, common_options, pass_app
+from escli.cli.complete import complete_streams
 
 DEFAULT_LIMIT = 100
 
@@ -20,6 +21,7 @@ DEFAULT_LIMIT = 100
 @click.option(
     "--stream",
     metavar="PATTERN",
+    shell_complete=complete_streams,
     help="Of streams matching a glob (combat-o*, combat-[!o]*) or of one stream by its name.",
 )
 @click.option("--domain", metavar="DOMAIN", help="Of the domain's streams (DOMAIN-...).")

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from escli.cli.app import App, common_options, pass_app, views_option
+from escli.cli.complete import complete_streams
 
 if TYPE_CHECKING:
     from escli.app.projections import Caught
@@ -73,6 +74,7 @@ def projections(app: App, views_url: str | None) -> None:
 @click.option(
     "--stream",
     metavar="STREAM",
+    shell_complete=complete_streams,
     help="With --rebuild: build only this stream's row again, from its own events.",
 )
 @click.option(

@@ -134,6 +134,8 @@ def test_stream_ids_from_the_store_by_prefix(env: Path, store_url: str) -> None:
     assert complete("replay shop-") == ["shop-c1", "shop-c2", "shop-d1"]
     assert complete("follow co") == ["combat-ogre"]
     assert complete("export combat") == ["combat-ogre"]
+    assert complete("events --stream shop-c") == ["shop-c1", "shop-c2"]
+    assert complete("project combat.roster --rebuild --stream co") == ["combat-ogre"]
     # copy completes the streams of its source, not of --store.
     assert complete(f"copy {store_url} sqlite:///b.db sh") == ["shop-c1", "shop-c2", "shop-d1"]
     assert complete("copy memory: sqlite:///b.db sh") == []
@@ -147,7 +149,7 @@ def test_stream_ids_are_bounded(env: Path, store_url: str) -> None:
     assert found == [f"shop-c{n:04}" for n in range(LIMIT)]
 
 
-def test_the_stream_walk_seeks_the_primary_key_never_scans(tmp_path: Path) -> None:
+def test_the_stream_walk_seeks_the_stream_index_never_scans(tmp_path: Path) -> None:
     # What keeps completion fast on a store of a million streams: no step reads the table.
     store = open_store(f"sqlite:///{tmp_path / 'e.db'}")
     store.append("shop-a", [new()], 0)
@@ -155,7 +157,9 @@ def test_the_stream_walk_seeks_the_primary_key_never_scans(tmp_path: Path) -> No
     assert conn is not None
     sql = "SELECT (SELECT stream FROM events WHERE stream > ? ORDER BY stream LIMIT 1)"
     plan = " ".join(row[-1] for row in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("a",)))
-    assert "SEARCH events USING PRIMARY KEY" in plan and "SCAN events" not in plan
+    # The (stream, generation) index: the table's primary key in stores an earlier escli
+    # made, the unique index beside the rows in position order since.
+    assert "SEARCH events USING COVERING INDEX" in plan and "SCAN events" not in plan
 
 
 def test_urls_targets_folders_and_files(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
