@@ -35,7 +35,7 @@ __all__ = ["SearchQueries"]
 
 _SELECT = (
     "SELECT stream, generation, event_id, event_type, type_version, source, data,"
-    " recorded_at, position FROM events"
+    " recorded_at, position, metadata FROM events"
 )
 _NUMERIC = "('integer', 'real', 'true', 'false')"
 _SLACK = timedelta(milliseconds=2)  # julianday reads milliseconds; Python decides the rest
@@ -129,6 +129,12 @@ class SearchQueries(Connections):
     def find_event(self, event_id: str) -> RecordedEvent | None:
         found = list(records(self._rows(f"{_SELECT} WHERE event_id = ?", (event_id,))))
         return found[0] if found else None
+
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """A seek of the correlation index (schema version 2), in position order; a
+        version 1 store opened read-only holds no metadata (``has_metadata``)."""
+        sql = f"{_SELECT} WHERE json_extract(metadata, '$.correlationid') = ? ORDER BY position"
+        return list(records(self._rows(sql, (correlation_id,))))
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)
