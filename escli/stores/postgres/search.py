@@ -30,7 +30,7 @@ __all__ = ["SearchQueries"]
 _UTC = """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 _COLUMNS = (
     "stream, generation, event_id, event_type, type_version, source, data::text,"
-    f" coalesce(recorded_at_given, {_UTC}), position"
+    f" coalesce(recorded_at_given, {_UTC}), position, metadata::text"
 )
 _NUMBER = (
     "CASE json_typeof(data->%s::text) WHEN 'number' THEN (data->>%s::text)::{cast}"
@@ -113,6 +113,14 @@ class SearchQueries(Schema):
         sql = f"SELECT {_COLUMNS} FROM {self._s}.events WHERE event_id = %s"
         found = list(records(self._rows(sql, (event_id,))))
         return found[0] if found else None
+
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """A scan of the ``events_correlation`` index, in position order."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM {self._s}.events"
+            " WHERE metadata->>'correlationid' = %s ORDER BY position"
+        )
+        return list(records(self._rows(sql, (correlation_id,))))
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)
