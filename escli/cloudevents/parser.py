@@ -20,7 +20,14 @@ from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from escli.cloudevents.foreign import Foreign, current_version, dataschema_version
-from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
+from escli.cloudevents.mapping import (
+    DATA_CONTENT_TYPE,
+    GENERATION,
+    KEPT,
+    TYPEVERSION,
+    EventError,
+    metadata_of,
+)
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
 from escli.cloudevents.versions import unknown_type, upcast_checker
@@ -285,7 +292,7 @@ class EventParser:
             stored_times = map(_stored_utc, times)
         fields = map(_resolved_fields, resolved)
         self.events.extend(
-            map(NewEvent._make, map(add, fields, zip(values, ids, stored_times, strict=True)))
+            map(NewEvent._make, map(add, fields, zip(values, ids, stored_times, repeat(None))))
         )
         self.stream_names.extend(map(_resolved_stream, resolved))
         self.generations.extend(map(int, generations))
@@ -371,17 +378,7 @@ class EventParser:
             if problem.severity == "error":
                 raise EventError(_escli_wording(problem, event))
         assert isinstance(event, dict)
-        for name, value in event.items():
-            if name not in self._kept and value is not None:
-                if name == "data_base64":
-                    raise EventError(
-                        "data_base64 (binary data) cannot be imported: an escli event's data "
-                        "is a JSON object, in data"
-                    )
-                raise EventError(
-                    f"attribute {name!r} has no place in an escli store, which keeps "
-                    f"{', '.join(KEPT[:-1])} and data; remove it"
-                )
+        metadata = metadata_of(event, self._kept)
         content_type = event.get("datacontenttype")
         if content_type is not None and not _is_application_json(content_type):
             raise EventError(
@@ -456,7 +453,7 @@ class EventParser:
             if found is None:
                 raise
             raise found from e
-        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time))
+        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time), metadata)
         return generation, new, resolved
 
     def _resolve(self, source: str, event_type: str, subject: str, version: str) -> _Resolved:

@@ -15,9 +15,10 @@ from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, SPECVERSION
 from escli.cloudevents.times import sdk_time
 from escli.cloudevents.validate import validate_event
 from escli.errors import StoreError
-from escli.stores.base import MAX_GENERATION, RecordedEvent, past_max_generation
+from escli.stores.base import MAX_GENERATION, Metadata, RecordedEvent, past_max_generation
+from escli.stores.metadata import CAUSATION, COMMAND, CORRELATION
 
-__all__ = ["attributes", "to_json"]
+__all__ = ["attributes", "extensions", "to_json"]
 
 # The SDK writes ``json.dumps(attributes + data)``: ensure_ascii, separators ", " and ": ".
 # Every piece written by one encoder with those options gives the same bytes. (No circular
@@ -105,6 +106,21 @@ def _encode_data(data: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+_FIRST: Final = (CAUSATION, CORRELATION, COMMAND)
+
+
+def extensions(metadata: Metadata) -> list[tuple[str, str]]:
+    """An event's metadata as the extension attributes it is written as, in one order
+    whatever the store kept (PostgreSQL's jsonb reorders keys): causation, correlation and
+    command first, then the other pairs by name."""
+    first = [(k, metadata[k]) for k in _FIRST if k in metadata]
+    return first + sorted((k, v) for k, v in metadata.items() if k not in _FIRST)
+
+
+def _encode_metadata(metadata: Metadata) -> str:
+    return "".join(f", {_encode(k)}: {_encode(v)}" for k, v in extensions(metadata))
+
+
 def to_json(recorded: RecordedEvent) -> str:
     """The recorded event as one structured-mode CloudEvent in JSON, without the SDK.
 
@@ -126,6 +142,7 @@ def to_json(recorded: RecordedEvent) -> str:
             '"',
             _tail(r.type_version, r.stream),
             str(generation),
+            _encode_metadata(r.metadata) if r.metadata else "",
             ', "data": ',
             _encode_data(r.data),
             "}",
@@ -139,7 +156,7 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
     from datetime import datetime
 
     r = recorded
-    return {
+    found: dict[str, Any] = {
         "specversion": SPECVERSION,
         "id": r.event_id,
         "source": r.source,
@@ -150,3 +167,6 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
         TYPEVERSION: r.type_version,
         GENERATION: r.generation,
     }
+    if r.metadata:
+        found.update(extensions(r.metadata))
+    return found
