@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from escli.errors import NotFound
 from escli.stores.base import RecordedEvent, StreamInfo, records
 from escli.stores.search import DataCondition, Glob, Query, instant, paged_search
 from escli.stores.sqlite.connection import Connections
@@ -132,7 +133,14 @@ class SearchQueries(Connections):
 
     def correlated(self, correlation_id: str) -> list[RecordedEvent]:
         """A seek of the correlation index (schema version 2), in position order; a
-        version 1 store opened read-only holds no metadata (``has_metadata``)."""
+        version 1 store opened read-only holds no metadata: ``NotFound`` saying so."""
+        self._connect(create=False)  # sets has_metadata
+        if not self.has_metadata:
+            raise NotFound(
+                f"store {self.path} holds no metadata: it was written before escli kept "
+                "any (schema version 1) and is opened read-only; open it writable once "
+                "to migrate it"
+            )
         sql = f"{_SELECT} WHERE json_extract(metadata, '$.correlationid') = ? ORDER BY position"
         return list(records(self._rows(sql, (correlation_id,))))
 
