@@ -16,9 +16,9 @@ from escli.cloudevents.times import sdk_time
 from escli.cloudevents.validate import validate_event
 from escli.errors import StoreError
 from escli.stores.base import MAX_GENERATION, Metadata, RecordedEvent, past_max_generation
-from escli.stores.metadata import CAUSATION, COMMAND, CORRELATION
+from escli.stores.metadata import ordered as extensions
 
-__all__ = ["attributes", "extensions", "to_json"]
+__all__ = ["attributes", "to_json"]
 
 # The SDK writes ``json.dumps(attributes + data)``: ensure_ascii, separators ", " and ": ".
 # Every piece written by one encoder with those options gives the same bytes. (No circular
@@ -104,17 +104,6 @@ def _encode_data(data: dict[str, Any]) -> str:
         else:
             return _encode(data)  # nested values, NaN and infinities, subclasses
     return "{" + ", ".join(parts) + "}"
-
-
-_FIRST: Final = (CAUSATION, CORRELATION, COMMAND)
-
-
-def extensions(metadata: Metadata) -> list[tuple[str, str]]:
-    """An event's metadata as the extension attributes it is written as, in one order
-    whatever the store kept (PostgreSQL's jsonb reorders keys): causation, correlation and
-    command first, then the other pairs by name."""
-    first = [(k, metadata[k]) for k in _FIRST if k in metadata]
-    return first + sorted((k, v) for k, v in metadata.items() if k not in _FIRST)
 
 
 def _encode_metadata(metadata: Metadata) -> str:

@@ -36,6 +36,7 @@ __all__ = [
     "RESERVED",
     "Why",
     "check_id",
+    "ordered",
     "parse_meta",
 ]
 
@@ -62,6 +63,14 @@ ESCLI_EXTENSIONS: Final = frozenset({"typeversion", "generation"})
 # Names a ``--meta`` pair may not take.
 RESERVED: Final = CONTEXT_ATTRIBUTES | ESCLI_EXTENSIONS | {CAUSATION, CORRELATION, COMMAND}
 _KEY: Final = re.compile("[a-z0-9]{1,20}")
+
+
+def ordered(metadata: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The pairs in one order whatever the store kept (PostgreSQL's jsonb reorders keys):
+    causation, correlation and command first, then the others by name."""
+    named = (CAUSATION, CORRELATION, COMMAND)
+    first = [(k, metadata[k]) for k in named if k in metadata]
+    return first + sorted((k, v) for k, v in metadata.items() if k not in named)
 
 
 def check_id(option: str, value: str) -> str:
