@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from escli.app.dispatch import dispatch
 from escli.domain.model import Domain
 from escli.domain.words import build_command
+from escli.stores import open_store as escli_open_store
 from escli.stores.base import Store
 from escli.stores.metadata import Why
 from tests.conftest import needs_esdb_client, open_store
@@ -88,3 +90,79 @@ def test_a_correlation_spans_streams_in_order(store: Store, combat: Domain) -> N
         (f"combat-{a}", 2),
     ]
     assert len({r.metadata["causationid"] for r in found if r.metadata}) == 3
+
+
+@needs_esdb_client
+def test_eventstoredb_writes_causation_and_correlation_under_its_own_names_too(
+    esdb_url: str,
+) -> None:
+    import json
+
+    from escli.stores.eventstoredb import load_client_api
+
+    api = load_client_api()
+    raw = api.client_class(esdb_url)
+    try:
+        store = open_store(esdb_url)
+        stream = unique_stream()
+        pairs = {"causationid": "c-1", "correlationid": "o-1", "command": "Attack"}
+        store.append(stream, [new()._replace(metadata=pairs)], 0)
+        (event,) = raw.get_stream(stream)
+        written = json.loads(event.metadata)
+        assert {k: written[k] for k in ("$causationId", "$correlationId", *pairs)} == {
+            "$causationId": "c-1",
+            "$correlationId": "o-1",
+            **pairs,
+        }
+        # An event another client wrote with only the server's names reads as escli's.
+        other = unique_stream()
+        raw.append_to_stream(
+            other,
+            current_version=api.no_stream,
+            events=[
+                api.new_event(
+                    type="combat.EntityAttacked",
+                    data=b'{"entity_id": "ogre", "damage": 1}',
+                    metadata=b'{"$correlationId": "o-2", "$causationId": "c-2"}',
+                )
+            ],
+        )
+        (read,) = store.read(other)
+        assert dict(read.metadata or {}) == {"causationid": "c-2", "correlationid": "o-2"}
+    finally:
+        raw.close()
+
+
+def test_openers_racing_to_migrate_a_v1_sqlite_store_all_succeed(tmp_path: Path) -> None:
+    import sqlite3
+    import threading
+    from contextlib import closing
+
+    from tests.cli.test_trace import V1_SCHEMA
+
+    path = tmp_path / "old.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.executescript(V1_SCHEMA)
+    errors: list[BaseException] = []
+    start = threading.Barrier(8)
+
+    def open_and_write(n: int) -> None:
+        try:
+            start.wait()
+            store = escli_open_store(f"sqlite:///{path}")
+            try:
+                store.append(f"combat-w{n}", [new()._replace(metadata={"correlationid": "r"})], 0)
+            finally:
+                store.close()
+        except BaseException as e:  # reported below
+            errors.append(e)
+
+    threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+    assert len(open_store(f"sqlite:///{path}").correlated("r")) == 8
