@@ -26,6 +26,7 @@ from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, StoreError
 from escli.jsontext import data_values
 from escli.stores.base import NewEvent, RecordedEvent
+from escli.stores.metadata import RESERVED
 from tests.test_startup import probe
 
 SCHEMA_PATH = (
@@ -230,6 +231,12 @@ instants = st.datetimes(
 )
 
 
+# Metadata names as ``--meta`` takes them (and the three escli writes).
+metadata_names = st.from_regex("[a-z0-9]{1,20}", fullmatch=True).filter(
+    lambda name: name not in RESERVED - {"causationid", "correlationid", "command"}
+)
+
+
 @st.composite
 def records(draw: st.DrawFn) -> RecordedEvent:
     data = draw(combat_data)
@@ -244,6 +251,7 @@ def records(draw: st.DrawFn) -> RecordedEvent:
         data=data,
         recorded_at=draw(instants).isoformat(timespec="microseconds"),
         position=1,
+        metadata=draw(st.none() | st.dictionaries(metadata_names, printable, max_size=4)),
     )
 
 
@@ -377,6 +385,7 @@ def test_reading_a_written_line_gives_back_the_record(record: RecordedEvent) -> 
         record.data,
     )
     assert sdk_time(event.recorded_at) == sdk_time(record.recorded_at)
+    assert dict(event.metadata or {}) == dict(record.metadata or {})
 
 
 @settings(max_examples=500, database=None)
