@@ -415,6 +415,19 @@ def test_the_fast_paths_are_taken_for_exported_lines(combat: Domain, monkeypatch
     assert [e.event_id for e in parser.events] == [RECORD.event_id, "e2", "e5", "e6", "e7"]
 
 
+def test_the_fast_paths_read_lines_with_metadata(combat: Domain, monkeypatch: Any) -> None:
+    why = {"causationid": "c-1", "correlationid": "o-7", "command": "Attack", "user": "ann"}
+    with_why = RECORD._replace(metadata=why)
+    parser = EventParser([combat])
+    parser.add_line(to_json(with_why), 1)
+    monkeypatch.setattr(parser, "check", None)  # the general path would fail now
+    parser.add_line(to_json(with_why._replace(generation=4, event_id="e2")), 2)
+    chunk = [to_json(with_why._replace(generation=g, event_id=f"e{g}")) for g in (5, 6)]
+    chunk.append(to_json(RECORD._replace(generation=7, event_id="e7")))
+    assert parser.add_lines(chunk, 3)
+    assert [e.metadata for e in parser.events] == [why, why, why, why, None]
+
+
 GOOD = to_json(RECORD._replace(event_id="e2"))
 
 
