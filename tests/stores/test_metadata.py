@@ -166,3 +166,36 @@ def test_openers_racing_to_migrate_a_v1_sqlite_store_all_succeed(tmp_path: Path)
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
     assert len(open_store(f"sqlite:///{path}").correlated("r")) == 8
+
+
+@needs_esdb_client
+def test_eventstoredb_traces_through_its_bc_stream_when_the_server_keeps_one(
+    esdb_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server's ``$by_correlation_id`` projection (which the in-process server has not)
+    links each event to ``$bc-<id>``: read with its links resolved, in position order."""
+    import json
+    from types import SimpleNamespace
+
+    from escli.stores.eventstoredb import EventStoreDBStore
+
+    def resolved(position: int, stream: str) -> SimpleNamespace:
+        meta = {"source": "s", "type_version": "1.0", "correlationid": "o-1"}
+        return SimpleNamespace(
+            stream_name=stream, stream_position=0, metadata=json.dumps(meta).encode(),
+            data=b'{"entity_id": "x"}', id=uuid.uuid4(), type="combat.EntityDied",
+            recorded_at=None, commit_position=position, is_resolved_event=True,
+        )  # fmt: skip
+
+    asked: list[tuple[str, bool]] = []
+
+    def get_stream(name: str, *, resolve_links: bool = False, **_: object) -> list[object]:
+        asked.append((name, resolve_links))
+        return [resolved(20, "combat-b"), resolved(10, "combat-a")]
+
+    store = EventStoreDBStore(esdb_url)
+    monkeypatch.setattr(store, "_connected", lambda: SimpleNamespace(get_stream=get_stream))
+    found = store.correlated("o-1")
+    assert asked == [("$bc-o-1", True)]
+    assert [(r.stream, r.position) for r in found] == [("combat-a", 10), ("combat-b", 20)]
+    store.close()
