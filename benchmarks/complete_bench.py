@@ -45,7 +45,7 @@ def fill_sqlite(path: Path, streams: int) -> str:
     with sqlite3.connect(path) as conn:
         conn.executemany(
             "INSERT INTO events VALUES (?, 1, ?, ?, 'combat.EntitySpawned', '1.0', 's', "
-            "'2026-01-01T00:00:00Z', '{}')",
+            "'2026-01-01T00:00:00Z', '{}', NULL)",
             ((f"combat-e{n:07}", n + 1, str(uuid.uuid4())) for n in range(streams)),
         )
     return url

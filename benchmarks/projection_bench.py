@@ -65,7 +65,7 @@ def fill(path: Path, events: int, streams: int) -> str:
             )
         )
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", rows)
     return url
 
 

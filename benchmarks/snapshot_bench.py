@@ -64,7 +64,8 @@ def fill(path: Path, stream: str, events: int) -> str:
     store.close()
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
         conn.executemany(
-            f"INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, '{SOURCE}', '2026-01-01T00:00:00Z', ?)",
+            f"INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, '{SOURCE}',"
+            " '2026-01-01T00:00:00Z', ?, NULL)",
             ((s, g, g, i, t, v, d) for s, g, i, t, v, d in rows(stream, events)),
         )
     return url

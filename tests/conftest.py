@@ -89,8 +89,9 @@ def escli(store_url: str, monkeypatch: pytest.MonkeyPatch) -> Run:
 # An event line's short id and time (``replay --steps``, ``follow``): the one part of a
 # human view that differs between runs. ``masked`` puts placeholders in their place, so a
 # test compares everything else exactly and still fails if either is missing.
+# (An event line may hang from a tree's guides, as ``escli trace`` draws them.)
 _ID_AND_TIME = re.compile(
-    r"(?m)^(\s*(?:\S+\s+)?\d+)  (…?[0-9a-fA-F]{7}|\S{1,20})  "
+    r"(?m)^([\s│├└─]*(?:\S+\s+)?\d+)  (…?[0-9a-fA-F]{7}|\S{1,20})  "
     r"(\d\d:\d\d:\d\d {4}|[A-Z][a-z]{2} \d\d \d\d:\d\d|\d{4}-\d\d-\d\d  )  "
 )
 

@@ -23,6 +23,7 @@ from escli.domain.codec import encode
 from escli.domain.model import Domain, applied, event_meta
 from escli.errors import ConcurrencyConflict
 from escli.stores.base import NewEvent, RecordedEvent, Store, Transactional, new_event_id
+from escli.stores.metadata import Why
 from escli.stores.snapshots import Snapshot
 
 if TYPE_CHECKING:
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from escli.sinks.base import Delivery, Sink
 
 __all__ = ["DispatchResult", "dispatch", "dispatch_once", "new_event"]
+
+NO_WHY = Why()  # no ids given: a fresh causation id, correlated to itself
 
 
 class DispatchResult(NamedTuple):
@@ -50,13 +53,17 @@ class DispatchResult(NamedTuple):
     projected: tuple[Caught, ...] = ()  # the projections updated in the append's transaction
 
 
-def new_event(event: Any, data: dict[str, Any] | None = None) -> NewEvent:
+def new_event(
+    event: Any, data: dict[str, Any] | None = None, metadata: dict[str, str] | None = None
+) -> NewEvent:
     """A domain event as the store's ``NewEvent``, with a fresh id; ``data`` is its encoded
-    data when that is already at hand."""
+    data when that is already at hand, ``metadata`` why it happened (``Why.metadata``)."""
     meta = event_meta(event)
     if data is None:
         data = encode(event)
-    return NewEvent(meta.event_type, meta.version, meta.source, data, new_event_id())
+    return NewEvent(
+        meta.event_type, meta.version, meta.source, data, new_event_id(), None, metadata
+    )
 
 
 def decide(domain: Domain, command: Any, state: Any) -> tuple[list[tuple[Any, Any]], Any]:
@@ -92,13 +99,20 @@ def dispatch(
     snapshots: SnapshotPolicy = DEFAULT_POLICY,
     retry: int = 0,
     projections: Sequence[Projection] = (),
+    why: Why = NO_WHY,
 ) -> DispatchResult:
     """``dispatch_once``, and up to ``retry`` more times when the stream moved between the
     read and the append (``ConcurrencyConflict``): each time the stream is read again and
     the command handled again against what it now holds, after a wait (backoff with
     jitter, ``RETRY_*``). A rejection is never retried: the domain said no to the state it
-    saw, and a state that moved since is a new question only the caller may ask."""
+    saw, and a state that moved since is a new question only the caller may ask.
+
+    Every attempt carries the same causation id (``why``'s, else one made up here): a retry
+    is the same command handled again, not another one."""
     import time
+
+    if why.causation_id is None:
+        why = why._replace(causation_id=new_event_id())
 
     deadline = time.monotonic() + RETRY_WITHIN_S
     for attempt in range(retry + 1):
@@ -111,6 +125,7 @@ def dispatch(
                 dry_run=dry_run,
                 snapshots=snapshots,
                 projections=projections,
+                why=why,
             )
         except ConcurrencyConflict:
             if attempt == retry or time.monotonic() >= deadline:
@@ -132,6 +147,7 @@ def dispatch_once(
     dry_run: bool = False,
     snapshots: SnapshotPolicy = DEFAULT_POLICY,
     projections: Sequence[Projection] = (),
+    why: Why = NO_WHY,
 ) -> DispatchResult:
     """Handle ``command`` against its stream's current state and append what it emits.
 
@@ -151,6 +167,10 @@ def dispatch_once(
     so their rows never lag behind a dispatch that succeeded: only on a store that keeps
     views and has transactions (SQLite, PostgreSQL, memory), and refused, before anything is
     read, for a projection whose code changed since its rows were built.
+
+    Every event carries the dispatch's metadata (``escli.stores.metadata``): its causation
+    id (``why``'s, else a fresh UUID), correlation id (``why``'s, else the causation id), the
+    command's name and ``why``'s free pairs.
     """
     if projections:
         from escli.app.projections import check_inline
@@ -165,7 +185,8 @@ def dispatch_once(
         return DispatchResult(
             stream, command, before, after, events, [], [], dry_run, folded=folded
         )
-    new = [new_event(event, data) for event, data in checked]
+    metadata = why.metadata(command, why.causation_id or new_event_id())
+    new = [new_event(event, data, metadata) for event, data in checked]
     targets = [sink.url for sink in sinks]
     snapshot = None
     if due(domain, folded, snapshots, len(new)):

@@ -45,6 +45,7 @@ COMMANDS = {
     "view": "escli.cli.projections:view",
     "pending": "escli.cli.pending:pending",
     "stats": "escli.cli.stats:stats",
+    "trace": "escli.cli.trace:trace",
 }
 
 

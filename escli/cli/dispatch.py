@@ -12,6 +12,7 @@ from escli.cli.complete import (
     complete_targets,
     complete_words,
 )
+from escli.cli.why import why_of, why_options
 
 HELP = ("--help", "-h")
 
@@ -137,6 +138,7 @@ def _help_words(args: list[str]) -> set[int]:
     help="Update projection NAME (combat.roster) in the dispatch's own transaction "
     "(repeatable; SQLite and PostgreSQL). Default: the project file's projections.",
 )
+@why_options
 @snapshot_options
 @common_options
 @pass_app
@@ -151,6 +153,9 @@ def dispatch(
     no_snapshots: bool,
     snapshot_every: int | None,
     projection_names: tuple[str, ...],
+    causation_id: str | None,
+    correlation_id: str | None,
+    meta: tuple[str, ...],
 ) -> None:
     """Handle a command and append the events it emits to its stream.
 
@@ -159,12 +164,15 @@ def dispatch(
     written). ARGS fill the command's fields in order, or by name as --field value.
     'escli dispatch DOMAIN --help' lists a domain's commands, and
     'escli dispatch DOMAIN COMMAND --help' shows a command's fields and an example.
+    Every event keeps why it happened in its metadata: a causation id (the command's),
+    a correlation id (the piece of work) and the command's name ('escli trace ID').
 
     \b
     Example:
       escli dispatch combat attack ogre 150
       escli dispatch combat spawn --entity-id dragon --hitpoints 2000
       escli dispatch combat heal ogre 50 --to sqlite:///mirror.db
+      escli dispatch combat attack ogre 50 --correlation-id order-7 --meta user=ann
     """
     from escli.app.dispatch import dispatch as run
     from escli.cli.render import dispatch_json, dispatch_view
@@ -178,6 +186,7 @@ def dispatch(
             f"{', '.join(domain.commands)}; see 'escli dispatch {domain.name} --help')"
         )
     command = build_command(domain, command_name, words)
+    why = why_of(causation_id, correlation_id, meta)
     sinks = app.open_targets(app.default_targets(targets))
     policy = app.snapshot_policy(use=not no_snapshots, every=0 if no_snapshots else snapshot_every)
     projections = app.inline_projections(projection_names)
@@ -190,6 +199,7 @@ def dispatch(
         snapshots=policy,
         retry=retry,
         projections=projections,
+        why=why,
     )
     if result.folded is not None:
         app.detail(result.folded.summary(result.stream))

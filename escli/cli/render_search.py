@@ -20,6 +20,7 @@ from escli.cli.render import (
 )
 from escli.cli.shorten import short_id, short_time
 from escli.domain.codec import encode
+from escli.stores.metadata import ordered
 
 if TYPE_CHECKING:
     from escli.app.search import EventShown
@@ -53,6 +54,7 @@ def event_json(shown: EventShown) -> dict[str, Any]:
     """The event whole (as ``recorded_json``), and ``state``: before and after, with the
     fields it ``changed`` (``[old, new]``), or None with ``why``."""
     out = recorded_json(shown.recorded)
+    out["metadata"] = dict(shown.recorded.metadata or {})
     step = shown.step
     if step is None:
         return {**out, "state": None, "why": shown.why}
@@ -79,6 +81,9 @@ def event_view(shown: EventShown) -> Iterable[Any]:
             ["time", r.recorded_at],
         ]
     )
+    if r.metadata:
+        yield "metadata"
+        yield columns([[name, value] for name, value in ordered(r.metadata)])
     yield "data"
     yield Text("\n".join("  " + line for line in json.dumps(r.data, indent=2).splitlines()))
     step = shown.step

@@ -4,6 +4,7 @@ import click
 
 from escli.cli.app import App, common_options, pass_app
 from escli.cli.complete import complete_files
+from escli.cli.why import why_of, why_options
 
 
 @click.command()
@@ -16,16 +17,26 @@ from escli.cli.complete import complete_files
     default=0,
     help="Retry a step up to N times when its stream moved meanwhile (as dispatch --retry).",
 )
+@why_options
 @common_options
 @pass_app
-def run(app: App, files: tuple[str, ...], keep_going: bool, retry: int) -> None:
+def run(
+    app: App,
+    files: tuple[str, ...],
+    keep_going: bool,
+    retry: int,
+    causation_id: str | None,
+    correlation_id: str | None,
+    meta: tuple[str, ...],
+) -> None:
     """Run command scripts: YAML steps with expectations, or one command per line.
 
     FILE may be - for stdin. Every file is checked in full (keys, domains, commands, field
     types, expected event types) before the first step runs. A step that fails its
     expectation, or a command that is rejected without an expected error, stops the run
     (unless --keep-going) and sets the exit code. The store is --store if given, else the
-    script's store:, else the default.
+    script's store:, else the default. Every command of a script shares one correlation id
+    (--correlation-id, else the first command's causation id), kept in its events' metadata.
 
     \b
     Example:
@@ -36,12 +47,13 @@ def run(app: App, files: tuple[str, ...], keep_going: bool, retry: int) -> None:
     from escli.scripts.loading import load_script
     from escli.scripts.running import failure, run_script
 
+    why = why_of(causation_id, correlation_id, meta)
     scripts = [load_script(app.read_text(f), f, app.registry) for f in files]
     passed, errors = 0, []
     for script in scripts:
         store = app.store_for(script.store_url)
         for number, outcome in enumerate(
-            run_script(script, store, keep_going=keep_going, retry=retry), 1
+            run_script(script, store, keep_going=keep_going, retry=retry, why=why), 1
         ):
             if app.json:
                 app.print_json(script_step_json(number, outcome))

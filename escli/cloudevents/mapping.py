@@ -13,7 +13,18 @@ Mapping (a recorded event -> a structured-mode CloudEvent, in this member order)
     datacontenttype  "application/json"
     typeversion      type_version (extension, string)
     generation       generation (extension, integer)
+    causationid      metadata (``escli.stores.metadata``), each pair an extension attribute
+    correlationid    of its own, a string: causation, correlation and command first, then
+    command          the other pairs by name; none for an event without metadata
+    ...
     data             data (the event's fields, a JSON object)
+
+On import, every extension attribute that is not escli's own (``typeversion``,
+``generation``) is read back as a metadata pair, in escli's own files and in other
+producers' (``import --append``) alike: ``causationid``, ``correlationid``, ``command`` and
+any other. A metadata value is a string: an extension attribute of another type (an
+integer, a boolean) is refused with the attribute's name, rather than turned into text that
+would export as a string and no longer round-trip.
 
 ``dataschema`` is not set: escli publishes no schema documents, and an event's schema is
 named by ``type`` + ``typeversion`` (``escli domains DOMAIN`` shows its fields). A URI that
@@ -25,7 +36,10 @@ Writing is ``escli.cloudevents.write``, reading ``escli.cloudevents.parser``, ti
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Final
+
+from escli.stores.metadata import CONTEXT_ATTRIBUTES
 
 __all__ = [
     "BATCH_CONTENT_TYPE",
@@ -36,6 +50,7 @@ __all__ = [
     "SPECVERSION",
     "TYPEVERSION",
     "EventError",
+    "metadata_of",
 ]
 
 SPECVERSION: Final = "1.0"
@@ -61,3 +76,33 @@ KEPT: Final = (
 
 class EventError(ValueError):
     """One event is not an escli event; the message says why (the caller adds where)."""
+
+
+def metadata_of(event: dict[str, object], kept: Collection[str]) -> dict[str, str] | None:
+    """The metadata an imported event carries: its extension attributes that are not in
+    ``kept`` (escli's own, and a ``--stream`` template's), which must be strings; a context
+    attribute escli does not keep is an ``EventError``. None when there are none."""
+    found: dict[str, str] | None = None
+    for name, value in event.items():
+        if name in kept or value is None:
+            continue
+        if name == "data_base64":
+            raise EventError(
+                "data_base64 (binary data) cannot be imported: an escli event's data "
+                "is a JSON object, in data"
+            )
+        if name in CONTEXT_ATTRIBUTES:
+            raise EventError(
+                f"attribute {name!r} has no place in an escli store, which keeps "
+                f"{', '.join(KEPT[:-1])}, extension attributes (as metadata) and data; "
+                "remove it"
+            )
+        if type(value) is not str:
+            raise EventError(
+                f"extension attribute {name!r} is not a string: escli keeps extension "
+                "attributes as the event's metadata, whose values are strings"
+            )
+        if found is None:
+            found = {}
+        found[name] = value
+    return found

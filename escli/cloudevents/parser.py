@@ -20,7 +20,15 @@ from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
 from escli.cloudevents.foreign import Foreign, current_version, dataschema_version
-from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, KEPT, TYPEVERSION, EventError
+from escli.cloudevents.lines import LINE_RE, line_metadata
+from escli.cloudevents.mapping import (
+    DATA_CONTENT_TYPE,
+    GENERATION,
+    KEPT,
+    TYPEVERSION,
+    EventError,
+    metadata_of,
+)
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
 from escli.cloudevents.versions import unknown_type, upcast_checker
@@ -165,32 +173,6 @@ def _surrogate_problem(value: object, pointer: str) -> str | None:
     return f"{where} {problem}: {text!a}"
 
 
-# A line exactly as ``to_json`` writes it, with 'Z' times and no escapes in the strings.
-# The fast paths read these; anything else takes the general path, which gives the same
-# result for these lines (tests check both agree) and the error messages. Source, type,
-# subject and typeversion (groups 2 and 4) are only looked up, among those the general path
-# accepted: it caches none with a '\', so those strings hold no escape either, and '[^"]'
-# (faster than _PLAIN) finds their ends.
-# Printable ASCII but '"' and '\': a JSON string as is. Its repeats are possessive (a little
-# faster): they never hold the '"' that ends them.
-_PLAIN: Final = r"[ !#-\[\]-~]"
-# A date that exists, by the validator's rule (the Gregorian leap years), in escli's range
-# (``escli.times``: with 'Z', any year but 0000): days 29-31 only in the months that have
-# them.
-_DATE: Final = (
-    r"(?!0000)(?:[0-9]{4}-(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])"
-    r"|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
-    r"|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[048]|[2468][048]|[13579][26])00)"
-    r"-02-29)"
-)
-_LINE_RE: Final = re.compile(
-    r'\{"specversion": "1\.0", "id": "(' + _PLAIN + r'++)"'
-    r'(, "source": "[^"]*+", "type": "[^"]*+", "subject": "[^"]*+", "time": ")('
-    + _DATE
-    + r"T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:\.[0-9]{1,6})?)Z\""
-    r'(, "datacontenttype": "application/json", "typeversion": "[^"]*+")'
-    r', "generation": ([1-9][0-9]{0,8}), "data": (\{.*\})\}\n?'
-)
 _groups = re.Match.groups
 _resolved_fields = attrgetter("fields")
 _resolved_stream = attrgetter("stream")
@@ -258,11 +240,13 @@ class EventParser:
         The fast path is the work of the general path for lines as ``to_json`` writes them
         whose source, type, subject and typeversion an earlier line had checked, done with
         C-level ``map`` over the chunk rather than a Python loop per line."""
-        matches = list(map(_LINE_RE.fullmatch, lines))
+        matches = list(map(LINE_RE.fullmatch, lines))
         if self.foreign is not None or not matches or None in matches:
             return False
         plain = cast("list[re.Match[str]]", matches)
-        ids, middles, times, tails, generations, datas = zip(*map(_groups, plain), strict=True)
+        ids, middles, times, tails, generations, metas, datas = zip(
+            *map(_groups, plain), strict=True
+        )
         resolved = list(map(self._line_cache.get, zip(middles, tails, strict=True)))
         if None in resolved:
             return False  # attributes no earlier line had
@@ -272,6 +256,7 @@ class EventParser:
         if _may_hold_lone_surrogate("".join(datas)):
             return False  # data no store can keep, which the general path locates
         try:
+            metadata = list(map(line_metadata, metas))
             values = data_values(datas)
             for _ in map(call, checks, values):
                 pass
@@ -285,7 +270,10 @@ class EventParser:
             stored_times = map(_stored_utc, times)
         fields = map(_resolved_fields, resolved)
         self.events.extend(
-            map(NewEvent._make, map(add, fields, zip(values, ids, stored_times, strict=True)))
+            map(
+                NewEvent._make,
+                map(add, fields, zip(values, ids, stored_times, metadata, strict=True)),
+            )
         )
         self.stream_names.extend(map(_resolved_stream, resolved))
         self.generations.extend(map(int, generations))
@@ -298,7 +286,7 @@ class EventParser:
     def add_line(self, line: str, location: int) -> None:
         """Check one JSON text holding one event (a JSON Lines line, newline optional)."""
         self.count += 1
-        match = None if self.foreign is not None else _LINE_RE.fullmatch(line)
+        match = None if self.foreign is not None else LINE_RE.fullmatch(line)
         if match is not None and self._add_plain(match, location):
             return
         try:
@@ -319,11 +307,12 @@ class EventParser:
 
     def _add_plain(self, match: re.Match[str], location: int) -> bool:
         """``add_lines``'s fast path for one line: False when in any doubt."""
-        event_id, middle, time, tail, generation, data = match.groups()
+        event_id, middle, time, tail, generation, meta, data = match.groups()
         resolved = self._line_cache.get((middle, tail))
         if resolved is None or _may_hold_lone_surrogate(data):
             return False
         try:
+            metadata = line_metadata(meta)
             # A JSON object: the pattern took it from '{' to '}'.
             value = cast("dict[str, Any]", loads_json_object_strict(data))
             if resolved.check is None:  # skipped, but only if it is JSON as the rest
@@ -341,6 +330,7 @@ class EventParser:
                 value,
                 event_id,
                 _stored_utc(time),
+                metadata,
             )
         )
         return True
@@ -371,17 +361,7 @@ class EventParser:
             if problem.severity == "error":
                 raise EventError(_escli_wording(problem, event))
         assert isinstance(event, dict)
-        for name, value in event.items():
-            if name not in self._kept and value is not None:
-                if name == "data_base64":
-                    raise EventError(
-                        "data_base64 (binary data) cannot be imported: an escli event's data "
-                        "is a JSON object, in data"
-                    )
-                raise EventError(
-                    f"attribute {name!r} has no place in an escli store, which keeps "
-                    f"{', '.join(KEPT[:-1])} and data; remove it"
-                )
+        metadata = metadata_of(event, self._kept)
         content_type = event.get("datacontenttype")
         if content_type is not None and not _is_application_json(content_type):
             raise EventError(
@@ -456,7 +436,7 @@ class EventParser:
             if found is None:
                 raise
             raise found from e
-        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time))
+        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time), metadata)
         return generation, new, resolved
 
     def _resolve(self, source: str, event_type: str, subject: str, version: str) -> _Resolved:

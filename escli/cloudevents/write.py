@@ -15,7 +15,8 @@ from escli.cloudevents.mapping import DATA_CONTENT_TYPE, GENERATION, SPECVERSION
 from escli.cloudevents.times import sdk_time
 from escli.cloudevents.validate import validate_event
 from escli.errors import StoreError
-from escli.stores.base import MAX_GENERATION, RecordedEvent, past_max_generation
+from escli.stores.base import MAX_GENERATION, Metadata, RecordedEvent, past_max_generation
+from escli.stores.metadata import ordered as extensions
 
 __all__ = ["attributes", "to_json"]
 
@@ -105,6 +106,10 @@ def _encode_data(data: dict[str, Any]) -> str:
     return "{" + ", ".join(parts) + "}"
 
 
+def _encode_metadata(metadata: Metadata) -> str:
+    return "".join(f", {_encode(k)}: {_encode(v)}" for k, v in extensions(metadata))
+
+
 def to_json(recorded: RecordedEvent) -> str:
     """The recorded event as one structured-mode CloudEvent in JSON, without the SDK.
 
@@ -126,6 +131,7 @@ def to_json(recorded: RecordedEvent) -> str:
             '"',
             _tail(r.type_version, r.stream),
             str(generation),
+            _encode_metadata(r.metadata) if r.metadata else "",
             ', "data": ',
             _encode_data(r.data),
             "}",
@@ -139,7 +145,7 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
     from datetime import datetime
 
     r = recorded
-    return {
+    found: dict[str, Any] = {
         "specversion": SPECVERSION,
         "id": r.event_id,
         "source": r.source,
@@ -150,3 +156,6 @@ def attributes(recorded: RecordedEvent) -> dict[str, Any]:
         TYPEVERSION: r.type_version,
         GENERATION: r.generation,
     }
+    if r.metadata:
+        found.update(extensions(r.metadata))
+    return found

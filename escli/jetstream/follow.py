@@ -7,7 +7,7 @@ import asyncio
 import json
 import signal
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from escli.cloudevents.mapping import EventError
@@ -39,6 +39,7 @@ class Followed(NamedTuple):
     data: dict[str, Any]
     event: Any  # the domain event
     cloud_event: dict[str, Any]  # the CloudEvent as published
+    metadata: Mapping[str, str] | None = None  # its extension attributes (why it happened)
 
 
 class Follower:
@@ -145,6 +146,7 @@ class Follower:
             new.data,
             resolved.decode(new.data),
             document,
+            new.metadata,
         )
 
     def close(self) -> None:

@@ -9,12 +9,13 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 
-from escli.app.dispatch import DispatchResult, dispatch
+from escli.app.dispatch import NO_WHY, DispatchResult, dispatch
 from escli.errors import DomainError, EscliError, ExpectationFailed, in_context
 from escli.scripts.expectations import Expectation
 from escli.scripts.loading import ScenarioSpec, Script, ScriptStep
 from escli.scripts.projecting import scenario_rows
-from escli.stores.base import Store, Transactional
+from escli.stores.base import Store, Transactional, new_event_id
+from escli.stores.metadata import Why
 from escli.stores.namespaced import NamespacedStore
 
 __all__ = [
@@ -40,12 +41,12 @@ class StepOutcome:
         return not self.problems
 
 
-def run_step(step: ScriptStep, store: Store, *, retry: int = 0) -> StepOutcome:
+def run_step(step: ScriptStep, store: Store, *, retry: int = 0, why: Why = NO_WHY) -> StepOutcome:
     """Dispatch one step and compare with its expectation. A step without ``expect`` must
     succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
     not ``EscliError`` (escli's bugs) propagate."""
     try:
-        result = dispatch(step.domain, step.command, store, retry=retry)
+        result = dispatch(step.domain, step.command, store, retry=retry, why=why)
     except DomainError:
         raise
     except EscliError as e:
@@ -56,12 +57,24 @@ def run_step(step: ScriptStep, store: Store, *, retry: int = 0) -> StepOutcome:
 
 
 def run_script(
-    script: Script, store: Store, *, keep_going: bool = False, retry: int = 0
+    script: Script,
+    store: Store,
+    *,
+    keep_going: bool = False,
+    retry: int = 0,
+    why: Why = NO_WHY,
 ) -> Iterator[StepOutcome]:
     """Run the steps in order; stop after the first failure unless ``keep_going``. Each
-    dispatch is retried up to ``retry`` times when its stream moved meanwhile."""
-    for step in script.steps:
-        outcome = run_step(step, store, retry=retry)
+    dispatch is retried up to ``retry`` times when its stream moved meanwhile.
+
+    Every command of the script shares one correlation id: ``why``'s, else the first
+    command's causation id (``why``'s if given, else a fresh UUID); each later command has
+    a fresh causation id of its own."""
+    first = why.causation_id or new_event_id()
+    shared = why.sharing(first)
+    for number, step in enumerate(script.steps):
+        step_why = shared._replace(causation_id=first) if number == 0 else shared
+        outcome = run_step(step, store, retry=retry, why=step_why)
         yield outcome
         if not outcome.ok and not keep_going:
             return

@@ -21,20 +21,32 @@ with ``getattr``), each with its contract test class in ``tests/stores/``:
 - ``HasSchema``: ``init``, the schema created ahead of the first write (SQLite, PostgreSQL).
 
 The last three are runtime-checkable: code asks ``isinstance(store, Transactional)``.
+The records (``NewEvent``, ``RecordedEvent``, ...) live in ``escli.stores.records`` and are
+re-exported here, so that every ``from escli.stores.base import ...`` keeps working.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterable, Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from contextlib import AbstractContextManager
 from itertools import islice
-from typing import Any, NamedTuple, Protocol, Self, runtime_checkable
+from typing import Protocol, Self, runtime_checkable
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
-from escli.jsontext import parse_data
 from escli.stores.counts import VersionCount, count_versions
 from escli.stores.log import LogFromReadAll
+from escli.stores.records import (
+    FoldRow,
+    Metadata,
+    NewEvent,
+    Pending,
+    RecordedEvent,
+    StreamInfo,
+    new_event_id,
+    now_rfc3339,
+    records,
+)
 from escli.stores.search import EventSearch, SearchFromReadAll
 from escli.stores.views import EventLog
 
@@ -45,6 +57,7 @@ __all__ = [
     "EventStore",
     "FoldRow",
     "HasSchema",
+    "Metadata",
     "NewEvent",
     "Outbox",
     "Pending",
@@ -54,7 +67,9 @@ __all__ = [
     "StreamInfo",
     "Transactional",
     "VersionCount",
+    "new_event_id",
     "now_rfc3339",
+    "records",
 ]
 
 
@@ -80,115 +95,6 @@ class DuplicateEventId(StoreError):
         super().__init__()
         wrote_nothing(self, f"event id {event_id} is already stored")
         self.event_id = event_id
-
-
-def records(rows: Iterable[Sequence[Any]]) -> Iterator[RecordedEvent]:
-    """Recorded events from rows of (stream, generation, event id, type, version, source,
-    JSON data text, recorded time, position), the shape the SQL stores select."""
-    for stream, generation, event_id, event_type, version, source, data, at, position in rows:
-        yield RecordedEvent(
-            stream,
-            generation,
-            event_id,
-            event_type,
-            version,
-            source,
-            parse_data(data, stream, generation),
-            at,
-            position,
-        )
-
-
-def new_event_id() -> str:
-    """A random (version 4) UUID string."""
-    import uuid  # lazily: importing uuid costs a few ms of CLI start-up
-
-    return str(uuid.uuid4())
-
-
-def now_rfc3339() -> str:
-    """The current time as RFC 3339 with microseconds and an explicit UTC offset."""
-    from datetime import UTC, datetime
-
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-# Records are NamedTuples rather than dataclasses: cheaper to define (CLI start-up) and to
-# build (one per event on replay).
-
-
-class NewEvent(NamedTuple):
-    """An event about to be appended. ``event_id`` is fixed before the write so that a retried
-    append carries the same ids (stores that deduplicate by id make retries idempotent).
-    ``recorded_at`` is set by import and copy to keep the original time; else the store's now."""
-
-    event_type: str
-    type_version: str
-    source: str
-    data: dict[str, Any]
-    event_id: str
-    recorded_at: str | None = None
-
-    def recorded(
-        self, stream: str, generation: int, recorded_at: str, position: int
-    ) -> RecordedEvent:
-        """This event as a store recorded it (``recorded_at`` already defaulted)."""
-        return RecordedEvent(
-            stream,
-            generation,
-            self.event_id,
-            self.event_type,
-            self.type_version,
-            self.source,
-            self.data,
-            recorded_at,
-            position,
-        )
-
-
-class RecordedEvent(NamedTuple):
-    """An event as a store holds it."""
-
-    stream: str
-    generation: int
-    event_id: str
-    event_type: str
-    type_version: str
-    source: str
-    data: dict[str, Any]
-    recorded_at: str
-    position: int
-
-    def as_new(self) -> NewEvent:
-        """The same event (id and time kept) to append to another store."""
-        return NewEvent(
-            self.event_type,
-            self.type_version,
-            self.source,
-            self.data,
-            self.event_id,
-            self.recorded_at,
-        )
-
-
-class Pending(NamedTuple):
-    """Events of ``stream`` stored but not yet delivered to ``target``."""
-
-    target: str
-    stream: str
-    from_generation: int
-    to_generation: int
-
-
-class StreamInfo(NamedTuple):
-    stream: str
-    generation: int
-    events: int
-
-
-# (generation, event type, type version, data): data is a dict, or the JSON text of one
-# (stores that keep JSON as text hand it over unparsed; the fold parses it).
-FoldRow = tuple[int, str, str, dict[str, Any] | str]
 
 
 @runtime_checkable

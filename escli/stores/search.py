@@ -294,6 +294,12 @@ class EventSearch(Protocol):
         ``GROUP BY`` in SQL, a scan of the log elsewhere."""
         ...
 
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """Every event whose metadata has this ``correlationid``, across streams, in
+        position order (``escli trace``): a seek of an index on SQLite and PostgreSQL, a
+        scan of the log elsewhere (EventStoreDB: its ``$bc-`` stream when it has one)."""
+        ...
+
 
 def _by_id(r: RecordedEvent) -> str:
     return r.event_id
@@ -335,6 +341,13 @@ class SearchFromReadAll:
         for info in self.streams():
             if info.stream.startswith(prefix) and (pattern is None or pattern.matches(info.stream)):
                 yield info
+
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        return [
+            r
+            for r in self.read_all()
+            if r.metadata and r.metadata.get("correlationid") == correlation_id
+        ]
 
     def events_per_day(self) -> list[tuple[str, int]]:
         days: dict[str, int] = {}

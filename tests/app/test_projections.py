@@ -150,7 +150,9 @@ def fill_sqlite(path: Path) -> str:
     url = f"sqlite:///{path}"
     open_store(url).init()  # type: ignore[attr-defined]
     with contextlib.closing(sqlite3.connect(path)) as conn, conn:
-        conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", filled_rows())
+        conn.executemany(
+            "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL)", filled_rows()
+        )
     return url
 
 

@@ -92,7 +92,7 @@ def _long_sqlite(tmp_path: Path, events: int) -> str:
     with closing(sqlite3.connect(tmp_path / "long.db")) as conn, conn:
         conn.executemany(
             "INSERT INTO events VALUES ('combat-wolf', ?, ?, ?, 'combat.EntityAttacked', '2.0',"
-            " 'events://escli/samples/combat', '2026-01-01T00:00:00Z', ?)",
+            " 'events://escli/samples/combat', '2026-01-01T00:00:00Z', ?, NULL)",
             ((g, g, str(uuid.uuid4()), hit) for g in range(2, events + 1)),
         )
     return url

@@ -356,9 +356,10 @@ DEFECTS = [
         "attribute 'dataschema' has no place in an escli store",
     ),
     Defect(
-        "an extension escli does not keep",
-        put("colour", "red"),
-        "attribute 'colour' has no place in an escli store",
+        "an extension that is not a string (metadata values are strings)",
+        put("colour", 5),
+        "extension attribute 'colour' is not a string: escli keeps extension attributes as "
+        "the event's metadata, whose values are strings",
     ),
     Defect(
         "datacontenttype JSON but not application/json",

@@ -344,8 +344,8 @@ BAD: list[tuple[str, str, Any, str, str]] = [
      "v2.0) field damage: expected an integer, got 'x'"),
     ("extra attribute", "jsonl", changed(1, dataschema="https://example.com/s.json"), ":2",
      "attribute 'dataschema' has no place in an escli store, which keeps specversion, id, "
-     "source, type, subject, time, datacontenttype, typeversion, generation and data; "
-     "remove it"),
+     "source, type, subject, time, datacontenttype, typeversion, generation, extension "
+     "attributes (as metadata) and data; remove it"),
     ("missing generation", "jsonl", changed(1, generation=...), ":2",
      "extension attribute 'generation' (the event's place in its stream) is missing"),
     ("bad subject", "jsonl", changed(1, subject="ogre"), ":2",

@@ -23,7 +23,7 @@ def test_init_creates_a_sqlite_store_once(escli: Run, store_url: str, tmp_path: 
     )
     with closing(sqlite3.connect(tmp_path / "events.db")) as conn:
         version = conn.execute("PRAGMA user_version").fetchone()
-    assert version == (1,)
+    assert version == (2,)
     again = escli("init")
     assert (again.exit_code, again.stderr) == (
         0,

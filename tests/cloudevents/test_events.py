@@ -26,6 +26,7 @@ from escli.cloudevents.write import to_json
 from escli.errors import InvalidInput, StoreError
 from escli.jsontext import data_values
 from escli.stores.base import NewEvent, RecordedEvent
+from escli.stores.metadata import RESERVED
 from tests.test_startup import probe
 
 SCHEMA_PATH = (
@@ -230,6 +231,12 @@ instants = st.datetimes(
 )
 
 
+# Metadata names as ``--meta`` takes them (and the three escli writes).
+metadata_names = st.from_regex("[a-z0-9]{1,20}", fullmatch=True).filter(
+    lambda name: name not in RESERVED - {"causationid", "correlationid", "command"}
+)
+
+
 @st.composite
 def records(draw: st.DrawFn) -> RecordedEvent:
     data = draw(combat_data)
@@ -244,6 +251,7 @@ def records(draw: st.DrawFn) -> RecordedEvent:
         data=data,
         recorded_at=draw(instants).isoformat(timespec="microseconds"),
         position=1,
+        metadata=draw(st.none() | st.dictionaries(metadata_names, printable, max_size=4)),
     )
 
 
@@ -377,6 +385,7 @@ def test_reading_a_written_line_gives_back_the_record(record: RecordedEvent) -> 
         record.data,
     )
     assert sdk_time(event.recorded_at) == sdk_time(record.recorded_at)
+    assert dict(event.metadata or {}) == dict(record.metadata or {})
 
 
 @settings(max_examples=500, database=None)
@@ -404,6 +413,19 @@ def test_the_fast_paths_are_taken_for_exported_lines(combat: Domain, monkeypatch
     assert parser.generations == [3, 4, 5, 6, 7]
     assert parser.locations == [1, 2, 3, 4, 5]
     assert [e.event_id for e in parser.events] == [RECORD.event_id, "e2", "e5", "e6", "e7"]
+
+
+def test_the_fast_paths_read_lines_with_metadata(combat: Domain, monkeypatch: Any) -> None:
+    why = {"causationid": "c-1", "correlationid": "o-7", "command": "Attack", "user": "ann"}
+    with_why = RECORD._replace(metadata=why)
+    parser = EventParser([combat])
+    parser.add_line(to_json(with_why), 1)
+    monkeypatch.setattr(parser, "check", None)  # the general path would fail now
+    parser.add_line(to_json(with_why._replace(generation=4, event_id="e2")), 2)
+    chunk = [to_json(with_why._replace(generation=g, event_id=f"e{g}")) for g in (5, 6)]
+    chunk.append(to_json(RECORD._replace(generation=7, event_id="e7")))
+    assert parser.add_lines(chunk, 3)
+    assert [e.metadata for e in parser.events] == [why, why, why, why, None]
 
 
 GOOD = to_json(RECORD._replace(event_id="e2"))

@@ -304,9 +304,9 @@ def test_another_schema_version_is_refused(postgres_schemas: Callable[[], str]) 
     open_store(url).append("combat-ogre", [new()], 0)
     sql(f'UPDATE "{schema_of(url)}".store SET schema_version = 99')
     store = open_store(url)
-    with pytest.raises(StoreError, match="has escli schema version 99; this escli reads 1"):
+    with pytest.raises(StoreError, match="has escli schema version 99; this escli reads 2"):
         store.append("combat-ogre", [new()], 1)
-    sql(f'UPDATE "{schema_of(url)}".store SET schema_version = 1')
+    sql(f'UPDATE "{schema_of(url)}".store SET schema_version = 2')
     assert store.generation("combat-ogre") == 1
 
 

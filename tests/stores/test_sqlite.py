@@ -236,7 +236,8 @@ def test_the_database_itself_refuses_a_second_event_at_a_generation(tmp_path: Pa
     store.close()
     with closing(sqlite3.connect(path)) as conn, pytest.raises(sqlite3.IntegrityError):
         conn.execute(
-            "INSERT INTO events VALUES ('combat-ogre', 1, 99, 'x', 't', '1.0', 's', 'now', '{}')"
+            "INSERT INTO events VALUES"
+            " ('combat-ogre', 1, 99, 'x', 't', '1.0', 's', 'now', '{}', NULL)"
         )
 
 

@@ -16,6 +16,7 @@ from escli.stores.eventstoredb.client import load_client_api
 from escli.stores.eventstoredb.outbox import PendingList, _is_user_stream
 from escli.stores.eventstoredb.snapshots import SnapshotStreams
 from escli.stores.eventstoredb.urls import parse_url
+from escli.stores.metadata import CAUSATION, CORRELATION
 from escli.stores.search import Glob, Query, paged_search
 
 __all__ = ["EventStoreDBStore"]
@@ -34,6 +35,27 @@ def _event_uuid(event_id: str) -> tuple[uuid.UUID, bool]:
     if value.int == 0:  # the server refuses the nil UUID
         return uuid.uuid5(ID_NAMESPACE, event_id), True
     return value, str(value) != event_id
+
+
+# escli's own members of an event's metadata JSON, beside its metadata pairs.
+_OWN = frozenset({"source", "type_version", "recorded_at", "event_id"})
+# Causation and correlation are written twice: as escli's pairs, and under EventStoreDB's
+# own names, which its $by_correlation_id projection reads (``$bc-<id>`` streams).
+_SERVER_NAMES = {CAUSATION: "$causationId", CORRELATION: "$correlationId"}
+
+
+def _metadata(meta: dict[str, Any]) -> dict[str, str] | None:
+    """An event's metadata pairs from its metadata JSON: the string members that are not
+    escli's own nor the server's (``$``), and ``$causationId``/``$correlationId`` as
+    escli's names when an event written by another client has only those."""
+    found = {
+        k: v for k, v in meta.items() if k not in _OWN and not k.startswith("$") and type(v) is str
+    }
+    for ours, theirs in _SERVER_NAMES.items():
+        value = meta.get(theirs)
+        if ours not in found and type(value) is str:
+            found[ours] = value
+    return found or None
 
 
 class EventStoreDBStore(PendingList, SnapshotStreams):
@@ -88,6 +110,7 @@ class EventStoreDBStore(PendingList, SnapshotStreams):
             data,
             recorded_at,
             position if position is not None else -1,  # servers before 22.10 send none
+            _metadata(meta),
         )
 
     def _stream_events(
@@ -225,6 +248,25 @@ class EventStoreDBStore(PendingList, SnapshotStreams):
             lambda after, _: (self._record(e) for e in self._all_events(after, **chosen)), query
         )
 
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """The server's ``$bc-<id>`` stream, its links resolved, when it has one (the
+        ``$by_correlation_id`` system projection, off by default, makes them from
+        ``$correlationId``): a read of that stream only. Else a read of all of ``$all``,
+        whose cost follows the store's size."""
+        client = self._connected()
+        try:
+            links = client.get_stream(
+                f"$bc-{correlation_id}", resolve_links=True, timeout=self._target.timeout
+            )
+        except self._api.not_found:
+            links = None
+        except self._api.error as e:
+            self._raise(e, None)
+        if links:
+            found = [self._record(e) for e in links if e.is_resolved_event]
+            return sorted(found, key=lambda r: r.position)
+        return super().correlated(correlation_id)
+
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         return self._streams(self._server_filter((), pattern, prefix), pattern, prefix)
 
@@ -308,6 +350,11 @@ class EventStoreDBStore(PendingList, SnapshotStreams):
             meta["recorded_at"] = e.recorded_at or now
             if keep_id:
                 meta["event_id"] = e.event_id
+            if e.metadata:
+                meta.update(e.metadata)
+                for ours, theirs in _SERVER_NAMES.items():
+                    if ours in e.metadata:
+                        meta[theirs] = e.metadata[ours]
             metas.append(meta)
             proposed.append(
                 self._api.new_event(

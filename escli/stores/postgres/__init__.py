@@ -8,7 +8,10 @@ Other query items go to libpq unchanged; ``connect_timeout`` defaults to 3 s.
 Schema. The schema holds two tables, created on first append or by ``init`` (idempotent,
 serialised between processes by an advisory lock): ``events`` and ``store``, a one-row table
 with the schema version and the last position handed out. A schema that holds something
-else, or another version, is refused with a ``StoreError`` and never altered. Reading a
+else, or another version, is refused with a ``StoreError`` and never altered; the one
+exception is escli's own version 1, migrated to 2 when first opened (each event's
+``metadata jsonb`` and an index on its correlation id, ``escli.stores.metadata``; added
+idempotently under the same advisory lock, so racing openers are safe). Reading a
 schema that does not exist reads empty and creates nothing, as with SQLite.
 
 Concurrency. ``events`` has PRIMARY KEY (stream, generation): of two writers racing for one

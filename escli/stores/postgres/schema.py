@@ -15,7 +15,7 @@ from escli.stores.postgres.connection import Connection, Connections
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # Rows per FETCH from a server-side cursor: big enough that round trips do not dominate.
 ITERSIZE = 2000
 
@@ -35,6 +35,7 @@ _SHAPE = {
         ("recorded_at", "timestamp with time zone"),
         ("recorded_at_given", "text"),
         ("data", "json"),
+        ("metadata", "jsonb"),
     ],
     "pending": [
         ("target", "text"),
@@ -59,10 +60,12 @@ CREATE TABLE {s}.events (
     recorded_at       timestamptz NOT NULL,
     recorded_at_given text,
     data              json        NOT NULL,
+    metadata          jsonb,
     CONSTRAINT events_pkey PRIMARY KEY (stream, generation),
     CONSTRAINT events_position_key UNIQUE (position),
     CONSTRAINT events_event_id_key UNIQUE (event_id)
 );
+CREATE INDEX events_correlation ON {s}.events ((metadata->>'correlationid'));
 CREATE TABLE {s}.store (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     schema_version integer NOT NULL,
@@ -77,6 +80,16 @@ CREATE TABLE {s}.pending (
     CONSTRAINT pending_pkey PRIMARY KEY (target, stream)
 );
 """
+
+
+# Version 1 to 2: each event's metadata (``escli.stores.metadata``; NULL for none) and the
+# index of correlation ids (``escli trace``). Idempotent, run under the schema's lock.
+_MIGRATE_V1 = """
+ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS metadata jsonb;
+CREATE INDEX IF NOT EXISTS events_correlation ON {s}.events ((metadata->>'correlationid'));
+UPDATE {s}.store SET schema_version = 2;
+"""
+_V1_EVENTS = _SHAPE["events"][:-1]
 
 
 class Schema(Connections):
@@ -105,7 +118,10 @@ class Schema(Connections):
                 f"schema {self.schema!r} in {self.where}/{self.database} is not an escli store "
                 f"(it holds {', '.join(sorted(tables))}); choose another with ?schema=NAME"
             )
+        old = tables.get("events") == _V1_EVENTS
         for table, columns in _SHAPE.items():
+            if table == "events" and old:
+                continue
             if tables.get(table) != columns:
                 found = ", ".join(f"{c} {t}" for c, t in tables.get(table, [])) or "missing"
                 raise StoreError(
@@ -118,11 +134,24 @@ class Schema(Connections):
                 f"schema {self.schema!r} in {self.where}/{self.database}: "
                 "table store is empty (not an escli store)"
             )
+        if old and row[0] == 1:
+            return self._migrate(conn)
         if row[0] != SCHEMA_VERSION:
             raise StoreError(
                 f"schema {self.schema!r} in {self.where}/{self.database} has escli schema "
                 f"version {row[0]}; this escli reads {SCHEMA_VERSION}"
             )
+        return True
+
+    def _migrate(self, conn: Connection) -> bool:
+        """A version 1 store made version 2, once: under the lock ``_create`` takes, the
+        statements are idempotent and a racing opener finds the work done."""
+        with conn.transaction():
+            conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                (f"escli schema {self.schema}",),
+            )
+            conn.execute(_MIGRATE_V1.format(s=self._s))
         return True
 
     def _create(self, conn: Connection) -> bool:

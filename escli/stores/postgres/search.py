@@ -30,7 +30,7 @@ __all__ = ["SearchQueries"]
 _UTC = """to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"+00:00"')"""
 _COLUMNS = (
     "stream, generation, event_id, event_type, type_version, source, data::text,"
-    f" coalesce(recorded_at_given, {_UTC}), position"
+    f" coalesce(recorded_at_given, {_UTC}), position, metadata::text"
 )
 _NUMBER = (
     "CASE json_typeof(data->%s::text) WHEN 'number' THEN (data->>%s::text)::{cast}"
@@ -123,6 +123,14 @@ class SearchQueries(Schema):
         )
         found = records(self._rows(sql, (*id_range(prefix), limit)))
         return [r for r in found if r.event_id.startswith(prefix)]
+
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """A scan of the ``events_correlation`` index, in position order."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM {self._s}.events"
+            " WHERE metadata->>'correlationid' = %s ORDER BY position"
+        )
+        return list(records(self._rows(sql, (correlation_id,))))
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)

@@ -35,6 +35,7 @@ from escli.stores.postgres.schema import _UTC_TEXT
 from escli.stores.postgres.search import SearchQueries
 from escli.stores.postgres.urls import _first_line, parse_url
 from escli.stores.postgres.views import ViewTables
+from escli.stores.records import metadata_json
 from escli.times import RANGE, out_of_range
 from escli.urls import mask_url, secrets_hidden
 
@@ -52,15 +53,15 @@ WITH current AS (
     RETURNING last_position - %(n)s AS base, now() AS at
 ), inserted AS (
     INSERT INTO {s}.events (stream, generation, position, event_id, event_type, type_version,
-                            source, recorded_at, recorded_at_given, data)
+                            source, recorded_at, recorded_at_given, data, metadata)
     SELECT %(stream)s, %(expected)s + e.n, c.base + e.n, e.event_id, e.event_type,
            e.type_version, e.source, coalesce(e.recorded_at::timestamptz, c.at),
-           e.recorded_at_given, e.data::json
+           e.recorded_at_given, e.data::json, e.metadata::jsonb
     FROM counter AS c, unnest(%(ids)s::text[], %(types)s::text[], %(versions)s::text[],
                               %(sources)s::text[], %(times)s::text[], %(given)s::text[],
-                              %(data)s::text[])
+                              %(data)s::text[], %(metas)s::text[])
         WITH ORDINALITY AS e(event_id, event_type, type_version, source, recorded_at,
-                             recorded_at_given, data, n)
+                             recorded_at_given, data, metadata, n)
 ){pending}
 SELECT current.generation, c.base, {now},
        CASE WHEN c.base IS NOT NULL THEN pg_notify(%(channel)s, %(payload)s) END
@@ -69,7 +70,9 @@ FROM current LEFT JOIN counter AS c ON true
 
 _RECORD_COLUMNS = (
     "generation, event_id, event_type, type_version, source, data::text, "
-    "coalesce(recorded_at_given, {}), position".format(_UTC_TEXT.format("recorded_at"))
+    "coalesce(recorded_at_given, {}), position, metadata::text".format(
+        _UTC_TEXT.format("recorded_at")
+    )
 )
 
 
@@ -290,6 +293,7 @@ class PostgresStore(ViewTables, SearchQueries):
             "times": times,
             "given": given,
             "data": [json.dumps(e.data, separators=(",", ":"), ensure_ascii=False) for e in events],
+            "metas": [metadata_json(e.metadata) for e in events],
             # One row per target: ON CONFLICT cannot update a row twice in one statement.
             "targets": list(dict.fromkeys(pending_for)),
             "channel": self._channel,

@@ -14,6 +14,13 @@ Events are clustered by (stream, generation) (a WITHOUT ROWID table), so replayi
 reads neighbouring pages. The global ``position`` is assigned inside the write transaction
 (max + 1), which the write lock serialises.
 
+Schema version 2 keeps each event's metadata (``escli.stores.metadata``) as JSON text in
+``events.metadata`` (NULL: none), with an expression index on its correlation id for
+``escli trace``. A version 1 file is migrated when opened writable (the column and the index
+added and ``user_version`` set in one ``BEGIN IMMEDIATE`` that checks the version again, so
+racing openers are safe); opened read-only, it is read through a temporary view that gives
+every event no metadata.
+
 The file is in WAL mode (readers never block the writer) with ``synchronous=FULL``: a
 dispatch that printed its result survives a power cut, at the cost of one fsync per append.
 

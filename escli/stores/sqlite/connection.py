@@ -16,7 +16,7 @@ from escli.stores.base import BaseStore
 
 __all__ = ["BUSY_TIMEOUT_S", "SCHEMA_VERSION", "Connections"]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_S = 30.0
 
 # The events' rows are kept in the order of their position (the table's rowid), with the
@@ -27,8 +27,22 @@ BUSY_TIMEOUT_S = 30.0
 # interleaved streams: a projection's catch-up 1.4x faster than with rows kept by stream
 # (benchmarks/projection_bench.py); a stream written in one run replays as fast, and a
 # 40,000-event stream among 160,000 events of others about 15% slower. Stores made
-# before this (rows by (stream, generation), ``WITHOUT ROWID``) have the same columns and
-# schema version, and every query reads both; ``escli copy`` into a new store moves one.
+# by an earlier escli (rows by (stream, generation), ``WITHOUT ROWID``) keep that layout
+# (version 2 adds a column to either), and every query reads both; ``escli copy`` into a
+# new store moves one.
+
+# Version 2 adds each event's metadata (``escli.stores.metadata``: JSON text, NULL for an
+# event that has none) and an index of correlation ids, for ``escli trace``.
+_METADATA = """
+ALTER TABLE events ADD COLUMN metadata TEXT;
+CREATE INDEX events_correlation ON events (json_extract(metadata, '$.correlationid'));
+PRAGMA user_version = 2;
+"""
+# A version 1 store opened read-only cannot be migrated: its connection sees ``events``
+# through this temporary view (temp objects come first in name lookup), with no metadata,
+# so that every query reads it unchanged.
+_V1_VIEW = "CREATE TEMP VIEW events AS SELECT *, NULL AS metadata FROM main.events"
+
 SCHEMA = """
 CREATE TABLE events (
     stream       TEXT    NOT NULL,
@@ -40,8 +54,10 @@ CREATE TABLE events (
     source       TEXT    NOT NULL,
     recorded_at  TEXT    NOT NULL,
     data         TEXT    NOT NULL,
+    metadata     TEXT,
     UNIQUE (stream, generation)
 );
+CREATE INDEX events_correlation ON events (json_extract(metadata, '$.correlationid'));
 CREATE TABLE pending (
     target          TEXT    NOT NULL,
     stream          TEXT    NOT NULL,
@@ -49,7 +65,7 @@ CREATE TABLE pending (
     to_generation   INTEGER NOT NULL,
     PRIMARY KEY (target, stream)
 ) WITHOUT ROWID;
-PRAGMA user_version = 1;
+PRAGMA user_version = 2;
 """
 
 
@@ -184,11 +200,32 @@ class Connections(BaseStore):
                             conn.execute(statement)
                     self._created = True
             version = SCHEMA_VERSION
+        if version == 1:
+            self._migrate(conn)
+            version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             raise StoreError(
                 f"store {self.path} has schema version {version}; this escli reads {SCHEMA_VERSION}"
             )
         conn.execute("PRAGMA synchronous=FULL")
+
+    # Whether this store's events can hold metadata (False: version 1, read-only).
+    has_metadata = True
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        """A version 1 store made version 2 (the metadata column and its index), in one
+        write transaction that checks the version again: of openers racing, the first
+        migrates and the others find it done. Read-only: read through ``_V1_VIEW``."""
+        if self.read_only:
+            conn.execute(_V1_VIEW)
+            self.has_metadata = False
+            return
+        with _immediate(conn):
+            (version,) = conn.execute("PRAGMA user_version").fetchone()
+            if version == 1:
+                for statement in _METADATA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
 
     def _rows(self, sql: str, params: tuple[Any, ...] = ()) -> Iterator[Any]:
         """The rows of a read query, streamed; none when the file does not exist yet."""

@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
+from escli.errors import NotFound
 from escli.stores.base import RecordedEvent, StreamInfo, records
 from escli.stores.search import DataCondition, Glob, Query, id_range, instant, paged_search
 from escli.stores.sqlite.connection import Connections
@@ -35,7 +36,7 @@ __all__ = ["SearchQueries"]
 
 _SELECT = (
     "SELECT stream, generation, event_id, event_type, type_version, source, data,"
-    " recorded_at, position FROM events"
+    " recorded_at, position, metadata FROM events"
 )
 _NUMERIC = "('integer', 'real', 'true', 'false')"
 _SLACK = timedelta(milliseconds=2)  # julianday reads milliseconds; Python decides the rest
@@ -133,6 +134,19 @@ class SearchQueries(Connections):
     def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
         sql = f"{_SELECT} WHERE event_id >= ? AND event_id < ? ORDER BY event_id LIMIT ?"
         return list(records(self._rows(sql, (*id_range(prefix), limit))))
+
+    def correlated(self, correlation_id: str) -> list[RecordedEvent]:
+        """A seek of the correlation index (schema version 2), in position order; a
+        version 1 store opened read-only holds no metadata: ``NotFound`` saying so."""
+        self._connect(create=False)  # sets has_metadata
+        if not self.has_metadata:
+            raise NotFound(
+                f"store {self.path} holds no metadata: it was written before escli kept "
+                "any (schema version 1) and is opened read-only; open it writable once "
+                "to migrate it"
+            )
+        sql = f"{_SELECT} WHERE json_extract(metadata, '$.correlationid') = ? ORDER BY position"
+        return list(records(self._rows(sql, (correlation_id,))))
 
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)

@@ -22,6 +22,7 @@ from escli.stores.base import (
     records,
 )
 from escli.stores.counts import version_counts
+from escli.stores.records import metadata_json
 from escli.stores.sqlite.connection import BUSY_TIMEOUT_S, _immediate, _translate
 from escli.stores.sqlite.outbox import _SET_PENDING, PendingTable
 from escli.stores.sqlite.search import SearchQueries
@@ -33,15 +34,18 @@ __all__ = ["SQLiteStore"]
 
 _WAL_KEPT = 4 << 20  # bytes of WAL left after a transaction: SQLite's own checkpoint size
 _IDS_PER_QUERY = 500  # bound parameters per look-up (SQLite allows at least 999)
-_COLUMNS = "generation, event_id, event_type, type_version, source, data, recorded_at, position"
+_COLUMNS = (
+    "generation, event_id, event_type, type_version, source, data, recorded_at, position, metadata"
+)
 
 
-_Row = tuple[str, int, str, str, str, str, str, str]
+_Row = tuple[str, int, str, str, str, str, str, str, str | None]
 
 
 def _row(stream: str, generation: int, event: NewEvent, now: str) -> _Row:
     """An event as the columns it is stored in, but its position (given at insert time,
-    under the write lock): stream, generation, id, type, version, source, time, data."""
+    under the write lock): stream, generation, id, type, version, source, time, data,
+    metadata (JSON text, or NULL for none)."""
     return (
         stream,
         generation,
@@ -51,12 +55,13 @@ def _row(stream: str, generation: int, event: NewEvent, now: str) -> _Row:
         event.source,
         event.recorded_at or now,
         json.dumps(event.data, separators=(",", ":"), ensure_ascii=False),
+        metadata_json(event.metadata),
     )
 
 
 _INSERT_EVENTS = (
     "INSERT INTO events (stream, generation, position, event_id, event_type, type_version,"
-    " source, recorded_at, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " source, recorded_at, data, metadata) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 

@@ -1,0 +1,70 @@
+"""``escli trace ID``: why events happened, the commands of one correlation and their events.
+
+ID is a correlation id; else an event id, or a causation id, whose correlation is then
+traced. Cost: the correlation is a seek of an index on SQLite and PostgreSQL
+(``EventSearch.correlated``), and an event id a seek of the index of ids; on EventStoreDB
+a read of its ``$bc-<id>`` stream when the server keeps one, else of all of ``$all``. A
+causation id that is no correlation's and no event's costs a read of the log (every store).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from escli.errors import NotFound
+from escli.stores.base import RecordedEvent, Store
+from escli.stores.metadata import CAUSATION, COMMAND, CORRELATION
+
+__all__ = ["Trace", "TracedCommand", "trace"]
+
+
+class TracedCommand(NamedTuple):
+    """One command of a correlation: its causation id, name, stream and events."""
+
+    causation_id: str
+    command: str
+    stream: str
+    events: list[RecordedEvent]
+
+
+class Trace(NamedTuple):
+    correlation_id: str
+    commands: list[TracedCommand]  # in the order of each one's first event
+
+
+def _correlation_of(store: Store, wanted: str) -> str | None:
+    """The correlation of the event with id ``wanted``, or of the command with causation id
+    ``wanted`` (a read of the log), or None."""
+    found = store.find_event(wanted)
+    if found is not None:
+        return (found.metadata or {}).get(CORRELATION)
+    for r in store.read_all():
+        if r.metadata and r.metadata.get(CAUSATION) == wanted:
+            return r.metadata.get(CORRELATION)
+    return None
+
+
+def trace(store: Store, wanted: str) -> Trace:
+    """The commands and events of the correlation ``wanted`` names (see the module
+    docstring); ``NotFound`` when it names none."""
+    events = store.correlated(wanted)
+    correlation = wanted
+    if not events:
+        found = _correlation_of(store, wanted)
+        if found is not None:
+            correlation, events = found, store.correlated(found)
+    if not events:
+        raise NotFound(
+            f"no correlation, event or causation id {wanted!r} with metadata in {store.url}"
+        )
+    commands: dict[str, TracedCommand] = {}
+    for r in events:
+        meta = r.metadata or {}
+        causation = meta.get(CAUSATION, "")
+        command = commands.get(causation)
+        if command is None:
+            command = commands[causation] = TracedCommand(
+                causation, meta.get(COMMAND, "?"), r.stream, []
+            )
+        command.events.append(r)
+    return Trace(correlation, list(commands.values()))
