@@ -23,9 +23,11 @@ The rules, each decided here once:
 
 from __future__ import annotations
 
+import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, NamedTuple
 
 from escli.app.conditions import Condition
@@ -190,9 +192,11 @@ def catch_up(
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
     run = _Batcher(projection, views, target.build, empty=position == 0)
     while position < head:
-        rows = log.read_log(position, batch, up_to=head, prefix=prefix)
-        end = rows[-1][0] if len(rows) >= batch else head  # a page ends at its last position
-        given, changed = run.apply(rows)
+        with _collector_paused():
+            rows = log.read_log(position, batch, up_to=head, prefix=prefix)
+            # A full page ends at its last position, the last page at the head.
+            end = rows[-1][0] if len(rows) >= batch else head
+            given, changed = run.apply(rows)
         views.write_view(name, target.build, changed, after=position, position=end, events=given)
         if progress is not None:
             progress(round(total * (end - start) / (head - start)), total)
@@ -201,6 +205,23 @@ def catch_up(
     if not target.live:
         views.switch_build(name, target.build)
     return Caught(name, target.build, events, scanned, position, rebuilt=not target.live)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cycle collector paused while a batch is read and projected, and run again
+    after it as usual. A batch makes about ten objects an event (rows, events, metas,
+    dicts) that reference counting frees as it goes; the collector, started every few
+    hundred allocations, only walked them, at a tenth of a catch-up's time (measured). A
+    cycle a projection makes is collected after its batch."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 class _Batcher:
