@@ -23,24 +23,20 @@ The rules, each decided here once:
 
 from __future__ import annotations
 
-import gc
 import json
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
+from escli.app.batches import Batcher, Empty, collector_paused
 from escli.app.conditions import Condition
-from escli.app.fold import decode_stored, decoder
-from escli.domain.calls import domain_stdout, failure, home_of
-from escli.domain.codec import StoredDecoder
 from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
 from escli.domain.model import Domain
-from escli.domain.projection import Meta, Projection
-from escli.errors import EscliError, NotFound, ProjectionStale, UsageError
+from escli.domain.projection import Projection
+from escli.errors import NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
-from escli.stores.views import CheckpointMoved, EventLog, LogRow, ViewBuild, Views, log_row
+from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
 from escli.suggest import did_you_mean
 
 __all__ = [
@@ -52,7 +48,6 @@ __all__ = [
     "check_inline",
     "find_projection",
     "follow",
-    "project_rows",
     "query_rows",
     "rebuild_key",
     "rows_of",
@@ -60,10 +55,6 @@ __all__ = [
 ]
 
 BATCH = 10_000  # events of the log per transaction
-# Rows a run keeps parsed between its batches (key -> row, None: known to have none): a key
-# touched again in the next batch is neither read nor parsed again. Bounded, so a run's
-# memory does not grow with the log or the view; the oldest go first.
-ROW_CACHE = 20_000
 
 
 class Caught(NamedTuple):
@@ -190,9 +181,9 @@ def catch_up(
     if progress is not None:
         progress(0, total)
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
-    run = _Batcher(projection, views, target.build, empty=position == 0)
+    run = Batcher(projection, views, target.build, empty=position == 0)
     while position < head:
-        with _collector_paused():
+        with collector_paused():
             rows = log.read_log(position, batch, up_to=head, prefix=prefix)
             # A full page ends at its last position, the last page at the head.
             end = rows[-1][0] if len(rows) >= batch else head
@@ -205,172 +196,6 @@ def catch_up(
     if not target.live:
         views.switch_build(name, target.build)
     return Caught(name, target.build, events, scanned, position, rebuilt=not target.live)
-
-
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a batch is read and projected, and run again
-    after it as usual. A batch makes about ten objects an event (rows, events, metas,
-    dicts) that reference counting frees as it goes; the collector, started every few
-    hundred allocations, only walked them, at a tenth of a catch-up's time (measured). A
-    cycle a projection makes is collected after its batch."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
-
-
-class _Batcher:
-    """Batches of log rows through the projection, in one pass: each event decoded, keyed
-    and folded into its row, read from the view the first time the run meets its key (a
-    batch's streams in one query up front; another key alone when first met) and then kept
-    parsed between batches; the changed rows as JSON text (None: deleted). ``empty``: the
-    view holds no row this run did not write (a build at position 0), so nothing is read
-    until the cache first lets a row go. The cache holds what the view holds once each batch
-    is written; a batch whose write fails ends the run, cache and all."""
-
-    def __init__(
-        self, projection: Projection, views: Views | _Empty, build: int, *, empty: bool
-    ) -> None:
-        self.projection = projection
-        self.domain = projection.domain
-        self.views = views
-        self.build = build
-        self.empty = empty
-        self.decoders: dict[tuple[str, str], StoredDecoder | None] = {}
-        self.wanted = projection.classes
-        self.cache: dict[str, dict[str, Any] | None] = {}
-
-    def _decoding(
-        self, stream: str, generation: int, event_type: str, version: str
-    ) -> StoredDecoder | None:
-        """The decoder of a stored (type, version), None for a class not taken (cached)."""
-        found = decoder(self.domain, stream, generation, event_type, version, True)
-        taken = found if found.cls in self.wanted else None
-        self.decoders[event_type, version] = taken
-        return taken
-
-    def _load(self, keys: Iterable[str]) -> None:
-        """The rows of ``keys`` the cache lacks, read into it (None: the view has none)."""
-        cache = self.cache
-        unknown = [key for key in keys if key not in cache]
-        if not unknown:
-            return
-        stored = (
-            {}
-            if self.empty
-            else self.views.view_rows(self.projection.full_name, self.build, unknown)
-        )
-        loads = json.loads
-        for key in unknown:
-            text = stored.get(key)
-            cache[key] = None if text is None else loads(text)
-
-    def apply(self, rows: Sequence[LogRow]) -> tuple[int, dict[str, str | None]]:
-        """The batch's events given to the projection, and the rows they changed. The hot
-        loop of a catch-up (benchmarked): rows are unpacked as tuples, stored text goes
-        straight through its decoder's parts, and errors get their context only when they
-        happen (as ``escli.app.fold.fold`` does)."""
-        projection, domain = self.projection, self.domain
-        keyed = projection.key is not None
-        key_of, function = projection.key_of, projection.function
-        decoders, cache = self.decoders, self.cache
-        if not keyed:
-            self._load(dict.fromkeys([row[1] for row in rows]))
-        new = tuple.__new__
-        touched: dict[str, None] = {}  # keys in the order first met
-        skipped = 0
-        meta = None
-        try:
-            with domain_stdout():
-                for row in rows:
-                    position, stream, generation, event_id, event_type, version, time_, data = row
-                    decoding = decoders.get((event_type, version), _UNSEEN)
-                    if decoding is _UNSEEN:
-                        decoding = self._decoding(stream, generation, event_type, version)
-                    if decoding is None:
-                        skipped += 1  # a class the projection does not take
-                        continue
-                    _, check, build, _, refused = decoding  # its parts, unpacked at once
-                    if data.__class__ is str and check is not None:
-                        try:
-                            check(data)
-                            event = build(data)
-                        except refused:
-                            event = decode_stored(  # again, for the error with its context
-                                domain, decoding, stream, generation, event_id, event_type, data
-                            )
-                    else:
-                        event = decode_stored(
-                            domain, decoding, stream, generation, event_id, event_type, data
-                        )
-                    meta = new(Meta, (stream, generation, position, event_id, time_))
-                    key = key_of(event, meta) if keyed else stream
-                    row_now = cache.get(key, _UNSEEN)
-                    if row_now is _UNSEEN:
-                        self._load((key,))
-                        row_now = cache[key]
-                    made = function(row_now, event, meta)
-                    if made is not None and made.__class__ is not dict:
-                        _checked(projection, made)
-                    cache[key] = made
-                    touched[key] = None
-        except EscliError:
-            raise
-        except (Exception, SystemExit) as e:
-            context = (
-                ""
-                if meta is None
-                else f" (projecting {meta.stream} at generation {meta.generation})"
-            )
-            found = failure(domain.name, home_of(domain), e, context)
-            if found is not None:
-                raise found from e
-            raise
-        changed = {key: _text(projection, cache[key]) for key in touched}
-        for key in touched:  # the newest last, and the oldest out past the bound
-            cache[key] = cache.pop(key)
-        if len(cache) > ROW_CACHE:
-            self.empty = False  # a row let go is in the view only
-            while len(cache) > ROW_CACHE:
-                del cache[next(iter(cache))]
-        return len(rows) - skipped, changed
-
-
-_UNSEEN: Any = object()
-
-
-def _checked(projection: Projection, row: Any) -> dict[str, Any] | None:
-    if row is not None and not isinstance(row, dict):
-        raise projection.failure(
-            f"returned {type(row).__name__} {row!r:.60}: a row is a dict, or None to delete it"
-        )
-    return row
-
-
-# One encoder for every row: ``json.dumps`` with options builds a new one per call.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
-
-
-def _text(projection: Projection, row: dict[str, Any] | None) -> str | None:
-    if row is None:
-        return None
-    try:
-        return _ENCODE(row)
-    except (TypeError, ValueError) as e:
-        raise projection.failure(f"returned a row that is not JSON ({e})") from e
-
-
-def project_rows(projection: Projection, rows: Iterable[LogRow]) -> dict[str, dict[str, Any]]:
-    """The view ``projection`` makes of ``rows`` (a log, in order) from no rows at all, in
-    memory, each row as a catch-up writes it and a reader reads it back (``escli test``
-    compares it with a scenario's ``then_rows``)."""
-    _, changed = _Batcher(projection, _Empty(), 0, empty=True).apply(list(rows))
-    return {key: json.loads(text) for key, text in changed.items() if text is not None}
 
 
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:
@@ -386,7 +211,7 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
-    run = _Batcher(projection, _Empty(), live.build, empty=True)  # the row built from nothing
+    run = Batcher(projection, Empty(), live.build, empty=True)  # the row built from nothing
     rows = [log_row(r) for r in store.read(stream) if r.position <= live.position]
     given, changed = run.apply(rows)
     changed.setdefault(stream, None)  # no event of it: no row
@@ -394,13 +219,6 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
         name, live.build, changed, after=live.position, position=live.position, events=0
     )
     return Caught(projection.full_name, live.build, given, len(rows), live.position)
-
-
-class _Empty:
-    """A view with no rows (what ``rebuild_key`` folds from)."""
-
-    def view_rows(self, name: str, build: int, keys: Iterable[str]) -> dict[str, str]:
-        return {}
 
 
 def follow(

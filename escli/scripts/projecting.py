@@ -47,8 +47,9 @@ import json
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
+from escli.app.batches import project_rows
 from escli.app.dispatch import DispatchResult
-from escli.app.projections import find_projection, project_rows
+from escli.app.projections import find_projection
 from escli.cloudevents.mapping import EventError
 from escli.cloudevents.times import stored_time
 from escli.domain.discovery import DomainRegistry
