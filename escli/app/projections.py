@@ -24,7 +24,6 @@ The rules, each decided here once:
 from __future__ import annotations
 
 import json
-import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
@@ -352,24 +351,34 @@ def follow(
     log: EventLog,
     views: Views,
     *,
-    poll_interval: float = 0.2,
+    stop_every: float = 0.5,
     on_caught: Callable[[Caught], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Catch each projection up again whenever the store's head moves, until ``stop()``
-    (or Ctrl-C): polling the head, one indexed read on SQLite and PostgreSQL. ``on_caught``
-    is told of each run that read events."""
+    (or Ctrl-C). Between runs it sleeps until the store wakes it (``log.waiter()``, see
+    ``escli.stores.wakeup``): ``PRAGMA data_version`` polled on SQLite, ``LISTEN`` on
+    PostgreSQL, a catch-up subscription to ``$all`` on EventStoreDB, the head polled in
+    memory. A wake-up is a hint only: each run reads up to the head it reads itself. The
+    wait ends at least every ``stop_every`` seconds (at most 0.5), so ``stop()`` is asked
+    and Ctrl-C felt while the store is idle. ``on_caught`` is told of each run that read
+    events."""
+    timeout = min(stop_every, 0.5)
     seen = -1  # catch up at once: what came since the caller's own run is not skipped
-    while not stop():
-        head = log.head_position()
-        if head == seen:
-            time.sleep(poll_interval)
-            continue
-        for projection in projections:
-            caught = catch_up(projection, log, views)
-            if on_caught is not None and caught.scanned:
-                on_caught(caught)
-        seen = head
+    with log.waiter() as waiter:
+        while not stop():
+            head = log.head_position() if seen < 0 else waiter.wait_beyond(seen, timeout)
+            if head <= seen:
+                continue
+            reached = []
+            for projection in projections:
+                caught = catch_up(projection, log, views)
+                reached.append(caught.position)
+                if on_caught is not None and caught.scanned:
+                    on_caught(caught)
+            # Each run went at least to ``head``, maybe further (a later head of its own):
+            # what every one of them has seen is not news at the next wait.
+            seen = max(head, min(reached, default=head))
 
 
 class Status(NamedTuple):
