@@ -43,10 +43,10 @@ class DataVersionWaiter(PollingWaiter):
             except sqlite3.Error as e:
                 raise _translate(e, self.path) from e
         try:
-            (version,) = self._conn.execute("PRAGMA data_version").fetchone()
+            version = int(self._conn.execute("PRAGMA data_version").fetchone()[0])
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
-        moved = version != self._version
+        moved: bool = version != self._version
         self._version = version
         return moved
 
