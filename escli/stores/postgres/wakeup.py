@@ -35,23 +35,36 @@ class ListeningWaiter(Waiter):
         store, deadline = self.store, time.monotonic() + timeout
         try:
             if self._listener is None:
-                self._listener = store._connect()  # autocommit: LISTEN holds at once
-                self._listener.execute(f'LISTEN "{store._channel}"')
+                listener = store._connect()  # autocommit: LISTEN holds at once
+                try:
+                    listener.execute(f'LISTEN "{store._channel}"')
+                except BaseException:
+                    listener.close()
+                    raise
+                self._listener = listener
                 # An event committed after the caller read its position but before LISTEN
                 # held notified nobody: the head, read now that we listen, shows it.
                 head = store.head_position()
                 if head > position:
                     return head
-            # Notifications that come while the caller catches up wait in the connection:
-            # each is a hint to read the head, which settles whether it is news.
+            # Notifications that come while the caller catches up wait in the connection.
+            # Each is a hint to read the head, which settles whether it is news; those that
+            # came together (a burst of appends) are taken at once, for one head read.
             while (left := deadline - time.monotonic()) > 0:
-                for _ in self._listener.notifies(timeout=left, stop_after=1):
+                if self._notified(left):
+                    self._notified(0)
                     head = store.head_position()
                     if head > position:
                         return head
         except psycopg.Error as e:
             raise store._error(e) from e
         return position
+
+    def _notified(self, timeout: float) -> bool:
+        """Whether a notification came within ``timeout`` seconds (0: already here)."""
+        assert self._listener is not None
+        # Read whole: ``stop_after`` ends after the batch that holds the first.
+        return bool(list(self._listener.notifies(timeout=timeout, stop_after=1)))
 
     def close(self) -> None:
         listener, self._listener = self._listener, None
