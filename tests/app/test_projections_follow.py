@@ -1,12 +1,14 @@
 """Following projections (``escli.app.projections.follow``): woken by the store rather than
 polling it, on SQLite, PostgreSQL and EventStoreDB (its rows in a SQLite store), a follower
-with dispatchers racing it ends with the rows a rebuild gives; it answers ``stop()`` while
-the store is idle, and releases its waiter when it ends."""
+with dispatchers racing it ends with the rows a rebuild gives; a follower of a namespace
+takes nothing of another; it answers ``stop()`` while the store is idle, and releases its
+waiter when it ends."""
 
 from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -140,3 +142,39 @@ def test_a_follower_closes_its_waiter_when_a_run_fails(
     with pytest.raises(KeyboardInterrupt):
         follow([roster], store, store)
     assert spy.closed
+
+
+def test_a_follower_of_a_namespace_takes_no_event_of_another(
+    postgres_url: str, tmp_path: Path
+) -> None:
+    """Namespaces of one store share its wake-up (one schema, one channel): another
+    namespace's appends may wake the follower, and give its projection nothing."""
+    from escli.stores.namespaced import NamespacedStore
+
+    shared = open_store(postgres_url)
+    prefix = f"n{uuid.uuid4().hex[:8]}."
+    mine, other = NamespacedStore(shared, prefix + "a."), NamespacedStore(shared, prefix + "b.")
+    views = open_store(f"sqlite:///{tmp_path / 'views.db'}")
+    assert isinstance(views, Views)
+    runs: list[Caught] = []
+
+    def write() -> None:
+        for n in range(5):
+            dispatch(combat, command("spawn", f"stranger{n}", 10), other)
+        dispatch(combat, command("spawn", "mine", 10), mine)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    deadline = time.monotonic() + DEADLINE_S
+    try:
+        follow(
+            [roster],
+            mine,
+            views,
+            on_caught=runs.append,
+            stop=lambda: "combat-mine" in rows(roster, views) or time.monotonic() > deadline,
+        )
+    finally:
+        writer.join()
+    assert list(rows(roster, views)) == ["combat-mine"]
+    assert sum(r.events for r in runs) == 1
