@@ -221,29 +221,53 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     return Caught(projection.full_name, live.build, given, len(rows), live.position)
 
 
+# The shortest time between two runs of a follower. Waking on every append, a follower of a
+# busy store would run a transaction per append and slow the appends it follows (measured
+# on PostgreSQL: a quarter slower than beside a follower polling every 0.2 s); a run at
+# most every 50 ms takes them in batches, and a quiet store's next event is still taken at
+# once.
+FOLLOW_SETTLE_S = 0.05
+
+
 def follow(
     projections: Sequence[Projection],
     log: EventLog,
     views: Views,
     *,
-    poll_interval: float = 0.2,
+    stop_every: float = 0.5,
     on_caught: Callable[[Caught], None] | None = None,
     stop: Callable[[], bool] = lambda: False,
 ) -> None:
     """Catch each projection up again whenever the store's head moves, until ``stop()``
-    (or Ctrl-C): polling the head, one indexed read on SQLite and PostgreSQL. ``on_caught``
-    is told of each run that read events."""
+    (or Ctrl-C). Between runs it sleeps until the store wakes it (``log.waiter()``, see
+    ``escli.stores.wakeup``): ``PRAGMA data_version`` polled on SQLite, ``LISTEN`` on
+    PostgreSQL, a catch-up subscription to ``$all`` on EventStoreDB, the head polled in
+    memory. A wake-up is a hint only: each run reads up to the head it reads itself. The
+    wait ends at least every ``stop_every`` seconds (at most 0.5), so ``stop()`` is asked
+    and Ctrl-C felt while the store is idle. Runs start at most every ``FOLLOW_SETTLE_S``:
+    the first event after a quiet spell is taken at once, a busy store's events in runs
+    of what came meanwhile. ``on_caught`` is told of each run that read events."""
+    timeout = min(stop_every, 0.5)
     seen = -1  # catch up at once: what came since the caller's own run is not skipped
-    while not stop():
-        head = log.head_position()
-        if head == seen:
-            time.sleep(poll_interval)
-            continue
-        for projection in projections:
-            caught = catch_up(projection, log, views)
-            if on_caught is not None and caught.scanned:
-                on_caught(caught)
-        seen = head
+    last_run = -FOLLOW_SETTLE_S
+    with log.waiter() as waiter:
+        while not stop():
+            head = log.head_position() if seen < 0 else waiter.wait_beyond(seen, timeout)
+            if head <= seen:
+                continue
+            rest = last_run + FOLLOW_SETTLE_S - time.monotonic()
+            if rest > 0:
+                time.sleep(rest)  # the run reads its own head: it takes what came meanwhile
+            last_run = time.monotonic()
+            reached = []
+            for projection in projections:
+                caught = catch_up(projection, log, views)
+                reached.append(caught.position)
+                if on_caught is not None and caught.scanned:
+                    on_caught(caught)
+            # Each run went at least to ``head``, maybe further (a later head of its own):
+            # what every one of them has seen is not news at the next wait.
+            seen = max(head, min(reached, default=head))
 
 
 class Status(NamedTuple):

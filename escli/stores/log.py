@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from escli.stores.views import LogRow, log_row
+from escli.stores.wakeup import PollingWaiter, Waiter
 
 if TYPE_CHECKING:
     from escli.stores.base import RecordedEvent
@@ -17,7 +18,8 @@ __all__ = ["LogFromReadAll"]
 
 class LogFromReadAll:
     """``EventLog`` from ``read_all``: each call reads the log from the position it is given
-    (``head_position`` from the start: the whole log)."""
+    (``head_position`` from the start: the whole log); ``waiter`` polls ``head_position``,
+    which is the whole of waking for the memory store (its head is an attribute)."""
 
     def read_all(self, after_position: int = 0) -> Iterator[RecordedEvent]:
         raise NotImplementedError
@@ -49,3 +51,6 @@ class LogFromReadAll:
 
     def events_after(self, position: int, *, up_to: int | None = None) -> int:
         return sum(1 for r in self.read_all(position) if up_to is None or r.position <= up_to)
+
+    def waiter(self) -> Waiter:
+        return PollingWaiter(self.head_position)

@@ -22,6 +22,7 @@ from escli.stores.base import (
     VersionCount,
 )
 from escli.stores.snapshots import Snapshot, Snapshots
+from escli.stores.wakeup import Waiter
 
 __all__ = ["NamespacedStore"]
 
@@ -107,6 +108,11 @@ class NamespacedStore(BaseStore):
     def head_position(self) -> int:
         """The store underneath's: positions are its, whichever streams hold them."""
         return self.inner.head_position()
+
+    def waiter(self) -> Waiter:
+        """The store underneath's: woken by any of its appends, inside the prefix or not
+        (a catch-up that then finds no event of its own costs one page read)."""
+        return self.inner.waiter()
 
     def version_counts(
         self, domains: Collection[str] = (), *, prefix: str = ""

@@ -25,7 +25,8 @@ keep views in their own database, the memory store in dicts. EventStoreDB keeps 
 projections write to a SQLite or PostgreSQL store named by ``--views``.
 
 ``EventLog`` is what every store offers for reading the global log in pages (``BaseStore``
-derives it from ``read_all``; SQL stores answer from their position index).
+derives it from ``read_all``; SQL stores answer from their position index), and for waiting
+until it moves (``waiter``, see ``escli.stores.wakeup``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from functools import partial
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from escli.errors import ConcurrencyConflict
+from escli.stores.wakeup import Waiter
 
 __all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views", "log_row", "log_rows"]
 
@@ -120,6 +122,11 @@ class EventLog(Protocol):
 
     def events_after(self, position: int, *, up_to: int | None = None) -> int:
         """How many events lie after ``position`` (up to ``up_to``): a view's lag."""
+        ...
+
+    def waiter(self) -> Waiter:
+        """A ``Waiter`` that wakes when the head moves past a position: each store its own
+        way (``escli.stores.wakeup``); ``LogFromReadAll`` polls ``head_position``."""
         ...
 
 

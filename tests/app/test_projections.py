@@ -358,7 +358,7 @@ def test_following_keeps_the_rows_up_as_dispatchers_append(store: Store) -> None
         [roster],
         store,
         store,
-        poll_interval=0.02,
+        stop_every=0.1,
         on_caught=runs.append,
         stop=lambda: (
             rows(roster, store)["combat-f1"]["blows_taken"] == 20 or time.monotonic() > deadline

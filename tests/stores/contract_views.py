@@ -1,7 +1,8 @@
 """The ``EventLog`` and ``Views`` contracts (``escli.stores.views``).
 
 ``EventLogContract`` runs on every store: the global log in pages after a position, up to a
-bound, of the streams a prefix names; the head position; the events after a position.
+bound, of the streams a prefix names; the head position; the events after a position; and
+waking when the log moves (``contract_wakeup``).
 ``ViewsContract`` runs on the stores that keep views (memory, SQLite, PostgreSQL): builds
 numbered and dropped, rows and checkpoint written together and only from the checkpoint
 read, switching and dropping, and reads of a store that kept none.
@@ -23,6 +24,7 @@ from escli.errors import ConcurrencyConflict
 from escli.stores.base import EventStore, Transactional
 from escli.stores.views import CheckpointMoved, EventLog, LogRow, ViewBuild, Views
 from tests.stores.contract import Contract, new, unique_domain
+from tests.stores.contract_wakeup import WakeUpContract
 
 
 def unique_view() -> str:
@@ -34,7 +36,7 @@ def parsed(data: Any) -> Any:
     return json.loads(data) if isinstance(data, str) else data
 
 
-class EventLogContract(Contract):
+class EventLogContract(WakeUpContract, Contract):
     # A namespaced view's head is the store underneath's (one indexed read, where counting
     # its own events would read them all): a bound on its positions, not the newest of them.
     head_is_the_shared_stores = False

@@ -60,6 +60,11 @@ unreachable or silent server ``StoreUnavailable`` naming host and port, a tombst
 an oversized append, refused credentials or a failed TLS handshake a ``StoreError`` saying
 what to fix. No message ever shows a password.
 
+Waking
+    A projection's follower (``waiter``) holds a catch-up subscription to ``$all`` from its
+    checkpoint, filtered by the server to escli's streams (no ``$`` streams, no pending list,
+    no snapshot streams), read by a thread of its own so that each wait has a timeout.
+
 Snapshots
     A hidden stream per stream, ``escli.snapshot.<stream>``, written right after the append
     that takes one (a lost snapshot only costs a longer fold); see ``snapshots``.
@@ -68,7 +73,7 @@ Layout (one job a module): ``client`` (the two client packages' names), ``urls``
 URL, checked and adapted to the installed client), ``connection`` (connecting on first use,
 and every client exception translated), ``outbox`` (pending deliveries, kept in a stream of
 the store's own), ``snapshots`` (a snapshot stream per stream), ``store`` (reads and
-appends: the ``EventStore``).
+appends: the ``EventStore``), ``wakeup`` (a projection follower's ``$all`` subscription).
 """
 
 from __future__ import annotations

@@ -16,8 +16,10 @@ from escli.stores.eventstoredb.client import load_client_api
 from escli.stores.eventstoredb.outbox import PendingList, _is_user_stream
 from escli.stores.eventstoredb.snapshots import SnapshotStreams
 from escli.stores.eventstoredb.urls import parse_url
+from escli.stores.eventstoredb.wakeup import SubscriptionWaiter
 from escli.stores.metadata import CAUSATION, CORRELATION
 from escli.stores.search import Glob, Query, paged_search
+from escli.stores.wakeup import Waiter
 
 __all__ = ["EventStoreDBStore"]
 
@@ -227,6 +229,10 @@ class EventStoreDBStore(PendingList, SnapshotStreams):
         if not last or last[0].commit_position is None:
             return 0
         return int(last[0].commit_position)
+
+    def waiter(self) -> Waiter:
+        """A catch-up subscription to ``$all`` (``escli.stores.eventstoredb.wakeup``)."""
+        return SubscriptionWaiter(self)
 
     # -- search: $all read through the server's filter, the Python check deciding ---------
 

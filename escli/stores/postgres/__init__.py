@@ -45,6 +45,10 @@ Subscribe. LISTEN on a connection of its own first, then catch up with ``read`` 
 there. Events committed during catch-up are in the read or notified after it, and positions
 follow commit order, so none is missed or repeated.
 
+Waking. A projection's follower (``waiter``) listens the same way, on the same channel: it
+reads the head once listening starts (an event committed before LISTEN held notified no
+one), then again on each notification (``escli.stores.postgres.wakeup``).
+
 Times. ``recorded_at`` is a timestamptz, read back as RFC 3339 UTC with microseconds (the
 store's own time: the transaction's ``now()``). A time given by copy or import that would
 not read back as the same text (another offset, ``Z``, other precision) is kept verbatim in
@@ -63,7 +67,8 @@ is never shown: ``store.url`` and every message carry ``***`` in its place.
 Layout (one job a module): ``urls`` (the store URL), ``connection`` (the pool of connections,
 and psycopg's errors translated), ``schema`` (checking and creating the tables), ``outbox``
 (pending deliveries), ``snapshots``, ``views`` (projections' tables and the global log in
-pages), ``store`` (reads, appends, transactions, subscriptions).
+pages), ``store`` (reads, appends, transactions, subscriptions), ``wakeup`` (a follower's
+``LISTEN``).
 """
 
 from __future__ import annotations

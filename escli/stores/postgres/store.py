@@ -36,6 +36,7 @@ from escli.stores.postgres.search import SearchQueries
 from escli.stores.postgres.urls import _first_line, parse_url
 from escli.stores.postgres.views import ViewTables
 from escli.stores.records import metadata_json
+from escli.stores.wakeup import Waiter
 from escli.times import RANGE, out_of_range
 from escli.urls import mask_url, secrets_hidden
 
@@ -352,6 +353,12 @@ class PostgresStore(ViewTables, SearchQueries):
                 self._wait(listener, stream, wait)
         finally:
             listener.close()
+
+    def waiter(self) -> Waiter:
+        """Woken by ``NOTIFY`` (``escli.stores.postgres.wakeup``), not by polling."""
+        from escli.stores.postgres.wakeup import ListeningWaiter
+
+        return ListeningWaiter(self)
 
     def _wait(self, listener: Connection, stream: str | None, timeout: float) -> None:
         """Until a notification that concerns ``stream`` (any, when None) or ``timeout``."""

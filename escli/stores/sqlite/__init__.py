@@ -26,7 +26,8 @@ dispatch that printed its result survives a power cut, at the cost of one fsync 
 
 Layout (one job a module): ``urls`` (the store URL), ``connection`` (a connection per thread,
 the schema made or checked when the file is opened, sqlite3's errors translated), ``outbox``
-(pending deliveries), ``store`` (reads, appends, transactions).
+(pending deliveries), ``store`` (reads, appends, transactions), ``wakeup`` (a projection
+follower's poll of ``PRAGMA data_version``).
 """
 
 from __future__ import annotations

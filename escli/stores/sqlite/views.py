@@ -17,6 +17,7 @@ from escli.errors import StoreError
 from escli.stores.base import now_rfc3339
 from escli.stores.sqlite.connection import Connections, _immediate, _translate
 from escli.stores.views import CheckpointMoved, LogRow, ViewBuild, log_rows
+from escli.stores.wakeup import Waiter
 
 __all__ = ["ViewTables"]
 
@@ -73,6 +74,12 @@ class ViewTables(Connections):
         for (last,) in self._rows("SELECT coalesce(max(position), 0) FROM events"):
             return int(last)
         return 0
+
+    def waiter(self) -> Waiter:
+        """``PRAGMA data_version`` polled (``escli.stores.sqlite.wakeup``)."""
+        from escli.stores.sqlite.wakeup import DataVersionWaiter
+
+        return DataVersionWaiter(self.path, self.head_position)
 
     def events_after(self, position: int, *, up_to: int | None = None) -> int:
         # Positions are dense (max + 1 under the write lock, and events are never deleted):
