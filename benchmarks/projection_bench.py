@@ -1,6 +1,6 @@
 """Projections' figures on SQLite, each next to a peer measured in the same run:
 
-    python benchmarks/projection_bench.py [--runs 3]
+    python benchmarks/projection_bench.py [--runs 5]
 
 - catch-up of ``combat.roster`` over 100,000 events of 2,000 streams, interleaved as real
   writers interleave them (library ``catch_up``, from position 0 each run), next to the
@@ -87,7 +87,7 @@ def peak_kib(url: str) -> int:
     return int(done.stdout.split()[-1])
 
 
-def bench_projections(runs: int = 3, events: int = 100_000, streams: int = 2_000) -> list[str]:
+def bench_projections(runs: int = 5, events: int = 100_000, streams: int = 2_000) -> list[str]:
     import escli
     from escli.app.projections import catch_up
 
@@ -129,7 +129,7 @@ def bench_projections(runs: int = 3, events: int = 100_000, streams: int = 2_000
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n")[0])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
     for line in bench_projections(args.runs):
         print(line, flush=True)
