@@ -51,14 +51,9 @@ PRAGMA user_version = 1;
 """
 
 
-class TestSQLiteStoreOfTheEarlierLayout(
-    EventStoreContract,
-    OutboxContract,
-    TransactionalContract,
-    TransactionalSnapshotsContract,
-    EventLogContract,
-    ViewsContract,
-):
+class TestSQLiteStoreOfTheEarlierLayout(TestSQLiteStore):
+    """The whole contract again, on a store of the earlier layout (migrated on open)."""
+
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         path = tmp_path / "events.db"
