@@ -1,0 +1,139 @@
+"""Stores written by an earlier escli (schema version 1, no metadata) are migrated to version 2
+when opened: SQLite in either row layout, PostgreSQL under its schema lock, racing openers
+included; their old events read with no metadata and new ones keep theirs."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable
+from contextlib import closing
+from pathlib import Path
+
+import psycopg
+
+from escli.stores import open_store
+from escli.stores.postgres import PostgresStore, parse_url
+from tests.conftest import POSTGRES_DSN
+from tests.stores.contract import new
+
+# A version 1 store of the position-ordered layout (rows by rowid), which new stores had
+# before version 2 added the metadata column.
+V1_POSITION_ORDERED = """
+CREATE TABLE events (stream TEXT NOT NULL, generation INTEGER NOT NULL CHECK (generation > 0),
+    position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL,
+    type_version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL,
+    data TEXT NOT NULL, UNIQUE (stream, generation));
+CREATE TABLE pending (target TEXT NOT NULL, stream TEXT NOT NULL,
+    from_generation INTEGER NOT NULL, to_generation INTEGER NOT NULL,
+    PRIMARY KEY (target, stream)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+_OLD_EVENT = (
+    "INSERT INTO events VALUES ('combat-wolf', 1, 1, 'old-1', 'combat.EntitySpawned', '1.0',"
+    " 'events://escli/samples/combat', '2024-01-01T00:00:00.000000+00:00', '{}')"
+)
+
+
+def test_a_v1_store_of_the_position_ordered_layout_is_migrated_and_keeps_its_events(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(V1_POSITION_ORDERED)
+        conn.execute(_OLD_EVENT)
+        conn.commit()
+    store = open_store(f"sqlite:///{path}")
+    assert [e.metadata for e in store.read("combat-wolf")] == [None]
+    store.append("combat-wolf", [new()._replace(metadata={"correlationid": "c-1"})], 1)
+    assert [e.generation for e in store.correlated("c-1")] == [2]
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM events"
+            " WHERE json_extract(metadata, '$.correlationid') = 'c-1'"
+        ).fetchall()
+    assert "events_correlation" in str(plan)
+
+
+def _make_v1(url: str) -> str:
+    """A PostgreSQL store of schema version 1 holding one event: a version 2 store with its
+    metadata column and index taken away, as an earlier escli made it."""
+    schema = parse_url(url)[1]
+    store = PostgresStore(url)
+    store.append("combat-wolf", [new()], 0)
+    store.close()
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'DROP INDEX "{schema}".events_correlation')
+        conn.execute(f'ALTER TABLE "{schema}".events DROP COLUMN metadata')
+        conn.execute(f'UPDATE "{schema}".store SET schema_version = 1')
+    return schema
+
+
+def _version_and_index(schema: str) -> tuple[object, ...]:
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        (version,) = conn.execute(f'SELECT schema_version FROM "{schema}".store').fetchone() or ()
+        indexes = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
+            (schema, "events_correlation"),
+        ).fetchall()
+    return version, len(indexes)
+
+
+def test_a_v1_postgres_store_is_migrated_when_first_read(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    url = postgres_schemas()
+    schema = _make_v1(url)
+    store = PostgresStore(url)
+    assert [e.metadata for e in store.read("combat-wolf")] == [None]
+    assert _version_and_index(schema) == (2, 1)
+    store.append("combat-wolf", [new()._replace(metadata={"correlationid": "c-1"})], 1)
+    assert [e.generation for e in store.correlated("c-1")] == [2]
+    store.close()
+
+
+def test_postgres_openers_racing_to_migrate_a_v1_store_all_succeed(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    url = postgres_schemas()
+    schema = _make_v1(url)
+    start = threading.Barrier(6)
+    errors: list[BaseException] = []
+
+    def open_and_write(n: int) -> None:
+        store = PostgresStore(url)  # a connection of its own, like a process
+        try:
+            start.wait()
+            store.append(f"combat-w{n}", [new()._replace(metadata={"correlationid": "r"})], 0)
+        except BaseException as e:  # reported below
+            errors.append(e)
+        finally:
+            store.close()
+
+    threads = [threading.Thread(target=open_and_write, args=(n,)) for n in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert _version_and_index(schema) == (2, 1)
+    assert len(PostgresStore(url).correlated("r")) == 6
+
+
+def test_a_read_only_v1_store_is_read_with_no_metadata_and_left_as_it_was(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "events.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(V1_POSITION_ORDERED)
+        conn.execute(_OLD_EVENT)
+        conn.commit()
+    store = open_store(f"sqlite:///{path}?mode=ro")
+    assert [(e.event_id, e.metadata) for e in store.read_all()] == [("old-1", None)]
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (1,)
