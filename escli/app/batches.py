@@ -80,7 +80,6 @@ class Batcher:
         decoders, cache = self.decoders, self.cache
         if not keyed:
             self._load(dict.fromkeys([row[1] for row in rows]))
-        new = tuple.__new__
         touched: dict[str, None] = {}  # keys in the order first met
         skipped = 0
         meta = None
@@ -107,7 +106,7 @@ class Batcher:
                         event = decode_stored(
                             domain, decoding, stream, generation, event_id, event_type, data
                         )
-                    meta = new(Meta, (stream, generation, position, event_id, time_))
+                    meta = Meta(stream, generation, position, event_id, time_)
                     key = key_of(event, meta) if keyed else stream
                     row_now = cache.get(key, _UNSEEN)
                     if row_now is _UNSEEN:
