@@ -137,3 +137,17 @@ def test_a_read_only_v1_store_is_read_with_no_metadata_and_left_as_it_was(
     store.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (1,)
+
+
+def test_a_writable_v1_sqlite_store_is_migrated_by_a_read_alone(tmp_path: Path) -> None:
+    path = tmp_path / "events.db"
+    with closing(sqlite3.connect(path)) as conn:
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.executescript(V1_POSITION_ORDERED)
+        conn.execute(_OLD_EVENT)
+        conn.commit()
+    store = open_store(f"sqlite:///{path}")
+    assert [e.event_id for e in store.read("combat-wolf")] == ["old-1"]
+    store.close()
+    with closing(sqlite3.connect(path)) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
