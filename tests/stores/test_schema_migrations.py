@@ -11,7 +11,9 @@ from contextlib import closing
 from pathlib import Path
 
 import psycopg
+import pytest
 
+from escli.errors import StoreError
 from escli.stores import open_store
 from escli.stores.postgres import PostgresStore, parse_url
 from tests.conftest import POSTGRES_DSN
@@ -151,3 +153,31 @@ def test_a_writable_v1_sqlite_store_is_migrated_by_a_read_alone(tmp_path: Path) 
     store.close()
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+
+
+def test_a_v1_postgres_store_read_by_a_role_that_cannot_alter_it_says_who_can_migrate_it(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    url = postgres_schemas()
+    schema = _make_v1(url)
+    role = f"{schema}_reader"  # roles are the cluster's: one of this test's own
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{role}" LOGIN')
+        conn.execute(f'GRANT USAGE ON SCHEMA "{schema}" TO "{role}"')
+        conn.execute(f'GRANT SELECT ON ALL TABLES IN SCHEMA "{schema}" TO "{role}"')
+    try:
+        reader = PostgresStore(f"postgresql://{role}@127.0.0.1:5432/test?schema={schema}")
+        with pytest.raises(StoreError) as caught:
+            list(reader.read("combat-wolf"))
+        reader.close()
+        assert str(caught.value) == (
+            f"schema '{schema}' in PostgreSQL at 127.0.0.1:5432/test was written by an earlier"
+            " escli (schema version 1) and this escli reads 2: open it once as the owner of its"
+            " tables, on the primary server, to migrate it (a column and an index added)"
+            " (must be owner of table events)"
+        )
+        assert _version_and_index(schema) == (1, 0)
+    finally:
+        with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+            conn.execute(f'DROP OWNED BY "{role}"')
+            conn.execute(f'DROP ROLE "{role}"')
