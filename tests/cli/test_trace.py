@@ -127,6 +127,20 @@ def test_trace_json_has_every_command_and_event(escli: Run) -> None:
     }
 
 
+def test_commands_given_one_causation_id_are_drawn_apart(escli: Run) -> None:
+    # Two commands a process manager sends for one event both name that event as their cause.
+    for words in (["spawn", "wolf", "100"], ["spawn", "fox", "10"]):
+        out = escli("dispatch", "combat", *words, "--causation-id", "ev-9", "--correlation-id", "p")
+        assert out.exit_code == 0, out.stderr
+    assert masked(escli("trace", "p").stdout) == (
+        "correlation p\n"
+        "├── Spawn  combat-wolf  causation ev-9\n"
+        "│   └── 1  <id>  <time>  combat.EntitySpawned v1.0\n"
+        "└── Spawn  combat-fox  causation ev-9\n"
+        "    └── 1  <id>  <time>  combat.EntitySpawned v1.0\n"
+    )
+
+
 def test_trace_of_an_unknown_id_is_not_found(escli: Run, store_url: str) -> None:
     escli("dispatch", "combat", "attack", "ogre", "1")
     out = escli("trace", "nothing-7")
