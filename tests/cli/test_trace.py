@@ -171,6 +171,18 @@ def test_every_command_of_a_run_script_shares_one_correlation(escli: Run, store_
     assert [m["command"] for m in wolf + ogre] == ["Spawn", "Attack", "Attack"]
 
 
+def test_one_causation_id_for_several_scripts_is_refused(escli: Run, tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("combat spawn wolf 100\n")
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    out = escli("run", *files, "--causation-id", "c-1")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        "Error: --causation-id names one command, a script's first: give it one FILE, not 2"
+        " (see 'escli run --help')\n"
+    )
+
+
 def test_a_run_script_takes_the_correlation_and_pairs_given(escli: Run, store_url: str) -> None:
     script = "combat spawn wolf 100\ncombat attack wolf 30\n"
     out = escli("run", "-", "--correlation-id", "nightly", "--meta", "job=7", input=script)
