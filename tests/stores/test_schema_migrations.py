@@ -181,3 +181,48 @@ def test_a_v1_postgres_store_read_by_a_role_that_cannot_alter_it_says_who_can_mi
         with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
             conn.execute(f'DROP OWNED BY "{role}"')
             conn.execute(f'DROP ROLE "{role}"')
+
+
+def _plan(schema: str, prefix: str) -> str:
+    store_sql = (
+        f'EXPLAIN SELECT * FROM "{schema}".events WHERE event_id COLLATE "C" >= %s'
+        f' AND event_id COLLATE "C" < %s ORDER BY event_id COLLATE "C" LIMIT 6'
+    )
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute("SET enable_seqscan = off")
+        rows = conn.execute(store_sql, (prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)))
+        return "\n".join(row[0] for row in rows.fetchall())
+
+
+def test_postgres_finds_an_id_prefix_by_code_point_under_any_collation(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    url = postgres_schemas()
+    schema = parse_url(url)[1]
+    store = PostgresStore(url)
+    event_id = "2700b95c-47b0-4eca-9545-465960dbb63d"
+    store.append("combat-wolf", [new()._replace(event_id=event_id)], 0)
+    assert "events_event_id_key" in _plan(schema, "2700b9")  # a new store: its unique index
+    # Under ICU's English order ':' (the bound after '9') sorts before the digits.
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(
+            f'ALTER TABLE "{schema}".events ALTER COLUMN event_id TYPE text COLLATE "en-x-icu"'
+        )
+    assert [e.event_id for e in store.find_events_by_id_prefix("2700b9", 6)] == [event_id]
+    store.close()
+
+
+def test_a_migrated_postgres_store_indexes_its_ids_in_code_point_order(
+    postgres_schemas: Callable[[], str],
+) -> None:
+    url = postgres_schemas()
+    schema = _make_v1(url)
+    with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
+        conn.execute(f'ALTER TABLE "{schema}".events ALTER COLUMN event_id TYPE text')
+    store = PostgresStore(url)
+    (wolf,) = store.read("combat-wolf")  # migrates it
+    assert [e.event_id for e in store.find_events_by_id_prefix(wolf.event_id[:5], 6)] == [
+        wolf.event_id
+    ]
+    store.close()
+    assert "events_event_id_c" in _plan(schema, wolf.event_id[:5])

@@ -55,7 +55,7 @@ CREATE TABLE {s}.events (
     stream            text        NOT NULL,
     generation        bigint      NOT NULL CHECK (generation > 0),
     position          bigint      NOT NULL,
-    event_id          text        NOT NULL,
+    event_id          text        COLLATE "C" NOT NULL,
     event_type        text        NOT NULL,
     type_version      text        NOT NULL,
     source            text        NOT NULL,
@@ -85,10 +85,13 @@ CREATE TABLE {s}.pending (
 
 
 # Version 1 to 2: each event's metadata (``escli.stores.metadata``; NULL for none) and the
-# index of correlation ids (``escli trace``). Idempotent, run under the schema's lock.
+# index of correlation ids (``escli trace``), and an index of ids in code point order for
+# ``find_events_by_id_prefix`` (a new store's ids are ``COLLATE "C"`` themselves, so their
+# unique index serves). Idempotent, run under the schema's lock.
 _MIGRATE_V1 = """
 ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS metadata jsonb;
 CREATE INDEX IF NOT EXISTS events_correlation ON {s}.events ((metadata->>'correlationid'));
+CREATE INDEX IF NOT EXISTS events_event_id_c ON {s}.events ((event_id COLLATE "C"));
 UPDATE {s}.store SET schema_version = 2;
 """
 _V1_EVENTS = _SHAPE["events"][:-1]
