@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Run, masked, open_store, snapshot
 from tests.nats_server import JetStreamPlace
+from tests.stores.old_schemas import V1_BY_STREAM
 
 
 def metadata(url: str, stream: str = "combat-ogre") -> list[dict[str, str]]:
@@ -229,7 +230,7 @@ def test_an_old_v1_store_is_migrated_on_open_and_its_events_read_without_metadat
 ) -> None:
     path = tmp_path / "events.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(V1_SCHEMA)
+        conn.executescript(V1_BY_STREAM)
         conn.execute(
             "INSERT INTO events VALUES ('combat-wolf', 1, 1, 'old-1', 'combat.EntitySpawned',"
             " '1.0', 'events://escli/samples/combat', '2024-01-01T00:00:00.000000+00:00',"
@@ -249,30 +250,6 @@ def test_an_old_v1_store_is_migrated_on_open_and_its_events_read_without_metadat
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
     assert [m.get("correlationid") for m in metadata(store_url, "combat-wolf")] == [None, "new-1"]
     assert escli("trace", "new-1").exit_code == 0
-
-
-V1_SCHEMA = """
-CREATE TABLE events (
-    stream       TEXT    NOT NULL,
-    generation   INTEGER NOT NULL CHECK (generation > 0),
-    position     INTEGER NOT NULL UNIQUE,
-    event_id     TEXT    NOT NULL UNIQUE,
-    event_type   TEXT    NOT NULL,
-    type_version TEXT    NOT NULL,
-    source       TEXT    NOT NULL,
-    recorded_at  TEXT    NOT NULL,
-    data         TEXT    NOT NULL,
-    PRIMARY KEY (stream, generation)
-) WITHOUT ROWID;
-CREATE TABLE pending (
-    target          TEXT    NOT NULL,
-    stream          TEXT    NOT NULL,
-    from_generation INTEGER NOT NULL,
-    to_generation   INTEGER NOT NULL,
-    PRIMARY KEY (target, stream)
-) WITHOUT ROWID;
-PRAGMA user_version = 1;
-"""
 
 
 def sdk_line(event_id: str, **extensions: object) -> str:

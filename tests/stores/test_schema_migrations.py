@@ -18,34 +18,29 @@ from escli.stores import open_store
 from escli.stores.postgres import PostgresStore, parse_url
 from tests.conftest import POSTGRES_DSN
 from tests.stores.contract import new
+from tests.stores.old_schemas import V1_POSITION_ORDERED
 
-# A version 1 store of the position-ordered layout (rows by rowid), which new stores had
-# before version 2 added the metadata column.
-V1_POSITION_ORDERED = """
-CREATE TABLE events (stream TEXT NOT NULL, generation INTEGER NOT NULL CHECK (generation > 0),
-    position INTEGER PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL,
-    type_version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL,
-    data TEXT NOT NULL, UNIQUE (stream, generation));
-CREATE TABLE pending (target TEXT NOT NULL, stream TEXT NOT NULL,
-    from_generation INTEGER NOT NULL, to_generation INTEGER NOT NULL,
-    PRIMARY KEY (target, stream)) WITHOUT ROWID;
-PRAGMA user_version = 1;
-"""
 _OLD_EVENT = (
     "INSERT INTO events VALUES ('combat-wolf', 1, 1, 'old-1', 'combat.EntitySpawned', '1.0',"
     " 'events://escli/samples/combat', '2024-01-01T00:00:00.000000+00:00', '{}')"
 )
 
 
-def test_a_v1_store_of_the_position_ordered_layout_is_migrated_and_keeps_its_events(
-    tmp_path: Path,
-) -> None:
+def _v1_file(tmp_path: Path) -> Path:
+    """A version 1 SQLite store of the position-ordered layout, holding one event."""
     path = tmp_path / "events.db"
     with closing(sqlite3.connect(path)) as conn:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.executescript(V1_POSITION_ORDERED)
         conn.execute(_OLD_EVENT)
         conn.commit()
+    return path
+
+
+def test_a_v1_store_of_the_position_ordered_layout_is_migrated_and_keeps_its_events(
+    tmp_path: Path,
+) -> None:
+    path = _v1_file(tmp_path)
     store = open_store(f"sqlite:///{path}")
     assert [e.metadata for e in store.read("combat-wolf")] == [None]
     store.append("combat-wolf", [new()._replace(metadata={"correlationid": "c-1"})], 1)
@@ -128,12 +123,7 @@ def test_postgres_openers_racing_to_migrate_a_v1_store_all_succeed(
 def test_a_read_only_v1_store_is_read_with_no_metadata_and_left_as_it_was(
     tmp_path: Path,
 ) -> None:
-    path = tmp_path / "events.db"
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(V1_POSITION_ORDERED)
-        conn.execute(_OLD_EVENT)
-        conn.commit()
+    path = _v1_file(tmp_path)
     store = open_store(f"sqlite:///{path}?mode=ro")
     assert [(e.event_id, e.metadata) for e in store.read_all()] == [("old-1", None)]
     store.close()
@@ -142,12 +132,7 @@ def test_a_read_only_v1_store_is_read_with_no_metadata_and_left_as_it_was(
 
 
 def test_a_writable_v1_sqlite_store_is_migrated_by_a_read_alone(tmp_path: Path) -> None:
-    path = tmp_path / "events.db"
-    with closing(sqlite3.connect(path)) as conn:
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.executescript(V1_POSITION_ORDERED)
-        conn.execute(_OLD_EVENT)
-        conn.commit()
+    path = _v1_file(tmp_path)
     store = open_store(f"sqlite:///{path}")
     assert [e.event_id for e in store.read("combat-wolf")] == ["old-1"]
     store.close()
