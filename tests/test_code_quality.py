@@ -35,3 +35,13 @@ def test_no_module_is_over_500_lines() -> None:
         if (lines := len(path.read_text(encoding="utf-8").splitlines())) > 500
     }
     assert long == {}
+
+
+def test_no_named_tuple_is_built_past_its_constructor() -> None:
+    # Issue 12 removed ``tuple.__new__`` fast paths (README, benchmarks): clear beats clever.
+    found = [
+        str(path.relative_to(ROOT))
+        for path in (ROOT / "escli").rglob("*.py")
+        if "tuple.__new__" in path.read_text(encoding="utf-8")
+    ]
+    assert found == []

@@ -4,10 +4,8 @@ transaction with its checkpoint). Measured by ``benchmarks/projection_bench.py``
 
 from __future__ import annotations
 
-import gc
 import json
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from escli.app.fold import decode_stored, decoder
@@ -17,29 +15,12 @@ from escli.domain.projection import Meta, Projection
 from escli.errors import EscliError
 from escli.stores.views import LogRow, Views
 
-__all__ = ["ROW_CACHE", "Batcher", "Empty", "collector_paused", "project_rows"]
+__all__ = ["ROW_CACHE", "Batcher", "Empty", "project_rows"]
 
 # Rows a run keeps parsed between its batches (key -> row, None: known to have none): a key
 # touched again in the next batch is neither read nor parsed again. Bounded, so a run's
 # memory does not grow with the log or the view; the oldest go first.
 ROW_CACHE = 20_000
-
-
-@contextmanager
-def collector_paused() -> Iterator[None]:
-    """Python's cycle collector paused while a batch is read and projected, and run again
-    after it as usual. A batch makes about ten objects an event (rows, events, metas,
-    dicts) that reference counting frees as it goes; the collector, started every few
-    hundred allocations, only walked them, at a tenth of a catch-up's time (measured). A
-    cycle a projection makes is collected after its batch."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 class Batcher:
@@ -99,7 +80,6 @@ class Batcher:
         decoders, cache = self.decoders, self.cache
         if not keyed:
             self._load(dict.fromkeys([row[1] for row in rows]))
-        new = tuple.__new__
         touched: dict[str, None] = {}  # keys in the order first met
         skipped = 0
         meta = None
@@ -126,7 +106,7 @@ class Batcher:
                         event = decode_stored(
                             domain, decoding, stream, generation, event_id, event_type, data
                         )
-                    meta = new(Meta, (stream, generation, position, event_id, time_))
+                    meta = Meta(stream, generation, position, event_id, time_)
                     key = key_of(event, meta) if keyed else stream
                     row_now = cache.get(key, _UNSEEN)
                     if row_now is _UNSEEN:

@@ -28,7 +28,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
-from escli.app.batches import Batcher, Empty, collector_paused
+from escli.app.batches import Batcher, Empty
 from escli.app.conditions import Condition
 from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
@@ -183,11 +183,10 @@ def catch_up(
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
     run = Batcher(projection, views, target.build, empty=position == 0)
     while position < head:
-        with collector_paused():
-            rows = log.read_log(position, batch, up_to=head, prefix=prefix)
-            # A full page ends at its last position, the last page at the head.
-            end = rows[-1][0] if len(rows) >= batch else head
-            given, changed = run.apply(rows)
+        rows = log.read_log(position, batch, up_to=head, prefix=prefix)
+        # A full page ends at its last position, the last page at the head.
+        end = rows[-1][0] if len(rows) >= batch else head
+        given, changed = run.apply(rows)
         views.write_view(name, target.build, changed, after=position, position=end, events=given)
         if progress is not None:
             progress(round(total * (end - start) / (head - start)), total)

@@ -147,6 +147,13 @@ SHOWN_AMBIGUOUS = 5
 
 
 def _by_prefix(store: Store, prefix: str) -> RecordedEvent:
+    if "…" in prefix:
+        # A table shows a time-ordered UUID by its end and a long id by both ends
+        # (``escli.cli.shorten.short_id``); only a start is found in the index of ids.
+        raise UsageError(
+            f"{prefix!r} is an id shortened for a table (not its start); give the whole id"
+            " (escli events --json shows it) or its first 4 or more characters"
+        )
     found = (
         store.find_events_by_id_prefix(prefix, SHOWN_AMBIGUOUS + 1)
         if len(prefix) >= SHORT_ID

@@ -57,14 +57,14 @@ def trace(store: Store, wanted: str) -> Trace:
         raise NotFound(
             f"no correlation, event or causation id {wanted!r} with metadata in {store.url}"
         )
-    commands: dict[str, TracedCommand] = {}
+    # A command is its causation id, name and stream together: commands given one causation
+    # id (two a process manager sends for one event, say) are told apart by the others.
+    commands: dict[tuple[str, str, str], TracedCommand] = {}
     for r in events:
         meta = r.metadata or {}
-        causation = meta.get(CAUSATION, "")
-        command = commands.get(causation)
+        key = (meta.get(CAUSATION, ""), meta.get(COMMAND, "?"), r.stream)
+        command = commands.get(key)
         if command is None:
-            command = commands[causation] = TracedCommand(
-                causation, meta.get(COMMAND, "?"), r.stream, []
-            )
+            command = commands[key] = TracedCommand(*key, [])
         command.events.append(r)
     return Trace(correlation, list(commands.values()))

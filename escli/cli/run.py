@@ -47,6 +47,12 @@ def run(
     from escli.scripts.loading import load_script
     from escli.scripts.running import failure, run_script
 
+    if causation_id is not None and len(files) > 1:
+        # It is the id of one command, each script's first: two would share it.
+        raise click.UsageError(
+            f"--causation-id names one command, a script's first: give it one FILE, not "
+            f"{len(files)}"
+        )
     why = why_of(causation_id, correlation_id, meta)
     scripts = [load_script(app.read_text(f), f, app.registry) for f in files]
     passed, errors = 0, []

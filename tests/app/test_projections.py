@@ -337,6 +337,18 @@ def test_a_projections_mistake_is_the_authors_error_and_writes_nothing(
     assert (build.position, list(rows_of(carts, store))) == (0, [])
 
 
+def test_a_projection_runs_with_the_cycle_collector_as_the_process_has_it(
+    tmp_path: Path,
+) -> None:
+    # The house rule (STYLE.md, 9): no switching the GC, which is the whole process's.
+    domain = shop(tmp_path, "return {'collecting': __import__('gc').isenabled()}")
+    store = MemoryStore()
+    dispatch(domain, domain.command_spec("add").cls("a", "pen"), store)
+    carts = domain.projections["carts"]
+    catch_up(carts, store, store)
+    assert dict(rows_of(carts, store)) == {f"{domain.name}-a": {"collecting": True}}
+
+
 def test_following_keeps_the_rows_up_as_dispatchers_append(store: Store) -> None:
     from escli.app.projections import follow
 

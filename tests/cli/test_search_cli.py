@@ -170,6 +170,12 @@ def test_events_that_match_nothing_say_so_on_stderr(escli: Run, game: None) -> N
         (["event", "nope"], 3, "no event 'nope' in {store}"),
         (["event", "hit"], 3, "no event 'hit' in {store}"),  # too short to be a prefix
         (
+            ["event", "…5f3e2a1"],  # a time-ordered UUID as a table shows it: by its end
+            2,
+            "'…5f3e2a1' is an id shortened for a table (not its start); give the whole id"
+            " (escli events --json shows it) or its first 4 or more characters",
+        ),
+        (
             ["event", "hit-"],
             2,
             "'hit-' begins the ids of several events: hit-1 (combat-ogre), hit-2 (combat-ogre),"

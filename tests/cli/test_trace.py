@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Run, masked, open_store, snapshot
 from tests.nats_server import JetStreamPlace
+from tests.stores.old_schemas import V1_BY_STREAM
 
 
 def metadata(url: str, stream: str = "combat-ogre") -> list[dict[str, str]]:
@@ -127,6 +128,20 @@ def test_trace_json_has_every_command_and_event(escli: Run) -> None:
     }
 
 
+def test_commands_given_one_causation_id_are_drawn_apart(escli: Run) -> None:
+    # Two commands a process manager sends for one event both name that event as their cause.
+    for words in (["spawn", "wolf", "100"], ["spawn", "fox", "10"]):
+        out = escli("dispatch", "combat", *words, "--causation-id", "ev-9", "--correlation-id", "p")
+        assert out.exit_code == 0, out.stderr
+    assert masked(escli("trace", "p").stdout) == (
+        "correlation p\n"
+        "├── Spawn  combat-wolf  causation ev-9\n"
+        "│   └── 1  <id>  <time>  combat.EntitySpawned v1.0\n"
+        "└── Spawn  combat-fox  causation ev-9\n"
+        "    └── 1  <id>  <time>  combat.EntitySpawned v1.0\n"
+    )
+
+
 def test_trace_of_an_unknown_id_is_not_found(escli: Run, store_url: str) -> None:
     escli("dispatch", "combat", "attack", "ogre", "1")
     out = escli("trace", "nothing-7")
@@ -155,6 +170,18 @@ def test_every_command_of_a_run_script_shares_one_correlation(escli: Run, store_
     assert {m["correlationid"] for m in wolf + ogre} == {first}
     assert len({m["causationid"] for m in wolf + ogre}) == 3
     assert [m["command"] for m in wolf + ogre] == ["Spawn", "Attack", "Attack"]
+
+
+def test_one_causation_id_for_several_scripts_is_refused(escli: Run, tmp_path: Path) -> None:
+    for name in ("a.txt", "b.txt"):
+        (tmp_path / name).write_text("combat spawn wolf 100\n")
+    files = [str(tmp_path / "a.txt"), str(tmp_path / "b.txt")]
+    out = escli("run", *files, "--causation-id", "c-1")
+    assert (out.exit_code, out.stdout) == (2, "")
+    assert out.stderr == (
+        "Error: --causation-id names one command, a script's first: give it one FILE, not 2"
+        " (see 'escli run --help')\n"
+    )
 
 
 def test_a_run_script_takes_the_correlation_and_pairs_given(escli: Run, store_url: str) -> None:
@@ -203,7 +230,7 @@ def test_an_old_v1_store_is_migrated_on_open_and_its_events_read_without_metadat
 ) -> None:
     path = tmp_path / "events.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(V1_SCHEMA)
+        conn.executescript(V1_BY_STREAM)
         conn.execute(
             "INSERT INTO events VALUES ('combat-wolf', 1, 1, 'old-1', 'combat.EntitySpawned',"
             " '1.0', 'events://escli/samples/combat', '2024-01-01T00:00:00.000000+00:00',"
@@ -223,30 +250,6 @@ def test_an_old_v1_store_is_migrated_on_open_and_its_events_read_without_metadat
         assert conn.execute("PRAGMA user_version").fetchone() == (2,)
     assert [m.get("correlationid") for m in metadata(store_url, "combat-wolf")] == [None, "new-1"]
     assert escli("trace", "new-1").exit_code == 0
-
-
-V1_SCHEMA = """
-CREATE TABLE events (
-    stream       TEXT    NOT NULL,
-    generation   INTEGER NOT NULL CHECK (generation > 0),
-    position     INTEGER NOT NULL UNIQUE,
-    event_id     TEXT    NOT NULL UNIQUE,
-    event_type   TEXT    NOT NULL,
-    type_version TEXT    NOT NULL,
-    source       TEXT    NOT NULL,
-    recorded_at  TEXT    NOT NULL,
-    data         TEXT    NOT NULL,
-    PRIMARY KEY (stream, generation)
-) WITHOUT ROWID;
-CREATE TABLE pending (
-    target          TEXT    NOT NULL,
-    stream          TEXT    NOT NULL,
-    from_generation INTEGER NOT NULL,
-    to_generation   INTEGER NOT NULL,
-    PRIMARY KEY (target, stream)
-) WITHOUT ROWID;
-PRAGMA user_version = 1;
-"""
 
 
 def sdk_line(event_id: str, **extensions: object) -> str:

@@ -138,11 +138,11 @@ def test_openers_racing_to_migrate_a_v1_sqlite_store_all_succeed(tmp_path: Path)
     import threading
     from contextlib import closing
 
-    from tests.cli.test_trace import V1_SCHEMA
+    from tests.stores.old_schemas import V1_BY_STREAM
 
     path = tmp_path / "old.db"
     with closing(sqlite3.connect(path)) as conn:
-        conn.executescript(V1_SCHEMA)
+        conn.executescript(V1_BY_STREAM)
     errors: list[BaseException] = []
     start = threading.Barrier(8)
 

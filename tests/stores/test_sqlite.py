@@ -19,6 +19,7 @@ from tests.stores.contract_outbox import OutboxContract
 from tests.stores.contract_snapshots import TransactionalSnapshotsContract
 from tests.stores.contract_transactions import TransactionalContract
 from tests.stores.contract_views import EventLogContract, ViewsContract
+from tests.stores.old_schemas import V1_BY_STREAM
 from tests.stores.race import race
 
 
@@ -37,29 +38,15 @@ class TestSQLiteStore(
         store.close()
 
 
-# The layout stores made before rows were kept in position order: the same columns and
-# schema version, rows kept by (stream, generation). Such stores are still read and written.
-KEPT_BY_STREAM = """
-CREATE TABLE events (stream TEXT NOT NULL, generation INTEGER NOT NULL CHECK (generation > 0),
-    position INTEGER NOT NULL UNIQUE, event_id TEXT NOT NULL UNIQUE, event_type TEXT NOT NULL,
-    type_version TEXT NOT NULL, source TEXT NOT NULL, recorded_at TEXT NOT NULL,
-    data TEXT NOT NULL, PRIMARY KEY (stream, generation)) WITHOUT ROWID;
-CREATE TABLE pending (target TEXT NOT NULL, stream TEXT NOT NULL,
-    from_generation INTEGER NOT NULL, to_generation INTEGER NOT NULL,
-    PRIMARY KEY (target, stream)) WITHOUT ROWID;
-PRAGMA user_version = 1;
-"""
-
-
+# A store made before rows were kept in position order (and before version 2): migrated
+# when opened, then read and written as any other.
 class TestSQLiteStoreOfTheEarlierLayout(TestSQLiteStore):
-    """The whole contract again, on a store of the earlier layout (migrated on open)."""
-
     @pytest.fixture
     def store(self, tmp_path: Path) -> SQLiteStore:
         path = tmp_path / "events.db"
         with closing(sqlite3.connect(path)) as conn:
             conn.execute("PRAGMA journal_mode=WAL")
-            conn.executescript(KEPT_BY_STREAM)
+            conn.executescript(V1_BY_STREAM)
         store = SQLiteStore(f"sqlite:///{path}")
         yield store
         store.close()

@@ -8,10 +8,12 @@ from collections.abc import Iterator
 from typing import Any
 
 import psycopg
+from psycopg import errors as pgerrors
 from psycopg.rows import TupleRow
 
 from escli.errors import StoreError
 from escli.stores.postgres.connection import Connection, Connections
+from escli.stores.postgres.urls import _first_line
 
 __all__ = ["SCHEMA_VERSION", "Schema"]
 
@@ -53,7 +55,7 @@ CREATE TABLE {s}.events (
     stream            text        NOT NULL,
     generation        bigint      NOT NULL CHECK (generation > 0),
     position          bigint      NOT NULL,
-    event_id          text        NOT NULL,
+    event_id          text        COLLATE "C" NOT NULL,
     event_type        text        NOT NULL,
     type_version      text        NOT NULL,
     source            text        NOT NULL,
@@ -83,10 +85,13 @@ CREATE TABLE {s}.pending (
 
 
 # Version 1 to 2: each event's metadata (``escli.stores.metadata``; NULL for none) and the
-# index of correlation ids (``escli trace``). Idempotent, run under the schema's lock.
+# index of correlation ids (``escli trace``), and an index of ids in code point order for
+# ``find_events_by_id_prefix`` (a new store's ids are ``COLLATE "C"`` themselves, so their
+# unique index serves). Idempotent, run under the schema's lock.
 _MIGRATE_V1 = """
 ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS metadata jsonb;
 CREATE INDEX IF NOT EXISTS events_correlation ON {s}.events ((metadata->>'correlationid'));
+CREATE INDEX IF NOT EXISTS events_event_id_c ON {s}.events ((event_id COLLATE "C"));
 UPDATE {s}.store SET schema_version = 2;
 """
 _V1_EVENTS = _SHAPE["events"][:-1]
@@ -145,13 +150,25 @@ class Schema(Connections):
 
     def _migrate(self, conn: Connection) -> bool:
         """A version 1 store made version 2, once: under the lock ``_create`` takes, the
-        statements are idempotent and a racing opener finds the work done."""
-        with conn.transaction():
-            conn.execute(
-                "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
-                (f"escli schema {self.schema}",),
-            )
-            conn.execute(_MIGRATE_V1.format(s=self._s))
+        statements are idempotent and a racing opener finds the work done. Only the owner of
+        ``events`` may alter it, and not on a read-only server: there a read says so, and
+        who can migrate it, rather than "permission denied" (PostgreSQL's queries name the
+        schema's table, so there is no reading it through a view without metadata, as on
+        SQLite)."""
+        try:
+            with conn.transaction():
+                conn.execute(
+                    "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+                    (f"escli schema {self.schema}",),
+                )
+                conn.execute(_MIGRATE_V1.format(s=self._s))
+        except (pgerrors.InsufficientPrivilege, pgerrors.ReadOnlySqlTransaction) as e:
+            raise StoreError(
+                f"schema {self.schema!r} in {self.where}/{self.database} was written by an "
+                f"earlier escli (schema version 1) and this escli reads {SCHEMA_VERSION}: open "
+                "it once as the owner of its tables, on the primary server, to migrate it "
+                f"(a column and an index added) ({_first_line(e)})"
+            ) from e
         return True
 
     def _create(self, conn: Connection) -> bool:

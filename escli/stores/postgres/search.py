@@ -115,14 +115,15 @@ class SearchQueries(Schema):
         return found[0] if found else None
 
     def find_events_by_id_prefix(self, prefix: str, limit: int) -> list[RecordedEvent]:
-        # The range finds them in the unique index of ids; under a collation other than
-        # C's an id may sort outside it, so what it finds is checked again here.
+        # The range holds the ids that start with the prefix only in code point order: under
+        # a database's linguistic collation (en_US, ICU) punctuation sorts apart, and an id
+        # of prefix '2700b9' would sort after the bound '2700b:'. Hence COLLATE "C", which a
+        # new store's ids have (their unique index serves) and a migrated one indexes.
         sql = (
-            f"SELECT {_COLUMNS} FROM {self._s}.events WHERE event_id >= %s AND event_id < %s"
-            " ORDER BY event_id LIMIT %s"
+            f'SELECT {_COLUMNS} FROM {self._s}.events WHERE event_id COLLATE "C" >= %s'
+            ' AND event_id COLLATE "C" < %s ORDER BY event_id COLLATE "C" LIMIT %s'
         )
-        found = records(self._rows(sql, (*id_range(prefix), limit)))
-        return [r for r in found if r.event_id.startswith(prefix)]
+        return list(records(self._rows(sql, (*id_range(prefix), limit))))
 
     def correlated(self, correlation_id: str) -> list[RecordedEvent]:
         """A scan of the ``events_correlation`` index, in position order."""
