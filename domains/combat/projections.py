@@ -27,18 +27,20 @@ def roster(
             "blows_taken": 0,
             "damage_taken": 0,
         }
+    seen = meta.time  # one new row an event, its last_seen in it
     match event:
         case EntitySpawned(_, hitpoints):
-            row = {**row, "hitpoints": hitpoints, "alive": True}
+            return {**row, "hitpoints": hitpoints, "alive": True, "last_seen": seen}
         case EntityAttacked(_, damage, _):
-            row = {
+            return {
                 **row,
                 "hitpoints": max(0, row["hitpoints"] - damage),
                 "blows_taken": row["blows_taken"] + 1,
                 "damage_taken": row["damage_taken"] + damage,
+                "last_seen": seen,
             }
         case EntityHealed(_, amount):
-            row = {**row, "hitpoints": row["hitpoints"] + amount}
+            return {**row, "hitpoints": row["hitpoints"] + amount, "last_seen": seen}
         case EntityDied():
-            row = {**row, "hitpoints": 0, "alive": False}
-    return {**row, "last_seen": meta.time}
+            return {**row, "hitpoints": 0, "alive": False, "last_seen": seen}
+    return {**row, "last_seen": seen}

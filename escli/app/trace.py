@@ -1,10 +1,10 @@
 """``escli trace ID``: why events happened, the commands of one correlation and their events.
 
 ID is a correlation id; else an event id, or a causation id, whose correlation is then
-traced. Cost: the correlation is a seek of an index on SQLite and PostgreSQL
-(``EventSearch.correlated``), and an event id a seek of the index of ids; on EventStoreDB
-a read of its ``$bc-<id>`` stream when the server keeps one, else of all of ``$all``. A
-causation id that is no correlation's and no event's costs a read of the log (every store).
+traced. Cost: each is a seek of an index on SQLite and PostgreSQL (correlation and
+causation ids: ``EventSearch.correlated``, ``first_caused_by``; event ids: the index of
+ids); on EventStoreDB a correlation is a read of its ``$bc-<id>`` stream when the server
+keeps one, else of all of ``$all``, and a causation id a read of ``$all``.
 """
 
 from __future__ import annotations
@@ -34,14 +34,9 @@ class Trace(NamedTuple):
 
 def _correlation_of(store: Store, wanted: str) -> str | None:
     """The correlation of the event with id ``wanted``, or of the command with causation id
-    ``wanted`` (a read of the log), or None."""
-    found = store.find_event(wanted)
-    if found is not None:
-        return (found.metadata or {}).get(CORRELATION)
-    for r in store.read_all():
-        if r.metadata and r.metadata.get(CAUSATION) == wanted:
-            return r.metadata.get(CORRELATION)
-    return None
+    ``wanted``, or None."""
+    found = store.find_event(wanted) or store.first_caused_by(wanted)
+    return None if found is None else (found.metadata or {}).get(CORRELATION)
 
 
 def trace(store: Store, wanted: str) -> Trace:

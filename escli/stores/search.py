@@ -31,6 +31,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, runtime_checkable
 
 from escli.errors import InvalidInput
+from escli.stores.metadata import CAUSATION, CORRELATION
 
 if TYPE_CHECKING:
     from escli.stores.base import RecordedEvent, StreamInfo
@@ -300,6 +301,12 @@ class EventSearch(Protocol):
         scan of the log elsewhere (EventStoreDB: its ``$bc-`` stream when it has one)."""
         ...
 
+    def first_caused_by(self, causation_id: str) -> RecordedEvent | None:
+        """The first event (by position) whose metadata has this ``causationid``, or None
+        (``escli trace`` of a command): a seek of an index on SQLite and PostgreSQL, a
+        scan of the log elsewhere."""
+        ...
+
 
 def _by_id(r: RecordedEvent) -> str:
     return r.event_id
@@ -346,8 +353,20 @@ class SearchFromReadAll:
         return [
             r
             for r in self.read_all()
-            if r.metadata and r.metadata.get("correlationid") == correlation_id
+            if r.metadata and r.metadata.get(CORRELATION) == correlation_id
         ]
+
+    def first_caused_by(self, causation_id: str) -> RecordedEvent | None:
+        records = self.read_all()
+        try:
+            return next(
+                (r for r in records if r.metadata and r.metadata.get(CAUSATION) == causation_id),
+                None,
+            )
+        finally:
+            close = getattr(records, "close", None)
+            if close is not None:
+                close()
 
     def events_per_day(self) -> list[tuple[str, int]]:
         days: dict[str, int] = {}

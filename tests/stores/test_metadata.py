@@ -92,6 +92,22 @@ def test_a_correlation_spans_streams_in_order(store: Store, combat: Domain) -> N
     assert len({r.metadata["causationid"] for r in found if r.metadata}) == 3
 
 
+def test_the_first_event_a_command_caused_is_found_by_its_causation_id(
+    store: Store, combat: Domain
+) -> None:
+    correlation, causation = f"c{uuid.uuid4().hex[:8]}", f"k{uuid.uuid4().hex[:8]}"
+    entity = f"e{uuid.uuid4().hex[:8]}"
+    dispatch(
+        combat, build_command(combat, "spawn", [entity, "10"]), store, why=Why(None, correlation)
+    )
+    attack = build_command(combat, "attack", [entity, "10"])  # two events: attacked, died
+    result = dispatch(combat, attack, store, why=Why(causation, correlation))
+    assert len(result.recorded) == 2
+    found = store.first_caused_by(causation)
+    assert found is not None and found.event_id == result.recorded[0].event_id
+    assert store.first_caused_by(f"none-{uuid.uuid4().hex}") is None
+
+
 @needs_esdb_client
 def test_eventstoredb_writes_causation_and_correlation_under_its_own_names_too(
     esdb_url: str,

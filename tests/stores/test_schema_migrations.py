@@ -53,6 +53,12 @@ def test_a_v1_store_of_the_position_ordered_layout_is_migrated_and_keeps_its_eve
             " WHERE json_extract(metadata, '$.correlationid') = 'c-1'"
         ).fetchall()
     assert "events_correlation" in str(plan)
+    with closing(sqlite3.connect(path)) as conn:
+        plan = conn.execute(
+            "EXPLAIN QUERY PLAN SELECT * FROM events"
+            " WHERE json_extract(metadata, '$.causationid') = 'k-1'"
+        ).fetchall()
+    assert "events_causation" in str(plan)
 
 
 def _make_v1(url: str) -> str:
@@ -70,11 +76,12 @@ def _make_v1(url: str) -> str:
 
 
 def _version_and_index(schema: str) -> tuple[object, ...]:
+    """The schema's version and how many of its two metadata indexes it has."""
     with psycopg.connect(POSTGRES_DSN, autocommit=True) as conn:
         (version,) = conn.execute(f'SELECT schema_version FROM "{schema}".store').fetchone() or ()
         indexes = conn.execute(
-            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname = %s",
-            (schema, "events_correlation"),
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s AND indexname = ANY(%s)",
+            (schema, ["events_correlation", "events_causation"]),
         ).fetchall()
     return version, len(indexes)
 
@@ -86,7 +93,7 @@ def test_a_v1_postgres_store_is_migrated_when_first_read(
     schema = _make_v1(url)
     store = PostgresStore(url)
     assert [e.metadata for e in store.read("combat-wolf")] == [None]
-    assert _version_and_index(schema) == (2, 1)
+    assert _version_and_index(schema) == (2, 2)
     store.append("combat-wolf", [new()._replace(metadata={"correlationid": "c-1"})], 1)
     assert [e.generation for e in store.correlated("c-1")] == [2]
     store.close()
@@ -116,7 +123,7 @@ def test_postgres_openers_racing_to_migrate_a_v1_store_all_succeed(
     for t in threads:
         t.join()
     assert errors == []
-    assert _version_and_index(schema) == (2, 1)
+    assert _version_and_index(schema) == (2, 2)
     assert len(PostgresStore(url).correlated("r")) == 6
 
 

@@ -68,6 +68,7 @@ CREATE TABLE {s}.events (
     CONSTRAINT events_event_id_key UNIQUE (event_id)
 );
 CREATE INDEX events_correlation ON {s}.events ((metadata->>'correlationid'));
+CREATE INDEX events_causation ON {s}.events ((metadata->>'causationid'));
 CREATE TABLE {s}.store (
     singleton      boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     schema_version integer NOT NULL,
@@ -84,13 +85,14 @@ CREATE TABLE {s}.pending (
 """
 
 
-# Version 1 to 2: each event's metadata (``escli.stores.metadata``; NULL for none) and the
-# index of correlation ids (``escli trace``), and an index of ids in code point order for
-# ``find_events_by_id_prefix`` (a new store's ids are ``COLLATE "C"`` themselves, so their
-# unique index serves). Idempotent, run under the schema's lock.
+# Version 1 to 2: each event's metadata (``escli.stores.metadata``; NULL for none), the
+# indexes of correlation and causation ids (``escli trace``), and an index of ids in code
+# point order for ``find_events_by_id_prefix`` (a new store's ids are ``COLLATE "C"``
+# themselves, so their unique index serves). Idempotent, run under the schema's lock.
 _MIGRATE_V1 = """
 ALTER TABLE {s}.events ADD COLUMN IF NOT EXISTS metadata jsonb;
 CREATE INDEX IF NOT EXISTS events_correlation ON {s}.events ((metadata->>'correlationid'));
+CREATE INDEX IF NOT EXISTS events_causation ON {s}.events ((metadata->>'causationid'));
 CREATE INDEX IF NOT EXISTS events_event_id_c ON {s}.events ((event_id COLLATE "C"));
 UPDATE {s}.store SET schema_version = 2;
 """

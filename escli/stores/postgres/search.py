@@ -133,6 +133,15 @@ class SearchQueries(Schema):
         )
         return list(records(self._rows(sql, (correlation_id,))))
 
+    def first_caused_by(self, causation_id: str) -> RecordedEvent | None:
+        """A seek of the ``events_causation`` index."""
+        sql = (
+            f"SELECT {_COLUMNS} FROM {self._s}.events"
+            " WHERE metadata->>'causationid' = %s ORDER BY position LIMIT 1"
+        )
+        found = list(records(self._rows(sql, (causation_id,))))
+        return found[0] if found else None
+
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""

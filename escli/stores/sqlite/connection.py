@@ -32,10 +32,11 @@ BUSY_TIMEOUT_S = 30.0
 # new store moves one.
 
 # Version 2 adds each event's metadata (``escli.stores.metadata``: JSON text, NULL for an
-# event that has none) and an index of correlation ids, for ``escli trace``.
+# event that has none) and indexes of correlation and causation ids, for ``escli trace``.
 _METADATA = """
 ALTER TABLE events ADD COLUMN metadata TEXT;
 CREATE INDEX events_correlation ON events (json_extract(metadata, '$.correlationid'));
+CREATE INDEX events_causation ON events (json_extract(metadata, '$.causationid'));
 PRAGMA user_version = 2;
 """
 # A version 1 store opened read-only cannot be migrated: its connection sees ``events``
@@ -58,6 +59,7 @@ CREATE TABLE events (
     UNIQUE (stream, generation)
 );
 CREATE INDEX events_correlation ON events (json_extract(metadata, '$.correlationid'));
+CREATE INDEX events_causation ON events (json_extract(metadata, '$.causationid'));
 CREATE TABLE pending (
     target          TEXT    NOT NULL,
     stream          TEXT    NOT NULL,

@@ -148,6 +148,16 @@ class SearchQueries(Connections):
         sql = f"{_SELECT} WHERE json_extract(metadata, '$.correlationid') = ? ORDER BY position"
         return list(records(self._rows(sql, (correlation_id,))))
 
+    def first_caused_by(self, causation_id: str) -> RecordedEvent | None:
+        self._connect(create=False)  # sets has_metadata
+        if not self.has_metadata:
+            return None
+        sql = (
+            f"{_SELECT} WHERE json_extract(metadata, '$.causationid') = ? ORDER BY position LIMIT 1"
+        )
+        found = list(records(self._rows(sql, (causation_id,))))
+        return found[0] if found else None
+
     def find_streams(self, pattern: Glob | None = None, prefix: str = "") -> Iterator[StreamInfo]:
         clauses, params = _stream_clauses(pattern, prefix)
         where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
