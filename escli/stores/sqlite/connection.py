@@ -42,7 +42,11 @@ PRAGMA user_version = 2;
 # A version 1 store opened read-only cannot be migrated: its connection sees ``events``
 # through this temporary view (temp objects come first in name lookup), with no metadata,
 # so that every query reads it unchanged.
-_V1_VIEW = "CREATE TEMP VIEW events AS SELECT *, NULL AS metadata FROM main.events"
+# Its columns are named: a writer migrating the file meanwhile adds ``metadata`` to the table.
+_V1_VIEW = (
+    "CREATE TEMP VIEW events AS SELECT stream, generation, position, event_id, event_type,"
+    " type_version, source, recorded_at, data, NULL AS metadata FROM main.events"
+)
 
 SCHEMA = """
 CREATE TABLE events (
