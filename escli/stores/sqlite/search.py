@@ -39,6 +39,7 @@ _SELECT = (
     " recorded_at, position, metadata FROM events"
 )
 _NUMERIC = "('integer', 'real', 'true', 'false')"
+_INT64 = (-(2**63), 2**63 - 1)  # what SQLite binds as an integer
 _SLACK = timedelta(milliseconds=2)  # julianday reads milliseconds; Python decides the rest
 
 
@@ -55,6 +56,8 @@ def _condition(c: DataCondition) -> tuple[str, list[Any]] | None:
         if op == "!=":
             return f"{kind} != 'null'", [path]
         return "0", []  # nothing is ordered against null
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        return None  # SQLite cannot bind it: the Python check decides
     if isinstance(value, (bool, int, float)):
         types, value = _NUMERIC, int(value) if isinstance(value, bool) else value
     elif isinstance(value, str):

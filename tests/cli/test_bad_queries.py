@@ -1,0 +1,58 @@
+"""Odd values given to the commands that find, trace and project (``events``, ``view``,
+``project --rebuild --stream``, ``dispatch``'s why options): each is one clean error line
+with the exit code of its kind, or an answer; never a traceback, a store error for a
+number SQL cannot hold, or a success that did nothing it was asked."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Run, open_store, snapshot
+
+HUGE = "9" * 30  # past any 64-bit integer
+
+# (arguments after the store's two events, exit code, what the one error line says)
+CASES = [
+    # SQLite holds 64-bit integers: a larger number is a usage error, not a store error.
+    (["events", "--limit", HUGE], 2, "--limit"),
+    (["events", "--after", HUGE], 2, "--after"),
+    # a data condition past 64 bits is compared in Python; no event's damage is that big
+    (["events", f"--where=damage>={HUGE}"], 0, "no events match"),
+    (["events", f"--where=damage<{HUGE}", "--limit", "1"], 0, ""),
+    # --rebuild --stream names a stream of the projection's domain
+    (["project", "combat.roster", "--rebuild", "--stream", ""], 4, "not of domain 'combat'"),
+    (["project", "combat.roster", "--rebuild", "--stream", "ogre"], 4, "not of domain"),
+    (["project", "combat.roster", "--rebuild", "--stream", "other-ogre"], 4, "not of domain"),
+    # --sort names a field
+    (["view", "combat.roster", "--sort", ""], 2, "--sort"),
+    (["view", "combat.roster", "--sort", "-"], 2, "--sort"),
+]
+
+
+@pytest.mark.parametrize(("args", "code", "says"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_an_odd_value_is_one_line_with_its_exit_code(
+    escli: Run, store_url: str, args: list[str], code: int, says: str
+) -> None:
+    assert escli("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
+    assert escli("project", "combat.roster").exit_code == 0
+    before = snapshot(open_store(store_url))
+    out = escli(*args)
+    assert out.exit_code == code, out.stdout + out.stderr
+    if code:
+        assert out.stderr.count("\n") == 1 and says in out.stderr, out.stderr
+    else:
+        assert says in out.stdout + out.stderr
+    assert snapshot(open_store(store_url)) == before
+
+
+def test_a_bad_correlation_id_from_the_environment_names_the_variable(
+    escli: Run, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ESCLI_CORRELATION_ID", " padded ")
+    out = escli("dispatch", "combat", "attack", "ogre", "5")
+    assert out.exit_code == 2
+    assert out.stderr.startswith("Error: ESCLI_CORRELATION_ID ' padded ' is not an id"), out.stderr
+    assert list(open_store(store_url).read("combat-ogre")) == []
+    # given as the option, the option is named
+    out = escli("dispatch", "combat", "attack", "ogre", "5", "--correlation-id", " ")
+    assert out.stderr.startswith("Error: --correlation-id ' ' is not an id"), out.stderr
