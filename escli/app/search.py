@@ -153,7 +153,8 @@ def _by_prefix(store: Store, prefix: str) -> RecordedEvent:
         else []
     )
     if not found:
-        raise NotFound(f"no event {prefix!r} in {store.url}")
+        short = f" (a short id is {SHORT_ID} characters or more)" if len(prefix) < SHORT_ID else ""
+        raise NotFound(f"no event {prefix!r} in {store.url}{short}")
     if len(found) > 1:
         shown = ", ".join(f"{r.event_id} ({r.stream})" for r in found[:SHOWN_AMBIGUOUS])
         more = ", ..." if len(found) > SHOWN_AMBIGUOUS else ""

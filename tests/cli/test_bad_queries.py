@@ -56,3 +56,14 @@ def test_a_bad_correlation_id_from_the_environment_names_the_variable(
     # given as the option, the option is named
     out = escli("dispatch", "combat", "attack", "ogre", "5", "--correlation-id", " ")
     assert out.stderr.startswith("Error: --correlation-id ' ' is not an id"), out.stderr
+
+
+def test_a_prefix_too_short_says_how_long_one_must_be(escli: Run, store_url: str) -> None:
+    assert escli("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
+    (event,) = open_store(store_url).read("combat-ogre")
+    for prefix in (event.event_id[:3], ""):
+        out = escli("event", prefix)
+        assert out.exit_code == 3
+        assert out.stderr.count("\n") == 1, out.stderr
+        assert "a short id is 4 characters or more" in out.stderr, out.stderr
+    assert escli("event", event.event_id[:4]).exit_code == 0
