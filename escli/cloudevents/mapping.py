@@ -39,13 +39,14 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final
 
-from escli.stores.metadata import CONTEXT_ATTRIBUTES
+from escli.stores.metadata import CAUSATION, CONTEXT_ATTRIBUTES, CORRELATION, ID_RULE, is_id
 
 __all__ = [
     "BATCH_CONTENT_TYPE",
     "CONTENT_TYPE",
     "DATA_CONTENT_TYPE",
     "GENERATION",
+    "IDS",
     "KEPT",
     "SPECVERSION",
     "TYPEVERSION",
@@ -59,6 +60,8 @@ BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
 DATA_CONTENT_TYPE: Final = "application/json"
 TYPEVERSION: Final = "typeversion"
 GENERATION: Final = "generation"
+# The metadata escli trace finds events by: ids, as --causation-id and --correlation-id take.
+IDS: Final = (CAUSATION, CORRELATION)
 # The attributes (and members) escli keeps; an import refuses any other that is set.
 KEPT: Final = (
     "specversion",
@@ -102,6 +105,8 @@ def metadata_of(event: dict[str, object], kept: Collection[str]) -> dict[str, st
                 f"extension attribute {name!r} is not a string: escli keeps extension "
                 "attributes as the event's metadata, whose values are strings"
             )
+        if name in IDS and not is_id(value):
+            raise EventError(f"extension attribute {name!r} {value!r} is not an id: {ID_RULE}")
         if found is None:
             found = {}
         found[name] = value

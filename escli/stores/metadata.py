@@ -33,9 +33,11 @@ __all__ = [
     "CONTEXT_ATTRIBUTES",
     "CORRELATION",
     "ESCLI_EXTENSIONS",
+    "ID_RULE",
     "RESERVED",
     "Why",
     "check_id",
+    "is_id",
     "ordered",
     "parse_meta",
 ]
@@ -73,13 +75,21 @@ def ordered(metadata: Mapping[str, str]) -> list[tuple[str, str]]:
     return first + sorted((k, v) for k, v in metadata.items() if k not in named)
 
 
+ID_RULE: Final = (
+    "give non-empty printable text (no control characters, no leading or trailing spaces)"
+)
+
+
+def is_id(value: str) -> bool:
+    """Whether ``value`` is a usable causation or correlation id: non-empty printable text
+    without spaces around it (what ``escli trace`` can be given)."""
+    return bool(value) and value.isprintable() and value.strip() == value
+
+
 def check_id(option: str, value: str) -> str:
-    """``value`` when it is a usable id (non-empty printable text), else a ``UsageError``."""
-    if not value or not value.isprintable() or value.strip() != value:
-        raise UsageError(
-            f"{option} {value!r} is not an id: give non-empty printable text "
-            "(no control characters, no leading or trailing spaces)"
-        )
+    """``value`` when it is a usable id (``is_id``), else a ``UsageError``."""
+    if not is_id(value):
+        raise UsageError(f"{option} {value!r} is not an id: {ID_RULE}")
     return value
 
 

@@ -5,6 +5,9 @@ number SQL cannot hold, or a success that did nothing it was asked."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.conftest import Run, open_store, snapshot
@@ -67,3 +70,29 @@ def test_a_prefix_too_short_says_how_long_one_must_be(escli: Run, store_url: str
         assert out.stderr.count("\n") == 1, out.stderr
         assert "a short id is 4 characters or more" in out.stderr, out.stderr
     assert escli("event", event.event_id[:4]).exit_code == 0
+
+
+@pytest.mark.parametrize("value", ["", " cmd-2", "cmd-2 "])
+@pytest.mark.parametrize("name", ["causationid", "correlationid"])
+def test_an_exported_line_whose_id_is_spoilt_is_refused(
+    escli: Run, store_url: str, tmp_path: Path, name: str, value: str
+) -> None:
+    """Lines as escli writes them take the parser's fast path: it refuses what the general
+    path refuses, a causation or correlation id that is not an id."""
+    for n in range(3):
+        escli("dispatch", "combat", "attack", "ogre", "5", "--causation-id", f"cmd-{n}")
+    exported = tmp_path / "ogre.jsonl"
+    assert escli("export", "combat-ogre", "-o", str(exported)).exit_code == 0
+    lines = exported.read_text(encoding="utf-8").splitlines(keepends=True)
+    field = "cmd-1" if name == "causationid" else json.loads(lines[1])[name]
+    assert f'"{name}": "{field}"' in lines[1]
+    lines[1] = lines[1].replace(f'"{name}": "{field}"', f'"{name}": "{value}"')
+    exported.write_text("".join(lines), encoding="utf-8")
+    other = f"sqlite:///{tmp_path / 'other.db'}"
+    out = escli("import", str(exported), "--store", other)
+    assert out.exit_code == 4, out.stdout + out.stderr
+    assert out.stderr == (
+        f"Error: {exported}:2: extension attribute {name!r} {value!r} is not an id: give "
+        "non-empty printable text (no control characters, no leading or trailing spaces)\n"
+    )
+    assert list(open_store(other).read("combat-ogre")) == []
