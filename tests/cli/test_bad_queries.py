@@ -26,6 +26,9 @@ CASES = [
     (["project", "combat.roster", "--rebuild", "--stream", ""], 4, "not of domain 'combat'"),
     (["project", "combat.roster", "--rebuild", "--stream", "ogre"], 4, "not of domain"),
     (["project", "combat.roster", "--rebuild", "--stream", "other-ogre"], 4, "not of domain"),
+    # project takes a NAME or --all
+    (["project"], 2, "project: give a projection NAME or --all, one of them"),
+    (["project", "combat.roster", "--all"], 2, "--all, not both"),
     # --sort names a field
     (["view", "combat.roster", "--sort", ""], 2, "--sort"),
     (["view", "combat.roster", "--sort", "-"], 2, "--sort"),
