@@ -29,6 +29,12 @@ CASES = [
     # project takes a NAME or --all
     (["project"], 2, "project: give a projection NAME or --all, one of them"),
     (["project", "combat.roster", "--all"], 2, "--all, not both"),
+    # a --stream template is a usage error however it is wrong (it was exit 4 for one
+    # naming no attribute, exit 2 for the others)
+    (["import", "-", "--append", "--stream", ""], 2, "names no attribute"),
+    (["import", "-", "--append", "--stream", "combat-{{subject}}"], 2, "names no attribute"),
+    (["import", "-", "--append", "--stream", "combat-{"], 2, "is not a template"),
+    (["import", "-", "--append", "--stream", "combat-{subject!r}"], 2, "not an attribute name"),
     # --sort names a field
     (["view", "combat.roster", "--sort", ""], 2, "--sort"),
     (["view", "combat.roster", "--sort", "-"], 2, "--sort"),
