@@ -105,3 +105,36 @@ def test_an_exported_line_whose_id_is_spoilt_is_refused(
         "non-empty printable text (no control characters, no leading or trailing spaces)\n"
     )
     assert list(open_store(other).read("combat-ogre")) == []
+
+
+@pytest.mark.parametrize(
+    ("prefix", "high"),
+    [
+        ("abcd", "abce"),
+        ("abc\ud7ff", "abc\ue000"),  # past the surrogates, which UTF-8 cannot hold
+        ("abc\U0010ffff", "abd"),  # the last code point has no successor: the one before
+        ("ab\U0010ffff\U0010ffff", "ac"),
+        ("\U0010ffff" * 4, "\U0010ffff" * 4),  # no successor at all: an empty range
+    ],
+)
+def test_the_range_of_ids_a_prefix_begins_is_text_a_store_can_take(prefix: str, high: str) -> None:
+    from escli.stores.search import id_range
+
+    assert id_range(prefix) == (prefix, high)
+    high.encode("utf-8")
+
+
+@pytest.mark.parametrize("prefix", ["abc\ud7ff", "abc\U0010ffff", "\U0010ffff" * 4])
+def test_a_prefix_ending_at_the_edge_of_unicode_is_no_event(escli: Run, prefix: str) -> None:
+    assert escli("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
+    out = escli("event", prefix)
+    assert out.exit_code == 3, out.stderr
+    assert out.stderr.startswith(f"Error: no event {prefix!r}"), out.stderr
+
+
+@pytest.mark.parametrize("prefix", ["abc\ud7ff", "abc\U0010ffff", "\U0010ffff" * 4])
+def test_a_prefix_ending_at_the_edge_of_unicode_is_no_event_on_postgres(
+    postgres_url: str, prefix: str
+) -> None:
+    store = open_store(postgres_url)
+    assert store.find_events_by_id_prefix(prefix, 5) == []
