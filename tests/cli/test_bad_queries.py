@@ -138,3 +138,36 @@ def test_a_prefix_ending_at_the_edge_of_unicode_is_no_event_on_postgres(
 ) -> None:
     store = open_store(postgres_url)
     assert store.find_events_by_id_prefix(prefix, 5) == []
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "event abcd\x00",
+        "trace a\x00b",
+        "events --type a\x00b",
+        "events --where a=\x00",
+        "events --stream a\x00",
+        "streams a\x00*",
+        "view combat.roster --key a\x00",
+        "dispatch combat spawn a\x00b 10",
+    ],
+)
+def test_a_nul_in_a_shell_line_is_invalid_input_not_a_store_error(
+    postgres_url: str, line: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No command line holds a NUL (a process's arguments cannot), but a shell's piped line
+    can: refused as input before any store sees it (PostgreSQL cannot keep one in text,
+    which was a store error, exit 7)."""
+    from click.testing import CliRunner
+
+    from escli.cli import cli
+
+    monkeypatch.setenv("ESCLI_NO_PROJECT", "1")
+    monkeypatch.setenv("NO_COLOR", "1")
+    result = CliRunner().invoke(
+        cli, ["shell", "--store", postgres_url], input=line + "\n", catch_exceptions=False
+    )
+    assert result.exit_code == 4, result.stderr
+    assert result.stderr.count("\n") == 1 and "holds a NUL character" in result.stderr
+    assert list(open_store(postgres_url).read_all()) == []
