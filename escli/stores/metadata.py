@@ -94,8 +94,8 @@ def check_id(option: str, value: str) -> str:
 
 
 def parse_meta(pairs: Iterable[str]) -> dict[str, str]:
-    """``--meta key=value`` words as a mapping; a malformed or reserved key is a
-    ``UsageError`` naming it (a later pair of the same key wins)."""
+    """``--meta key=value`` words as a mapping; a malformed or reserved key, or a key given
+    twice with different values (one would be dropped), is a ``UsageError`` naming it."""
     found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -113,6 +113,10 @@ def parse_meta(pairs: Iterable[str]) -> dict[str, str]:
             )
         if not value.isprintable():
             raise UsageError(f"--meta {key} value {value!r} holds control characters")
+        if found.get(key, value) != value:
+            raise UsageError(
+                f"--meta key {key!r} is given twice ({found[key]!r}, then {value!r}): give it once"
+            )
         found[key] = value
     return found
 

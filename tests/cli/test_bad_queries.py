@@ -35,6 +35,12 @@ CASES = [
     (["import", "-", "--append", "--stream", "combat-{{subject}}"], 2, "names no attribute"),
     (["import", "-", "--append", "--stream", "combat-{"], 2, "is not a template"),
     (["import", "-", "--append", "--stream", "combat-{subject!r}"], 2, "not an attribute name"),
+    # one --meta key, one value: a second would drop the first silently
+    (
+        ["dispatch", "combat", "attack", "ogre", "1", "--meta", "k=1", "--meta", "k=2"],
+        2,
+        "--meta key 'k' is given twice ('1', then '2'): give it once",
+    ),
     # --sort names a field
     (["view", "combat.roster", "--sort", ""], 2, "--sort"),
     (["view", "combat.roster", "--sort", "-"], 2, "--sort"),
