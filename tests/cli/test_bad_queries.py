@@ -22,6 +22,15 @@ CASES = [
     # a data condition past 64 bits is compared in Python; no event's damage is that big
     (["events", f"--where=damage>={HUGE}"], 0, "no events match"),
     (["events", f"--where=damage<{HUGE}", "--limit", "1"], 0, ""),
+    # --since and --until are RFC 3339, which Python's fromisoformat reads more than
+    *(
+        (["events", "--since", time], 4, f"--since {time!r} is not a time")
+        for time in ("2026-W01-1", "2026-01-01T00Z", "2026-01-01T00:00:00,5Z")
+    ),
+    (["events", "--until", "2026-01-01T00:00:00.1234567Z"], 4, "past the microsecond"),
+    (["events", "--since", "2026-01-01 00:00:00Z"], 0, ""),  # a space for the T: RFC 3339 too
+    (["events", "--since", "2026-01-01t00:00:00.5z"], 0, ""),
+    (["events", "--since", "2026-01-01T00:00Z"], 0, ""),  # no seconds: read as :00
     # --rebuild --stream names a stream of the projection's domain
     (["project", "combat.roster", "--rebuild", "--stream", ""], 4, "not of domain 'combat'"),
     (["project", "combat.roster", "--rebuild", "--stream", "ogre"], 4, "not of domain"),
