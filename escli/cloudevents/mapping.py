@@ -39,7 +39,13 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final
 
-from escli.stores.metadata import CAUSATION, CONTEXT_ATTRIBUTES, CORRELATION, ID_RULE, is_id
+from escli.stores.metadata import (
+    CAUSATION,
+    CONTEXT_ATTRIBUTES,
+    CORRELATION,
+    id_problem,
+    shown_id,
+)
 
 __all__ = [
     "BATCH_CONTENT_TYPE",
@@ -105,8 +111,10 @@ def metadata_of(event: dict[str, object], kept: Collection[str]) -> dict[str, st
                 f"extension attribute {name!r} is not a string: escli keeps extension "
                 "attributes as the event's metadata, whose values are strings"
             )
-        if name in IDS and not is_id(value):
-            raise EventError(f"extension attribute {name!r} {value!r} is not an id: {ID_RULE}")
+        if name in IDS and (problem := id_problem(value)) is not None:
+            raise EventError(
+                f"extension attribute {name!r} {shown_id(value)} is not an id: {problem}"
+            )
         if found is None:
             found = {}
         found[name] = value

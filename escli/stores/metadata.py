@@ -34,12 +34,15 @@ __all__ = [
     "CORRELATION",
     "ESCLI_EXTENSIONS",
     "ID_RULE",
+    "MAX_ID",
     "RESERVED",
     "Why",
     "check_id",
+    "id_problem",
     "is_id",
     "ordered",
     "parse_meta",
+    "shown_id",
 ]
 
 CAUSATION: Final = "causationid"
@@ -80,16 +83,36 @@ ID_RULE: Final = (
 )
 
 
+# The longest id: PostgreSQL's index of correlation ids takes at most 2704 bytes a row, and
+# 500 characters of UTF-8 are at most 2000.
+MAX_ID: Final = 500
+
+
+def id_problem(value: str) -> str | None:
+    """What makes ``value`` no usable causation or correlation id (None: it is one):
+    non-empty printable text without spaces around it (what ``escli trace`` can be given),
+    of at most ``MAX_ID`` characters."""
+    if len(value) > MAX_ID:
+        return f"it has {len(value)} characters; an id has at most {MAX_ID}"
+    if not value or not value.isprintable() or value.strip() != value:
+        return ID_RULE
+    return None
+
+
 def is_id(value: str) -> bool:
-    """Whether ``value`` is a usable causation or correlation id: non-empty printable text
-    without spaces around it (what ``escli trace`` can be given)."""
-    return bool(value) and value.isprintable() and value.strip() == value
+    return id_problem(value) is None
+
+
+def shown_id(value: str) -> str:
+    """``value`` as an error shows it: quoted, and a long one cut."""
+    return repr(value) if len(value) <= 40 else f"{value[:20]!r}..."
 
 
 def check_id(option: str, value: str) -> str:
-    """``value`` when it is a usable id (``is_id``), else a ``UsageError``."""
-    if not is_id(value):
-        raise UsageError(f"{option} {value!r} is not an id: {ID_RULE}")
+    """``value`` when it is a usable id (``id_problem``), else a ``UsageError``."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise UsageError(f"{option} {shown_id(value)} is not an id: {problem}")
     return value
 
 

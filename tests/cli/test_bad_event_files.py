@@ -373,6 +373,15 @@ DEFECTS = [
         for name in ("causationid", "correlationid")
         for what, value in (("empty", ""), ("padded", " order-7"), ("spaces only", "  "))
     ),
+    *(
+        Defect(
+            f"{name} too long",
+            put(name, "c" * 501),
+            f"extension attribute {name!r} 'cccccccccccccccccccc'... is not an id: it has 501 "
+            "characters; an id has at most 500",
+        )
+        for name in ("causationid", "correlationid")
+    ),
     Defect(
         "datacontenttype JSON but not application/json",
         put("datacontenttype", "text/json"),

@@ -6,6 +6,7 @@ number SQL cannot hold, or a success that did nothing it was asked."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -169,7 +170,7 @@ def test_a_prefix_ending_at_the_edge_of_unicode_is_no_event_on_postgres(
     ],
 )
 def test_a_nul_in_a_shell_line_is_invalid_input_not_a_store_error(
-    postgres_url: str, line: str, monkeypatch: pytest.MonkeyPatch
+    postgres_schemas: Callable[[], str], line: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No command line holds a NUL (a process's arguments cannot), but a shell's piped line
     can: refused as input before any store sees it (PostgreSQL cannot keep one in text,
@@ -178,6 +179,7 @@ def test_a_nul_in_a_shell_line_is_invalid_input_not_a_store_error(
 
     from escli.cli import cli
 
+    postgres_url = postgres_schemas()
     monkeypatch.setenv("ESCLI_NO_PROJECT", "1")
     monkeypatch.setenv("NO_COLOR", "1")
     result = CliRunner().invoke(
