@@ -34,7 +34,7 @@ from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
 from escli.domain.model import Domain
 from escli.domain.projection import Projection
-from escli.errors import NotFound, ProjectionStale, UsageError
+from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
 from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
 from escli.suggest import did_you_mean
@@ -206,6 +206,14 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
             f"{projection.full_name} has its own key: --stream rebuilds the row of a stream "
             "only for a projection keyed by stream; rebuild the whole view (--rebuild)"
         )
+    domain = projection.domain
+    try:
+        domain.stream_id(stream)
+    except InvalidInput:
+        raise InvalidInput(
+            f"--stream {stream!r} is not of domain {domain.name!r} (its streams are "
+            f"{domain.stream_name('<id>')}, the only ones {projection.full_name} reads)"
+        ) from None
     live = live_build(projection, views, create=False)
     name = projection.full_name
     if live is None:
@@ -338,6 +346,8 @@ def query_rows(
     by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
     rows without it last) else by key, at most ``limit``. Filtering reads the view's rows
     (its size, not the store's); a key is one look-up."""
+    if sort is not None and not sort.removeprefix("-"):
+        raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
     live = live_build(projection, views, create=False) if keys else None
     if keys:
         if live is None:

@@ -19,6 +19,7 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import NamedTuple
@@ -44,21 +45,39 @@ __all__ = [
 ]
 
 
+_DATE = re.compile("[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# RFC 3339's date-time (a space for the 'T', as its note allows, and the seconds optional:
+# 12:00Z), upper-cased; group 1 is the fraction of a second.
+_TIMESTAMP = re.compile(
+    "[0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}(?::[0-9]{2}(?:[.]([0-9]+))?)?"
+    "(?:Z|[+-][0-9]{2}:[0-9]{2})"
+)
+
+
 def parse_time(text: str, option: str) -> str:
     """``text`` as the RFC 3339 UTC time a store compares with; ``InvalidInput`` naming
     ``option`` when it is not a time with an offset, nor a date."""
     upper = text.strip().upper()  # Python 3.11 reads neither 't' nor 'z'
+    not_a_time = InvalidInput(
+        f"{option} {text!r} is not a time: give RFC 3339 with an offset "
+        "(2024-03-04T14:03:27Z, 2024-03-04T15:03:27+01:00) or a date (2024-03-04)"
+    )
     try:
         parsed = datetime.fromisoformat(upper)
     except ValueError:
-        raise InvalidInput(
-            f"{option} {text!r} is not a time: give RFC 3339 with an offset "
-            "(2024-03-04T14:03:27Z, 2024-03-04T15:03:27+01:00) or a date (2024-03-04)"
-        ) from None
+        raise not_a_time from None
     if len(upper) == 10:  # a date alone: its midnight in UTC
+        if _DATE.fullmatch(upper) is None:  # Python reads ISO week dates too (2026-W01-1)
+            raise not_a_time
         parsed = parsed.replace(tzinfo=UTC)
     elif parsed.tzinfo is None:
         raise InvalidInput(f"{option} {text!r} has no offset: add Z (UTC), or one such as +01:00")
+    elif (shape := _TIMESTAMP.fullmatch(upper)) is None:  # Python reads more than RFC 3339
+        raise not_a_time
+    elif len(shape.group(1) or "") > 6:
+        raise InvalidInput(
+            f"{option} {text!r} has digits past the microsecond, which escli cannot keep"
+        )
     if out_of_range(upper if len(upper) != 10 else upper + "T00:00:00Z"):
         raise InvalidInput(f"{option} {text!r} is out of range: {RANGE}")
     return parsed.astimezone(UTC).isoformat(timespec="microseconds")
@@ -160,7 +179,8 @@ def _by_prefix(store: Store, prefix: str) -> RecordedEvent:
         else []
     )
     if not found:
-        raise NotFound(f"no event {prefix!r} in {store.url}")
+        short = f" (a short id is {SHORT_ID} characters or more)" if len(prefix) < SHORT_ID else ""
+        raise NotFound(f"no event {prefix!r} in {store.url}{short}")
     if len(found) > 1:
         shown = ", ".join(f"{r.event_id} ({r.stream})" for r in found[:SHOWN_AMBIGUOUS])
         more = ", ..." if len(found) > SHOWN_AMBIGUOUS else ""

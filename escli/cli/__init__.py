@@ -158,8 +158,12 @@ def _report(app: App, error: EscliError) -> None:
 def _check_arguments(args: Sequence[str]) -> None:
     """Refuse an argument that is not text: Python hands on a byte that is not UTF-8 as a
     lone surrogate (``combat-$'\\xff'`` becomes ``'combat-\\udcff'``), which no store and
-    no file can encode. Checked once, for every command, before anything runs."""
+    no file can encode. Nor one holding a NUL, which no process's arguments can but a
+    shell's piped line may (PostgreSQL keeps no NUL in text). Checked once, for every
+    command (and every line of the shell), before anything runs."""
     for arg in args:
+        if isinstance(arg, str) and "\x00" in arg:
+            raise InvalidInput(f"argument {arg!r} holds a NUL character")
         if isinstance(arg, str) and not arg.isascii() and find_lone_surrogate(arg) is not None:
             try:
                 shown = repr(arg.encode("utf-8", "surrogateescape"))[1:]

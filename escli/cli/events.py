@@ -8,6 +8,8 @@ from escli.cli.app import App, common_options, pass_app
 from escli.cli.complete import complete_streams
 
 DEFAULT_LIMIT = 100
+# The largest --limit and --after: SQL integers are 64-bit, and a search asks for one more.
+LARGEST = 2**63 - 2
 
 
 @click.command()
@@ -43,7 +45,7 @@ DEFAULT_LIMIT = 100
 )
 @click.option(
     "--limit",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=LARGEST),
     default=DEFAULT_LIMIT,
     show_default=True,
     metavar="N",
@@ -51,7 +53,7 @@ DEFAULT_LIMIT = 100
 )
 @click.option(
     "--after",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=LARGEST),
     default=0,
     metavar="POSITION",
     help="Only events after POSITION (page on from the last one shown).",

@@ -113,7 +113,8 @@ def project(
     from escli.errors import UsageError
 
     if (name is None) is not every:
-        raise UsageError("project: give a projection NAME or --all, not both")
+        given = "not both" if every else "one of them"
+        raise UsageError(f"project: give a projection NAME or --all, {given}")
     if stream is not None and (not rebuild or every):
         raise UsageError("project: --stream needs --rebuild and one projection NAME")
     if follow and rebuild:

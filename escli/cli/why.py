@@ -31,6 +31,7 @@ def why_options(f: F) -> F:
         "--correlation-id",
         metavar="ID",
         envvar="ESCLI_CORRELATION_ID",
+        callback=_checked_from_environment,
         help="The piece of work the events belong to, kept in their metadata (escli trace "
         "ID draws it). Default: $ESCLI_CORRELATION_ID, else the causation id.",
     )(f)
@@ -41,6 +42,19 @@ def why_options(f: F) -> F:
         "fresh UUID per command.",
     )(f)
     return f
+
+
+def _checked_from_environment(
+    ctx: click.Context, param: click.Parameter, value: str | None
+) -> str | None:
+    """A correlation id read from ``ESCLI_CORRELATION_ID``, checked under that name (the
+    error names what the user set, not an option they did not give)."""
+    source = ctx.get_parameter_source(param.name or "")
+    if value is not None and source is click.core.ParameterSource.ENVIRONMENT:
+        from escli.stores.metadata import check_id
+
+        check_id("ESCLI_CORRELATION_ID", value)
+    return value
 
 
 def why_of(causation_id: str | None, correlation_id: str | None, meta: tuple[str, ...]) -> Why:

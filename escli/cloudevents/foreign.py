@@ -31,7 +31,7 @@ import string
 from typing import TYPE_CHECKING, Final, NamedTuple
 
 from escli.cloudevents.mapping import EventError
-from escli.errors import InvalidInput, UsageError
+from escli.errors import UsageError
 
 __all__ = ["Foreign", "current_version", "dataschema_version", "foreign_template"]
 
@@ -90,8 +90,8 @@ def foreign_template(template: str | None) -> Foreign:
             )
         fields.append(field)
     if not fields:
-        raise InvalidInput(f"--stream {template!r} names no attribute: every event would "
-                           "go to one stream; use {subject} or another attribute")  # fmt: skip
+        raise UsageError(f"--stream {template!r} names no attribute: every event would "
+                         "go to one stream; use {subject} or another attribute")  # fmt: skip
     return Foreign(template, tuple(fields))
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from typing import Final
 
-from escli.cloudevents.mapping import KEPT
-from escli.stores.metadata import CONTEXT_ATTRIBUTES
+from escli.cloudevents.mapping import IDS, KEPT
+from escli.stores.metadata import CONTEXT_ATTRIBUTES, is_id
 
 __all__ = ["LINE_RE", "line_metadata"]
 
@@ -57,6 +57,8 @@ def line_metadata(text: str) -> dict[str, str] | None:
         found = dict(pairs)
         if len(found) != len(pairs) or not _NOT_METADATA.isdisjoint(found):
             raise ValueError(text)
+        if not all(is_id(found[name]) for name in IDS if name in found):
+            raise ValueError(text)  # not an id: the general path says so
         if len(_CACHE) >= _CACHE_SIZE:
             _CACHE.clear()
         _CACHE[text] = found

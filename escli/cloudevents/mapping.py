@@ -39,13 +39,20 @@ from __future__ import annotations
 from collections.abc import Collection
 from typing import Final
 
-from escli.stores.metadata import CONTEXT_ATTRIBUTES
+from escli.stores.metadata import (
+    CAUSATION,
+    CONTEXT_ATTRIBUTES,
+    CORRELATION,
+    id_problem,
+    shown_id,
+)
 
 __all__ = [
     "BATCH_CONTENT_TYPE",
     "CONTENT_TYPE",
     "DATA_CONTENT_TYPE",
     "GENERATION",
+    "IDS",
     "KEPT",
     "SPECVERSION",
     "TYPEVERSION",
@@ -59,6 +66,8 @@ BATCH_CONTENT_TYPE: Final = "application/cloudevents-batch+json"
 DATA_CONTENT_TYPE: Final = "application/json"
 TYPEVERSION: Final = "typeversion"
 GENERATION: Final = "generation"
+# The metadata escli trace finds events by: ids, as --causation-id and --correlation-id take.
+IDS: Final = (CAUSATION, CORRELATION)
 # The attributes (and members) escli keeps; an import refuses any other that is set.
 KEPT: Final = (
     "specversion",
@@ -101,6 +110,10 @@ def metadata_of(event: dict[str, object], kept: Collection[str]) -> dict[str, st
             raise EventError(
                 f"extension attribute {name!r} is not a string: escli keeps extension "
                 "attributes as the event's metadata, whose values are strings"
+            )
+        if name in IDS and (problem := id_problem(value)) is not None:
+            raise EventError(
+                f"extension attribute {name!r} {shown_id(value)} is not an id: {problem}"
             )
         if found is None:
             found = {}

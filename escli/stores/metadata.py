@@ -33,11 +33,16 @@ __all__ = [
     "CONTEXT_ATTRIBUTES",
     "CORRELATION",
     "ESCLI_EXTENSIONS",
+    "ID_RULE",
+    "MAX_ID",
     "RESERVED",
     "Why",
     "check_id",
+    "id_problem",
+    "is_id",
     "ordered",
     "parse_meta",
+    "shown_id",
 ]
 
 CAUSATION: Final = "causationid"
@@ -73,19 +78,47 @@ def ordered(metadata: Mapping[str, str]) -> list[tuple[str, str]]:
     return first + sorted((k, v) for k, v in metadata.items() if k not in named)
 
 
-def check_id(option: str, value: str) -> str:
-    """``value`` when it is a usable id (non-empty printable text), else a ``UsageError``."""
+ID_RULE: Final = (
+    "give non-empty printable text (no control characters, no leading or trailing spaces)"
+)
+
+
+# The longest id: PostgreSQL's index of correlation ids takes at most 2704 bytes a row, and
+# 500 characters of UTF-8 are at most 2000.
+MAX_ID: Final = 500
+
+
+def id_problem(value: str) -> str | None:
+    """What makes ``value`` no usable causation or correlation id (None: it is one):
+    non-empty printable text without spaces around it (what ``escli trace`` can be given),
+    of at most ``MAX_ID`` characters."""
+    if len(value) > MAX_ID:
+        return f"it has {len(value)} characters; an id has at most {MAX_ID}"
     if not value or not value.isprintable() or value.strip() != value:
-        raise UsageError(
-            f"{option} {value!r} is not an id: give non-empty printable text "
-            "(no control characters, no leading or trailing spaces)"
-        )
+        return ID_RULE
+    return None
+
+
+def is_id(value: str) -> bool:
+    return id_problem(value) is None
+
+
+def shown_id(value: str) -> str:
+    """``value`` as an error shows it: quoted, and a long one cut."""
+    return repr(value) if len(value) <= 40 else f"{value[:20]!r}..."
+
+
+def check_id(option: str, value: str) -> str:
+    """``value`` when it is a usable id (``id_problem``), else a ``UsageError``."""
+    problem = id_problem(value)
+    if problem is not None:
+        raise UsageError(f"{option} {shown_id(value)} is not an id: {problem}")
     return value
 
 
 def parse_meta(pairs: Iterable[str]) -> dict[str, str]:
-    """``--meta key=value`` words as a mapping; a malformed or reserved key is a
-    ``UsageError`` naming it (a later pair of the same key wins)."""
+    """``--meta key=value`` words as a mapping; a malformed or reserved key, or a key given
+    twice with different values (one would be dropped), is a ``UsageError`` naming it."""
     found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
@@ -103,6 +136,10 @@ def parse_meta(pairs: Iterable[str]) -> dict[str, str]:
             )
         if not value.isprintable():
             raise UsageError(f"--meta {key} value {value!r} holds control characters")
+        if found.get(key, value) != value:
+            raise UsageError(
+                f"--meta key {key!r} is given twice ({found[key]!r}, then {value!r}): give it once"
+            )
         found[key] = value
     return found
 

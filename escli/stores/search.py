@@ -312,11 +312,22 @@ def _by_id(r: RecordedEvent) -> str:
     return r.event_id
 
 
+_LAST_CODE_POINT = "\U0010ffff"
+
+
 def id_range(prefix: str) -> tuple[str, str]:
     """The ids ``[low, high)`` that start with ``prefix``, in code point order (SQLite's,
     and PostgreSQL's under a C collation): the prefix, and the prefix with its last
-    character's successor."""
-    return prefix, prefix[:-1] + chr(ord(prefix[-1]) + 1)
+    character's successor: the next code point past the surrogates (UTF-8 text holds
+    none), a last U+10FFFF dropped and the one before it moved on instead. A prefix of
+    U+10FFFF alone has no successor: its range is empty."""
+    stem = prefix.rstrip(_LAST_CODE_POINT)
+    if not stem:
+        return prefix, prefix
+    after = ord(stem[-1]) + 1
+    if 0xD800 <= after <= 0xDFFF:
+        after = 0xE000
+    return prefix, stem[:-1] + chr(after)
 
 
 class SearchFromReadAll:

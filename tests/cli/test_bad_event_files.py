@@ -361,6 +361,27 @@ DEFECTS = [
         "extension attribute 'colour' is not a string: escli keeps extension attributes as "
         "the event's metadata, whose values are strings",
     ),
+    # A causation or correlation id is an id, as --causation-id and --correlation-id take
+    # one: escli trace finds events by it (the general path and the fast one alike).
+    *(
+        Defect(
+            f"{name} {what}",
+            put(name, value),
+            f"extension attribute {name!r} {value!r} is not an id: give non-empty printable "
+            "text (no control characters, no leading or trailing spaces)",
+        )
+        for name in ("causationid", "correlationid")
+        for what, value in (("empty", ""), ("padded", " order-7"), ("spaces only", "  "))
+    ),
+    *(
+        Defect(
+            f"{name} too long",
+            put(name, "c" * 501),
+            f"extension attribute {name!r} 'cccccccccccccccccccc'... is not an id: it has 501 "
+            "characters; an id has at most 500",
+        )
+        for name in ("causationid", "correlationid")
+    ),
     Defect(
         "datacontenttype JSON but not application/json",
         put("datacontenttype", "text/json"),

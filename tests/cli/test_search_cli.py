@@ -168,7 +168,11 @@ def test_events_that_match_nothing_say_so_on_stderr(escli: Run, game: None) -> N
             "stream is chosen with a pattern)",
         ),
         (["event", "nope"], 3, "no event 'nope' in {store}"),
-        (["event", "hit"], 3, "no event 'hit' in {store}"),  # too short to be a prefix
+        (
+            ["event", "hit"],
+            3,
+            "no event 'hit' in {store} (a short id is 4 characters or more)",
+        ),  # too short to be a prefix
         (
             ["event", "…5f3e2a1"],  # a time-ordered UUID as a table shows it: by its end
             2,

@@ -56,6 +56,10 @@ BAD = [
      "text (no control characters, no leading or trailing spaces)"),
     (["--causation-id", "a\tb"], "--causation-id 'a\\tb' is not an id"),
     (["--causation-id", " x"], "--causation-id ' x' is not an id"),
+    # PostgreSQL indexes correlation ids (a causation id is the default correlation)
+    (["--correlation-id", "c" * 501], "--correlation-id 'cccccccccccccccccccc'... is not an "
+     "id: it has 501 characters; an id has at most 500"),
+    (["--causation-id", "c" * 501], "--causation-id 'cccccccccccccccccccc'... is not an id"),
 ]  # fmt: skip
 
 

@@ -18,7 +18,9 @@ Decisions, measured on 10,000 streams of 10 events (``benchmarks/search_bench.py
 - **Data conditions** use ``json_type`` and ``json_extract``: a number (or a boolean, which
   Python compares as 0 or 1) against numbers and booleans, a text against texts (by code
   point, as SQLite's binary collation and Python compare them), ``null`` by type; what SQL
-  cannot say exactly (an array, an object, a field name with ``"``) only narrows.
+  cannot say exactly (an array, an object, a field name with ``"``) only narrows. Past 100
+  conditions the rest are left to the Python check (SQLite's expression tree is at most
+  1,000 deep).
 """
 
 from __future__ import annotations
@@ -39,6 +41,8 @@ _SELECT = (
     " recorded_at, position, metadata FROM events"
 )
 _NUMERIC = "('integer', 'real', 'true', 'false')"
+_SQL_CONDITIONS = 100  # data conditions given to SQL; the rest only narrow in Python
+_INT64 = (-(2**63), 2**63 - 1)  # what SQLite binds as an integer
 _SLACK = timedelta(milliseconds=2)  # julianday reads milliseconds; Python decides the rest
 
 
@@ -55,6 +59,8 @@ def _condition(c: DataCondition) -> tuple[str, list[Any]] | None:
         if op == "!=":
             return f"{kind} != 'null'", [path]
         return "0", []  # nothing is ordered against null
+    if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+        return None  # SQLite cannot bind it: the Python check decides
     if isinstance(value, (bool, int, float)):
         types, value = _NUMERIC, int(value) if isinstance(value, bool) else value
     elif isinstance(value, str):
@@ -112,7 +118,9 @@ class SearchQueries(Connections):
         if query.until is not None:
             clauses.append("coalesce(julianday(recorded_at) < julianday(?), 1)")
             params.append(_time_bound(query.until, _SLACK))
-        for c in query.where:
+        # The first conditions only: SQLite's expression tree is at most 1,000 deep, and
+        # the Python check applies them all.
+        for c in query.where[:_SQL_CONDITIONS]:
             found = _condition(c)
             if found is not None:
                 clauses.append(found[0])
