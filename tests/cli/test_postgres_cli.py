@@ -4,6 +4,7 @@ password in every URL that must never be printed."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
 from pathlib import Path
 
@@ -96,6 +97,36 @@ def test_init_creates_the_schema_once(run: Run, shown_url: str) -> None:
 def test_a_rejected_command_writes_nothing(run: Run) -> None:
     out = run("dispatch", "combat", "attack", "ghost", "10")
     assert (out.exit_code, out.stderr) == (5, "Error: ghost is immortal: attacks pass through it\n")
+    assert run("streams", "--json").stdout == "[]\n"
+
+
+def test_a_stream_name_or_event_id_past_postgres_index_limits_is_invalid_input(
+    run: Run, shown_url: str, tmp_path: Path
+) -> None:
+    # Random text, so that PostgreSQL cannot compress the key under its btree's 2,704 bytes.
+    huge = secrets.token_hex(1500)
+    out = run("dispatch", "combat", "spawn", huge, "10")
+    assert out.exit_code == 4
+    assert out.stderr.startswith(
+        f"Error: {shown_url}: a stream name or event id too long for PostgreSQL's indexes ("
+    )
+    assert out.stderr.endswith("the append was not written: keep them under 2,700 bytes\n")
+    assert out.stderr.count("\n") == 1
+    event = {
+        "specversion": "1.0",
+        "id": huge,
+        "source": "events://escli/samples/combat",
+        "type": "combat.EntitySpawned",
+        "subject": "combat-wolf",
+        "time": "2026-01-01T00:00:00Z",
+        "typeversion": "1.0",
+        "generation": 1,
+        "data": {"entity_id": "wolf", "hitpoints": 10},
+    }
+    (tmp_path / "huge.jsonl").write_text(json.dumps(event) + "\n")
+    imported = run("import", str(tmp_path / "huge.jsonl"))
+    assert imported.exit_code == 4
+    assert "too long for PostgreSQL's indexes" in imported.stderr
     assert run("streams", "--json").stdout == "[]\n"
 
 

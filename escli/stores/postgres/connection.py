@@ -94,7 +94,7 @@ class Connections(BaseStore):
             return InvalidInput(self._hide(bad_url("PostgreSQL store", self.url, message)))
         return StoreError(self._hide(f"cannot connect to {self.where}: {message}"))
 
-    def _error(self, e: psycopg.Error) -> StoreError:
+    def _error(self, e: psycopg.Error) -> StoreError | InvalidInput:
         message = self._hide(_first_line(e))
         state = e.sqlstate or ""
         if isinstance(e, psycopg.OperationalError) and (
@@ -110,6 +110,13 @@ class Connections(BaseStore):
             return StoreError(f"{self.url}: permission denied ({message})")
         if isinstance(e, pgerrors.ReadOnlySqlTransaction):
             return StoreError(f"{self.url} is read-only; nothing was written")
+        if isinstance(e, pgerrors.ProgramLimitExceeded) and "index row size" in message:
+            # A key past what a btree entry holds (about 2,700 bytes): the input's fault,
+            # and the append's transaction is rolled back.
+            return InvalidInput(
+                f"{self.url}: a stream name or event id too long for PostgreSQL's indexes"
+                f" ({message}); the append was not written: keep them under 2,700 bytes"
+            )
         return StoreError(f"{self.url}: {message}")
 
     def _savepoint(self, conn: Connection) -> AbstractContextManager[Any]:
