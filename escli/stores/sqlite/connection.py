@@ -120,6 +120,13 @@ def _set_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.005)
 
 
+def read_only_uri(path: str) -> str:
+    """The URI that opens ``path`` read-only (``sqlite3.connect(..., uri=True)``), with the
+    characters a URI gives a meaning to quoted."""
+    quoted = os.path.abspath(path).replace("%", "%25").replace("?", "%3f")
+    return "file:" + quoted.replace("#", "%23") + "?mode=ro"
+
+
 def _translate(error: sqlite3.Error, path: str) -> StoreError:
     message = str(error)
     if "readonly" in message or "read-only" in message:
@@ -163,10 +170,7 @@ class Connections(BaseStore):
             raise StoreError(f"store {self.path} is a directory, not a SQLite file")
         if exists and not os.access(self.path, os.W_OK):
             self.read_only = True
-        target = self.path
-        if self.read_only:
-            quoted = os.path.abspath(self.path).replace("%", "%25").replace("?", "%3f")
-            target = "file:" + quoted.replace("#", "%23") + "?mode=ro"
+        target = read_only_uri(self.path) if self.read_only else self.path
         try:
             conn = sqlite3.connect(
                 target,

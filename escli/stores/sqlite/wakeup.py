@@ -14,7 +14,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 
-from escli.stores.sqlite.connection import _translate
+from escli.stores.sqlite.connection import _translate, read_only_uri
 from escli.stores.wakeup import PollingWaiter
 
 __all__ = ["INTERVAL_S", "DataVersionWaiter"]
@@ -36,10 +36,9 @@ class DataVersionWaiter(PollingWaiter):
         if self._conn is None:
             if not os.path.exists(self.path):
                 return True  # no file yet: the head read creates nothing, and says 0
-            target = "file:" + os.path.abspath(self.path).replace("%", "%25")
-            target = target.replace("?", "%3f").replace("#", "%23") + "?mode=ro"
             try:
-                self._conn = sqlite3.connect(target, uri=True, check_same_thread=False)
+                uri = read_only_uri(self.path)
+                self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
             except sqlite3.Error as e:
                 raise _translate(e, self.path) from e
         try:
