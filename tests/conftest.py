@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import faulthandler
 import importlib.util
 import os
 import re
@@ -22,6 +23,16 @@ from escli.stores.base import Store
 if TYPE_CHECKING:
     from tests.esdb_server import ServerHandle
     from tests.nats_server import JetStreamPlace, NatsServer
+
+
+# A process still alive this long after its last test is hung on the way out (a thread that
+# interpreter shutdown joins, say): it prints every thread's stack and exits with status 1, so
+# the hang is a failure that names its cause instead of a CI job killed with no word.
+EXIT_HANG_S = 120
+
+
+def pytest_sessionfinish() -> None:
+    faulthandler.dump_traceback_later(EXIT_HANG_S, exit=True, file=sys.__stderr__)
 
 
 @pytest.fixture(scope="session")

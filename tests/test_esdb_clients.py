@@ -31,6 +31,16 @@ ESDB_TESTS = [
 ]
 
 
+# The subprocess takes 25-40 s; a run that has not ended well past that is hung.
+SUBPROCESS_TIMEOUT_S = 600
+
+
+def _text(output: str | bytes | None) -> str:
+    if isinstance(output, bytes):
+        return output.decode(errors="replace")
+    return output or ""
+
+
 def missing(message: str) -> None:
     if IN_CI:
         pytest.fail(message)
@@ -52,15 +62,22 @@ def test_the_eventstoredb_tests_pass_with_kurrentdbclient() -> None:
     )
     if probe.returncode != 0:
         missing(f".venv-kurrent lacks kurrentdbclient or escli: {KURRENT_SETUP}")
-    done = subprocess.run(
-        [str(KURRENT_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *ESDB_TESTS],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=900,
-        # Proven by test_the_expected_client_package_is_in_use in the subprocess.
-        env={**os.environ, "ESCLI_TEST_EXPECT_ESDB_CLIENT": "kurrentdbclient"},
-    )
-    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-2000:]
+    try:
+        done = subprocess.run(
+            [str(KURRENT_PYTHON), "-m", "pytest", "-q", "-p", "no:cacheprovider", *ESDB_TESTS],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=SUBPROCESS_TIMEOUT_S,
+            # Proven by test_the_expected_client_package_is_in_use in the subprocess.
+            env={**os.environ, "ESCLI_TEST_EXPECT_ESDB_CLIENT": "kurrentdbclient"},
+        )
+    except subprocess.TimeoutExpired as e:
+        # What it printed so far: the test it hung in, and the stacks pytest's
+        # faulthandler_timeout (pyproject.toml) dumped, or the exit hook's (conftest.py).
+        pytest.fail(
+            f"hung for {e.timeout} s:\n{_text(e.stdout)[-6000:]}\n{_text(e.stderr)[-8000:]}"
+        )
+    assert done.returncode == 0, done.stdout[-6000:] + done.stderr[-8000:]
     summary = done.stdout.strip().splitlines()[-1]
     assert " passed" in summary and "failed" not in summary, summary
