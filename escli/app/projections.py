@@ -54,7 +54,7 @@ __all__ = [
     "status",
 ]
 
-BATCH = 10_000  # events of the log per transaction
+BATCH = 20_000  # events of the log per transaction
 
 
 class Caught(NamedTuple):

@@ -215,7 +215,7 @@ def scenario_rows(
         # JSON text, as an SQL store gives it: an upcaster changes a copy, not the given.
         data = json.dumps(event.data, ensure_ascii=False)
         log.append(
-            LogRow(
+            (
                 len(log) + 1,
                 stream,
                 generation,

@@ -31,32 +31,45 @@ until it moves (``waiter``, see ``escli.stores.wakeup``).
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from escli.errors import ConcurrencyConflict
 from escli.stores.wakeup import Waiter
 
-__all__ = ["CheckpointMoved", "EventLog", "LogRow", "ViewBuild", "Views", "log_row", "log_rows"]
+__all__ = [
+    "LOG_FIELDS",
+    "CheckpointMoved",
+    "EventLog",
+    "LogRow",
+    "ViewBuild",
+    "Views",
+    "log_row",
+]
 
 
-class LogRow(NamedTuple):
-    """An event as a projection reads it: ``data`` is its JSON text (SQL stores) or the
-    parsed object (the others); the decoders take either."""
-
-    position: int
-    stream: str
-    generation: int
-    event_id: str
-    event_type: str
-    type_version: str
-    recorded_at: str
-    data: Any
+# An event as a projection reads it, a plain tuple of these fields in this order: a page of
+# the global log is the rows its SQL query fetched, as fetched (a catch-up read 100,000 events
+# in 0.2-0.35 s with a NamedTuple made of each row, in 0.14 s without; projections unpack
+# rows by position).
+# ``data`` is the event's JSON text (SQL stores) or the parsed object (the others); the
+# decoders take either.
+LOG_FIELDS = (
+    "position",
+    "stream",
+    "generation",
+    "event_id",
+    "event_type",
+    "type_version",
+    "recorded_at",
+    "data",
+)
+LogRow = tuple[int, str, int, str, str, str, str, Any]
 
 
 def log_row(r: Any) -> LogRow:
     """A store's ``RecordedEvent`` as a ``LogRow``."""
-    return LogRow(
+    return (
         r.position,
         r.stream,
         r.generation,
@@ -66,12 +79,6 @@ def log_row(r: Any) -> LogRow:
         r.recorded_at,
         r.data,
     )
-
-
-def log_rows(rows: Iterable[Sequence[Any]]) -> list[LogRow]:
-    """A SQL query's rows, in ``LogRow``'s column order, as ``LogRow``s (through its own
-    constructor: issue 12 removed building NamedTuples past it, see the README)."""
-    return list(map(LogRow._make, rows))
 
 
 class ViewBuild(NamedTuple):

@@ -14,11 +14,13 @@ the store offers exactly the protocols whose contracts its class runs.
 from __future__ import annotations
 
 import uuid
+from collections import namedtuple
 from typing import Any
 
 import pytest
 
 from escli.stores.base import NewEvent, new_event_id
+from escli.stores.views import LOG_FIELDS
 
 
 def new(data: dict[str, Any] | None = None, event_type: str = "combat.EntityAttacked") -> NewEvent:
@@ -60,3 +62,14 @@ class Contract:
         """A store that holds nothing yet: ``store`` itself, where each test gets its own; a
         class whose store is shared by the session gives a new one here."""
         return store
+
+
+Row = namedtuple("Row", LOG_FIELDS)  # type: ignore[misc]
+
+
+def read_log(store: Any, *args: Any, **kwargs: Any) -> list[Any]:
+    """``store.read_log(...)``, each row checked to be a ``LogRow`` (a plain tuple of its
+    fields, in order) and given their names."""
+    rows = store.read_log(*args, **kwargs)
+    assert all(isinstance(r, tuple) and len(r) == len(LOG_FIELDS) for r in rows), rows[:1]
+    return [Row(*r) for r in rows]

@@ -15,7 +15,7 @@ import time
 from escli.stores.base import EventStore, RecordedEvent
 from escli.stores.views import EventLog
 from escli.stores.wakeup import Waiter
-from tests.stores.contract import Contract, new, unique_domain
+from tests.stores.contract import Contract, new, read_log, unique_domain
 
 DEADLINE_S = 30.0
 
@@ -51,7 +51,7 @@ class WakeUpContract(Contract):
                 writer.join()
         assert head > start
         # The head it woke with covers the event: a catch-up up to it reads it.
-        rows = store.read_log(start, 10, up_to=head, prefix=f"{d}-")
+        rows = read_log(store, start, 10, up_to=head, prefix=f"{d}-")
         assert [r.event_id for r in rows] == [e.event_id for e in appended]
 
     def test_an_event_committed_before_the_first_wait_still_wakes_it(

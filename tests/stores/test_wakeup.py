@@ -21,7 +21,7 @@ from escli.errors import StoreUnavailable
 from escli.stores.base import Store
 from escli.stores.eventstoredb.outbox import PENDING_STREAM, SNAPSHOT_PREFIX
 from tests.conftest import needs_esdb_client, open_store
-from tests.stores.contract import new, unique_domain
+from tests.stores.contract import new, read_log, unique_domain
 from tests.stores.contract_wakeup import woken
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def test_an_append_from_another_process_wakes_the_waiter(sql_url: str) -> None:
         assert waiter.wait_beyond(start, 0.1) <= start
         dispatch_elsewhere(sql_url, "wolf")
         head = woken(waiter, start)
-    assert [r.stream for r in store.read_log(start, 10, up_to=head)] == ["combat-wolf"]
+    assert [r.stream for r in read_log(store, start, 10, up_to=head)] == ["combat-wolf"]
 
 
 # -- SQLite ---------------------------------------------------------------------------------
@@ -160,7 +160,7 @@ def test_postgres_an_append_wakes_no_one_until_its_transaction_commits(
             commit.set()
             thread.join()
         head = woken(waiter, start)
-    assert [r.stream for r in store.read_log(start, 10, up_to=head)] == [f"{d}-b"]
+    assert [r.stream for r in read_log(store, start, 10, up_to=head)] == [f"{d}-b"]
 
 
 # -- EventStoreDB ---------------------------------------------------------------------------

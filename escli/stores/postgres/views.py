@@ -39,7 +39,7 @@ from escli.stores.base import now_rfc3339
 from escli.stores.postgres.connection import Connection
 from escli.stores.postgres.schema import _UTC_TEXT
 from escli.stores.postgres.snapshots import SnapshotTable
-from escli.stores.views import CheckpointMoved, LogRow, ViewBuild, log_rows
+from escli.stores.views import CheckpointMoved, LogRow, ViewBuild
 
 __all__ = ["ViewTables"]
 
@@ -111,7 +111,7 @@ class ViewTables(SnapshotTable):
             },
             views=False,
         )
-        return log_rows(rows)
+        return rows  # tuples in LogRow's order, as fetched
 
     def head_position(self) -> int:
         rows = self._fetch(f"SELECT last_position FROM {self._s}.store", {}, views=False)

@@ -16,7 +16,7 @@ from collections.abc import Collection, Iterator, Mapping
 from escli.errors import StoreError
 from escli.stores.base import now_rfc3339
 from escli.stores.sqlite.connection import Connections, _immediate, _translate
-from escli.stores.views import CheckpointMoved, LogRow, ViewBuild, log_rows
+from escli.stores.views import CheckpointMoved, LogRow, ViewBuild
 from escli.stores.wakeup import Waiter
 
 __all__ = ["ViewTables"]
@@ -68,7 +68,7 @@ class ViewTables(Connections):
             ).fetchall()
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
-        return log_rows(rows)
+        return rows  # tuples in LogRow's order, as fetched
 
     def head_position(self) -> int:
         for (last,) in self._rows("SELECT coalesce(max(position), 0) FROM events"):
