@@ -42,12 +42,21 @@ class Condition(NamedTuple):
 
 def where_condition(text: str) -> Condition:
     """``FIELD=VALUE`` (or ``!=``, ``>=``, ``<=``, ``>``, ``<``) as a ``Condition``; the
-    value is read as JSON (``3``, ``true``, ``null``, ``"3"``), else kept as text."""
+    value is read as JSON (``3``, ``true``, ``null``, ``"3"``), else kept as text. No value,
+    or one that starts with an operator's character (``damage==5``, ``damage=>5``), is
+    refused: a text like that is given as JSON (``note="=x"``)."""
     at = [(text.find(op), op) for op in _OPERATORS if text.find(op) > 0]
     if not at:
         raise UsageError(f"--where {text!r}: expected FIELD=VALUE (or !=, >=, <=, >, <)")
     index, op = min(at, key=lambda found: (found[0], -len(found[1])))
     field, raw = text[:index].strip(), text[index + len(op) :].strip()
+    if not raw:
+        raise UsageError(f'--where {text!r}: no value after {op} (the empty text is {field}{op}"")')
+    if raw[0] in "=<>!":  # damage==5, damage=>5: a second operator, never a value
+        raise UsageError(
+            f"--where {text!r}: one operator goes between FIELD and VALUE (a text that "
+            f"starts with {raw[0]} is given as JSON: {field}{op}{json.dumps(raw)})"
+        )
     try:
         value = json.loads(raw)
     except ValueError:

@@ -126,6 +126,7 @@ def recorded_json(r: RecordedEvent) -> dict[str, Any]:
         "source": r.source,
         "time": r.recorded_at,
         "data": r.data,
+        "metadata": dict(r.metadata or {}),
     }
 
 

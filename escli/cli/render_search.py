@@ -54,7 +54,6 @@ def event_json(shown: EventShown) -> dict[str, Any]:
     """The event whole (as ``recorded_json``), and ``state``: before and after, with the
     fields it ``changed`` (``[old, new]``), or None with ``why``."""
     out = recorded_json(shown.recorded)
-    out["metadata"] = dict(shown.recorded.metadata or {})
     step = shown.step
     if step is None:
         return {**out, "state": None, "why": shown.why}

@@ -54,9 +54,7 @@ def trace_json(found: Trace) -> dict[str, Any]:
                 "causation": c.causation_id,
                 "command": c.command,
                 "stream": c.stream,
-                "events": [
-                    {**recorded_json(r), "metadata": dict(r.metadata or {})} for r in c.events
-                ],
+                "events": [recorded_json(r) for r in c.events],
             }
             for c in found.commands
         ],

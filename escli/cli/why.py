@@ -38,8 +38,9 @@ def why_options(f: F) -> F:
     f = click.option(
         "--causation-id",
         metavar="ID",
-        help="The id of the command handled, kept in its events' metadata. Default: a "
-        "fresh UUID per command.",
+        help="The id of the command handled, kept in its events' metadata (for run, the "
+        "script's first command; the others get their own). Default: a fresh UUID per "
+        "command.",
     )(f)
     return f
 

@@ -136,8 +136,8 @@ def _compiled(glob: Glob) -> re.Pattern[str]:
 
 
 def parse_glob(text: str, what: str = "pattern") -> Glob:
-    """``text`` as a ``Glob``; ``InvalidInput`` (naming ``what``) for a ``[`` never closed
-    or an empty pattern."""
+    """``text`` as a ``Glob``; ``InvalidInput`` (naming ``what``) for a ``[`` never closed,
+    a set whose range runs backwards, or an empty pattern."""
     if not text:
         raise InvalidInput(f"{what} is empty: give a stream name or a glob such as 'combat-*'")
     parts: list[tuple[str, str]] = []
@@ -172,6 +172,15 @@ def parse_glob(text: str, what: str = "pattern") -> Glob:
             else:
                 parts.append(("text", text[i:j]))
             i = j
+    for kind, body in parts:
+        chars = body[1:] if kind == "set" and body.startswith("!") else body
+        for k in range(1, len(chars) - 1) if kind == "set" else ():
+            if chars[k] == "-" and chars[k - 1] > chars[k + 1]:
+                raise InvalidInput(
+                    f"{what} {text!r}: the range {chars[k - 1]}-{chars[k + 1]} in [{body}] runs "
+                    "backwards (from the lower character to the higher, as in [0-9]; put - "
+                    "first or last for a literal -)"
+                )
     return Glob(text, tuple(parts))
 
 

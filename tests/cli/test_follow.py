@@ -113,6 +113,7 @@ def test_follow_json_from_a_generation_folds_what_came_before(
         "source": "events://escli/samples/combat",
         "time": stored.recorded_at,
         "data": {"entity_id": name, "damage": 100, "weapon": "fists"},
+        "metadata": {**stored.metadata, "command": "Attack"},
         "changed": {"hitpoints": [500, 400]},
         "problem": None,
     }

@@ -141,6 +141,18 @@ def test_events_that_match_nothing_say_so_on_stderr(escli: Run, game: None) -> N
             "(write [[] for a literal [)",
         ),
         (
+            ["streams", "bank-b[9-0]"],
+            4,
+            "pattern 'bank-b[9-0]': the range 9-0 in [9-0] runs backwards (from the lower "
+            "character to the higher, as in [0-9]; put - first or last for a literal -)",
+        ),
+        (
+            ["events", "--stream", "combat-[!z-a]*"],
+            4,
+            "--stream 'combat-[!z-a]*': the range z-a in [!z-a] runs backwards (from the lower "
+            "character to the higher, as in [0-9]; put - first or last for a literal -)",
+        ),
+        (
             ["events", "--since", "yesterday"],
             4,
             "--since 'yesterday' is not a time: give RFC 3339 with an offset "
@@ -155,6 +167,23 @@ def test_events_that_match_nothing_say_so_on_stderr(escli: Run, game: None) -> N
             ["events", "--where", "damage"],
             2,
             "--where 'damage': expected FIELD=VALUE (or !=, >=, <=, >, <)",
+        ),
+        (
+            ["events", "--where", "damage=="],
+            2,
+            "--where 'damage==': one operator goes between FIELD and VALUE (a text that starts "
+            'with = is given as JSON: damage="=")',
+        ),
+        (
+            ["events", "--where", "damage=>5"],
+            2,
+            "--where 'damage=>5': one operator goes between FIELD and VALUE (a text that starts "
+            'with > is given as JSON: damage=">5")',
+        ),
+        (
+            ["events", "--where", "damage>= "],
+            2,
+            "--where 'damage>= ': no value after >= (the empty text is damage>=\"\")",
         ),
         (
             ["events", "--since", "2024-03-05", "--until", "2024-03-04"],

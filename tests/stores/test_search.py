@@ -64,6 +64,17 @@ def test_a_bracket_never_closed_is_invalid_input_naming_where() -> None:
         parse_glob("combat-[o")
 
 
+@pytest.mark.parametrize("pattern", ["b[9-0]", "b[1--]", "b[a-\\]", "b[!z-a]", "b[a-cz-a]"])
+def test_a_range_that_runs_backwards_is_invalid_input_not_a_regex_error(pattern: str) -> None:
+    with pytest.raises(InvalidInput, match="runs backwards"):
+        parse_glob(pattern)
+
+
+@pytest.mark.parametrize("pattern", ["b[a-c-e]", "b[--0]", "b[a-]", "b[]-a]", "b[-]", "b[!-]"])
+def test_a_range_in_order_or_a_literal_dash_is_a_glob(pattern: str) -> None:
+    assert not parse_glob(pattern).matches("nothing-like-it")
+
+
 @pytest.mark.parametrize(
     ("pattern", "name", "matches"),
     [
