@@ -96,9 +96,10 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
 
 
 class Published(NamedTuple):
-    """A range handed to a target: ``events`` of them, of which the target newly stored
-    ``stored`` (None: it cannot tell, as a file cannot)."""
+    """A range handed to a target (``target``: its name, masked): ``events`` of them, of
+    which the target newly stored ``stored`` (None: it cannot tell, as a file cannot)."""
 
+    target: str
     stream: str
     from_generation: int
     to_generation: int
@@ -125,7 +126,7 @@ def publish(
     pending = store.pending(sink.url, stream)
     if count and pending and pending[0].from_generation >= start:
         store.clear_pending(sink.url, stream, last)
-    return Published(stream, start, last, count, _total(counts) if counts else None)
+    return Published(sink.url, stream, start, last, count, _total(counts) if counts else None)
 
 
 def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:

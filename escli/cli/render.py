@@ -352,9 +352,15 @@ def published_json(item: Published) -> dict[str, Any]:
 
 
 def published_view(item: Published) -> Text:
+    """One line a range: the target first (several may get events in one run), as
+    ``escli pending`` lists them."""
     if not item.events:
-        return Text(f"{item.stream}  no events from generation {item.from_generation}")
-    head = f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
+        return Text(
+            f"{item.target}  {item.stream}  no events from generation {item.from_generation}"
+        )
+    head = (
+        f"{item.target}  {item.stream}  generations {item.from_generation}..{item.to_generation}  "
+    )
     if item.stored is None:
         return Text(f"{head}{item.events} event{'s' if item.events != 1 else ''} sent")
     held = item.events - item.stored
