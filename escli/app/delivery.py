@@ -22,14 +22,23 @@ newly stored says so (``Sink.deliver`` returns it), and ``publish`` reports that
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from escli.errors import EscliError
+from escli.errors import DeliveryIncomplete, EscliError
 from escli.sinks.base import Delivery, Sink, TargetBehind
 from escli.stores.base import Pending, RecordedEvent, Store
 
-__all__ = ["BATCH", "deliver", "publish", "publish_pending"]
+__all__ = [
+    "BATCH",
+    "TargetFailed",
+    "deliver",
+    "pending_targets",
+    "publish",
+    "publish_each_pending",
+    "publish_pending",
+    "still_pending",
+]
 
 # Events handed to a target in one call when re-sending a range.
 BATCH = 1000
@@ -135,6 +144,45 @@ def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
     pending: list[Pending] = store.pending(sink.url)
     for item in pending:
         yield publish(store, sink, item.stream, item.from_generation, item.to_generation)
+
+
+class TargetFailed(NamedTuple):
+    """A target that ``publish --pending`` could not send its pending events to (it could
+    not be opened or reached, or it refused them); what is pending for it stays pending."""
+
+    target: str
+    error: EscliError
+
+
+def pending_targets(store: Store) -> list[str]:
+    """The name of every target something is pending for, in order."""
+    return sorted({p.target for p in store.pending()})
+
+
+def publish_each_pending(
+    store: Store, targets: Sequence[str], open_target: Callable[[str], Sink]
+) -> Iterator[Published | TargetFailed]:
+    """What is pending for each of ``targets`` (``open_target`` opens one by its name),
+    each target on its own: one that fails is reported (``TargetFailed``) and the next one
+    is tried, so one target that is down keeps no other from its events. With a single
+    target, its error propagates, as ``publish_pending`` to it would raise it."""
+    for target in targets:
+        try:
+            yield from publish_pending(store, open_target(target))
+        except EscliError as e:
+            if len(targets) == 1:
+                raise
+            yield TargetFailed(target, e)
+
+
+def still_pending(failed: Sequence[TargetFailed], targets: int) -> DeliveryIncomplete:
+    """The error that ends a ``publish --pending`` to several targets of which ``failed``
+    did not get their events (as a dispatch with several targets ends: exit code 9)."""
+    them = "it" if len(failed) == 1 else "them"
+    return DeliveryIncomplete(
+        f"{len(failed)} of {targets} targets failed: {', '.join(f.target for f in failed)}; "
+        f"what is pending for {them} stays pending ('escli pending' lists it)"
+    )
 
 
 class Lacking(NamedTuple):

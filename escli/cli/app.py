@@ -302,6 +302,12 @@ class App:
         self._targets.extend(opened)
         return opened
 
+    def open_pending_target(self, name: str) -> Sink:
+        """The target a pending record names (``name``: its URL as recorded), for
+        ``publish --pending`` without ``--to``; closed with the app."""
+        [sink] = self.open_targets([name])
+        return sink
+
     def close(self) -> None:
         """Close the targets and stores the command opened: all of them in-process (tests,
         CliRunner), all but a SQLite store when the process ends right after, and all but

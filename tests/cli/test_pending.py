@@ -84,3 +84,84 @@ def test_pending_to_refuses_a_url_that_names_no_target(
     for command in (("pending",), ("publish", "--pending")):
         out = escli(*command, "--to", given)
         assert out.exit_code == 4 and out.stderr.startswith(refused), (command, out.stderr)
+
+
+# Nothing listens on port 1: a NATS target there is down.
+DOWN_NATS = "nats://127.0.0.1:1"
+NATS_DOWN = "cannot reach NATS at 127.0.0.1:1: connection refused"
+
+
+def pending_for_two(escli: Run, tmp_path: Path) -> str:
+    """combat-w1 pending for a NATS target that is down and for a SQLite target that was
+    broken when it was dispatched and is writable now (its URL)."""
+    mirror = tmp_path / "mirror.db"
+    mirror.mkdir()  # a folder where the target's file should be: the delivery fails
+    out = escli("dispatch", "combat", "spawn", "w1", "5", "--to", DOWN_NATS, "--to", str(mirror))
+    assert out.exit_code == 9, out.stderr
+    mirror.rmdir()
+    return f"sqlite:///{mirror}"
+
+
+def test_publish_pending_sends_every_reachable_target_its_own_and_names_the_rest(
+    escli: Run, tmp_path: Path
+) -> None:
+    mirror = pending_for_two(escli, tmp_path)
+    out = escli("publish", "--pending")
+    assert out.exit_code == 9
+    assert out.stdout == (  # tried first, it stops no other target
+        f"{DOWN_NATS}  FAILED  {NATS_DOWN}\n{mirror}  combat-w1  generations 1..1  1 event sent\n"
+    )
+    assert out.stderr == (
+        f"Error: 1 of 2 targets failed: {DOWN_NATS}; what is pending for it stays pending "
+        "('escli pending' lists it)\n"
+    )
+    assert open_store(mirror).generation("combat-w1") == 1
+    left = json.loads(escli("pending", "--json").stdout)
+    assert [(p["target"], p["stream"]) for p in left] == [(DOWN_NATS, "combat-w1")]
+
+
+def test_publish_pending_json_names_the_target_of_each_range_and_each_failure(
+    escli: Run, tmp_path: Path
+) -> None:
+    mirror = pending_for_two(escli, tmp_path)
+    out = escli("publish", "--pending", "--json")
+    assert out.exit_code == 9
+    assert json.loads(out.stdout) == [
+        {"target": DOWN_NATS, "error": NATS_DOWN, "exit_code": 8},
+        {
+            "target": mirror,
+            "stream": "combat-w1",
+            "from_generation": 1,
+            "to_generation": 1,
+            "events": 1,
+            "stored": None,
+        },
+    ]
+    assert json.loads(out.stderr)["exit_code"] == 9
+
+
+def test_publish_pending_to_one_target_that_is_down_fails_as_publish_to_it_does(
+    escli: Run,
+) -> None:
+    out = escli("dispatch", "combat", "spawn", "w1", "5", "--to", DOWN_NATS)
+    assert out.exit_code == 9
+    for command in (("publish", "--pending"), ("publish", "--pending", "--to", DOWN_NATS)):
+        out = escli(*command)
+        assert (out.exit_code, out.stdout, out.stderr) == (8, "", f"Error: {NATS_DOWN}\n")
+
+
+def test_a_pending_target_that_cannot_be_opened_keeps_no_other_from_its_events(
+    escli: Run, store_url: str, tmp_path: Path
+) -> None:
+    mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
+    assert escli("dispatch", "combat", "spawn", "w1", "5").exit_code == 0
+    store = open_store(store_url)
+    store.set_pending("bogus://x", "combat-w1", 1, 1)  # recorded by who knows what
+    store.set_pending(mirror, "combat-w1", 1, 1)
+    out = escli("publish", "--pending", "--json")
+    assert out.exit_code == 9
+    [refused, sent] = json.loads(out.stdout)
+    assert (refused["target"], refused["exit_code"]) == ("bogus://x", 4)
+    assert refused["error"].startswith("unknown store URL scheme 'bogus'")
+    assert (sent["target"], sent["events"]) == (mirror, 1)
+    assert open_store(mirror).generation("combat-w1") == 1
