@@ -25,9 +25,10 @@ import contextlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from escli.errors import DeliveryIncomplete, EscliError
+from escli.errors import DeliveryIncomplete, EscliError, noted
 from escli.sinks.base import Delivery, Sink, TargetBehind
 from escli.stores.base import Pending, RecordedEvent, Store
+from escli.urls import unmasked
 
 __all__ = [
     "BATCH",
@@ -42,6 +43,12 @@ __all__ = [
 
 # Events handed to a target in one call when re-sending a range.
 BATCH = 1000
+
+# The way out for a target whose password its pending deliveries do not record.
+UNRECORDED = (
+    "its password is not recorded with what is pending, so it was tried without one: "
+    "escli publish --pending --to URL, with the password, sends it"
+)
 
 
 def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
@@ -165,14 +172,19 @@ def publish_each_pending(
     """What is pending for each of ``targets`` (``open_target`` opens one by its name),
     each target on its own: one that fails is reported (``TargetFailed``) and the next one
     is tried, so one target that is down keeps no other from its events. With a single
-    target, its error propagates, as ``publish_pending`` to it would raise it."""
+    target, its error propagates, as ``publish_pending`` to it would raise it.
+
+    A pending delivery names its target by the URL masked: one whose password was masked is
+    opened without it (``escli.sinks.open_recorded``), and its error says so, with the way
+    out (``--to URL`` with the password)."""
     for target in targets:
         try:
             yield from publish_pending(store, open_target(target))
         except EscliError as e:
+            error = noted(e, UNRECORDED) if unmasked(target) != target else e
             if len(targets) == 1:
-                raise
-            yield TargetFailed(target, e)
+                raise error from None
+            yield TargetFailed(target, error)
 
 
 def still_pending(failed: Sequence[TargetFailed], targets: int) -> DeliveryIncomplete:

@@ -303,9 +303,13 @@ class App:
         return opened
 
     def open_pending_target(self, name: str) -> Sink:
-        """The target a pending record names (``name``: its URL as recorded), for
-        ``publish --pending`` without ``--to``; closed with the app."""
-        [sink] = self.open_targets([name])
+        """The target a pending record names (``name``: its URL as recorded, masked), for
+        ``publish --pending`` without ``--to`` (``escli.sinks.open_recorded``: a masked
+        password is left out, never sent as ``***``); closed with the app."""
+        from escli.sinks import open_recorded
+
+        sink = open_recorded(name)
+        self._targets.append(sink)
         return sink
 
     def close(self) -> None:

@@ -58,7 +58,9 @@ def publish(
 
     --pending without --to tries every target on its own: one that fails gets a FAILED line
     and the others still get their events; exit code 9 if any failed (a single target: its
-    own error, as with --to).
+    own error, as with --to). A pending delivery records its target's URL with the password
+    masked: such a target is tried without one, never with '***' (PostgreSQL then takes
+    PGPASSWORD or ~/.pgpass, as libpq does); give --to URL with the password if it refuses.
 
     \b
     Example:

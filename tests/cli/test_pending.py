@@ -4,11 +4,13 @@ sends every target its own, and then nothing is pending."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Run, open_store
+from tests.pg_login_server import PasswordAsker
 
 
 def test_pending_lists_each_target_and_publish_pending_sends_them_all(
@@ -165,3 +167,59 @@ def test_a_pending_target_that_cannot_be_opened_keeps_no_other_from_its_events(
     assert refused["error"].startswith("unknown store URL scheme 'bogus'")
     assert (sent["target"], sent["events"]) == (mirror, 1)
     assert open_store(mirror).generation("combat-w1") == 1
+
+
+@pytest.fixture
+def asker(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[PasswordAsker]:
+    """A server that records the password libpq sends it; no password to be found in the
+    environment (no PGPASSWORD, no password file) unless the test sets one."""
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", str(tmp_path / "no-pgpass"))
+    with PasswordAsker() as server:
+        yield server
+
+
+def no_password(server: PasswordAsker) -> str:
+    """The error of a target tried without the password its pending record masks."""
+    return (
+        f"PostgreSQL at 127.0.0.1:{server.port} refused the login: connection to server at "
+        f'"127.0.0.1", port {server.port} failed: fe_sendauth: no password supplied; its '
+        "password is not recorded with what is pending, so it was tried without one: escli "
+        "publish --pending --to URL, with the password, sends it"
+    )
+
+
+def test_publish_pending_never_logs_in_with_the_mask_of_a_password(
+    escli: Run, asker: PasswordAsker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    given, recorded = asker.url("postgres:secret"), asker.url("postgres:***")
+    assert escli("dispatch", "combat", "spawn", "gob5", "50", "--to", given).exit_code == 9
+    assert asker.passwords == ["secret"]
+    out = escli("publish", "--pending")
+    assert asker.passwords == ["secret"], "the mask was sent as the password"
+    assert (out.exit_code, out.stderr) == (7, f"Error: {no_password(asker)}\n")
+    monkeypatch.setenv("PGPASSWORD", "from-the-environment")  # libpq's, as for any URL
+    assert escli("publish", "--pending").exit_code == 7
+    assert asker.passwords == ["secret", "from-the-environment"]
+    assert escli("publish", "--pending", "--to", given).exit_code == 7
+    assert asker.passwords[-1] == "secret"
+    listed = json.loads(escli("pending", "--json").stdout)
+    assert [(p["target"], p["stream"]) for p in listed] == [(recorded, "combat-gob5")]
+
+
+def test_a_target_whose_password_was_masked_is_one_failed_line_among_the_others(
+    escli: Run, asker: PasswordAsker, tmp_path: Path
+) -> None:
+    mirror = tmp_path / "mirror.db"
+    mirror.mkdir()  # broken for the dispatch
+    given = asker.url("postgres:secret")
+    out = escli("dispatch", "combat", "spawn", "gob5", "50", "--to", given, "--to", str(mirror))
+    assert out.exit_code == 9
+    mirror.rmdir()
+    out = escli("publish", "--pending")
+    assert out.exit_code == 9
+    assert out.stdout.splitlines() == [
+        f"{asker.url('postgres:***')}  FAILED  {no_password(asker)}",
+        f"sqlite:///{mirror}  combat-gob5  generations 1..1  1 event sent",
+    ]
+    assert asker.passwords == ["secret"]
