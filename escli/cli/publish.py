@@ -82,9 +82,9 @@ def publish(
         from escli.suggest import stream_not_found
 
         raise stream_not_found(store, missing[0])
-    targets = [target] if target is not None else delivery.pending_targets(store)
     sent: Iterable[Published | TargetFailed]
     if target is None:  # every target something is pending for, each on its own
+        targets = delivery.pending_targets(store)
         sent = delivery.publish_each_pending(store, targets, app.open_pending_target)
     else:
         [sink] = app.open_targets([target])
