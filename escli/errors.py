@@ -47,6 +47,7 @@ __all__ = [
     "UsageError",
     "in_context",
     "missing_client",
+    "noted",
     "written_before",
     "wrote_nothing",
 ]
@@ -210,6 +211,12 @@ def in_context(error: E, where: str) -> E:
     """The same error (same class, same exit code) with ``where: `` in front of its message."""
     refused = None if error.refused is None else f"{where}: {error.refused}"
     return _retold(error, f"{where}: {error}", refused)
+
+
+def noted(error: E, note: str) -> E:
+    """The same error (same class, same exit code) with ``; note`` after its message: what
+    to do about it where it was raised, in words the raiser could not know."""
+    return _retold(error, f"{error}; {note}", error.refused)
 
 
 def written_before(error: E, written: Sequence[str], unwritten: Sequence[str], then: str) -> E:

@@ -33,6 +33,7 @@ __all__ = [
     "mask_url",
     "secrets_hidden",
     "split_credentials",
+    "unmasked",
     "valid_port",
 ]
 
@@ -41,6 +42,9 @@ _USERINFO = re.compile(r"(?:[A-Za-z0-9\-._~!$&'()*+,;=:]|%[0-9A-Fa-f]{2})*")
 _TOKEN_SCHEMES = frozenset({"nats"})
 # Query items whose value is a secret (libpq's ``password`` and ``sslpassword``).
 _SECRET_KEYS = frozenset({"password", "sslpassword"})
+
+# What a secret is shown as.
+MASK = "***"
 
 # A secret shorter than this is replaced only where no letter or digit touches it.
 _SHORT = 4
@@ -71,19 +75,46 @@ def mask_url(url: str) -> str:
     if userinfo is not None:
         user, colon, _ = userinfo.partition(":")
         if not colon and (prefix[:-3].lower() in _TOKEN_SCHEMES or not _USERINFO.fullmatch(user)):
-            head += "***@"  # a token, or no telling where a user name would end
+            head += f"{MASK}@"  # a token, or no telling where a user name would end
         elif not _USERINFO.fullmatch(user):
-            head += "***:***@"
+            head += f"{MASK}:{MASK}@"
         else:
-            head += user + (":***" if colon else "") + "@"
+            head += user + (f":{MASK}" if colon else "") + "@"
     path, mark, query = rest.partition("?")
     if mark:
         query = "&".join(
-            f"{item.partition('=')[0]}=***"
+            f"{item.partition('=')[0]}={MASK}"
             if _query_key(item.partition("=")[0]) in _SECRET_KEYS
             else item
             for item in query.split("&")
         )
+    return f"{head}{path}{mark}{query}"
+
+
+def unmasked(name: str) -> str:
+    """A URL as ``mask_url`` shows it (the name a pending delivery records its target by)
+    made fit to connect with: every masked secret left out, never sent as ``***``. A
+    ``user:***@`` becomes ``user@``, credentials masked whole (``***@``) are dropped, and so
+    is a ``password=***`` query item; the client then looks for the secret where it would
+    for a URL written without one (libpq: ``PGPASSWORD``, the password file). ``name``
+    itself when nothing in it is masked."""
+    prefix, userinfo, rest = split_credentials(name)
+    head = prefix
+    if userinfo is not None:
+        user, colon, password = userinfo.partition(":")
+        if user != MASK:
+            head += (user if colon and password == MASK else userinfo) + "@"
+    path, mark, query = rest.partition("?")
+    if mark:
+        kept = [
+            item
+            for item in query.split("&")
+            if not (
+                _query_key(item.partition("=")[0]) in _SECRET_KEYS
+                and item.partition("=")[2] == MASK
+            )
+        ]
+        query, mark = "&".join(kept), "?" if kept else ""
     return f"{head}{path}{mark}{query}"
 
 

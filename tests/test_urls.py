@@ -6,7 +6,14 @@ import pytest
 
 from escli.errors import InvalidInput
 from escli.jetstream.urls import parse_url as parse_nats_url
-from escli.urls import check_url, hide_secrets, mask_url, secrets_hidden, split_credentials
+from escli.urls import (
+    check_url,
+    hide_secrets,
+    mask_url,
+    secrets_hidden,
+    split_credentials,
+    unmasked,
+)
 
 # Every character a password may hold that a URL must carry percent-encoded (and ':', which
 # a URL may carry as it is after the user name's own ':').
@@ -46,6 +53,24 @@ def test_an_unencoded_password_is_masked_whole_up_to_the_last_at(template: str, 
 )
 def test_what_is_masked(url: str, shown: str) -> None:
     assert mask_url(url) == shown
+
+
+@pytest.mark.parametrize(
+    ("url", "to_connect"),
+    [
+        ("postgresql://postgres:pw@h:1/db?schema=s", "postgresql://postgres@h:1/db?schema=s"),
+        ("postgresql://postgres@h/db", "postgresql://postgres@h/db"),  # nothing masked
+        ("postgresql://u/x:pw@h/db", "postgresql://h/db"),  # masked whole: dropped whole
+        ("postgresql://u@h/d?password=pw&sslpassword=k&schema=s", "postgresql://u@h/d?schema=s"),
+        ("postgresql://u@h/d?password=pw", "postgresql://u@h/d"),
+        ("esdb://admin:changeit@h:2113?Tls=false", "esdb://admin@h:2113?Tls=false"),
+        ("nats://s3cr3tToken@h:4222", "nats://h:4222"),
+        ("sqlite:///a@b:c.db", "sqlite:///a@b:c.db"),
+    ],
+)
+def test_a_masked_url_is_unmasked_by_leaving_its_secrets_out(url: str, to_connect: str) -> None:
+    assert unmasked(mask_url(url)) == to_connect
+    assert "***" not in to_connect
 
 
 def test_credentials_are_everything_between_the_scheme_and_the_last_at() -> None:

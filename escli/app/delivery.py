@@ -22,17 +22,33 @@ newly stored says so (``Sink.deliver`` returns it), and ``publish`` reports that
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import NamedTuple
 
-from escli.errors import EscliError
+from escli.errors import DeliveryIncomplete, EscliError, noted
 from escli.sinks.base import Delivery, Sink, TargetBehind
 from escli.stores.base import Pending, RecordedEvent, Store
+from escli.urls import unmasked
 
-__all__ = ["BATCH", "deliver", "publish", "publish_pending"]
+__all__ = [
+    "BATCH",
+    "TargetFailed",
+    "deliver",
+    "pending_targets",
+    "publish",
+    "publish_each_pending",
+    "publish_pending",
+    "still_pending",
+]
 
 # Events handed to a target in one call when re-sending a range.
 BATCH = 1000
+
+# The way out for a target whose password its pending deliveries do not record.
+UNRECORDED = (
+    "its password is not recorded with what is pending, so it was tried without one: "
+    "escli publish --pending --to URL, with the password, sends it"
+)
 
 
 def _batches(records: Iterator[RecordedEvent]) -> Iterator[list[RecordedEvent]]:
@@ -96,9 +112,10 @@ def deliver(store: Store, sink: Sink, recorded: Sequence[RecordedEvent]) -> Deli
 
 
 class Published(NamedTuple):
-    """A range handed to a target: ``events`` of them, of which the target newly stored
-    ``stored`` (None: it cannot tell, as a file cannot)."""
+    """A range handed to a target (``target``: its name, masked): ``events`` of them, of
+    which the target newly stored ``stored`` (None: it cannot tell, as a file cannot)."""
 
+    target: str
     stream: str
     from_generation: int
     to_generation: int
@@ -125,7 +142,7 @@ def publish(
     pending = store.pending(sink.url, stream)
     if count and pending and pending[0].from_generation >= start:
         store.clear_pending(sink.url, stream, last)
-    return Published(stream, start, last, count, _total(counts) if counts else None)
+    return Published(sink.url, stream, start, last, count, _total(counts) if counts else None)
 
 
 def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
@@ -134,6 +151,50 @@ def publish_pending(store: Store, sink: Sink) -> Iterator[Published]:
     pending: list[Pending] = store.pending(sink.url)
     for item in pending:
         yield publish(store, sink, item.stream, item.from_generation, item.to_generation)
+
+
+class TargetFailed(NamedTuple):
+    """A target that ``publish --pending`` could not send its pending events to (it could
+    not be opened or reached, or it refused them); what is pending for it stays pending."""
+
+    target: str
+    error: EscliError
+
+
+def pending_targets(store: Store) -> list[str]:
+    """The name of every target something is pending for, in order."""
+    return sorted({p.target for p in store.pending()})
+
+
+def publish_each_pending(
+    store: Store, targets: Sequence[str], open_target: Callable[[str], Sink]
+) -> Iterator[Published | TargetFailed]:
+    """What is pending for each of ``targets`` (``open_target`` opens one by its name),
+    each target on its own: one that fails is reported (``TargetFailed``) and the next one
+    is tried, so one target that is down keeps no other from its events. With a single
+    target, its error propagates, as ``publish_pending`` to it would raise it.
+
+    A pending delivery names its target by the URL masked: one whose password was masked is
+    opened without it (``escli.sinks.open_recorded``), and its error says so, with the way
+    out (``--to URL`` with the password)."""
+    for target in targets:
+        try:
+            yield from publish_pending(store, open_target(target))
+        except EscliError as e:
+            error = noted(e, UNRECORDED) if unmasked(target) != target else e
+            if len(targets) == 1:
+                raise error from None
+            yield TargetFailed(target, error)
+
+
+def still_pending(failed: Sequence[TargetFailed], targets: int) -> DeliveryIncomplete:
+    """The error that ends a ``publish --pending`` to several targets of which ``failed``
+    did not get their events (as a dispatch with several targets ends: exit code 9)."""
+    them = "it" if len(failed) == 1 else "them"
+    return DeliveryIncomplete(
+        f"{len(failed)} of {targets} targets failed: {', '.join(f.target for f in failed)}; "
+        f"what is pending for {them} stays pending ('escli pending' lists it)"
+    )
 
 
 class Lacking(NamedTuple):

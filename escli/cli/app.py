@@ -291,14 +291,26 @@ class App:
 
     def open_targets(self, urls: Iterable[str]) -> list[Sink]:
         """The ``--to`` targets, opened before anything is written so a bad URL stops the
-        command early. They are closed with the app."""
+        command early. They are closed with the app. A target's ``url`` is its one name (a
+        store's whatever its spelling, masked), which keys its pending deliveries: ``pending
+        --to`` and ``publish --to`` both name a target through here."""
         if not urls:
             return []
         from escli.sinks import open_sink
 
-        for url in urls:
-            self._targets.append(open_sink(url))
-        return list(self._targets)
+        opened = [open_sink(url) for url in urls]
+        self._targets.extend(opened)
+        return opened
+
+    def open_pending_target(self, name: str) -> Sink:
+        """The target a pending record names (``name``: its URL as recorded, masked), for
+        ``publish --pending`` without ``--to`` (``escli.sinks.open_recorded``: a masked
+        password is left out, never sent as ``***``); closed with the app."""
+        from escli.sinks import open_recorded
+
+        sink = open_recorded(name)
+        self._targets.append(sink)
+        return sink
 
     def close(self) -> None:
         """Close the targets and stores the command opened: all of them in-process (tests,

@@ -10,7 +10,12 @@ from escli.cli.complete import complete_targets
 
 @click.command()
 @click.option(
-    "--to", "target", metavar="URL", shell_complete=complete_targets, help="Only this target."
+    "--to",
+    "target",
+    metavar="URL",
+    shell_complete=complete_targets,
+    help="Only this target, named as 'publish --to' names it (password or masked, any spelling "
+    "of a SQLite path).",
 )
 @common_options
 @pass_app
@@ -31,6 +36,9 @@ def pending(app: App, target: str | None) -> None:
     from escli.cli.render import columns
     from escli.cli.shorten import short_time
 
+    if target is not None:  # named as publish names it: normalised, masked, checked
+        [sink] = app.open_targets([target])
+        target = sink.url
     found = lacking(app.store, target)
     if app.json:
         app.print_json(
@@ -47,7 +55,7 @@ def pending(app: App, target: str | None) -> None:
         )
         return
     if not found:
-        app.note(f"nothing pending in {app.store.url}")
+        app.note(f"nothing pending{f' for {target}' if target else ''} in {app.store.url}")
         return
     rows: list[list[str | Text]] = [
         [Text(n, style="bold") for n in ("target", "stream", "generations", "since")]

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 import click
@@ -10,7 +10,7 @@ from escli.cli.complete import complete_streams, complete_targets
 from escli.cli.params import Generation
 
 if TYPE_CHECKING:
-    from escli.app.delivery import Published
+    from escli.app.delivery import Published, TargetFailed
 
 
 @click.command()
@@ -19,7 +19,8 @@ if TYPE_CHECKING:
     "--to",
     "target",
     metavar="URL",
-    help="The target to send to (with --pending: default every target something is pending for).",
+    help="The target to send to (with --pending: default every target something is pending "
+    "for, each on its own).",
     shell_complete=complete_targets,
 )
 @click.option("--all", "every", is_flag=True, help="Every stream in the store.")
@@ -53,7 +54,13 @@ def publish(
     order; a NATS subject that cannot take the events in order is refused. What arrives is
     cleared from the pending list; a failure stops the command with the target's error and
     leaves the rest pending. A target that can tell (NATS) reports how many events it newly
-    stored.
+    stored. Each line names its target.
+
+    --pending without --to tries every target on its own: one that fails gets a FAILED line
+    and the others still get their events; exit code 9 if any failed (a single target: its
+    own error, as with --to). A pending delivery records its target's URL with the password
+    masked: such a target is tried without one, never with '***' (PostgreSQL then takes
+    PGPASSWORD or ~/.pgpass, as libpq does); give --to URL with the password if it refuses.
 
     \b
     Example:
@@ -61,8 +68,7 @@ def publish(
       escli publish --pending --to sqlite:///mirror.db
       escli publish combat-ogre --to sqlite:///mirror.db --from-generation 3
     """
-    from escli.app.delivery import publish as send
-    from escli.app.delivery import publish_pending
+    from escli.app import delivery
     from escli.cli.render import published_json, published_view
     from escli.errors import UsageError
 
@@ -76,20 +82,18 @@ def publish(
         from escli.suggest import stream_not_found
 
         raise stream_not_found(store, missing[0])
-    if target is None:  # every target something is pending for, one after another
-        sinks = app.open_targets(sorted({p.target for p in store.pending()}))
-        sent: Iterator[Published] = (
-            item for sink in sinks for item in publish_pending(store, sink)
-        )
-        shown = "any target"
+    sent: Iterable[Published | TargetFailed]
+    if target is None:  # every target something is pending for, each on its own
+        targets = delivery.pending_targets(store)
+        sent = delivery.publish_each_pending(store, targets, app.open_pending_target)
     else:
         [sink] = app.open_targets([target])
-        shown = sink.url
+        targets = [sink.url]
         if pending:
-            sent = publish_pending(store, sink)
+            sent = delivery.publish_pending(store, sink)
         else:
             names = [s.stream for s in store.streams()] if every else list(streams)
-            sent = (send(store, sink, name, from_generation) for name in names)
+            sent = (delivery.publish(store, sink, name, from_generation) for name in names)
     done = []
     for item in sent:
         done.append(item)
@@ -98,4 +102,8 @@ def publish(
     if app.json:
         app.print_json([published_json(item) for item in done])
     elif not done:
+        shown = targets[0] if target is not None else "any target"
         app.note(f"nothing {'pending' if pending else 'to send'} for {shown}")
+    failed = [item for item in done if isinstance(item, delivery.TargetFailed)]
+    if failed:
+        raise delivery.still_pending(failed, len(targets))

@@ -14,7 +14,7 @@ from escli.domain.model import event_meta
 
 if TYPE_CHECKING:
     from escli.app.copy import CopyResult
-    from escli.app.delivery import Published
+    from escli.app.delivery import Published, TargetFailed
     from escli.app.dispatch import DispatchResult
     from escli.app.fold import Step
     from escli.cloudevents.importing import ImportResult
@@ -348,14 +348,29 @@ def scenario_view(outcome: ScenarioOutcome) -> Iterable[Any]:
         yield Text(f"      {line}", style=_diff_style(line))
 
 
-def published_json(item: Published) -> dict[str, Any]:
+def published_json(item: Published | TargetFailed) -> dict[str, Any]:
+    """A range sent, or a target that failed: ``{"target", "error", "exit_code"}``."""
+    from escli.app.delivery import TargetFailed
+
+    if isinstance(item, TargetFailed):
+        return {"target": item.target, "error": str(item.error), "exit_code": item.error.exit_code}
     return item._asdict()
 
 
-def published_view(item: Published) -> Text:
+def published_view(item: Published | TargetFailed) -> Text:
+    """One line a range, or a target that failed: the target first (several may get events
+    in one run), as ``escli pending`` lists them."""
+    from escli.app.delivery import TargetFailed
+
+    if isinstance(item, TargetFailed):
+        return Text.assemble(item.target, ("  FAILED  ", "bold red"), str(item.error))
     if not item.events:
-        return Text(f"{item.stream}  no events from generation {item.from_generation}")
-    head = f"{item.stream}  generations {item.from_generation}..{item.to_generation}  "
+        return Text(
+            f"{item.target}  {item.stream}  no events from generation {item.from_generation}"
+        )
+    head = (
+        f"{item.target}  {item.stream}  generations {item.from_generation}..{item.to_generation}  "
+    )
     if item.stored is None:
         return Text(f"{head}{item.events} event{'s' if item.events != 1 else ''} sent")
     held = item.events - item.stored

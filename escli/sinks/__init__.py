@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from escli.errors import InvalidInput
 from escli.sinks.base import Delivery, Sink, TargetBehind
-from escli.urls import check_url, secrets_hidden
+from escli.urls import check_url, secrets_hidden, unmasked
 
-__all__ = ["Delivery", "Sink", "TargetBehind", "open_sink"]
+__all__ = ["Delivery", "Sink", "TargetBehind", "open_recorded", "open_sink"]
 
 
 def open_sink(url: str) -> Sink:
@@ -22,7 +22,19 @@ def open_sink(url: str) -> Sink:
         return _open_sink(url)
 
 
-def _open_sink(url: str) -> Sink:
+def open_recorded(name: str) -> Sink:
+    """The target a pending delivery names (``name``: its URL, masked as recorded), for
+    ``publish --pending`` without ``--to``. A masked secret is left out, never sent as
+    ``***`` (``escli.urls.unmasked``): the client finds one where it would for a URL without
+    (libpq: ``PGPASSWORD``, the password file), or the target refuses the login. The target
+    keeps ``name``, by which its pending deliveries are found and cleared. (A NATS target's
+    name holds no credentials at all: it connects without them.)"""
+    url = unmasked(name)
+    with secrets_hidden(url):
+        return _open_sink(url, name if url != name else None)
+
+
+def _open_sink(url: str, name: str | None = None) -> Sink:
     if not url.strip():
         raise InvalidInput(
             "the --to URL is empty: name a target (a store URL, cloudevents:FILE or nats://...)"
@@ -39,4 +51,4 @@ def _open_sink(url: str) -> Sink:
     from escli.sinks.store import StoreTarget
     from escli.stores import open_lasting_store
 
-    return StoreTarget(open_lasting_store(url, "--to target"))
+    return StoreTarget(open_lasting_store(url, "--to target"), name)

@@ -14,11 +14,12 @@ __all__ = ["StoreTarget"]
 class StoreTarget:
     """Mirrors appends into another store, keeping generations, ids and times."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, name: str | None = None) -> None:
         self.store = store
         # One name per target whatever the spelling (relative path, another working folder):
-        # it keys the pending deliveries.
-        self.url = store.canonical_url
+        # it keys the pending deliveries. ``name``: the one a pending delivery recorded, for
+        # a store opened without the password that name masks.
+        self.url = name or store.canonical_url
 
     def deliver(self, recorded: Sequence[RecordedEvent]) -> None:
         """Append what the target lacks of ``recorded`` (one stream's events, in order):

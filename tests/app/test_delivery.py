@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -101,7 +102,10 @@ def test_dispatch_to_a_broken_target_exits_9_and_publish_pending_repairs_it(
     assert "generations 1..2 pending" in out.stdout
     broken.rmdir()
     out = escli("publish", "--pending", "--to", target)
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..2  2 events sent\n")
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{target}  combat-ogre  generations 1..2  2 events sent\n",
+    )
     assert [r.generation for r in open_store(target).read("combat-ogre")] == [1, 2]
     out = escli("publish", "--pending", "--to", target)
     assert (out.exit_code, out.stdout, out.stderr) == (0, "", f"nothing pending for {target}\n")
@@ -121,6 +125,17 @@ def test_publish_all_mirrors_every_stream(escli: Run, tmp_path: Path) -> None:
     mirror = f"sqlite:///{tmp_path / 'm.db'}"
     out = escli("publish", "--all", "--to", mirror, "--json")
     assert out.exit_code == 0
+    assert json.loads(out.stdout) == [
+        {
+            "target": mirror,
+            "stream": stream,
+            "from_generation": 1,
+            "to_generation": 1,
+            "events": 1,
+            "stored": None,
+        }
+        for stream in ("combat-goblin", "combat-ogre")
+    ]
     assert [s.stream for s in open_store(mirror).streams()] == ["combat-goblin", "combat-ogre"]
     out = escli("publish", "--all", "--to", mirror)
     assert out.exit_code == 0, "re-publishing to a store target is idempotent"
@@ -139,7 +154,10 @@ def test_a_store_target_that_missed_earlier_events_gets_them_first(
         r._replace(position=0) for r in open_store(store_url).read("combat-ogre")
     ]
     out = escli("publish", "combat-ogre", "--to", mirror, "--from-generation", "3")
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 3..3  1 event sent\n")
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{mirror}  combat-ogre  generations 3..3  1 event sent\n",
+    )
     assert open_store(mirror).generation("combat-ogre") == 3
 
 
@@ -175,8 +193,12 @@ def test_a_store_target_has_one_name_whatever_its_spelling(
     (tmp_path / "mirror.db").mkdir()  # broken for now
     assert escli("dispatch", "combat", "attack", "ogre", "1", "--to", "mirror.db").exit_code == 9
     (tmp_path / "mirror.db").rmdir()
-    out = escli("publish", "--pending", "--to", f"sqlite:///{tmp_path / 'mirror.db'}")
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..1  1 event sent\n")
+    mirror = f"sqlite:///{tmp_path / 'mirror.db'}"
+    out = escli("publish", "--pending", "--to", mirror)
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{mirror}  combat-ogre  generations 1..1  1 event sent\n",
+    )
 
 
 # A dispatch whose only target kills the process mid-delivery: no exception handler, no

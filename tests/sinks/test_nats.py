@@ -133,7 +133,7 @@ def test_publishing_a_range_again_adds_nothing(escli: Run, jetstream: JetStreamP
     out = escli("publish", "combat-ogre", "--to", jetstream.url)
     assert (out.exit_code, out.stdout) == (
         0,
-        "combat-ogre  generations 1..3  0 events stored (3 already there)\n",
+        f"{jetstream.target}  combat-ogre  generations 1..3  0 events stored (3 already there)\n",
     )
     out = escli("publish", "--all", "--to", jetstream.url)
     assert out.exit_code == 0
@@ -150,14 +150,16 @@ def test_nats_msg_id_drops_resends_within_the_duplicate_window(
     for entity in ("ogre", "goblin", "ogre", "goblin"):
         dispatch(combat, Attack(entity, 1), store)
     target = NatsTarget(shared)
-    assert publish(store, target, "combat-ogre") == Published("combat-ogre", 1, 2, 2, 2)
-    assert publish(store, target, "combat-goblin") == Published("combat-goblin", 1, 2, 2, 2)
+    assert publish(store, target, "combat-ogre") == Published(target.url, "combat-ogre", 1, 2, 2, 2)
+    assert publish(store, target, "combat-goblin") == Published(
+        target.url, "combat-goblin", 1, 2, 2, 2
+    )
     target.close()
     # The subject is shared by every combat stream and its last message is the goblin's:
     # what it holds of the ogre is unknown, so the ogre goes again; JetStream's duplicate
     # window drops it, and those acks (duplicate) count as delivered but not as stored.
     again = NatsTarget(shared)
-    assert publish(store, again, "combat-ogre") == Published("combat-ogre", 1, 2, 2, 0)
+    assert publish(store, again, "combat-ogre") == Published(again.url, "combat-ogre", 1, 2, 2, 0)
     again.close()
     messages = jetstream.probe.messages(jetstream.stream)
     subject = f"{jetstream.prefix}.combat"
@@ -177,7 +179,10 @@ def test_a_missing_stream_is_an_error_unless_creation_is_asked(
         "add create=1 to the URL to create it\n",
     )
     out = escli("publish", "--all", "--to", jetstream.url)
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..1  1 event stored\n")
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{jetstream.target}  combat-ogre  generations 1..1  1 event stored\n",
+    )
 
 
 def test_a_subject_the_stream_does_not_take_is_refused(
@@ -256,7 +261,10 @@ def test_events_stored_while_nats_is_down_are_pending_until_publish_pending(
     assert [(p.from_generation, p.to_generation) for p in sqlite_store.pending(target)] == [(2, 3)]
     nats_server.start()
     out = escli("publish", "--pending", "--to", url)
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 2..3  2 events stored\n")
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{target}  combat-ogre  generations 2..3  2 events stored\n",
+    )
     messages = nats_server_messages(nats_server)
     assert ids_in(messages, "events.combat.ogre") == stored_ids(sqlite_store, "combat-ogre")
     assert sqlite_store.pending() == []

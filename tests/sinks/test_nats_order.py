@@ -73,7 +73,7 @@ def test_a_dispatch_whose_earlier_events_never_went_to_the_subject_sends_them_fi
     out = escli("publish", "combat-ogre", "--to", jetstream.url)
     assert (out.exit_code, out.stdout) == (
         0,
-        "combat-ogre  generations 1..5  0 events stored (5 already there)\n",
+        f"{jetstream.target}  combat-ogre  generations 1..5  0 events stored (5 already there)\n",
     )
     assert generations(jetstream) == [1, 2, 3, 4, 5]
 
@@ -84,9 +84,14 @@ def test_publish_from_a_later_generation_sends_what_the_subject_lacks_before_it(
     for _ in range(5):
         escli("dispatch", "combat", "attack", "ogre", "1")
     out = escli("publish", "combat-ogre", "--to", jetstream.url, "--from-generation", "4")
-    assert (out.exit_code, out.stdout) == (0, "combat-ogre  generations 1..5  5 events stored\n")
+    assert (out.exit_code, out.stdout) == (
+        0,
+        f"{jetstream.target}  combat-ogre  generations 1..5  5 events stored\n",
+    )
     out = escli("publish", "combat-ogre", "--to", jetstream.url, "--from-generation", "2")
-    assert out.stdout == "combat-ogre  generations 2..5  0 events stored (4 already there)\n"
+    assert out.stdout == (
+        f"{jetstream.target}  combat-ogre  generations 2..5  0 events stored (4 already there)\n"
+    )
     assert generations(jetstream) == [1, 2, 3, 4, 5]
 
 
@@ -131,7 +136,9 @@ def test_a_subject_that_starts_past_generation_1_refuses_the_generations_before_
     assert generations(jetstream) == [1, 2, 3, 4]
     time.sleep(1.1)
     out = escli("publish", "combat-ogre", "--to", jetstream.target)
-    assert out.stdout == "combat-ogre  generations 1..6  2 events stored (4 already there)\n"
+    assert out.stdout == (
+        f"{jetstream.target}  combat-ogre  generations 1..6  2 events stored (4 already there)\n"
+    )
     assert generations(jetstream) == [1, 2, 3, 4, 5, 6]
 
 
@@ -186,8 +193,10 @@ def test_publish_counts_what_jetstream_stored_not_what_it_sent(
     store = MemoryStore()
     attacks(combat, store, 3)
     target = NatsTarget(jetstream.url)
-    assert publish(store, target, "combat-ogre", 1, 2) == Published("combat-ogre", 1, 2, 2, 2)
-    assert publish(store, target, "combat-ogre") == Published("combat-ogre", 1, 3, 3, 1)
+    assert publish(store, target, "combat-ogre", 1, 2) == Published(
+        target.url, "combat-ogre", 1, 2, 2, 2
+    )
+    assert publish(store, target, "combat-ogre") == Published(target.url, "combat-ogre", 1, 3, 3, 1)
     assert target.deliver(list(store.read("combat-ogre"))) == 0
     target.close()
     assert generations(jetstream) == [1, 2, 3]
@@ -235,7 +244,7 @@ def test_a_subject_trimmed_by_the_streams_limits_goes_on_after_its_last_message(
         assert dispatch(combat, Attack("ogre", 1), store, sinks=[target]).deliveries[0].ok
     assert generations(jetstream) == [3, 4]
     # The limits removed 1..2: not a hole escli made, and not put back after 4.
-    assert publish(store, target, "combat-ogre") == Published("combat-ogre", 1, 4, 4, 0)
+    assert publish(store, target, "combat-ogre") == Published(target.url, "combat-ogre", 1, 4, 4, 0)
     assert dispatch(combat, Attack("ogre", 1), store, sinks=[target]).deliveries[0].ok
     target.close()
     assert generations(jetstream) == [4, 5]
@@ -328,5 +337,5 @@ def test_a_republish_on_a_shared_subject_that_holds_the_events_is_already_there(
     out = escli("publish", "combat-orc", "--to", url)
     assert (out.exit_code, out.stdout) == (
         0,
-        "combat-orc  generations 1..1  0 events stored (1 already there)\n",
+        f"{escli_url(url)}  combat-orc  generations 1..1  0 events stored (1 already there)\n",
     )
