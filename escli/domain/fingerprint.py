@@ -14,6 +14,13 @@ Decisions:
   text of every module that defines the state class, the aggregate, an event class or an
   upcaster goes in. Editing a comment there costs one full fold; missing a real change would
   cost a wrong state.
+- **And the modules they import from their own package**, transitively: a projection or
+  ``apply_event`` reads tables and helpers of its package's other modules (the sample's
+  ``roster`` reads ``BESTIARY`` from ``combat.state``), and a change there changes what it
+  makes. Found in the source's ``import`` lines by a regular expression (no ``ast``, whose
+  import would cost every dispatch), resolved against the module's package, and kept when
+  loaded and of the same top-level package (escli and the standard library are not the
+  domain's code).
 - **No source, no snapshot**: a domain whose code has no readable source (built in memory,
   from a zip without sources) gets ``None``, and is never snapshotted.
 - The fingerprint is made once per domain object (the code does not change under a running
@@ -23,7 +30,10 @@ Decisions:
 
 from __future__ import annotations
 
+import re
 import sys
+from collections.abc import Iterable
+from importlib.util import resolve_name
 from typing import Any
 
 from escli.domain.codec import field_types, type_label
@@ -32,15 +42,14 @@ from escli.domain.projection import Projection
 
 __all__ = ["FORMAT", "fingerprint", "projection_fingerprint"]
 
-FORMAT = "escli-snapshot-1"
+FORMAT = "escli-snapshot-2"  # 2: the modules imported from the package go in
 _MADE: dict[int, tuple[Domain, str | None]] = {}
 
 
-def _module_text(obj: Any) -> str | None:
-    """The source text of the module that defines ``obj``, read from its file (not with
-    ``inspect``, whose import alone would cost a dispatch a tenth of its time)."""
-    module = sys.modules.get(getattr(obj, "__module__", "") or "")
-    path = getattr(module, "__file__", None)
+def _source(name: str) -> str | None:
+    """The source text of module ``name``, read from its file (not with ``inspect``, whose
+    import alone would cost a dispatch a tenth of its time)."""
+    path = getattr(sys.modules.get(name), "__file__", None)
     if not path or not path.endswith(".py"):
         return None  # built in memory, or shipped without its source
     try:
@@ -48,6 +57,42 @@ def _module_text(obj: Any) -> str | None:
             return f.read()
     except OSError:
         return None
+
+
+# ``from .state import X, Y``, ``from pkg import (state,``, ``import pkg.state``: the module
+# named and the names it gives (a package's submodules among them).
+_IMPORT = re.compile(
+    r"^[ \t]*from[ \t]+([.\w]+)[ \t]+import[ \t]*(?:\(([^)]*)\)|([\w \t,]*))"
+    r"|^[ \t]*import[ \t]+([\w.]+)",
+    re.M,
+)
+
+
+def _imported_from_package(names: Iterable[str]) -> dict[str, str | None]:
+    """The modules ``names`` and those of their top-level package that their sources
+    import, transitively: module name -> source text (None: it has none)."""
+    found: dict[str, str | None] = {}
+    todo = [name for name in names if name]
+    while todo:
+        name = todo.pop()
+        if name in found:
+            continue
+        text = found[name] = _source(name)
+        package = getattr(sys.modules.get(name), "__package__", None) or ""
+        top = name.split(".")[0]
+        if text is None or not package or top == "escli":
+            continue
+        for origin, in_parentheses, on_the_line, plain in _IMPORT.findall(text):
+            try:
+                target = resolve_name(origin or plain, package)
+            except (ImportError, ValueError):
+                continue  # a relative import past the top: Python refuses it too
+            given = (in_parentheses or on_the_line).split(",")
+            submodules = [f"{target}.{n.split()[0]}" for n in given if n.split()]
+            for candidate in (target, *submodules):
+                if candidate.split(".")[0] == top and candidate in sys.modules:
+                    todo.append(candidate)
+    return found
 
 
 def fingerprint(domain: Domain) -> str | None:
@@ -80,23 +125,17 @@ def _fingerprint(domain: Domain) -> str | None:
         parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
         owners.append(cls)
     _add_upcasters(domain, parts, owners)
-    modules: dict[str, str] = {}
-    for owner in owners:
-        name = getattr(owner, "__module__", "") or ""
-        if name in modules:
-            continue
-        text = _module_text(owner)
-        if text is None:
-            return None
-        modules[name] = text
+    modules = _imported_from_package(getattr(owner, "__module__", "") for owner in owners)
+    if None in modules.values():
+        return None
     for name in sorted(modules):
-        parts += [f"module {name}", modules[name]]
+        parts += [f"module {name}", modules[name] or ""]
     import hashlib
 
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
 
 
-VIEW_FORMAT = "escli-view-1"
+VIEW_FORMAT = "escli-view-2"  # 2: the modules imported from the package go in
 
 
 def projection_fingerprint(projection: Projection) -> str:
@@ -117,13 +156,13 @@ def projection_fingerprint(projection: Projection) -> str:
         parts += [f"  {name}: {type_label(tp)}" for name, tp in field_types(cls).items()]
         owners.append(cls)
     _add_upcasters(domain, parts, owners)
-    modules: dict[str, str] = {}
-    for owner in owners:
+    modules = _imported_from_package(getattr(owner, "__module__", "") for owner in owners)
+    for owner in owners:  # a function built in memory: hashed by its name alone
         name = getattr(owner, "__module__", "") or ""
-        text = _module_text(owner)
-        modules.setdefault(name, text if text is not None else f"(no source) {owner!r}")
+        if modules.get(name) is None:
+            modules[name] = f"(no source) {owner!r}"
     for name in sorted(modules):
-        parts += [f"module {name}", modules[name]]
+        parts += [f"module {name}", modules[name] or "(no source)"]
     import hashlib
 
     return hashlib.sha256("\n".join(parts).encode("utf-8", "surrogatepass")).hexdigest()[:32]
