@@ -260,7 +260,12 @@ class Follower:
         if self.stderr is None:
             if self.process.poll() is None:
                 self.process.send_signal(sig)
-            self.process.wait(timeout=10)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()  # no follower left behind, whatever the test says
+                self.process.wait()
+                raise
             self.reader.join(timeout=10)
             assert self.process.stdout is not None and self.process.stderr is not None
             self.stderr = self.process.stderr.read()

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
+import queue
+import sys
 
 from escli import ConcurrencyConflict, dispatch, load_domain, open_store
 
+# A worker's whole run takes seconds; one still at work after this is stuck: it prints its
+# stack (to the test's captured stderr) and exits, and the test fails saying so.
+STUCK_S = 240
+
 
 def _attack(url: str, entities: list[str], attacks: int, offset: int, results: object) -> None:
+    faulthandler.dump_traceback_later(STUCK_S, exit=True, file=sys.stderr)
     domain = load_domain("combat")
     attack = domain.command_spec("attack").cls
     store = open_store(url)
@@ -40,9 +48,19 @@ def race(url: str, entities: list[str], processes: int, attacks: int) -> tuple[d
     ]
     for p in workers:
         p.start()
-    outcomes = [results.get(timeout=300) for _ in workers]
-    for p in workers:
-        p.join(timeout=30)
-        assert p.exitcode == 0
+    try:
+        outcomes = [results.get(timeout=STUCK_S + 30) for _ in workers]
+    except queue.Empty:
+        raise AssertionError(
+            f"a worker sent no result within {STUCK_S + 30} s (its stack is in the stderr)"
+        ) from None
+    finally:
+        # None left behind: multiprocessing joins live children at exit, without a timeout.
+        for p in workers:
+            p.join(timeout=30)
+            if p.is_alive():
+                p.kill()
+                p.join()
+    assert [p.exitcode for p in workers] == [0] * len(workers)
     successes = {e: sum(ok[e] for ok, _ in outcomes) for e in entities}
     return successes, sum(conflicts for _, conflicts in outcomes)
