@@ -1,0 +1,91 @@
+"""The project file's ``projections`` and ``views``: checked when the file is read (a value
+that cannot be right is one line naming the file and line, exit 13), named by file and line
+when a listed projection is not found, the same rule for views elsewhere whether the file,
+``--views`` or ``ESCLI_VIEWS`` names them, and ``escli run`` updating them as ``dispatch``
+does."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from escli.cli import cli
+from tests.conftest import Outcome, Run
+
+
+@pytest.fixture
+def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty project folder, the current one, with the environment clean of escli's
+    variables (the combat sample is the domain: the project names none)."""
+    for name in ("ESCLI_STORE", "ESCLI_DOMAINS", "ESCLI_NO_PROJECT", "ESCLI_VIEWS"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+@pytest.fixture
+def here(folder: Path) -> Run:
+    def run(*args: str, input: str | None = None) -> Outcome:
+        result = CliRunner().invoke(cli, list(args), input=input, catch_exceptions=False)
+        return Outcome(result.exit_code, result.stdout, result.stderr)
+
+    return run
+
+
+def write(folder: Path, text: str) -> Path:
+    path = folder / "escli.toml"
+    path.write_text('store = "sqlite:///ev.db"\n' + text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'projections = ["roster"]\n',
+            "escli.toml:2: projection 'roster' is not of the form <domain>.<name> (combat.roster)",
+        ),
+        (
+            'projections = [\n  "combat.roster",\n  "Combat.roster",\n]\n',
+            "escli.toml:4: projection 'Combat.roster' is not of the form",
+        ),
+        ("projections = ['combat.roster.x']\n", "escli.toml:2: projection 'combat.roster.x'"),
+        (
+            '\nviews = "bad://ann:secret@host/x"\n',
+            "escli.toml:3: views must be the URL of a SQLite or PostgreSQL store "
+            "(sqlite:///PATH, postgresql://...), got 'bad://ann:***@host/x'",
+        ),
+        ('views = "esdb://localhost:2113"\n', "escli.toml:2: views must be the URL of"),
+    ],
+)
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["dispatch", "combat", "attack", "ogre", "5"],
+        ["run", "-"],
+        ["streams"],
+    ],
+)
+def test_a_projections_or_views_value_that_cannot_be_right_is_a_broken_file(
+    folder: Path, here: Run, text: str, message: str, command: list[str]
+) -> None:
+    write(folder, text)
+    out = here(*command, input="combat attack ogre 5\n")
+    assert out.exit_code == 13
+    assert out.stderr.startswith(f"Error: {folder}/{message}")
+    assert out.stderr.count("\n") == 1
+    assert not (folder / "ev.db").exists()
+
+
+@pytest.mark.parametrize(
+    "views",
+    ["views.db", "sqlite:///views.db", "postgresql://localhost/test", "memory:"],
+)
+def test_views_of_a_store_that_keeps_rows_are_read(folder: Path, here: Run, views: str) -> None:
+    write(folder, f"views = {json.dumps(views)}\n")
+    assert here("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
