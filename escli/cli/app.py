@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from escli.errors import EscliError, InvalidInput, UsageError
+from escli.errors import EscliError, InvalidInput
 from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
@@ -198,44 +198,16 @@ class App:
         return self._store
 
     def views(self, url: str | None = None) -> Views:
-        """Where projections keep their rows: ``--views URL``, else the project's ``views``,
-        else the store itself when it keeps views (SQLite, PostgreSQL, memory). A store
-        that keeps none (EventStoreDB) needs one named, and the error says so."""
-        from escli.stores.views import Views
+        """Where projections keep their rows (``escli.cli.chosen_views``)."""
+        from escli.cli.chosen_views import chosen_views
 
-        if url is None and self.project is not None:
-            url = self.project.views
-        if url is None:
-            if isinstance(self.store, Views):
-                return self.store
-            raise UsageError(
-                f"{self.store.url} keeps no projection rows: name a SQLite or PostgreSQL "
-                "store for them with --views URL (or views = URL in the project file)"
-            )
-        found = self.store_for_views(url)
-        if not isinstance(found, Views):
-            raise UsageError(f"--views {url}: not a store that keeps rows (SQLite, PostgreSQL)")
-        return found
+        return chosen_views(self, url)
 
     def inline_projections(self, names: Iterable[str]) -> list[Projection]:
-        """The projections a dispatch updates in its transaction: those named, else the
-        project file's ``projections``."""
-        chosen = list(names) or (list(self.project.projections) if self.project else [])
-        if not chosen:
-            return []
-        views = self.project.views if self.project is not None else None
-        if (
-            views is not None
-            and self.store_for_views(views).canonical_url != self.store.canonical_url
-        ):
-            raise UsageError(
-                f"the project's views are in {views}, not in {self.store.url}: a dispatch "
-                "updates projections only in its own store, in its own transaction (run "
-                "escli project NAME --follow for views elsewhere)"
-            )
-        from escli.app.projections import find_projection
+        """The projections a dispatch updates in its transaction (``escli.cli.chosen_views``)."""
+        from escli.cli.chosen_views import inline_projections
 
-        return [find_projection(self.registry, name) for name in chosen]
+        return inline_projections(self, names)
 
     def store_for_views(self, url: str) -> Store:
         """The store named by a ``views`` URL, opened once, closed with the app."""
