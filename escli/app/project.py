@@ -35,6 +35,12 @@ Decisions:
   ``projections`` entry not of the form ``<domain>.<name>`` (at the entry's own line), a
   ``views`` URL whose scheme is not of a store that keeps rows (SQLite, PostgreSQL,
   ``memory:``).
+- **A value that may be right is checked where it is used**, with the error it would have
+  given as an option (its own exit code) and the file and line where it stands in front: a
+  listed projection that no loaded domain has is ``NotFound`` (exit 3) when a dispatch
+  needs it (``/p/escli.toml:2: domain 'combat' has no projection 'rooster' ...``): the file
+  may be right and ``--domains`` wrong. This keeps the exit codes of the store's URL and the
+  ``domains`` folders, which are invalid input (exit 4) when they fail to open or load.
 - The file is read with ``tomllib`` (standard library); ``pyproject.toml`` is parsed only when
   its text holds ``[tool.escli``, so a project's ``pyproject.toml`` costs a read, not a parse.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
-from escli.errors import UsageError
+from escli.errors import NotFound, UsageError, in_context
 
 if TYPE_CHECKING:
     from escli.cli.app import App
@@ -51,4 +51,15 @@ def inline_projections(app: App, names: Iterable[str]) -> list[Projection]:
         )
     from escli.app.projections import find_projection
 
-    return [find_projection(app.registry, name) for name in chosen]
+    project = app.project
+    if names or project is None:
+        return [find_projection(app.registry, name) for name in chosen]
+    found = []
+    for name in chosen:
+        try:
+            found.append(find_projection(app.registry, name))
+        except NotFound as e:
+            # The file may be right and the domains loaded wrong: not found (exit 3), as
+            # the name given as --project would be, but saying where it is listed.
+            raise in_context(e, project.where(project.projection_lines[name])) from None
+    return found

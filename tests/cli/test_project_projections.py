@@ -89,3 +89,27 @@ def test_a_projections_or_views_value_that_cannot_be_right_is_a_broken_file(
 def test_views_of_a_store_that_keeps_rows_are_read(folder: Path, here: Run, views: str) -> None:
     write(folder, f"views = {json.dumps(views)}\n")
     assert here("dispatch", "combat", "attack", "ogre", "5").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    ("listed", "message"),
+    [
+        (
+            '"combat.rooster"',
+            "escli.toml:3: domain 'combat' has no projection 'rooster' (known: combat.roster); "
+            "did you mean 'combat.roster'?",
+        ),
+        ('"nosuch.roster"', "escli.toml:3: unknown domain 'nosuch'"),
+    ],
+)
+def test_a_listed_projection_that_is_not_found_names_the_file_and_line_where_it_is_listed(
+    folder: Path, here: Run, listed: str, message: str
+) -> None:
+    write(folder, f'projections = [\n  "combat.roster", {listed},\n]\n')
+    out = here("dispatch", "combat", "attack", "ogre", "5")
+    assert out.exit_code == 3  # not found, as `--project combat.rooster` is
+    assert out.stderr.startswith(f"Error: {folder}/{message}")
+    assert out.stderr.count("\n") == 1
+    assert json.loads(here("streams", "--json").stdout) == []  # nothing was written
+    given = here("dispatch", "combat", "attack", "ogre", "5", "--project", "combat.rooster")
+    assert given.exit_code == 3 and "escli.toml" not in given.stderr
