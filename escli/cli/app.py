@@ -64,6 +64,7 @@ class App:
         # and a line's $ESCLI_STORE or project file does not replace the shell's store.
         self.keep_store_open = False
         self.verbose = False  # -v: say how each fold went (from which snapshot, and why)
+        self.views_from = "--views"  # or "ESCLI_VIEWS": where a --views URL came from
 
     # -- output --------------------------------------------------------------------------
 
@@ -203,11 +204,14 @@ class App:
 
         return chosen_views(self, url)
 
-    def inline_projections(self, names: Iterable[str]) -> list[Projection]:
-        """The projections a dispatch updates in its transaction (``escli.cli.chosen_views``)."""
+    def inline_projections(
+        self, names: Iterable[str], views_url: str | None, store: Store | None = None
+    ) -> list[Projection]:
+        """The projections a dispatch into ``store`` (the app's) updates in its transaction
+        (``escli.cli.chosen_views``)."""
         from escli.cli.chosen_views import inline_projections
 
-        return inline_projections(self, names)
+        return inline_projections(self, names, views_url, self.store if store is None else store)
 
     def store_for_views(self, url: str) -> Store:
         """The store named by a ``views`` URL, opened once, closed with the app."""
@@ -387,17 +391,38 @@ def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         ctx.ensure_object(App).verbose = True
 
 
-def views_option(f: F) -> F:
+def _set_views(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:  # where it came from, for the errors about it
+        source = ctx.get_parameter_source(param.name or "views_url")
+        typed = source is click.core.ParameterSource.COMMANDLINE
+        ctx.ensure_object(App).views_from = "--views" if typed else "ESCLI_VIEWS"
+    return value
+
+
+def views_option(f: F, help: str = "") -> F:
     """``--views URL``: where projections keep their rows (see ``App.views``)."""
     return click.option(
         "--views",
         "views_url",
         metavar="URL",
         envvar="ESCLI_VIEWS",
-        help="The SQLite or PostgreSQL store projections keep their rows in. Default: the "
+        callback=_set_views,
+        help=help
+        or "The SQLite or PostgreSQL store projections keep their rows in. Default: the "
         "project's views, else the store itself (an EventStoreDB store needs one). Also "
         "ESCLI_VIEWS.",
     )(f)
+
+
+def inline_views_option(f: F) -> F:
+    """``--views URL`` of the commands that update projections in a dispatch's transaction
+    (``dispatch``, ``run``): they only check it (``App.inline_projections``)."""
+    return views_option(
+        f,
+        "Where the projections' rows are (also ESCLI_VIEWS; default: the project's views, "
+        "else the store). A dispatch updates projections in its own store only: views named "
+        "elsewhere are refused.",
+    )
 
 
 def snapshot_options(f: F) -> F:

@@ -113,3 +113,51 @@ def test_a_listed_projection_that_is_not_found_names_the_file_and_line_where_it_
     assert json.loads(here("streams", "--json").stdout) == []  # nothing was written
     given = here("dispatch", "combat", "attack", "ogre", "5", "--project", "combat.rooster")
     assert given.exit_code == 3 and "escli.toml" not in given.stderr
+
+
+def lag(here: Run, *options: str) -> list[tuple[int, int]]:
+    """Each projection's checkpoint and lag, as ``escli projections`` shows them."""
+    out = here("projections", "--json", *options)
+    assert out.exit_code == 0, out.stderr
+    return [(p["checkpoint"], p["lag"]) for p in json.loads(out.stdout)]
+
+
+@pytest.mark.parametrize(
+    ("how", "where"),
+    [("environment", "ESCLI_VIEWS"), ("option", "--views"), ("file", "the views of {file}:2")],
+)
+def test_a_dispatch_refuses_views_elsewhere_however_they_are_named(
+    folder: Path, here: Run, monkeypatch: pytest.MonkeyPatch, how: str, where: str
+) -> None:
+    views = f"sqlite:///{folder / 'views.db'}"
+    options = ["--project", "combat.roster"]
+    file = write(folder, f"views = {json.dumps(views)}\n" if how == "file" else "")
+    if how == "environment":
+        monkeypatch.setenv("ESCLI_VIEWS", views)
+    elif how == "option":
+        options += ["--views", views]
+    out = here("dispatch", "combat", "attack", "ogre", "5", *options)
+    assert (out.exit_code, out.stderr) == (
+        2,
+        f"Error: the views are in {views} ({where.format(file=file)}), not in "
+        f"sqlite:///{folder / 'ev.db'}: a dispatch updates projections only in its own "
+        "store, in its own transaction (run escli project NAME --follow for views "
+        "elsewhere); nothing was written\n",
+    )
+    assert not (folder / "ev.db").exists() and not (folder / "views.db").exists()
+    # The views the other commands read are those the dispatch was refused, and without a
+    # projection to update a dispatch does not use them.
+    assert here("dispatch", "combat", "attack", "ogre", "5", *options[2:]).exit_code == 0
+    assert lag(here, *options[2:]) == [(0, 1)]
+
+
+def test_views_named_as_the_store_in_another_spelling_are_updated_by_a_dispatch(
+    folder: Path, here: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(folder, "")
+    monkeypatch.setenv("ESCLI_VIEWS", "ev.db")  # a bare path: the store's file
+    out = here("dispatch", "combat", "attack", "ogre", "5", "--project", "combat.roster")
+    assert out.exit_code == 0, out.stderr
+    assert lag(here) == [(1, 0)]
+    monkeypatch.delenv("ESCLI_VIEWS")
+    assert lag(here) == [(1, 0)]
