@@ -161,3 +161,48 @@ def test_views_named_as_the_store_in_another_spelling_are_updated_by_a_dispatch(
     assert lag(here) == [(1, 0)]
     monkeypatch.delenv("ESCLI_VIEWS")
     assert lag(here) == [(1, 0)]
+
+
+SCRIPT = "combat attack ogre 150\ncombat heal ogre 50\n"
+
+
+def test_run_updates_the_project_files_projections_with_each_command(
+    folder: Path, here: Run
+) -> None:
+    write(folder, 'projections = ["combat.roster"]\n')
+    assert here("run", "-", input=SCRIPT).exit_code == 0
+    assert lag(here) == [(2, 0)]
+    listed = json.loads(here("view", "combat.roster", "--json").stdout)
+    assert [(r["key"], r["row"]["hitpoints"]) for r in listed] == [("combat-ogre", 800)]
+
+
+def test_run_takes_project_as_dispatch_does(folder: Path, here: Run) -> None:
+    write(folder, "")
+    assert here("run", "-", "--project", "combat.roster", input=SCRIPT).exit_code == 0
+    assert lag(here) == [(2, 0)]
+    wrong = here("run", "-", "--project", "combat.rooster", input=SCRIPT)
+    assert wrong.exit_code == 3 and "did you mean 'combat.roster'" in wrong.stderr
+    assert lag(here) == [(2, 0)]  # nothing was written
+
+
+def test_run_refuses_views_elsewhere_before_any_script_runs(
+    folder: Path, here: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(folder, 'projections = ["combat.roster"]\nviews = "ev.db"\n')  # the store itself
+    (folder / "first.txt").write_text(SCRIPT)
+    # The second script's store is not where the views are: refused, and the first, whose
+    # store is, does not run either.
+    (folder / "second.yaml").write_text(
+        "store: sqlite:///other.db\nsteps:\n  - combat attack ogre 1\n"
+    )
+    out = here("run", "first.txt", "second.yaml")
+    assert out.exit_code == 2
+    assert out.stderr.startswith(
+        f"Error: the views are in {folder / 'ev.db'} (the views of "
+        f"{folder / 'escli.toml'}:3), not in sqlite:///other.db: a dispatch updates"
+    )
+    assert not (folder / "ev.db").exists() and not (folder / "other.db").exists()
+    monkeypatch.setenv("ESCLI_VIEWS", "sqlite:///views.db")
+    refused = here("run", "first.txt")
+    assert refused.exit_code == 2 and "(ESCLI_VIEWS)" in refused.stderr
+    assert not (folder / "ev.db").exists()
