@@ -71,10 +71,17 @@ def run(
     # Every script's projections chosen before the first step runs, as its file is checked.
     stores = [app.store_for(script.store_url) for script in scripts]
     inline = [app.inline_projections(projection_names, views_url, store) for store in stores]
+    policy = app.snapshot_policy()  # the project's snapshot-every, as dispatch's default
     passed, errors = 0, []
     for script, store, projections in zip(scripts, stores, inline, strict=True):
         steps = run_script(
-            script, store, keep_going=keep_going, retry=retry, projections=projections, why=why
+            script,
+            store,
+            keep_going=keep_going,
+            retry=retry,
+            projections=projections,
+            snapshots=policy,
+            why=why,
         )
         for number, outcome in enumerate(steps, 1):
             if app.json:

@@ -11,6 +11,7 @@ from itertools import groupby
 from typing import TYPE_CHECKING
 
 from escli.app.dispatch import NO_WHY, DispatchResult, dispatch
+from escli.app.snapshots import DEFAULT_POLICY, SnapshotPolicy
 from escli.errors import DomainError, EscliError, ExpectationFailed, in_context
 from escli.scripts.expectations import Expectation
 from escli.scripts.loading import ScenarioSpec, Script, ScriptStep
@@ -51,6 +52,7 @@ def run_step(
     *,
     retry: int = 0,
     projections: Sequence[Projection] = (),
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
     why: Why = NO_WHY,
 ) -> StepOutcome:
     """Dispatch one step (updating ``projections`` in its transaction, as ``dispatch``
@@ -59,7 +61,13 @@ def run_step(
     ``EscliError`` (escli's bugs) propagate."""
     try:
         result = dispatch(
-            step.domain, step.command, store, retry=retry, projections=projections, why=why
+            step.domain,
+            step.command,
+            store,
+            retry=retry,
+            projections=projections,
+            snapshots=snapshots,
+            why=why,
         )
     except DomainError:
         raise
@@ -77,11 +85,13 @@ def run_script(
     keep_going: bool = False,
     retry: int = 0,
     projections: Sequence[Projection] = (),
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
     why: Why = NO_WHY,
 ) -> Iterator[StepOutcome]:
     """Run the steps in order; stop after the first failure unless ``keep_going``. Each
     dispatch is retried up to ``retry`` times when its stream moved meanwhile, and updates
     ``projections`` in its own transaction: a step's rows never lag behind its events.
+    ``snapshots`` is the dispatches' policy (the project's ``snapshot-every``).
 
     Every command of the script shares one correlation id: ``why``'s, else the first
     command's causation id (``why``'s if given, else a fresh UUID); each later command has
@@ -90,7 +100,9 @@ def run_script(
     shared = why.sharing(first)
     for number, step in enumerate(script.steps):
         step_why = shared._replace(causation_id=first) if number == 0 else shared
-        outcome = run_step(step, store, retry=retry, projections=projections, why=step_why)
+        outcome = run_step(
+            step, store, retry=retry, projections=projections, snapshots=snapshots, why=step_why
+        )
         yield outcome
         if not outcome.ok and not keep_going:
             return
