@@ -7,6 +7,7 @@ does."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -206,3 +207,15 @@ def test_run_refuses_views_elsewhere_before_any_script_runs(
     refused = here("run", "first.txt")
     assert refused.exit_code == 2 and "(ESCLI_VIEWS)" in refused.stderr
     assert not (folder / "ev.db").exists()
+
+
+def test_run_updates_projections_on_postgresql_and_refuses_views_in_another_schema(
+    folder: Path, here: Run, postgres_schemas: Callable[[], str]
+) -> None:
+    store, elsewhere = postgres_schemas(), postgres_schemas()
+    (folder / "escli.toml").write_text(f'store = "{store}"\nprojections = ["combat.roster"]\n')
+    assert here("run", "-", input=SCRIPT).exit_code == 0
+    assert lag(here) == [(2, 0)]
+    refused = here("run", "-", "--views", elsewhere, input=SCRIPT)
+    assert refused.exit_code == 2 and f"the views are in {elsewhere} (--views)" in refused.stderr
+    assert lag(here) == [(2, 0)]  # nothing was written
