@@ -31,6 +31,16 @@ Decisions:
   ``--to`` replaces the project's targets.
 - **A broken file is one line**: its path, the line, and what is wrong (``ProjectError``,
   exit 13). An unknown key is refused with the closest known one, as a typo should be.
+  So is a value of the right type that cannot be right, whatever the command: a
+  ``projections`` entry not of the form ``<domain>.<name>`` (at the entry's own line), a
+  ``views`` URL whose scheme is not of a store that keeps rows (SQLite, PostgreSQL,
+  ``memory:``).
+- **A value that may be right is checked where it is used**, with the error it would have
+  given as an option (its own exit code) and the file and line where it stands in front: a
+  listed projection that no loaded domain has is ``NotFound`` (exit 3) when a dispatch
+  needs it (``/p/escli.toml:2: domain 'combat' has no projection 'rooster' ...``): the file
+  may be right and ``--domains`` wrong. This keeps the exit codes of the store's URL and the
+  ``domains`` folders, which are invalid input (exit 4) when they fail to open or load.
 - The file is read with ``tomllib`` (standard library); ``pyproject.toml`` is parsed only when
   its text holds ``[tool.escli``, so a project's ``pyproject.toml`` costs a read, not a parse.
 """
@@ -39,10 +49,14 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from escli.domain.projection import NAME
 from escli.errors import ProjectError
+from escli.stores import store_kind
+from escli.urls import mask_url
 
 __all__ = [
     "KEYS",
@@ -69,6 +83,10 @@ KEYS = {
     "projections": "a list of projection names (strings, <domain>.<name>)",
 }
 DEFAULT_STORE_IN_PROJECT = ".escli/events.db"
+# A projection's full name: its domain's and its own, which are spelled alike, and a dot.
+_PROJECTION_NAME = re.compile(rf"{NAME.pattern}\.{NAME.pattern}")
+# The stores that keep projections' rows (``escli.stores.store_kind``).
+VIEWS_KINDS = frozenset({"sqlite", "postgresql", "memory"})
 
 
 @dataclass(frozen=True)
@@ -84,10 +102,17 @@ class Project:
     snapshot_every: int | None = None
     views: str | None = None
     projections: list[str] = field(default_factory=list)
+    # Where ``views`` and each of the ``projections`` stand, for the errors of their use.
+    views_line: int = 1
+    projection_lines: dict[str, int] = field(default_factory=dict)
 
     @property
     def root(self) -> str:
         return os.path.dirname(self.path)
+
+    def where(self, line: int) -> str:
+        """``FILE:LINE`` of a line of this file, as its errors begin."""
+        return f"{self.path}:{line}"
 
     @property
     def default_store(self) -> str:
@@ -218,6 +243,18 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
                 f"{path}:{_line_of(text, key)}: {key} must be {KEYS[key]}, "
                 f"got {json.dumps(value, default=str)}"
             )
+    projection_lines = {name: _line_of_item(text, "projections", name) for name in projections}
+    for name, line in projection_lines.items():
+        if not _PROJECTION_NAME.fullmatch(name):
+            raise ProjectError(
+                f"{path}:{line}: projection {name!r} is not of the form <domain>.<name> "
+                "(combat.roster)"
+            )
+    if views is not None and store_kind(views) not in VIEWS_KINDS:
+        raise ProjectError(
+            f"{path}:{_line_of(text, 'views')}: views must be the URL of a SQLite or "
+            f"PostgreSQL store (sqlite:///PATH, postgresql://...), got {mask_url(views)!r}"
+        )
     root = os.path.dirname(path)
     return Project(
         path=path,
@@ -228,6 +265,8 @@ def _project(path: str, text: str, table: dict[str, Any]) -> Project:
         snapshot_every=every,
         views=None if views is None else relative_url(views, root),
         projections=list(projections),
+        views_line=_line_of(text, "views"),
+        projection_lines=projection_lines,
     )
 
 
@@ -244,6 +283,17 @@ def _line_of(text: str, key: str) -> int:
         if stripped.startswith("[") and key in stripped:
             return number
     return 1
+
+
+def _line_of_item(text: str, key: str, item: str) -> int:
+    """The line of a list's ``item`` (a string), on or after the line that sets ``key``: an
+    entry of a list written over several lines has a line of its own."""
+    start = _line_of(text, key)
+    quoted = (json.dumps(item), f"'{item}'")
+    for number, line in enumerate(text.splitlines()[start - 1 :], start):
+        if any(q in line for q in quoted):
+            return number
+    return start
 
 
 def relative_url(url: str, root: str) -> str:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from escli.errors import EscliError, InvalidInput, UsageError
+from escli.errors import EscliError, InvalidInput
 from escli.stores import DEFAULT_STORE_URL
 
 if TYPE_CHECKING:
@@ -64,6 +64,7 @@ class App:
         # and a line's $ESCLI_STORE or project file does not replace the shell's store.
         self.keep_store_open = False
         self.verbose = False  # -v: say how each fold went (from which snapshot, and why)
+        self.views_from = "--views"  # or "ESCLI_VIEWS": where a --views URL came from
 
     # -- output --------------------------------------------------------------------------
 
@@ -198,44 +199,19 @@ class App:
         return self._store
 
     def views(self, url: str | None = None) -> Views:
-        """Where projections keep their rows: ``--views URL``, else the project's ``views``,
-        else the store itself when it keeps views (SQLite, PostgreSQL, memory). A store
-        that keeps none (EventStoreDB) needs one named, and the error says so."""
-        from escli.stores.views import Views
+        """Where projections keep their rows (``escli.cli.chosen_views``)."""
+        from escli.cli.chosen_views import chosen_views
 
-        if url is None and self.project is not None:
-            url = self.project.views
-        if url is None:
-            if isinstance(self.store, Views):
-                return self.store
-            raise UsageError(
-                f"{self.store.url} keeps no projection rows: name a SQLite or PostgreSQL "
-                "store for them with --views URL (or views = URL in the project file)"
-            )
-        found = self.store_for_views(url)
-        if not isinstance(found, Views):
-            raise UsageError(f"--views {url}: not a store that keeps rows (SQLite, PostgreSQL)")
-        return found
+        return chosen_views(self, url)
 
-    def inline_projections(self, names: Iterable[str]) -> list[Projection]:
-        """The projections a dispatch updates in its transaction: those named, else the
-        project file's ``projections``."""
-        chosen = list(names) or (list(self.project.projections) if self.project else [])
-        if not chosen:
-            return []
-        views = self.project.views if self.project is not None else None
-        if (
-            views is not None
-            and self.store_for_views(views).canonical_url != self.store.canonical_url
-        ):
-            raise UsageError(
-                f"the project's views are in {views}, not in {self.store.url}: a dispatch "
-                "updates projections only in its own store, in its own transaction (run "
-                "escli project NAME --follow for views elsewhere)"
-            )
-        from escli.app.projections import find_projection
+    def inline_projections(
+        self, names: Iterable[str], views_url: str | None, store: Store | None = None
+    ) -> list[Projection]:
+        """The projections a dispatch into ``store`` (the app's) updates in its transaction
+        (``escli.cli.chosen_views``)."""
+        from escli.cli.chosen_views import inline_projections
 
-        return [find_projection(self.registry, name) for name in chosen]
+        return inline_projections(self, names, views_url, self.store if store is None else store)
 
     def store_for_views(self, url: str) -> Store:
         """The store named by a ``views`` URL, opened once, closed with the app."""
@@ -415,17 +391,38 @@ def _set_verbose(ctx: click.Context, _param: click.Parameter, value: bool) -> No
         ctx.ensure_object(App).verbose = True
 
 
-def views_option(f: F) -> F:
+def _set_views(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None:  # where it came from, for the errors about it
+        source = ctx.get_parameter_source(param.name or "views_url")
+        typed = source is click.core.ParameterSource.COMMANDLINE
+        ctx.ensure_object(App).views_from = "--views" if typed else "ESCLI_VIEWS"
+    return value
+
+
+def views_option(f: F, help: str = "") -> F:
     """``--views URL``: where projections keep their rows (see ``App.views``)."""
     return click.option(
         "--views",
         "views_url",
         metavar="URL",
         envvar="ESCLI_VIEWS",
-        help="The SQLite or PostgreSQL store projections keep their rows in. Default: the "
+        callback=_set_views,
+        help=help
+        or "The SQLite or PostgreSQL store projections keep their rows in. Default: the "
         "project's views, else the store itself (an EventStoreDB store needs one). Also "
         "ESCLI_VIEWS.",
     )(f)
+
+
+def inline_views_option(f: F) -> F:
+    """``--views URL`` of the commands that update projections in a dispatch's transaction
+    (``dispatch``, ``run``): they only check it (``App.inline_projections``)."""
+    return views_option(
+        f,
+        "Where the projections' rows are (also ESCLI_VIEWS; default: the project's views, "
+        "else the store). A dispatch updates projections in its own store only: views named "
+        "elsewhere are refused.",
+    )
 
 
 def snapshot_options(f: F) -> F:

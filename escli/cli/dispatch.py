@@ -4,7 +4,7 @@ from typing import Any, NoReturn
 
 import click
 
-from escli.cli.app import App, common_options, pass_app, snapshot_options
+from escli.cli.app import App, common_options, inline_views_option, pass_app, snapshot_options
 from escli.cli.complete import (
     complete_command_word,
     complete_commands,
@@ -138,6 +138,7 @@ def _help_words(args: list[str]) -> set[int]:
     help="Update projection NAME (combat.roster) in the dispatch's own transaction "
     "(repeatable; SQLite and PostgreSQL). Default: the project file's projections.",
 )
+@inline_views_option
 @why_options
 @snapshot_options
 @common_options
@@ -153,6 +154,7 @@ def dispatch(
     no_snapshots: bool,
     snapshot_every: int | None,
     projection_names: tuple[str, ...],
+    views_url: str | None,
     causation_id: str | None,
     correlation_id: str | None,
     meta: tuple[str, ...],
@@ -189,7 +191,7 @@ def dispatch(
     why = why_of(causation_id, correlation_id, meta)
     sinks = app.open_targets(app.default_targets(targets))
     policy = app.snapshot_policy(use=not no_snapshots, every=0 if no_snapshots else snapshot_every)
-    projections = app.inline_projections(projection_names)
+    projections = app.inline_projections(projection_names, views_url)
     result = run(
         domain,
         command,

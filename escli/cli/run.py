@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import click
 
-from escli.cli.app import App, common_options, pass_app
+from escli.cli.app import App, common_options, inline_views_option, pass_app
 from escli.cli.complete import complete_files
 from escli.cli.why import why_of, why_options
 
@@ -17,6 +17,15 @@ from escli.cli.why import why_of, why_options
     default=0,
     help="Retry a step up to N times when its stream moved meanwhile (as dispatch --retry).",
 )
+@click.option(
+    "--project",
+    "projection_names",
+    metavar="NAME",
+    multiple=True,
+    help="Update projection NAME in each command's own transaction, as dispatch --project "
+    "(repeatable). Default: the project file's projections.",
+)
+@inline_views_option
 @why_options
 @common_options
 @pass_app
@@ -25,6 +34,8 @@ def run(
     files: tuple[str, ...],
     keep_going: bool,
     retry: int,
+    projection_names: tuple[str, ...],
+    views_url: str | None,
     causation_id: str | None,
     correlation_id: str | None,
     meta: tuple[str, ...],
@@ -37,6 +48,8 @@ def run(
     (unless --keep-going) and sets the exit code. The store is --store if given, else the
     script's store:, else the default. Every command of a script shares one correlation id
     (--correlation-id, else the first command's causation id), kept in its events' metadata.
+    Each command updates the projections (--project, else the project file's) in its own
+    transaction, as a dispatch does.
 
     \b
     Example:
@@ -55,12 +68,22 @@ def run(
         )
     why = why_of(causation_id, correlation_id, meta)
     scripts = [load_script(app.read_text(f), f, app.registry) for f in files]
+    # Every script's projections chosen before the first step runs, as its file is checked.
+    stores = [app.store_for(script.store_url) for script in scripts]
+    inline = [app.inline_projections(projection_names, views_url, store) for store in stores]
+    policy = app.snapshot_policy()  # the project's snapshot-every, as dispatch's default
     passed, errors = 0, []
-    for script in scripts:
-        store = app.store_for(script.store_url)
-        for number, outcome in enumerate(
-            run_script(script, store, keep_going=keep_going, retry=retry, why=why), 1
-        ):
+    for script, store, projections in zip(scripts, stores, inline, strict=True):
+        steps = run_script(
+            script,
+            store,
+            keep_going=keep_going,
+            retry=retry,
+            projections=projections,
+            snapshots=policy,
+            why=why,
+        )
+        for number, outcome in enumerate(steps, 1):
             if app.json:
                 app.print_json(script_step_json(number, outcome))
             else:

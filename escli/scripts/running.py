@@ -8,8 +8,10 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
+from typing import TYPE_CHECKING
 
 from escli.app.dispatch import NO_WHY, DispatchResult, dispatch
+from escli.app.snapshots import DEFAULT_POLICY, SnapshotPolicy
 from escli.errors import DomainError, EscliError, ExpectationFailed, in_context
 from escli.scripts.expectations import Expectation
 from escli.scripts.loading import ScenarioSpec, Script, ScriptStep
@@ -17,6 +19,9 @@ from escli.scripts.projecting import scenario_rows
 from escli.stores.base import Store, Transactional, new_event_id
 from escli.stores.metadata import Why
 from escli.stores.namespaced import NamespacedStore
+
+if TYPE_CHECKING:
+    from escli.domain.projection import Projection
 
 __all__ = [
     "ScenarioOutcome",
@@ -41,12 +46,29 @@ class StepOutcome:
         return not self.problems
 
 
-def run_step(step: ScriptStep, store: Store, *, retry: int = 0, why: Why = NO_WHY) -> StepOutcome:
-    """Dispatch one step and compare with its expectation. A step without ``expect`` must
-    succeed; ``DomainError`` (the domain's bug, which no script expects) and errors that are
-    not ``EscliError`` (escli's bugs) propagate."""
+def run_step(
+    step: ScriptStep,
+    store: Store,
+    *,
+    retry: int = 0,
+    projections: Sequence[Projection] = (),
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
+    why: Why = NO_WHY,
+) -> StepOutcome:
+    """Dispatch one step (updating ``projections`` in its transaction, as ``dispatch``
+    does) and compare with its expectation. A step without ``expect`` must succeed;
+    ``DomainError`` (the domain's bug, which no script expects) and errors that are not
+    ``EscliError`` (escli's bugs) propagate."""
     try:
-        result = dispatch(step.domain, step.command, store, retry=retry, why=why)
+        result = dispatch(
+            step.domain,
+            step.command,
+            store,
+            retry=retry,
+            projections=projections,
+            snapshots=snapshots,
+            why=why,
+        )
     except DomainError:
         raise
     except EscliError as e:
@@ -62,10 +84,14 @@ def run_script(
     *,
     keep_going: bool = False,
     retry: int = 0,
+    projections: Sequence[Projection] = (),
+    snapshots: SnapshotPolicy = DEFAULT_POLICY,
     why: Why = NO_WHY,
 ) -> Iterator[StepOutcome]:
     """Run the steps in order; stop after the first failure unless ``keep_going``. Each
-    dispatch is retried up to ``retry`` times when its stream moved meanwhile.
+    dispatch is retried up to ``retry`` times when its stream moved meanwhile, and updates
+    ``projections`` in its own transaction: a step's rows never lag behind its events.
+    ``snapshots`` is the dispatches' policy (the project's ``snapshot-every``).
 
     Every command of the script shares one correlation id: ``why``'s, else the first
     command's causation id (``why``'s if given, else a fresh UUID); each later command has
@@ -74,7 +100,9 @@ def run_script(
     shared = why.sharing(first)
     for number, step in enumerate(script.steps):
         step_why = shared._replace(causation_id=first) if number == 0 else shared
-        outcome = run_step(step, store, retry=retry, why=step_why)
+        outcome = run_step(
+            step, store, retry=retry, projections=projections, snapshots=snapshots, why=step_why
+        )
         yield outcome
         if not outcome.ok and not keep_going:
             return

@@ -18,6 +18,7 @@ __all__ = [
     "mask_url",
     "open_lasting_store",
     "open_store",
+    "store_kind",
 ]
 
 DEFAULT_STORE_URL = "sqlite:///.escli/events.db"
@@ -48,30 +49,48 @@ def _open_store(url: str, role: str) -> Store:
             f"the {role} URL is empty: name a store (sqlite:///PATH, postgresql://..., "
             "esdb://...; memory: for one that is gone when the command ends)"
         )
-    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
-    if scheme == "memory":
+    kind = store_kind(url)
+    if kind == "memory":
         from escli.stores.memory import MemoryStore
 
         check_url(url, "memory: store", credentials=False)
         return MemoryStore(url)
-    if scheme in EVENTSTOREDB_SCHEMES:
+    if kind == "eventstoredb":
         from escli.stores.eventstoredb import EventStoreDBStore
 
         return EventStoreDBStore(url)
-    if scheme in ("sqlite", "") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
+    if kind == "sqlite":
         from escli.stores.sqlite import SQLiteStore
 
-        check_url(url, "SQLite store", credentials=False, query=scheme == "sqlite")
+        check_url(url, "SQLite store", credentials=False, query=url.lower().startswith("sqlite:"))
         return SQLiteStore(url)
-    if scheme in ("postgresql", "postgres"):
+    if kind == "postgresql":
         from escli.stores.postgres import PostgresStore
 
         return PostgresStore(url)
+    scheme = url.split(":", 1)[0].lower()
     raise InvalidInput(
         f"unknown store URL scheme {scheme!r} in {mask_url(url)!r} "
         "(known: sqlite, memory, postgresql, esdb[+discover], kurrentdb[+discover], "
         "kdb[+discover])"
     )
+
+
+def store_kind(url: str) -> str | None:
+    """The kind of store a URL names, by its scheme alone, with nothing opened or imported:
+    ``"sqlite"`` (``sqlite:``, a bare path, a Windows drive's path), ``"memory"``,
+    ``"postgresql"`` or ``"eventstoredb"``; None for a scheme escli does not know. What
+    ``open_store`` opens, and what a project file's ``views`` is checked against when read."""
+    scheme = url.split(":", 1)[0].lower() if ":" in url else ""
+    if scheme == "memory":
+        return "memory"
+    if scheme in EVENTSTOREDB_SCHEMES:
+        return "eventstoredb"
+    if scheme in ("sqlite", "") or (len(scheme) == 1 and url[1:3] in (":\\", ":/")):
+        return "sqlite"
+    if scheme in ("postgresql", "postgres"):
+        return "postgresql"
+    return None
 
 
 def open_lasting_store(url: str, role: str) -> Store:

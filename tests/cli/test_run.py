@@ -325,3 +325,20 @@ def test_an_upper_case_sqlite_url_names_the_same_file(escli: Run, tmp_path: Path
         == 0
     )
     assert open_store(f"sqlite:///{path}").generation("combat-ogre") == 1
+
+
+def test_a_script_takes_snapshots_as_the_project_file_says_as_dispatch_does(
+    escli: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "escli.toml").write_text("snapshot-every = 2\n")
+    monkeypatch.chdir(tmp_path)
+    assert escli("run", "-", input="combat attack ogre 5\n" * 3).exit_code == 0
+    other = f"sqlite:///{tmp_path / 'dispatched.db'}"
+    for _ in range(3):
+        assert escli("dispatch", "combat", "attack", "ogre", "5", "--store", other).exit_code == 0
+
+    def taken(*options: str) -> list[int]:
+        listed = json.loads(escli("snapshots", "--json", *options).stdout)
+        return [s["generation"] for s in listed]
+
+    assert taken() == taken("--store", other) == [2]
