@@ -1,0 +1,132 @@
+"""The projection commands on a small shop domain of the test's own (the README's, with
+projections): a row no store can keep is the projection's failure, wherever it is run."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Outcome, Run, open_store
+
+SHOP = '''
+from dataclasses import dataclass
+from escli import AggregateState, CommandRejected, Domain
+
+domain = Domain("shop", source="events://example/shop", stream_field="cart_id")
+
+@dataclass(frozen=True)
+class Cart(AggregateState):
+    cart_id: str
+    items: int = 0
+
+@domain.command
+@dataclass(frozen=True)
+class AddItem:
+    cart_id: str
+    quantity: int
+
+@domain.event(version="1.0")
+@dataclass(frozen=True)
+class ItemAdded:
+    cart_id: str
+    quantity: int
+
+@domain.aggregate
+class Shop:
+    def initial_state(self, stream_id): return Cart(stream_id)
+    def handle_command(self, state, command):
+        if command.quantity <= 0:
+            raise CommandRejected("quantity must be positive")
+        return [ItemAdded(command.cart_id, command.quantity)]
+    def apply_event(self, state, event):
+        return state.evolve(items=state.items + event.quantity)
+
+@domain.projection("carts")
+def carts(row, event: ItemAdded, meta):
+    """Items per cart; a cart given 99 items is dropped."""
+    if event.quantity == 99:
+        return None
+    return {"items": (row or {"items": 0})["items"] + event.quantity}
+
+@domain.projection("p")
+def p(row, event: ItemAdded, meta):
+    return {"x": "\\ud800"}
+
+@domain.projection("by_name", key=lambda event, meta: "\\ud800" if event.quantity == 7 else "k")
+def by_name(row, event: ItemAdded, meta):
+    return {"n": 1}
+'''
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The shop domain, found through ESCLI_DOMAINS; its module file is returned."""
+    folder = tmp_path / "domains"
+    folder.mkdir()
+    module = folder / "shop.py"
+    module.write_text(SHOP)
+    monkeypatch.setenv("ESCLI_DOMAINS", str(folder))
+    monkeypatch.setenv("ESCLI_NO_PROJECT", "1")
+    return module
+
+
+def lone_surrogate_refused(out: Outcome, module: Path, name: str) -> None:
+    assert out.exit_code == 11, out.stderr
+    assert out.stderr.startswith(f"Error: {module}:")
+    assert (
+        f"projection {name} returned a row whose field 'x' contains a lone surrogate U+D800"
+        in out.stderr
+    )
+    assert out.stderr.count("\n") == 1  # one line: no traceback
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'shop.db'}"
+    schemas: Callable[[], str] = request.getfixturevalue("postgres_schemas")
+    return schemas()
+
+
+def test_a_row_no_store_can_keep_is_the_projections_failure_and_writes_nothing(
+    escli: Run, shop: Path, any_store: str
+) -> None:
+    assert escli("dispatch", "shop", "add-item", "c1", "1", "--store", any_store).exit_code == 0
+    lone_surrogate_refused(escli("project", "shop.p", "--store", any_store), shop, "p")
+    inline = escli(
+        "dispatch", "shop", "add-item", "c1", "1", "--project", "shop.p", "--store", any_store
+    )
+    lone_surrogate_refused(inline, shop, "p")
+    store = open_store(any_store)
+    assert store.generation("shop-c1") == 1  # the dispatch wrote nothing either
+    [build] = store.view_builds("shop.p")  # type: ignore[attr-defined]
+    assert (build.position, store.count_rows("shop.p", build.build)) == (0, 0)  # type: ignore[attr-defined]
+
+
+def test_a_key_no_store_can_keep_is_the_projections_failure(escli: Run, shop: Path) -> None:
+    assert escli("dispatch", "shop", "add-item", "c1", "7").exit_code == 0
+    out = escli("project", "shop.by_name")
+    assert out.exit_code == 11
+    assert "projection by_name key gave '\\ud800'" in out.stderr
+    assert "a lone surrogate U+D800" in out.stderr
+    assert out.stderr.count("\n") == 1
+
+
+def test_a_scenario_whose_row_no_store_can_keep_fails_without_a_traceback(
+    escli: Run, shop: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "p.yaml").write_text(
+        "domain: shop\n"
+        "scenarios:\n"
+        "  - name: a cart's row\n"
+        "    project: p\n"
+        "    given:\n"
+        "      - stream: shop-c1\n"
+        "        type: ItemAdded\n"
+        "        data: {cart_id: c1, quantity: 1}\n"
+        "    then_rows:\n"
+        "      shop-c1: {x: 1}\n"
+    )
+    lone_surrogate_refused(escli("test", str(tmp_path / "p.yaml")), shop, "p")
