@@ -51,6 +51,7 @@ __all__ = [
     "query_rows",
     "rebuild_key",
     "rows_of",
+    "shown_build",
     "status",
 ]
 
@@ -322,11 +323,17 @@ def status(projections: Sequence[Projection], log: EventLog, views: Views) -> li
     return shown
 
 
+def shown_build(projection: Projection, views: Views) -> ViewBuild | None:
+    """The build whose rows readers see (None before the first run), whatever code built
+    it: rows of stale code are still shown, by ``view`` with or without ``--key``; reading
+    is no harm, and ``projections`` says they are stale."""
+    return next((b for b in views.view_builds(projection.full_name) if b.live), None)
+
+
 def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
-    """The live rows of ``projection``'s view, by key (none before its first run). Rows of
-    stale code are still shown: reading is no harm, and ``projections`` says they are."""
-    builds = views.view_builds(projection.full_name)
-    live = next((b for b in builds if b.live), None)
+    """The live rows of ``projection``'s view, by key (none before its first run), stale
+    or not (``shown_build``)."""
+    live = shown_build(projection, views)
     if live is None:
         return
     for key, text in views.scan_view(projection.full_name, live.build):
@@ -348,7 +355,7 @@ def query_rows(
     (its size, not the store's); a key is one look-up."""
     if sort is not None and not sort.removeprefix("-"):
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
-    live = live_build(projection, views, create=False) if keys else None
+    live = shown_build(projection, views) if keys else None
     if keys:
         if live is None:
             return []

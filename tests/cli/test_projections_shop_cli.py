@@ -1,8 +1,10 @@
 """The projection commands on a small shop domain of the test's own (the README's, with
-projections): a row no store can keep is the projection's failure, wherever it is run."""
+projections): a row no store can keep is the projection's failure, wherever it is run;
+``view`` shows a stale view's rows alike with and without ``--key``."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 
@@ -130,3 +132,24 @@ def test_a_scenario_whose_row_no_store_can_keep_fails_without_a_traceback(
         "      shop-c1: {x: 1}\n"
     )
     lone_surrogate_refused(escli("test", str(tmp_path / "p.yaml")), shop, "p")
+
+
+def carts(escli: Run, *options: str) -> dict[str, object]:
+    out = escli("view", "shop.carts", "--json", *options)
+    assert out.exit_code == 0, out.stderr
+    return {r["key"]: r["row"] for r in json.loads(out.stdout)}
+
+
+def test_a_stale_view_is_shown_alike_with_and_without_key(
+    escli: Run, shop: Path, store_url: str
+) -> None:
+    for cart in ("c1", "c2"):
+        assert escli("dispatch", "shop", "add-item", cart, "2").exit_code == 0
+    assert escli("project", "shop.carts").exit_code == 0
+    shop.write_text(SHOP.replace('"items": 0', '"items": 100'))  # the code changed
+    assert escli("project", "shop.carts").exit_code == 15
+    every = escli("view", "shop.carts")
+    one = escli("view", "shop.carts", "--key", "shop-c1")
+    assert (one.exit_code, one.stderr) == (every.exit_code, every.stderr) == (0, "")
+    assert one.stdout.splitlines() == every.stdout.splitlines()[:2]
+    assert carts(escli, "--key", "shop-c1") == {"shop-c1": {"items": 2}}
