@@ -1,6 +1,7 @@
 """The projection commands on a small shop domain of the test's own (the README's, with
 projections): a row no store can keep is the projection's failure, wherever it is run;
-``view`` shows a stale view's rows alike with and without ``--key``."""
+``view`` shows a stale view's rows alike with and without ``--key``; ``--views memory:``
+is refused."""
 
 from __future__ import annotations
 
@@ -153,3 +154,32 @@ def test_a_stale_view_is_shown_alike_with_and_without_key(
     assert (one.exit_code, one.stderr) == (every.exit_code, every.stderr) == (0, "")
     assert one.stdout.splitlines() == every.stdout.splitlines()[:2]
     assert carts(escli, "--key", "shop-c1") == {"shop-c1": {"items": 2}}
+
+
+@pytest.mark.parametrize("command", [["project", "shop.carts"], ["view", "shop.carts"]])
+def test_views_in_memory_are_refused_as_a_memory_target_is(
+    escli: Run, shop: Path, command: list[str]
+) -> None:
+    assert escli("dispatch", "shop", "add-item", "c1", "2").exit_code == 0
+    out = escli(*command, "--views", "memory:")
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        4,
+        "",
+        "Error: memory: cannot be a --views store: it is gone when the command ends\n",
+    )
+    assert carts(escli) == {}  # nothing was projected anywhere
+
+
+def test_views_in_memory_in_the_project_file_are_refused(
+    escli: Run, shop: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("ESCLI_NO_PROJECT")
+    (tmp_path / "escli.toml").write_text('views = "memory:"\n')
+    monkeypatch.chdir(tmp_path)
+    assert escli("dispatch", "shop", "add-item", "c1", "2").exit_code == 0
+    out = escli("project", "shop.carts")
+    assert (out.exit_code, out.stderr) == (
+        4,
+        "Error: memory: cannot be a --views store: it is gone when the command ends "
+        f"(the views of {tmp_path / 'escli.toml'})\n",
+    )
