@@ -351,7 +351,8 @@ def query_rows(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
     by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
-    rows without it last) else by key, at most ``limit``. Filtering reads the view's rows
+    rows without it last; a field none of them has is a usage error naming those they
+    have) else by key, at most ``limit``. Filtering reads the view's rows
     (its size, not the store's); a key is one look-up."""
     if sort is not None and not sort.removeprefix("-"):
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
@@ -367,6 +368,11 @@ def query_rows(
     if sort:
         field = sort.removeprefix("-")
         descending = sort.startswith("-")
+        if rows and not any(field in r for _, r in rows):  # a typo, not an order
+            fields = ", ".join(dict.fromkeys(f for _, r in rows for f in r)) or "none"
+            raise UsageError(
+                f"--sort {sort!r}: no row shown has the field {field!r} (their fields: {fields})"
+            )
         present = [(k, r) for k, r in rows if r.get(field) is not None]
         missing = [(k, r) for k, r in rows if r.get(field) is None]
         try:

@@ -1,7 +1,7 @@
 """The projection commands on a small shop domain of the test's own (the README's, with
 projections): a row no store can keep is the projection's failure, wherever it is run;
-``view`` shows a stale view's rows alike with and without ``--key``; ``--views memory:``
-is refused."""
+``view`` shows a stale view's rows alike with and without ``--key`` and refuses a sort by
+a field no row has; ``--views memory:`` is refused."""
 
 from __future__ import annotations
 
@@ -183,3 +183,21 @@ def test_views_in_memory_in_the_project_file_are_refused(
         "Error: memory: cannot be a --views store: it is gone when the command ends "
         f"(the views of {tmp_path / 'escli.toml'})\n",
     )
+
+
+def test_a_sort_by_a_field_no_row_has_is_a_usage_error_naming_the_fields(
+    escli: Run, shop: Path
+) -> None:
+    for cart, quantity in (("c1", "2"), ("c2", "5")):
+        assert escli("dispatch", "shop", "add-item", cart, quantity).exit_code == 0
+    assert escli("project", "shop.carts").exit_code == 0
+    for sort in ("nosuch", "-nosuch"):
+        out = escli("view", "shop.carts", "--sort", sort)
+        assert (out.exit_code, out.stdout, out.stderr) == (
+            2,
+            "",
+            f"Error: --sort {sort!r}: no row shown has the field 'nosuch' (their fields: items)\n",
+        )
+    assert list(carts(escli, "--sort", "-items")) == ["shop-c2", "shop-c1"]
+    # No row to sort: nothing to say about their fields.
+    assert carts(escli, "--where", "items>9", "--sort", "nosuch") == {}
