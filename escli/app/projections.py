@@ -37,7 +37,7 @@ from escli.domain.projection import Projection
 from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
 from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
-from escli.suggest import did_you_mean
+from escli.suggest import did_you_mean, stream_not_found
 
 __all__ = [
     "BATCH",
@@ -201,7 +201,9 @@ def catch_up(
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:
     """The row of ``stream`` built again from its own events up to the view's checkpoint,
     in one transaction (a row the view holds wrong, say after a bug fix of the same code).
-    Only for a projection keyed by stream: another key's row may come from any stream."""
+    Only for a projection keyed by stream: another key's row may come from any stream. A
+    stream the store does not hold is not found (a typo would otherwise "succeed" on no
+    events); one whose events the projection turns into no row is rebuilt to none."""
     if projection.key is not None:
         raise UsageError(
             f"{projection.full_name} has its own key: --stream rebuilds the row of a stream "
@@ -219,8 +221,11 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
+    stored = list(store.read(stream))
+    if not stored:  # as a replay says it, with the names it holds that look alike
+        raise stream_not_found(store, stream)
     run = Batcher(projection, Empty(), live.build, empty=True)  # the row built from nothing
-    rows = [log_row(r) for r in store.read(stream) if r.position <= live.position]
+    rows = [log_row(r) for r in stored if r.position <= live.position]
     given, changed = run.apply(rows)
     changed.setdefault(stream, None)  # no event of it: no row
     views.write_view(

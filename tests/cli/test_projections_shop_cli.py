@@ -1,7 +1,8 @@
 """The projection commands on a small shop domain of the test's own (the README's, with
 projections): a row no store can keep is the projection's failure, wherever it is run;
 ``view`` shows a stale view's rows alike with and without ``--key`` and refuses a sort by
-a field no row has; ``--views memory:`` is refused."""
+a field no row has; ``--views memory:`` is refused; ``project --rebuild --stream`` needs a
+stream the store holds."""
 
 from __future__ import annotations
 
@@ -201,3 +202,24 @@ def test_a_sort_by_a_field_no_row_has_is_a_usage_error_naming_the_fields(
     assert list(carts(escli, "--sort", "-items")) == ["shop-c2", "shop-c1"]
     # No row to sort: nothing to say about their fields.
     assert carts(escli, "--where", "items>9", "--sort", "nosuch") == {}
+
+
+def test_rebuilding_the_row_of_a_stream_the_store_lacks_is_not_found_as_in_replay(
+    escli: Run, shop: Path
+) -> None:
+    for cart, quantity in (("alice", "2"), ("bob", "99")):  # bob's row is deleted
+        assert escli("dispatch", "shop", "add-item", cart, quantity).exit_code == 0
+    assert escli("project", "shop.carts").exit_code == 0
+    out = escli("project", "shop.carts", "--rebuild", "--stream", "shop-alise")
+    assert (out.exit_code, out.stdout, out.stderr) == (
+        3,
+        "",
+        "Error: stream 'shop-alise' is not in the store; did you mean 'shop-alice'?\n",
+    )
+    assert escli("replay", "shop-alise").stderr == out.stderr
+    deleted = escli("project", "shop.carts", "--rebuild", "--stream", "shop-bob")
+    assert (deleted.exit_code, deleted.stdout) == (
+        0,
+        "shop.carts  1 event processed, checkpoint 2\n",
+    )
+    assert carts(escli) == {"shop-alice": {"items": 2}}
