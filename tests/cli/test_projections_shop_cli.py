@@ -1,8 +1,8 @@
 """The projection commands on a small shop domain of the test's own (the README's, with
 projections): a row no store can keep is the projection's failure, wherever it is run;
-``view`` shows a stale view's rows alike with and without ``--key`` and refuses a sort by
-a field no row has; ``--views memory:`` is refused; ``project --rebuild --stream`` needs a
-stream the store holds."""
+``view`` shows a stale view's rows alike with and without ``--key``, refuses a sort by a
+field no row has, and hints at a run only for a view never built; ``--views memory:`` is
+refused; ``project --rebuild --stream`` needs a stream the store holds."""
 
 from __future__ import annotations
 
@@ -223,3 +223,23 @@ def test_rebuilding_the_row_of_a_stream_the_store_lacks_is_not_found_as_in_repla
         "shop.carts  1 event processed, checkpoint 2\n",
     )
     assert carts(escli) == {"shop-alice": {"items": 2}}
+
+
+def test_no_rows_hints_at_a_run_only_for_a_view_never_built(escli: Run, shop: Path) -> None:
+    assert escli("dispatch", "shop", "add-item", "c1", "99").exit_code == 0  # no row for c1
+    never = escli("view", "shop.carts")
+    assert (never.exit_code, never.stdout, never.stderr) == (
+        0,
+        "",
+        "shop.carts: no rows (run escli project shop.carts)\n",
+    )
+    assert escli("view", "shop.carts", "--key", "shop-c1").stderr == never.stderr
+    assert escli("project", "shop.carts").exit_code == 0
+    built = escli("view", "shop.carts")
+    assert (built.exit_code, built.stdout, built.stderr) == (
+        0,
+        "",
+        "shop.carts: no rows (checkpoint 1)\n",
+    )
+    assert escli("view", "shop.carts", "--where", "items=1").stderr == built.stderr
+    assert escli("view", "shop.carts", "--json").stdout == "[]\n"
