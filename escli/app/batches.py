@@ -14,6 +14,7 @@ from escli.domain.codec import StoredDecoder
 from escli.domain.projection import Meta, Projection
 from escli.errors import EscliError
 from escli.stores.views import LogRow, Views
+from escli.text import find_lone_surrogate, lone_surrogate
 
 __all__ = ["ROW_CACHE", "Batcher", "Empty", "project_rows"]
 
@@ -129,7 +130,7 @@ class Batcher:
             if found is not None:
                 raise found from e
             raise
-        changed = {key: _text(projection, cache[key]) for key in touched}
+        changed = {key: _text(projection, key, cache[key]) for key in touched}
         for key in touched:  # the newest last, and the oldest out past the bound
             cache[key] = cache.pop(key)
         if len(cache) > ROW_CACHE:
@@ -154,13 +155,45 @@ def _checked(projection: Projection, row: Any) -> dict[str, Any] | None:
 _ENCODE = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode
 
 
-def _text(projection: Projection, row: dict[str, Any] | None) -> str | None:
+def _text(projection: Projection, key: str, row: dict[str, Any] | None) -> str | None:
+    """A changed row as the JSON text a view keeps (None: deleted), refused as the
+    projection's failure when it is not JSON or holds text UTF-8 cannot encode (a lone
+    surrogate: a store would fail on it mid-write). Checked per changed row, not per event;
+    text that is all ASCII, the common case, holds none (``isascii`` is a flag)."""
+    if not key.isascii() and find_lone_surrogate(key) is not None:
+        raise projection.failure(
+            f"key gave {key!r}: it contains {lone_surrogate(key)}", projection.key
+        )
     if row is None:
         return None
     try:
-        return _ENCODE(row)
+        text = _ENCODE(row)
     except (TypeError, ValueError) as e:
         raise projection.failure(f"returned a row that is not JSON ({e})") from e
+    if not text.isascii() and find_lone_surrogate(text) is not None:
+        found = _unencodable(row)
+        assert found is not None  # the text holds one: so does the row it was made of
+        where, value = found
+        raise projection.failure(f"returned a row whose {where} contains {lone_surrogate(value)}")
+    return text
+
+
+def _unencodable(value: Any, path: str = "") -> tuple[str, str] | None:
+    """Where in a row (of JSON values) the first lone surrogate is: ``field 'a.b[2]'`` (a
+    value) or ``field name '...'``, and the text that holds it. The error path only."""
+    if isinstance(value, str):
+        return None if find_lone_surrogate(value) is None else (f"field {path!r}", value)
+    if not isinstance(value, dict | list | tuple):
+        return None
+    members = value.items() if isinstance(value, dict) else enumerate(value)
+    for name, member in members:
+        inner = f"{path}[{name}]" if isinstance(name, int) else f"{path}.{name}" if path else name
+        if isinstance(name, str) and find_lone_surrogate(name) is not None:
+            return f"field name {inner!r}", name
+        found = _unencodable(member, inner)
+        if found is not None:
+            return found
+    return None
 
 
 def project_rows(projection: Projection, rows: Iterable[LogRow]) -> dict[str, dict[str, Any]]:

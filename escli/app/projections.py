@@ -37,7 +37,7 @@ from escli.domain.projection import Projection
 from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError
 from escli.stores.base import Store
 from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
-from escli.suggest import did_you_mean
+from escli.suggest import did_you_mean, stream_not_found
 
 __all__ = [
     "BATCH",
@@ -51,6 +51,7 @@ __all__ = [
     "query_rows",
     "rebuild_key",
     "rows_of",
+    "shown_build",
     "status",
 ]
 
@@ -200,7 +201,9 @@ def catch_up(
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:
     """The row of ``stream`` built again from its own events up to the view's checkpoint,
     in one transaction (a row the view holds wrong, say after a bug fix of the same code).
-    Only for a projection keyed by stream: another key's row may come from any stream."""
+    Only for a projection keyed by stream: another key's row may come from any stream. A
+    stream the store does not hold is not found (a typo would otherwise "succeed" on no
+    events); one whose events the projection turns into no row is rebuilt to none."""
     if projection.key is not None:
         raise UsageError(
             f"{projection.full_name} has its own key: --stream rebuilds the row of a stream "
@@ -218,8 +221,11 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
+    stored = list(store.read(stream))
+    if not stored:  # as a replay says it, with the names it holds that look alike
+        raise stream_not_found(store, stream)
     run = Batcher(projection, Empty(), live.build, empty=True)  # the row built from nothing
-    rows = [log_row(r) for r in store.read(stream) if r.position <= live.position]
+    rows = [log_row(r) for r in stored if r.position <= live.position]
     given, changed = run.apply(rows)
     changed.setdefault(stream, None)  # no event of it: no row
     views.write_view(
@@ -322,11 +328,17 @@ def status(projections: Sequence[Projection], log: EventLog, views: Views) -> li
     return shown
 
 
+def shown_build(projection: Projection, views: Views) -> ViewBuild | None:
+    """The build whose rows readers see (None before the first run), whatever code built
+    it: rows of stale code are still shown, by ``view`` with or without ``--key``; reading
+    is no harm, and ``projections`` says they are stale."""
+    return next((b for b in views.view_builds(projection.full_name) if b.live), None)
+
+
 def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
-    """The live rows of ``projection``'s view, by key (none before its first run). Rows of
-    stale code are still shown: reading is no harm, and ``projections`` says they are."""
-    builds = views.view_builds(projection.full_name)
-    live = next((b for b in builds if b.live), None)
+    """The live rows of ``projection``'s view, by key (none before its first run), stale
+    or not (``shown_build``)."""
+    live = shown_build(projection, views)
     if live is None:
         return
     for key, text in views.scan_view(projection.full_name, live.build):
@@ -344,11 +356,12 @@ def query_rows(
 ) -> list[tuple[str, dict[str, Any]]]:
     """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
     by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
-    rows without it last) else by key, at most ``limit``. Filtering reads the view's rows
+    rows without it last; a field none of them has is a usage error naming those they
+    have) else by key, at most ``limit``. Filtering reads the view's rows
     (its size, not the store's); a key is one look-up."""
     if sort is not None and not sort.removeprefix("-"):
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
-    live = live_build(projection, views, create=False) if keys else None
+    live = shown_build(projection, views) if keys else None
     if keys:
         if live is None:
             return []
@@ -360,6 +373,11 @@ def query_rows(
     if sort:
         field = sort.removeprefix("-")
         descending = sort.startswith("-")
+        if rows and not any(field in r for _, r in rows):  # a typo, not an order
+            fields = ", ".join(dict.fromkeys(f for _, r in rows for f in r)) or "none"
+            raise UsageError(
+                f"--sort {sort!r}: no row shown has the field {field!r} (their fields: {fields})"
+            )
         present = [(k, r) for k, r in rows if r.get(field) is not None]
         missing = [(k, r) for k, r in rows if r.get(field) is None]
         try:

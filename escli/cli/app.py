@@ -214,11 +214,17 @@ class App:
         return inline_projections(self, names, views_url, self.store if store is None else store)
 
     def store_for_views(self, url: str) -> Store:
-        """The store named by a ``views`` URL, opened once, closed with the app."""
+        """The store named by a ``views`` URL, opened once, closed with the app; ``memory:``
+        is refused, as a ``--to`` target is (the rows would be gone when the command ends)."""
         if url not in self._extra_stores:
-            from escli.stores import open_store
+            from escli.stores import open_lasting_store
 
-            self._extra_stores[url] = open_store(url)
+            try:
+                self._extra_stores[url] = open_lasting_store(url, "--views store")
+            except InvalidInput as e:
+                if self.project is None or self.project.views != url:
+                    raise
+                raise InvalidInput(f"{e} (the views of {self.project.path})") from e
         return self._extra_stores[url]
 
     def read_text(self, path: str) -> str:

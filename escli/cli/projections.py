@@ -212,13 +212,14 @@ def view(
       escli view combat.roster --key combat-ogre --json
     """
     from escli.app.conditions import where_condition
-    from escli.app.projections import find_projection, query_rows
-    from escli.cli.render_projections import rows_json, rows_view
+    from escli.app.projections import find_projection, query_rows, shown_build
+    from escli.cli.render_projections import no_rows_note, rows_json, rows_view
 
     projection = find_projection(app.registry, name)
+    views = app.views(views_url)
     found = query_rows(
         projection,
-        app.views(views_url),
+        views,
         keys=keys,
         where=[where_condition(c) for c in conditions],
         sort=sort,
@@ -227,9 +228,6 @@ def view(
     if app.json:
         app.print_json(rows_json(found))
     elif not found:
-        app.note(
-            f"{projection.full_name}: no rows"
-            + ("" if keys or conditions else f" (run escli project {projection.full_name})")
-        )
+        app.note(no_rows_note(projection.full_name, shown_build(projection, views)))
     else:
         app.print_paged(rows_view(found), len(found))

@@ -13,8 +13,17 @@ from escli.cli.render import columns
 
 if TYPE_CHECKING:
     from escli.app.projections import Caught, Status
+    from escli.stores.views import ViewBuild
 
-__all__ = ["caught_json", "caught_line", "rows_json", "rows_view", "status_json", "status_view"]
+__all__ = [
+    "caught_json",
+    "caught_line",
+    "no_rows_note",
+    "rows_json",
+    "rows_view",
+    "status_json",
+    "status_view",
+]
 
 _STYLES = {"fresh": "green", "stale": "yellow", "new": "dim", "rebuilding": "yellow"}
 _STATES = {"stale": "stale: rebuild", "rebuilding": "rebuilding (run --rebuild again)"}
@@ -68,6 +77,14 @@ def caught_line(caught: Caught) -> Text:
     events = f"{caught.events:,} event{'' if caught.events == 1 else 's'}"
     done = f"rebuilt from {events}" if caught.rebuilt else f"{events} processed"
     return Text.assemble((caught.name, "bold"), f"  {done}, checkpoint {caught.position:,}")
+
+
+def no_rows_note(name: str, build: ViewBuild | None) -> str:
+    """What ``view`` says when it shows no rows: to run the projection only when its view
+    was never built; else where the view stands (its rows may all have been deleted)."""
+    if build is None:
+        return f"{name}: no rows (run escli project {name})"
+    return f"{name}: no rows (checkpoint {build.position:,})"
 
 
 def rows_json(found: list[tuple[str, dict[str, Any]]]) -> list[dict[str, Any]]:

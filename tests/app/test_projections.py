@@ -320,6 +320,15 @@ def test_a_key_groups_rows_and_none_deletes_one(tmp_path: Path) -> None:
     [
         ("return ['not', 'a', 'row']", "returned list"),
         ("return {'when': object()}", "returned a row that is not JSON"),
+        # Text no store can keep (UTF-8 cannot encode it): refused before any is written.
+        (
+            "return {'x': '\\ud800'}",
+            "returned a row whose field 'x' contains a lone surrogate U+D800",
+        ),
+        (
+            "return {'tags': ['ok', {'\\udfff': 1}]}",
+            "returned a row whose field name 'tags[1].\\udfff' contains a lone surrogate U+DFFF",
+        ),
         ("raise ValueError('no such cart')", "raised ValueError: no such cart"),
     ],
 )
