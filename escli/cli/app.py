@@ -219,12 +219,8 @@ class App:
         if url not in self._extra_stores:
             from escli.stores import open_lasting_store
 
-            try:
-                self._extra_stores[url] = open_lasting_store(url, "--views store")
-            except InvalidInput as e:
-                if self.project is None or self.project.views != url:
-                    raise
-                raise InvalidInput(f"{e} (the views of {self.project.path})") from e
+            # Its errors say where the URL was chosen (``escli.cli.chosen_views``).
+            self._extra_stores[url] = open_lasting_store(url, "--views store")
         return self._extra_stores[url]
 
     def read_text(self, path: str) -> str:

@@ -166,7 +166,7 @@ def test_views_in_memory_are_refused_as_a_memory_target_is(
     assert (out.exit_code, out.stdout, out.stderr) == (
         4,
         "",
-        "Error: memory: cannot be a --views store: it is gone when the command ends\n",
+        "Error: memory: cannot be a --views store: it is gone when the command ends (--views)\n",
     )
     assert carts(escli) == {}  # nothing was projected anywhere
 
@@ -182,7 +182,7 @@ def test_views_in_memory_in_the_project_file_are_refused(
     assert (out.exit_code, out.stderr) == (
         4,
         "Error: memory: cannot be a --views store: it is gone when the command ends "
-        f"(the views of {tmp_path / 'escli.toml'})\n",
+        f"(the views of {tmp_path / 'escli.toml'}:1)\n",
     )
 
 
