@@ -43,11 +43,14 @@ class StreamPlan:
     """One stream of the file: the store's generation when the import first saw it, the
     file's last generation so far, and what became of its events."""
 
-    __slots__ = ("before", "broken", "gap", "last", "new", "present", "written")
+    __slots__ = ("before", "broken", "floating", "gap", "last", "new", "present", "written")
 
-    def __init__(self, before: int, last: int) -> None:
+    def __init__(self, before: int, last: int, *, floating: bool = False) -> None:
         self.before, self.last = before, last
         self.present = self.new = self.written = 0
+        # Every event of the stream so far came without a generation (``import --append``):
+        # they go at the stream's end, wherever a concurrent writer moved it (``moved``).
+        self.floating = floating
         self.broken = False  # a problem was found: later events of the stream say nothing
         # The stream does not continue the store: the error, unless the file's own order of
         # the stream is wrong too, which is the error then (the file's fault comes first).
@@ -149,7 +152,9 @@ class Checker:
             state = self.streams.get(name)
             if state is None:
                 current = self.store.generation(name)
-                state = self.streams[name] = StreamPlan(current, (generation or current + 1) - 1)
+                state = self.streams[name] = StreamPlan(
+                    current, (generation or current + 1) - 1, floating=not generation
+                )
                 if generation > current + 1:
                     state.gap = (location, (
                         f"{name} generation {generation} does not continue the store, where "
@@ -160,7 +165,9 @@ class Checker:
                     problems.extend(self._read_ids(name))
             if state.broken:
                 continue
-            if not generation:  # import --append: at the end, unless stored already
+            if generation:
+                state.floating = False
+            else:  # import --append: at the end, unless stored already
                 at = stored.get(event.event_id)
                 if at is not None and at[0] == name:
                     problems.extend(self._compare(name, [(at[1], location, event)]))
@@ -296,6 +303,15 @@ class Checker:
                     ids[event_id],
                     (f"event id {event_id} is already stored, at {stream} generation {generation}"),
                 )
+
+    def moved(self, stream: str, at: int, held: int) -> None:
+        """A floating stream's first append found it moved by a concurrent writer: its new
+        events went after generation ``at`` instead, ``held`` of them stored already (the
+        writer's, the same). The plan is then as if the import had first seen it at ``at``."""
+        state = self.streams[stream]
+        state.new -= held
+        state.present += held
+        state.before, state.last, state.written = at, at + state.new, state.new
 
     def flush(self) -> list[tuple[str, list[NewEvent]]]:
         """The new events gathered since the last flush, per stream, and forget them."""

@@ -9,6 +9,9 @@ Every test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,11 +20,16 @@ import pytest
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from escli.cloudevents.foreign import dataschema_version
+from escli import load_domain
+from escli.cloudevents.foreign import Foreign, dataschema_version
+from escli.cloudevents.importing import import_file
+from escli.stores.base import NewEvent, Store
 from tests.conftest import Run, open_store, snapshot
+from tests.stores.contract import new
 
 SOURCE = "https://alerts.example.com/arena"
 SCHEMAS = "https://alerts.example.com/schemas/attacked"
+COMBAT = load_domain("combat")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -273,3 +281,67 @@ def test_standard_input_is_read_as_a_file(escli: Run, store_url: str) -> None:
     out = escli("import", "-", "--append", input=batch([foreign("a1"), foreign("a2")]))
     assert out.exit_code == 0, out.stderr
     assert [r[:2] for r in stored(store_url)] == [(1, "a1"), (2, "a2")]
+
+
+class Gated:
+    """A store an import is given in a thread of its own: ``checked`` is set when the
+    import is about to begin its transaction, its checks done (then it goes on)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.url = store, store.url
+        self.checked = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        self.checked.set()
+        return self.store.transaction()  # type: ignore[attr-defined, no-any-return]
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        self.store.append_streams(appends)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("write", [jsonl, batch], ids=["jsonl", "batch"])
+@pytest.mark.parametrize("same_file", [False, True], ids=["two files", "one file twice"])
+def test_concurrent_imports_append_after_each_other_and_lose_nothing(
+    escli: Run, tmp_path: Path, store_url: str, write: Any, same_file: bool
+) -> None:
+    """Both imports check the stream while a third writer holds the store's lock, and wait;
+    it then moves the stream's end, and so does whichever import commits first: each import
+    looks again and goes after them (events of the same file are found stored: skipped)."""
+    escli("dispatch", "combat", "spawn", "conc", "100000")
+    files = []
+    for tag in ("cA", "cA" if same_file else "cB"):
+        path = tmp_path / f"{tag}.json"
+        path.write_text(write([foreign(f"{tag}-{n}", "combat-conc") for n in range(300)]))
+        files.append(path)
+    holder = open_store(store_url)
+    imports = [Gated(open_store(store_url)) for _ in files]
+    results: list[Any] = [None, None]
+
+    def run(n: int) -> None:
+        try:
+            results[n] = import_file(str(files[n]), [COMBAT], imports[n], foreign=Foreign())
+        except Exception as e:  # the assertion below shows it
+            results[n] = e
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (0, 1)]
+    with holder.transaction():  # type: ignore[attr-defined]
+        holder.append("combat-conc", [new({"entity_id": "conc", "damage": 1})], 1)
+        for thread in threads:
+            thread.start()
+        for store in imports:
+            assert store.checked.wait(30)
+    for thread in threads:
+        thread.join(60)
+    assert [type(r).__name__ for r in results] == ["ImportResult", "ImportResult"], results
+    first, second = sorted(results, key=lambda r: r.streams[0].before)
+    tags = [Path(first.name).stem] + ([] if same_file else [Path(second.name).stem])
+    ids = [r.event_id for r in open_store(store_url).read("combat-conc")]
+    assert len(ids) == len(set(ids))  # nothing twice
+    assert ids[2:] == [f"{tag}-{n}" for tag in tags for n in range(300)]  # nothing lost
+    assert [(s.before, s.after, s.present) for r in (first, second) for s in r.streams] == [
+        (2, 302, 0),
+        (302, 302, 300) if same_file else (302, 602, 0),
+    ]
