@@ -6,8 +6,9 @@ gets its stream, its type version and its place in the stream.
   plain ``{attribute}`` fields only (no format specs, conversions or indexes), checked once
   before the file is read; an event that has not an attribute the template names is an
   error, as is a stream that is not ``<domain>-<id>``. The template applies to every event
-  of the file (subject or not). The attributes a template names are consumed by it and
-  are not refused as "no place in an escli store" (nor stored).
+  of the file (subject or not). Naming an attribute changes nothing of what becomes of
+  it: an extension attribute is kept as metadata, as every other one is (a string, or the
+  event is refused), the context attributes as without a template.
 - Type version: the ``typeversion`` extension; else the ``dataschema`` URI's last path
   segment when it is a version: ``v2.0`` or ``2.0`` (digits and dots, at least one dot), or
   ``v2`` (a ``v`` and digits: ``2.0``), e.g. ``https://example.com/schemas/attacked/v2.0``;

@@ -204,7 +204,8 @@ class EventParser:
         self._domains = DomainLookup(domains)
         self.skip_unknown = skip_unknown
         self.foreign = foreign  # import --append: escli.cloudevents.foreign's rules
-        self._kept = KEPT if foreign is None else (*KEPT, "dataschema", *foreign.fields)
+        # A --stream template's attributes are kept too: an extension it names is metadata.
+        self._kept = KEPT if foreign is None else (*KEPT, "dataschema")
         self.stream_names: list[str] = []
         self.generations: list[int] = []
         self.locations: list[int] = []

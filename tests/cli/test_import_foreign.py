@@ -177,6 +177,43 @@ def test_the_dataschema_rule(uri: str, version: str | None) -> None:
     assert dataschema_version(uri) == version
 
 
+# (attributes of the event, --stream arguments, its stream)
+KEPT_AS_METADATA = [
+    ("a subject", {"subject": "combat-ogre"}, (), "combat-ogre"),
+    ("a template over the extension", {"subject": None}, ("--stream", "combat-{tenant}"),
+     "combat-acme"),
+    ("a template over the subject", {"subject": "ogre"}, ("--stream", "combat-{subject}"),
+     "combat-ogre"),
+    ("a template over both", {"subject": "ogre"}, ("--stream", "combat-{subject}-{tenant}"),
+     "combat-ogre-acme"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batch", "event"])
+@pytest.mark.parametrize(
+    ("attributes", "args", "stream"),
+    [c[1:] for c in KEPT_AS_METADATA],
+    ids=[c[0] for c in KEPT_AS_METADATA],
+)
+def test_every_extension_attribute_is_kept_as_metadata_whether_a_template_names_it_or_not(
+    escli: Run, tmp_path: Path, store_url: str, fmt: str, attributes: dict[str, Any],
+    args: tuple[str, ...], stream: str,
+) -> None:  # fmt: skip
+    event = foreign("te-1", attributes["subject"], tenant="acme")
+    path = tmp_path / "te.json"
+    path.write_text({"jsonl": jsonl, "batch": batch, "event": json.dumps}[fmt](
+        [event] if fmt != "event" else event
+    ))  # fmt: skip
+    out = escli("import", str(path), "--append", *args)
+    assert out.exit_code == 0, out.stderr
+    [recorded] = open_store(store_url).read(stream)
+    assert recorded.metadata == {"tenant": "acme"}
+    shown = json.loads(escli("event", "te-1", "--json").stdout)
+    assert shown["metadata"] == {"tenant": "acme"}
+    [exported] = [json.loads(line) for line in escli("export", stream).stdout.splitlines()]
+    assert exported["tenant"] == "acme"
+
+
 # Each defect is the second event of the file (jsonl, batch), or the only one (event).
 DEFECTS = [
     ("no subject, no --stream", foreign("b", None), (),
