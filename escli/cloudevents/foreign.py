@@ -21,8 +21,14 @@ gets its stream, its type version and its place in the stream.
   error naming the id if not, so importing a file twice writes nothing the second time.
   An event with a ``generation`` is imported as without ``--append``.
 
-Everything else (``time``, data that fits its class, the CloudEvents rules) is required as
-of any imported event (``escli.cloudevents.parser``).
+- Time: ``time`` is kept; an event without one (``time`` is optional in CloudEvents) is
+  recorded at the time of the import, when the store appends it (by the store's clock:
+  on PostgreSQL its transaction's start). Importing it again skips
+  it by its id whatever time it was given (``escli.stores.mirror.difference``). A plain
+  import, of escli's own files, still requires ``time``: escli wrote one to every event.
+
+Everything else (data that fits its class, the CloudEvents rules) is required as of any
+imported event (``escli.cloudevents.parser``).
 """
 
 from __future__ import annotations

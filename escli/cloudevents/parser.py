@@ -357,7 +357,9 @@ class EventParser:
     ) -> tuple[int, NewEvent | None, _Resolved]:
         """Everything escli requires of one event, in the order a reader would fix them:
         the CloudEvents rules, then escli's (attributes it keeps, subject, typeversion,
-        generation, time, data decoding strictly into the event class)."""
+        generation, time, data decoding strictly into the event class). Of an event from
+        another producer (``foreign``), typeversion, generation and time may be missing
+        (``escli.cloudevents.foreign``)."""
         for problem in validate_event(event, size=size):
             if problem.severity == "error":
                 raise EventError(_escli_wording(problem, event))
@@ -399,7 +401,7 @@ class EventParser:
                 f"{GENERATION} must be a positive integer, got {_describe(generation)}"
             )
         time = event.get("time")
-        if time is None:
+        if time is None and foreign is None:
             raise EventError("time is missing: escli keeps the time of every event")
         if "data" not in event:
             raise EventError("data is missing: an escli event's data is its fields")
@@ -437,7 +439,10 @@ class EventParser:
             if found is None:
                 raise
             raise found from e
-        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time), metadata)
+        # import --append: an event without a time (optional in CloudEvents) gets the time
+        # the store records it at, that of the import.
+        at = None if time is None else stored_time(time)
+        new = NewEvent(*resolved.fields, data, event["id"], at, metadata)
         return generation, new, resolved
 
     def _resolve(self, source: str, event_type: str, subject: str, version: str) -> _Resolved:

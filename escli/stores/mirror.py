@@ -23,10 +23,12 @@ under a known id (an edited export imported again, a target written by something
 would be taken as held, and the difference never seen. Every field the mirror writes is
 compared (``difference``): type, type version, source, time and data. The time too, because
 mirroring keeps it (``RecordedEvent.as_new``, a file's ``time``) and every store reads it
-back exactly as given; a different time is a different recording. The position is each
-store's own, and is not. Data compare as values (``==``, as the JSON they were read from
-parses), and, where they seem to differ, as JSON text: a domain's tuple is a list once
-stored, and is the same data.
+back exactly as given; a different time is a different recording. A source event without
+a time (a file's event from another producer that had none, ``import --append``: the store
+gives it the time of the append) leaves the time to the target, and matches any. The
+position is each store's own, and is not. Data compare as values (``==``, as the JSON
+they were read from parses), and, where they seem to differ, as JSON text: a domain's tuple
+is a list once stored, and is the same data.
 
 A concurrent writer (a ``ConcurrencyConflict`` on the append) is met by looking again: at
 most ``ATTEMPTS`` appends, each after comparing what the target holds by then, so a writer
@@ -115,7 +117,7 @@ def difference(held: RecordedEvent, given: SourceEvent) -> str | None:
         ("type", held.event_type, given.event_type),
         ("typeversion", held.type_version, given.type_version),
         ("source", held.source, given.source),
-        ("time", held.recorded_at, given.recorded_at),
+        ("time", held.recorded_at, given.recorded_at or held.recorded_at),
     ):
         if theirs != ours:
             return label

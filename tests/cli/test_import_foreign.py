@@ -12,7 +12,7 @@ import json
 import threading
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -236,8 +236,6 @@ DEFECTS = [
                                                          dataschema=f"{SCHEMAS}/v1.0"), (),
      "combat.EntityAttacked v1.0 upcast by add_weapon (combat.EntityAttacked v1.0 -> v2.0) "
      "field damage: missing"),
-    ("no time", {k: v for k, v in foreign("b").items() if k != "time"}, (),
-     "time is missing: escli keeps the time of every event"),
 ]  # fmt: skip
 
 
@@ -265,6 +263,37 @@ def test_every_defect_is_one_error_and_nothing_is_written(
     assert len(lines) == 1 and lines[0].startswith(f"Error: {path}{where}: "), out.stderr
     assert lines[0] == f"Error: {path}{where}: {message}"
     assert snapshot(open_store(store_url)) == before
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batch", "event"])
+def test_an_event_without_a_time_is_recorded_at_the_time_of_the_import(
+    escli: Run, tmp_path: Path, store_url: str, fmt: str
+) -> None:
+    untimed = {k: v for k, v in foreign("m2").items() if k != "time"}
+    events = [foreign("m1"), untimed] if fmt != "event" else [untimed]
+    path = tmp_path / "more.json"
+    path.write_text({"jsonl": jsonl, "batch": batch}[fmt](events) if fmt != "event"
+                    else json.dumps(untimed))  # fmt: skip
+    before = datetime.now(UTC)
+    out = escli("import", str(path), "--append")
+    after = datetime.now(UTC)
+    assert out.exit_code == 0, out.stderr
+    recorded = list(open_store(store_url).read("combat-ogre"))
+    assert [r.event_id for r in recorded] == [e["id"] for e in events]
+    at = datetime.fromisoformat(recorded[-1].recorded_at)
+    assert before - timedelta(seconds=1) <= at <= after + timedelta(seconds=1)
+    stored_before = snapshot(open_store(store_url))
+    again = escli("import", str(path), "--append", "--json")  # the same events, by their ids
+    assert again.exit_code == 0, again.stderr
+    assert (json.loads(again.stdout)["already_stored"], snapshot(open_store(store_url))) == (
+        len(events),
+        stored_before,
+    )
+    plain = tmp_path / "plain.jsonl"  # escli's own format: every event has its time
+    plain.write_text(jsonl([{**untimed, "typeversion": "2.0", "generation": 5}]))
+    assert escli("import", str(plain)).stderr == (
+        f"Error: {plain}: time is missing: escli keeps the time of every event\n"
+    )
 
 
 def test_without_append_a_foreign_event_is_refused_as_before(escli: Run, tmp_path: Path) -> None:
