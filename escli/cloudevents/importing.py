@@ -11,9 +11,13 @@ store already holds are skipped, and must be the file's (the mirror's rule,
 ``escli.stores.mirror``: the same id with the same content at the same generation, the
 store's events read at those generations only); the rest must start right after the
 store's generation, and are appended through the mirror too. An id the file repeats, or
-that the store holds elsewhere, is an error: each chunk's new ids are looked up in the
-store's unique index of ids (``Store.find_ids``), so the check costs what the file holds,
-not what the store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
+that the store holds elsewhere, is an error: each chunk's ids are looked up in the
+store's unique index of ids, with the events stored under them (``Store.find_events``),
+and its new streams' generations asked at once (``Store.generations``), so the check costs
+what the file holds, not what the store holds, in a few queries a chunk: no read or round
+trip per stream or per event (a file already stored is checked from those alone, the
+stored events compared with the file's, and read at their generations only to word a
+difference). EventStoreDB has no such index (``StreamIds``): the ids of each stream the
 file names that holds events are read once, into the scratch table of the first pass; an
 id stored in a stream the file does not name goes unnoticed, as the server takes it. The
 first problem in the file (the earliest line or event) is the error.
