@@ -3,9 +3,10 @@ gets its stream, its type version and its place in the stream.
 
 - Stream: the event's ``subject``, or, with ``--stream TEMPLATE``, the template filled in
   from the event's attributes (``'combat-{subject}'``, ``'{source}-{id}'``). A template is
-  plain ``{attribute}`` fields only (no format specs, conversions or indexes), checked once
-  before the file is read; an event that has not an attribute the template names is an
-  error, as is a stream that is not ``<domain>-<id>``. The template applies to every event
+  plain ``{attribute}`` fields only (a conversion, format spec, index or attribute access
+  is named as not supported), checked once before the file is read; an event that has not
+  an attribute the template names is an error, as is a stream that is not
+  ``<domain>-<id>``. The template applies to every event
   of the file (subject or not). Naming an attribute changes nothing of what becomes of
   it: an extension attribute is kept as metadata, as every other one is (a string, or the
   event is refused), the context attributes as without a template.
@@ -40,7 +41,11 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from escli.cloudevents.mapping import EventError
 from escli.errors import UsageError
 
-__all__ = ["Foreign", "current_version", "dataschema_version", "foreign_template"]
+__all__ = ["FOREIGN_HINT", "Foreign", "current_version", "dataschema_version", "foreign_template"]
+
+# Appended to a message about an attribute escli's own files always have and a file another
+# producer wrote lacks (``typeversion``, ``generation``), without --append: what takes it.
+FOREIGN_HINT: Final = "; for events escli did not write, use escli import --append"
 
 if TYPE_CHECKING:
     from escli.domain.model import Domain
@@ -90,10 +95,22 @@ def foreign_template(template: str | None) -> Foreign:
     for _, field, spec, conversion in parts:
         if field is None:
             continue
-        if spec or conversion or _FIELD.fullmatch(field) is None:
+        unsupported = (
+            f"the conversion !{conversion}" if conversion
+            else f"the format spec :{spec}" if spec
+            else "the index or attribute access" if "[" in field or "." in field
+            else None
+        )  # fmt: skip
+        if unsupported is not None:
             raise UsageError(
-                f"--stream {template!r}: {{{field}}} is not an attribute name; a template "
-                "names attributes as {subject} or {source}, lower-case a-z and 0-9"
+                f"--stream {template!r}: {unsupported} in {{{field}}} is not supported; a "
+                "template takes attributes as they are, as {subject} or {source}"
+            )
+        if _FIELD.fullmatch(field) is None:
+            raise UsageError(
+                f"--stream {template!r}: {{{field}}} "
+                + ("names no attribute" if not field else "is not an attribute name")
+                + "; attribute names are lower-case a-z and 0-9, as {subject} or {source}"
             )
         fields.append(field)
     if not fields:

@@ -19,7 +19,12 @@ from itertools import repeat
 from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
-from escli.cloudevents.foreign import Foreign, current_version, dataschema_version
+from escli.cloudevents.foreign import (
+    FOREIGN_HINT,
+    Foreign,
+    current_version,
+    dataschema_version,
+)
 from escli.cloudevents.lines import LINE_RE, line_metadata
 from escli.cloudevents.mapping import (
     DATA_CONTENT_TYPE,
@@ -28,6 +33,7 @@ from escli.cloudevents.mapping import (
     TYPEVERSION,
     EventError,
     metadata_of,
+    not_json_data,
 )
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
@@ -51,11 +57,22 @@ _CACHE_SIZE: Final = 4096
 
 def _escli_wording(problem: Problem, event: object) -> str:
     """A validator's problem, in escli's words where escli has its own (a generation past
-    the largest one is worded as everywhere else)."""
+    the largest one is worded as everywhere else; data that does not match a datacontenttype
+    that is not JSON says what escli takes, not how CloudEvents would carry it; an array
+    where an event should be says what a batch is)."""
+    if isinstance(event, list):
+        return (
+            f"{problem.message}: a line of JSON Lines, or an element of a batch, is one "
+            "event (a JSON object); a batch is a file holding one JSON array of events"
+        )
     if problem.pointer == f"/{GENERATION}" and isinstance(event, dict):
         generation = event.get(GENERATION)
         if type(generation) is int and generation > MAX_GENERATION:
             return past_max_generation(f"{GENERATION} {generation}")
+    if problem.pointer == "/data" and isinstance(event, dict):
+        content_type = event.get("datacontenttype")
+        if isinstance(content_type, str):
+            return not_json_data(content_type)
     return problem.message
 
 
@@ -367,10 +384,7 @@ class EventParser:
         metadata = metadata_of(event, self._kept)
         content_type = event.get("datacontenttype")
         if content_type is not None and not _is_application_json(content_type):
-            raise EventError(
-                f"datacontenttype {content_type!r} is not {DATA_CONTENT_TYPE}: an escli "
-                "event's data is a JSON object"
-            )
+            raise EventError(not_json_data(content_type))
         foreign = self.foreign
         subject = event.get("subject") if foreign is None else foreign.stream(event)
         if subject is None:
@@ -384,6 +398,7 @@ class EventParser:
         if type_version is None:
             raise EventError(
                 f"extension attribute {TYPEVERSION!r} (the event type's version) is missing"
+                + FOREIGN_HINT
             )
         if type(type_version) is not str or not type_version:
             raise EventError(
@@ -394,7 +409,8 @@ class EventParser:
             generation = 0  # at the end of the stream (import_plan)
         elif generation is None:
             raise EventError(
-                f"extension attribute {GENERATION!r} (the event's place in its stream) is missing"
+                f"extension attribute {GENERATION!r} (the event's place in its stream) is "
+                "missing" + FOREIGN_HINT
             )
         elif type(generation) is not int or generation < 1:
             raise EventError(

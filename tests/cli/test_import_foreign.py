@@ -296,6 +296,49 @@ def test_an_event_without_a_time_is_recorded_at_the_time_of_the_import(
     )
 
 
+ARRAY = (
+    "an event must be a JSON object, got a JSON array: a line of JSON Lines, or an element "
+    "of a batch, is one event (a JSON object); a batch is a file holding one JSON array of "
+    "events"
+)
+NOT_ESCLIS = (
+    "extension attribute 'typeversion' (the event type's version) is missing; for events "
+    "escli did not write, use escli import --append"
+)
+TEXT = {**foreign("b"), "datacontenttype": "text/plain"}
+# (the file's text, the import's options, the error line after "Error: FILE")
+SAYS_WHAT_TO_DO = [
+    ("an array on a line of JSON Lines", jsonl([foreign("a")]) + json.dumps([foreign("b")]),
+     ("--append",), f":2: {ARRAY}"),
+    ("an array in a batch", batch([foreign("a"), [foreign("b")]]), ("--append",),
+     f": event 2: {ARRAY}"),
+    ("another producer's JSON Lines without --append", jsonl([foreign("a"), foreign("b")]),
+     (), f":1: {NOT_ESCLIS}"),
+    ("another producer's batch without --append", batch([foreign("a")]), (),
+     f": event 1: {NOT_ESCLIS}"),
+    ("another producer's event without --append", json.dumps(foreign("a")), (),
+     f": {NOT_ESCLIS}"),
+    *((f"text data, {fmt}", write([foreign("a"), TEXT]), ("--append",),
+       f"{where}: datacontenttype 'text/plain' is not application/json: escli takes an "
+       "event's data as a JSON object in data, with datacontenttype application/json or "
+       "none (not text, nor data_base64)")
+      for fmt, write, where in (("jsonl", jsonl, ":2"), ("batch", batch, ": event 2"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "says"), [c[1:] for c in SAYS_WHAT_TO_DO], ids=[c[0] for c in SAYS_WHAT_TO_DO]
+)
+def test_a_message_says_what_to_do_instead(
+    escli: Run, tmp_path: Path, store_url: str, text: str, args: tuple[str, ...], says: str
+) -> None:
+    path = tmp_path / "alerts.json"
+    path.write_text(text)
+    out = escli("import", str(path), *args)
+    assert (out.exit_code, out.stderr) == (4, f"Error: {path}{says}\n")
+    assert snapshot(open_store(store_url)) == []
+
+
 def test_without_append_a_foreign_event_is_refused_as_before(escli: Run, tmp_path: Path) -> None:
     path = tmp_path / "alerts.jsonl"
     path.write_text(jsonl([foreign("a1")]))
