@@ -19,7 +19,8 @@ Figures:
   CloudEvents SDK doing the same.
 - import (import_bench.py): whole ``escli import`` processes on SQLite: one event into a
   store of 200,000 next to one into an empty store, peak RSS of 200,000 and 1,000,000
-  events (``--no-million`` skips the latter), 10,000 streams next to one stream.
+  events (``--no-million`` skips the latter), 10,000 streams next to one stream, and a
+  no-op ``import --append`` into PostgreSQL next to SQLite.
 - postgres (postgres.py): append and replay on the local PostgreSQL, next to bare psycopg.
 - nats (nats_bench.py): publishing --events events to JetStream, next to bare nats-py.
 - snapshots (snapshot_bench.py): dispatch and replay on a 1,000,000-event SQLite stream

@@ -104,7 +104,8 @@ def export(
     "--append",
     is_flag=True,
     help="Take CloudEvents escli did not write: events without a generation go at the end "
-    "of their stream; ids already stored are skipped.",
+    "of their stream, without a time at the time of the import; ids already stored are "
+    "skipped.",
 )
 @click.option(
     "--stream",
@@ -129,7 +130,8 @@ def import_(
     With --append, events from other producers are taken too: the stream is the subject
     (or --stream's template), the type version is typeversion, else a dataschema ending
     in /v2.0 or /2.0, else the type's current version; an event without a generation goes
-    at the end of its stream. Importing such a file twice writes nothing the second time.
+    at the end of its stream, one without a time is recorded at the time of the import.
+    Importing such a file twice writes nothing the second time.
 
     \b
     Example:

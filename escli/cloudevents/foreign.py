@@ -3,11 +3,13 @@ gets its stream, its type version and its place in the stream.
 
 - Stream: the event's ``subject``, or, with ``--stream TEMPLATE``, the template filled in
   from the event's attributes (``'combat-{subject}'``, ``'{source}-{id}'``). A template is
-  plain ``{attribute}`` fields only (no format specs, conversions or indexes), checked once
-  before the file is read; an event that has not an attribute the template names is an
-  error, as is a stream that is not ``<domain>-<id>``. The template applies to every event
-  of the file (subject or not). The attributes a template names are consumed by it and
-  are not refused as "no place in an escli store" (nor stored).
+  plain ``{attribute}`` fields only (a conversion, format spec, index or attribute access
+  is named as not supported), checked once before the file is read; an event that has not
+  an attribute the template names is an error, as is a stream that is not
+  ``<domain>-<id>``. The template applies to every event
+  of the file (subject or not). Naming an attribute changes nothing of what becomes of
+  it: an extension attribute is kept as metadata, as every other one is (a string, or the
+  event is refused), the context attributes as without a template.
 - Type version: the ``typeversion`` extension; else the ``dataschema`` URI's last path
   segment when it is a version: ``v2.0`` or ``2.0`` (digits and dots, at least one dot), or
   ``v2`` (a ``v`` and digits: ``2.0``), e.g. ``https://example.com/schemas/attacked/v2.0``;
@@ -20,8 +22,14 @@ gets its stream, its type version and its place in the stream.
   error naming the id if not, so importing a file twice writes nothing the second time.
   An event with a ``generation`` is imported as without ``--append``.
 
-Everything else (``time``, data that fits its class, the CloudEvents rules) is required as
-of any imported event (``escli.cloudevents.parser``).
+- Time: ``time`` is kept; an event without one (``time`` is optional in CloudEvents) is
+  recorded at the time of the import, when the store appends it (by the store's clock:
+  on PostgreSQL its transaction's start). Importing it again skips
+  it by its id whatever time it was given (``escli.stores.mirror.difference``). A plain
+  import, of escli's own files, still requires ``time``: escli wrote one to every event.
+
+Everything else (data that fits its class, the CloudEvents rules) is required as of any
+imported event (``escli.cloudevents.parser``).
 """
 
 from __future__ import annotations
@@ -33,7 +41,11 @@ from typing import TYPE_CHECKING, Final, NamedTuple
 from escli.cloudevents.mapping import EventError
 from escli.errors import UsageError
 
-__all__ = ["Foreign", "current_version", "dataschema_version", "foreign_template"]
+__all__ = ["FOREIGN_HINT", "Foreign", "current_version", "dataschema_version", "foreign_template"]
+
+# Appended to a message about an attribute escli's own files always have and a file another
+# producer wrote lacks (``typeversion``, ``generation``), without --append: what takes it.
+FOREIGN_HINT: Final = "; for events escli did not write, use escli import --append"
 
 if TYPE_CHECKING:
     from escli.domain.model import Domain
@@ -83,10 +95,22 @@ def foreign_template(template: str | None) -> Foreign:
     for _, field, spec, conversion in parts:
         if field is None:
             continue
-        if spec or conversion or _FIELD.fullmatch(field) is None:
+        unsupported = (
+            f"the conversion !{conversion}" if conversion
+            else f"the format spec :{spec}" if spec
+            else "the index or attribute access" if "[" in field or "." in field
+            else None
+        )  # fmt: skip
+        if unsupported is not None:
             raise UsageError(
-                f"--stream {template!r}: {{{field}}} is not an attribute name; a template "
-                "names attributes as {subject} or {source}, lower-case a-z and 0-9"
+                f"--stream {template!r}: {unsupported} in {{{field}}} is not supported; a "
+                "template takes attributes as they are, as {subject} or {source}"
+            )
+        if _FIELD.fullmatch(field) is None:
+            raise UsageError(
+                f"--stream {template!r}: {{{field}}} "
+                + ("names no attribute" if not field else "is not an attribute name")
+                + "; attribute names are lower-case a-z and 0-9, as {subject} or {source}"
             )
         fields.append(field)
     if not fields:

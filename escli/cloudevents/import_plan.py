@@ -18,8 +18,8 @@ from typing import Final
 
 from escli.cloudevents.formats import ParsedFile
 from escli.errors import StoreError
-from escli.stores.base import NewEvent, Store, StreamIds
-from escli.stores.mirror import Diverged, compare
+from escli.stores.base import NewEvent, RecordedEvent, Store, StreamIds
+from escli.stores.mirror import Diverged, compare, difference
 
 __all__ = ["EARLIER", "Checker", "Problem", "SeenIds", "StreamPlan"]
 
@@ -43,11 +43,14 @@ class StreamPlan:
     """One stream of the file: the store's generation when the import first saw it, the
     file's last generation so far, and what became of its events."""
 
-    __slots__ = ("before", "broken", "gap", "last", "new", "present", "written")
+    __slots__ = ("before", "broken", "floating", "gap", "last", "new", "present", "written")
 
-    def __init__(self, before: int, last: int) -> None:
+    def __init__(self, before: int, last: int, *, floating: bool = False) -> None:
         self.before, self.last = before, last
         self.present = self.new = self.written = 0
+        # Every event of the stream so far came without a generation (``import --append``):
+        # they go at the stream's end, wherever a concurrent writer moved it (``moved``).
+        self.floating = floating
         self.broken = False  # a problem was found: later events of the stream say nothing
         # The stream does not continue the store: the error, unless the file's own order of
         # the stream is wrong too, which is the error then (the file's fault comes first).
@@ -133,6 +136,8 @@ class Checker:
         self._repeated: dict[int, str] = {}  # location -> an id this import wrote before it
         # The store has no index of ids: each stream's are read once into ``seen``.
         self._scoped = seen is not None and isinstance(store, StreamIds)
+        # The store has one: each chunk's ids are looked up once, with their events.
+        self._indexed = not isinstance(store, StreamIds)
 
     def check(
         self, names: Sequence[str], generations: Sequence[int], locations: Sequence[int],
@@ -142,14 +147,18 @@ class Checker:
         present: dict[str, list[tuple[int, int, NewEvent]]] = {}
         chunk_ids: dict[str, int] = {}
         gathered, earlier = self._gathered, self._gathered_ids
-        stored = self._stored_before(names, generations, events)
+        held = self._held(events)
+        fresh = self.store.generations([n for n in dict.fromkeys(names) if n not in self.streams])
+        stored = self._stored_before(names, generations, events, held)
         for name, generation, location, event in zip(
             names, generations, locations, events, strict=True
         ):
             state = self.streams.get(name)
             if state is None:
-                current = self.store.generation(name)
-                state = self.streams[name] = StreamPlan(current, (generation or current + 1) - 1)
+                current = fresh[name]
+                state = self.streams[name] = StreamPlan(
+                    current, (generation or current + 1) - 1, floating=not generation
+                )
                 if generation > current + 1:
                     state.gap = (location, (
                         f"{name} generation {generation} does not continue the store, where "
@@ -160,10 +169,12 @@ class Checker:
                     problems.extend(self._read_ids(name))
             if state.broken:
                 continue
-            if not generation:  # import --append: at the end, unless stored already
+            if generation:
+                state.floating = False
+            else:  # import --append: at the end, unless stored already
                 at = stored.get(event.event_id)
                 if at is not None and at[0] == name:
-                    problems.extend(self._compare(name, [(at[1], location, event)]))
+                    problems.extend(self._compare(name, [(at[1], location, event)], held))
                     state.present += 1
                     continue
                 generation = state.last + 1
@@ -191,27 +202,40 @@ class Checker:
             chunk_ids[event_id] = location
             gathered.setdefault(name, []).append(event)
             state.new += 1
-        for name, held in present.items():
-            problems.extend(self._compare(name, held))
+        for name, items in present.items():
+            problems.extend(self._compare(name, items, held))
         if chunk_ids:
-            problems.extend(self._look_up(chunk_ids))
+            problems.extend(self._look_up(chunk_ids, held))
         if problems:
             self._raise(problems)
         earlier.update(chunk_ids)
         self.gathered += len(chunk_ids)
 
+    def _held(self, events: Sequence[NewEvent]) -> dict[str, RecordedEvent] | None:
+        """The events the store holds under the chunk's ids, in one look-up (a few queries,
+        however many streams the chunk names): what every check of the chunk against the
+        store is answered from, but a problem's wording (``_compare``). None for a store
+        without an index of ids, which is asked as each check needs."""
+        if not self._indexed:
+            return None
+        return self.store.find_events(list(dict.fromkeys(e.event_id for e in events)))
+
     def _stored_before(
-        self, names: Sequence[str], generations: Sequence[int], events: Sequence[NewEvent]
-    ) -> dict[str, tuple[str, int]]:
+        self, names: Sequence[str], generations: Sequence[int], events: Sequence[NewEvent],
+        held: dict[str, RecordedEvent] | None,
+    ) -> dict[str, tuple[str, int]]:  # fmt: skip
         """Where the store held the ids of the chunk's events without a generation before
         this import (``import --append``: those are skipped if the same, an error if not).
         An id stored elsewhere, or by this import, is left to the checks of new ids."""
         ids = [e.event_id for g, e in zip(generations, events, strict=True) if not g]
         if not ids:
             return {}
-        found = self.store.find_ids(
-            ids, [n for n, g in zip(names, generations, strict=True) if not g]
-        )
+        if held is None:
+            found = self.store.find_ids(
+                ids, [n for n, g in zip(names, generations, strict=True) if not g]
+            )
+        else:
+            found = {i: (held[i].stream, held[i].generation) for i in ids if i in held}
         return {
             event_id: (stream, generation)
             for event_id, (stream, generation) in found.items()
@@ -230,10 +254,20 @@ class Checker:
         raise Problem(location, message, repeated)
 
     def _compare(
-        self, name: str, held: list[tuple[int, int, NewEvent]]
-    ) -> Iterator[tuple[int, str]]:
+        self, name: str, held: list[tuple[int, int, NewEvent]],
+        stored: dict[str, RecordedEvent] | None,
+    ) -> Iterator[tuple[int, str]]:  # fmt: skip
         """Events the store holds already must be the file's: the mirror's rule (the same id
-        with the same content at the same generation), told about the file."""
+        with the same content at the same generation), told about the file. When ``stored``
+        (the chunk's ids looked up) holds each at its generation, the same, that is all;
+        else the store is read at those generations, and the first difference told."""
+        if stored is not None and all(
+            (s := stored.get(e.event_id)) is not None
+            and (s.stream, s.generation) == (name, g)
+            and difference(s, e) is None
+            for g, _, e in held
+        ):
+            return
         first, last = held[0][0], held[-1][0]
         try:
             same = compare(self.store, name, first, last, [event for _, _, event in held])
@@ -270,12 +304,18 @@ class Checker:
                 f"event id {event_id} is already stored, at {stream} generation {generation}",
             )
 
-    def _look_up(self, ids: dict[str, int]) -> Iterator[tuple[int, str]]:
-        """New ids the store, or the file before them, holds already."""
+    def _look_up(
+        self, ids: dict[str, int], stored: dict[str, RecordedEvent] | None
+    ) -> Iterator[tuple[int, str]]:
+        """New ids the store (``stored``: the chunk's looked up), or the file before them,
+        holds already."""
         # A store without an index of ids looks in the streams that hold events, or has
         # their ids in ``seen`` already (``_read_ids``).
         held = [stream for stream in self._gathered if self.streams[stream].before]
-        found = {} if self._scoped else self.store.find_ids(list(ids), held)
+        if stored is not None:
+            found = {i: (stored[i].stream, stored[i].generation) for i in ids if i in stored}
+        else:
+            found = {} if self._scoped else self.store.find_ids(list(ids), held)
         for event_id, (stream, generation) in found.items():
             state = self.streams.get(stream)
             if state is not None and generation > state.before:
@@ -288,14 +328,23 @@ class Checker:
                 (f"event id {event_id} is already stored, at {stream} generation {generation}"),
             )
         if self.seen is not None:
-            repeated, stored = self.seen.add(ids)
+            repeated, in_streams = self.seen.add(ids)
             for event_id, first in repeated.items():
                 yield ids[event_id], f"event id {event_id} repeats {self.ref.ref(first)}"
-            for event_id, (stream, generation) in stored.items():
+            for event_id, (stream, generation) in in_streams.items():
                 yield (
                     ids[event_id],
                     (f"event id {event_id} is already stored, at {stream} generation {generation}"),
                 )
+
+    def moved(self, stream: str, at: int, held: int) -> None:
+        """A floating stream's first append found it moved by a concurrent writer: its new
+        events went after generation ``at`` instead, ``held`` of them stored already (the
+        writer's, the same). The plan is then as if the import had first seen it at ``at``."""
+        state = self.streams[stream]
+        state.new -= held
+        state.present += held
+        state.before, state.last, state.written = at, at + state.new, state.new
 
     def flush(self) -> list[tuple[str, list[NewEvent]]]:
         """The new events gathered since the last flush, per stream, and forget them."""

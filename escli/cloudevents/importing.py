@@ -11,9 +11,13 @@ store already holds are skipped, and must be the file's (the mirror's rule,
 ``escli.stores.mirror``: the same id with the same content at the same generation, the
 store's events read at those generations only); the rest must start right after the
 store's generation, and are appended through the mirror too. An id the file repeats, or
-that the store holds elsewhere, is an error: each chunk's new ids are looked up in the
-store's unique index of ids (``Store.find_ids``), so the check costs what the file holds,
-not what the store holds. EventStoreDB has no such index (``StreamIds``): the ids of each stream the
+that the store holds elsewhere, is an error: each chunk's ids are looked up in the
+store's unique index of ids, with the events stored under them (``Store.find_events``),
+and its new streams' generations asked at once (``Store.generations``), so the check costs
+what the file holds, not what the store holds, in a few queries a chunk: no read or round
+trip per stream or per event (a file already stored is checked from those alone, the
+stored events compared with the file's, and read at their generations only to word a
+difference). EventStoreDB has no such index (``StreamIds``): the ids of each stream the
 file names that holds events are read once, into the scratch table of the first pass; an
 id stored in a stream the file does not name goes unnoticed, as the server takes it. The
 first problem in the file (the earliest line or event) is the error.
@@ -25,7 +29,12 @@ How the "all or nothing, checked before anything is visible" promise is kept:
   concurrent writer's other events) rolls the whole transaction back. A concurrent
   writer's conflict is met as the mirror meets it, by looking again: the file's own events,
   stored meanwhile at its generations, are skipped (and counted as imported: the import
-  planned them, and they are stored as the file has them). Nothing is visible until
+  planned them, and they are stored as the file has them). Events without a generation
+  (``foreign``) are placed at the end the writer left instead (``mirror.append_at_end``):
+  the checks ran before the transaction began, and another import that committed
+  meanwhile moved the end, which is no divergence; those it stored (the same file) are
+  skipped, and the stream's plan starts again from there (``Checker.moved``). Nothing is
+  visible until
   the file has been read to its end and every event checked, and then everything is, in one
   commit. The transaction holds the store's write lock meanwhile (other writers wait).
 - On EventStoreDB, which writes one stream at a time, two passes: the first checks the
@@ -38,7 +47,8 @@ How the "all or nothing, checked before anything is visible" promise is kept:
 
 ``foreign`` (``import --append``) reads events escli did not write by
 ``escli.cloudevents.foreign``'s rules; it needs a ``Transactional`` store, as the place of
-an event without a generation is only known while the import holds the store's lock.
+an event without a generation is only known while the import holds the store's lock: the
+plan is checked before, and met again, as above, if a writer moved a stream's end.
 
 Standard input is spooled to a temporary file first (the second pass, and the search for
 the first of two repeated ids, read it again). JSON Lines (what ``export`` writes) is read
@@ -289,11 +299,19 @@ def _in_one_transaction(
                 state = checker.streams[stream]
                 batches.append((stream, state.before + state.written + 1, events))
                 state.written += len(events)
-            if batches:
-                if not started:
-                    transaction.enter_context(transactional.transaction())
-                    started = True
-                mirror_streams(store, transactional, batches)
+            if not batches:
+                return
+            if not started:
+                transaction.enter_context(transactional.transaction())
+                started = True
+            # A floating stream not written yet goes at the end a concurrent writer left.
+            at_end = [
+                s for s, first, _ in batches
+                if checker.streams[s].floating and first == checker.streams[s].before + 1
+            ]  # fmt: skip
+            moved = mirror_streams(store, transactional, batches, at_end=at_end)
+            for stream, (at, held) in moved.items():
+                checker.moved(stream, at, held)
 
         def take(
             names: list[str], g: list[int], locations: list[int], events: list[NewEvent]

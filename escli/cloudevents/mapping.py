@@ -58,6 +58,7 @@ __all__ = [
     "TYPEVERSION",
     "EventError",
     "metadata_of",
+    "not_json_data",
 ]
 
 SPECVERSION: Final = "1.0"
@@ -81,6 +82,15 @@ KEPT: Final = (
     GENERATION,
     "data",
 )
+
+
+def not_json_data(content_type: str) -> str:
+    """The one wording of a ``datacontenttype`` escli does not take: what it does take."""
+    return (
+        f"datacontenttype {content_type!r} is not {DATA_CONTENT_TYPE}: escli takes an "
+        f"event's data as a JSON object in data, with datacontenttype {DATA_CONTENT_TYPE} "
+        "or none (not text, nor data_base64)"
+    )
 
 
 class EventError(ValueError):

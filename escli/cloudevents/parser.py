@@ -19,7 +19,12 @@ from itertools import repeat
 from operator import add, attrgetter, call
 from typing import TYPE_CHECKING, Any, Final, NamedTuple, cast
 
-from escli.cloudevents.foreign import Foreign, current_version, dataschema_version
+from escli.cloudevents.foreign import (
+    FOREIGN_HINT,
+    Foreign,
+    current_version,
+    dataschema_version,
+)
 from escli.cloudevents.lines import LINE_RE, line_metadata
 from escli.cloudevents.mapping import (
     DATA_CONTENT_TYPE,
@@ -28,6 +33,7 @@ from escli.cloudevents.mapping import (
     TYPEVERSION,
     EventError,
     metadata_of,
+    not_json_data,
 )
 from escli.cloudevents.times import stored_time
 from escli.cloudevents.validate import Problem, validate_event
@@ -51,11 +57,22 @@ _CACHE_SIZE: Final = 4096
 
 def _escli_wording(problem: Problem, event: object) -> str:
     """A validator's problem, in escli's words where escli has its own (a generation past
-    the largest one is worded as everywhere else)."""
+    the largest one is worded as everywhere else; data that does not match a datacontenttype
+    that is not JSON says what escli takes, not how CloudEvents would carry it; an array
+    where an event should be says what a batch is)."""
+    if isinstance(event, list):
+        return (
+            f"{problem.message}: a line of JSON Lines, or an element of a batch, is one "
+            "event (a JSON object); a batch is a file holding one JSON array of events"
+        )
     if problem.pointer == f"/{GENERATION}" and isinstance(event, dict):
         generation = event.get(GENERATION)
         if type(generation) is int and generation > MAX_GENERATION:
             return past_max_generation(f"{GENERATION} {generation}")
+    if problem.pointer == "/data" and isinstance(event, dict):
+        content_type = event.get("datacontenttype")
+        if isinstance(content_type, str):
+            return not_json_data(content_type)
     return problem.message
 
 
@@ -204,7 +221,8 @@ class EventParser:
         self._domains = DomainLookup(domains)
         self.skip_unknown = skip_unknown
         self.foreign = foreign  # import --append: escli.cloudevents.foreign's rules
-        self._kept = KEPT if foreign is None else (*KEPT, "dataschema", *foreign.fields)
+        # A --stream template's attributes are kept too: an extension it names is metadata.
+        self._kept = KEPT if foreign is None else (*KEPT, "dataschema")
         self.stream_names: list[str] = []
         self.generations: list[int] = []
         self.locations: list[int] = []
@@ -356,7 +374,9 @@ class EventParser:
     ) -> tuple[int, NewEvent | None, _Resolved]:
         """Everything escli requires of one event, in the order a reader would fix them:
         the CloudEvents rules, then escli's (attributes it keeps, subject, typeversion,
-        generation, time, data decoding strictly into the event class)."""
+        generation, time, data decoding strictly into the event class). Of an event from
+        another producer (``foreign``), typeversion, generation and time may be missing
+        (``escli.cloudevents.foreign``)."""
         for problem in validate_event(event, size=size):
             if problem.severity == "error":
                 raise EventError(_escli_wording(problem, event))
@@ -364,10 +384,7 @@ class EventParser:
         metadata = metadata_of(event, self._kept)
         content_type = event.get("datacontenttype")
         if content_type is not None and not _is_application_json(content_type):
-            raise EventError(
-                f"datacontenttype {content_type!r} is not {DATA_CONTENT_TYPE}: an escli "
-                "event's data is a JSON object"
-            )
+            raise EventError(not_json_data(content_type))
         foreign = self.foreign
         subject = event.get("subject") if foreign is None else foreign.stream(event)
         if subject is None:
@@ -381,6 +398,7 @@ class EventParser:
         if type_version is None:
             raise EventError(
                 f"extension attribute {TYPEVERSION!r} (the event type's version) is missing"
+                + FOREIGN_HINT
             )
         if type(type_version) is not str or not type_version:
             raise EventError(
@@ -391,14 +409,15 @@ class EventParser:
             generation = 0  # at the end of the stream (import_plan)
         elif generation is None:
             raise EventError(
-                f"extension attribute {GENERATION!r} (the event's place in its stream) is missing"
+                f"extension attribute {GENERATION!r} (the event's place in its stream) is "
+                "missing" + FOREIGN_HINT
             )
         elif type(generation) is not int or generation < 1:
             raise EventError(
                 f"{GENERATION} must be a positive integer, got {_describe(generation)}"
             )
         time = event.get("time")
-        if time is None:
+        if time is None and foreign is None:
             raise EventError("time is missing: escli keeps the time of every event")
         if "data" not in event:
             raise EventError("data is missing: an escli event's data is its fields")
@@ -436,7 +455,10 @@ class EventParser:
             if found is None:
                 raise
             raise found from e
-        new = NewEvent(*resolved.fields, data, event["id"], stored_time(time), metadata)
+        # import --append: an event without a time (optional in CloudEvents) gets the time
+        # the store records it at, that of the import.
+        at = None if time is None else stored_time(time)
+        new = NewEvent(*resolved.fields, data, event["id"], at, metadata)
         return generation, new, resolved
 
     def _resolve(self, source: str, event_type: str, subject: str, version: str) -> _Resolved:

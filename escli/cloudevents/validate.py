@@ -217,8 +217,9 @@ def validate_event(event: object, *, size: int | None = None) -> list[Problem]:
         if isinstance(event, dict):
             event = dict(event)
         else:
-            hint = " (a batch? use validate_batch)" if isinstance(event, list) else ""
-            return [error("", f"an event must be a JSON object, got {show(event)}{hint}")]
+            # (A batch, a JSON array of events, is validate_batch's: the caller knows
+            # where the array came from, and says what to do in its own words.)
+            return [error("", f"an event must be a JSON object, got {show(event)}")]
     problems: list[Problem] = []
     for name in REQUIRED:
         if name not in event:

@@ -9,7 +9,8 @@ The protocols, each standing alone, each capability declared in one of them (non
 with ``getattr``), each with its contract test class in ``tests/stores/``:
 
 - ``EventStore``: ``read``, ``read_data``, ``append`` with an expected generation,
-  ``generation``, ``streams``, ``find_ids``, the global log (``read_all``, ``subscribe``),
+  ``generation`` (``generations`` of many), ``streams``, ``find_ids`` (``find_events``:
+  the events too), the global log (``read_all``, ``subscribe``),
   ``version_counts``, ``close``; ``canonical_url`` and ``durable_without_close`` (defaults
   in ``BaseStore``). Every store.
 - ``Outbox``: pending deliveries: ``append(pending_for=...)``, ``pending``, ``set_pending``,
@@ -158,6 +159,20 @@ class EventStore(Protocol):
         cost follows ``len(event_ids)``, not the store's size. A store with no such index
         (EventStoreDB) looks in ``streams`` only, the streams the caller is about to write,
         and says so in its docs; the others ignore ``streams``."""
+        ...
+
+    def find_events(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, RecordedEvent]:
+        """``find_ids`` with the events themselves: id -> the event the store holds under
+        it, ids it does not hold left out (``streams`` as there). The SQL stores look them
+        up in their index of ids, a page of ids a query (an import checks a chunk of its
+        file in one); ``BaseStore`` reads each one ``find_ids`` finds."""
+        ...
+
+    def generations(self, streams: Collection[str]) -> dict[str, int]:
+        """``generation`` of each of ``streams`` (0 for one with no events), in a few
+        queries on the SQL stores (an import's new streams); ``BaseStore`` asks each."""
         ...
 
     def streams(self) -> Iterator[StreamInfo]:
@@ -356,6 +371,18 @@ class BaseStore(LogFromReadAll, SearchFromReadAll):
         self, event_ids: Collection[str], streams: Collection[str] = ()
     ) -> dict[str, tuple[str, int]]:
         raise NotImplementedError
+
+    def find_events(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, RecordedEvent]:
+        found: dict[str, RecordedEvent] = {}
+        for event_id, (stream, generation) in self.find_ids(event_ids, streams).items():
+            for recorded in self.read(stream, generation, generation):
+                found[event_id] = recorded
+        return found
+
+    def generations(self, streams: Collection[str]) -> dict[str, int]:
+        return {stream: self.generation(stream) for stream in streams}
 
     def stream_names(self, prefix: str = "", limit: int = 100) -> list[str]:
         names = (i.stream for i in self.streams() if i.stream.startswith(prefix))

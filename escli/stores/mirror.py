@@ -23,15 +23,23 @@ under a known id (an edited export imported again, a target written by something
 would be taken as held, and the difference never seen. Every field the mirror writes is
 compared (``difference``): type, type version, source, time and data. The time too, because
 mirroring keeps it (``RecordedEvent.as_new``, a file's ``time``) and every store reads it
-back exactly as given; a different time is a different recording. The position is each
-store's own, and is not. Data compare as values (``==``, as the JSON they were read from
-parses), and, where they seem to differ, as JSON text: a domain's tuple is a list once
-stored, and is the same data.
+back exactly as given; a different time is a different recording. A source event without
+a time (a file's event from another producer that had none, ``import --append``: the store
+gives it the time of the append) leaves the time to the target, and matches any. The
+position is each store's own, and is not. Data compare as values (``==``, as the JSON
+they were read from parses), and, where they seem to differ, as JSON text: a domain's tuple
+is a list once stored, and is the same data.
 
 A concurrent writer (a ``ConcurrencyConflict`` on the append) is met by looking again: at
 most ``ATTEMPTS`` appends, each after comparing what the target holds by then, so a writer
 that wrote the same events (another delivery of them) is no error, and one that wrote others
 is ``Diverged``. After the last attempt its ``ConcurrencyConflict`` is raised.
+
+Events without a place of their own (``import --append``: CloudEvents another producer
+wrote, placed at the end of their stream) are not bound to generations: a writer that moved
+the stream's end meanwhile is met by ``append_at_end``, which looks again and appends after
+what it finds, skipping the events it finds stored already by id (the same events another
+import of the same file wrote), never reporting the move as a divergence.
 
 Transactions are the caller's, where the store offers them (``Transactional``): copy and
 import group their appends in one ``transaction()``; ``mirror_streams`` writes several
@@ -41,7 +49,7 @@ streams' events as one ``append_streams`` (an import of many short streams).
 from __future__ import annotations
 
 import json
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Collection, Generator, Iterable, Sequence
 from typing import Any, Final
 
 from escli.errors import ConcurrencyConflict, StoreError, wrote_nothing
@@ -51,6 +59,7 @@ __all__ = [
     "ATTEMPTS",
     "Diverged",
     "TargetBehind",
+    "append_at_end",
     "compare",
     "difference",
     "mirror",
@@ -108,7 +117,7 @@ def difference(held: RecordedEvent, given: SourceEvent) -> str | None:
         ("type", held.event_type, given.event_type),
         ("typeversion", held.type_version, given.type_version),
         ("source", held.source, given.source),
-        ("time", held.recorded_at, given.recorded_at),
+        ("time", held.recorded_at, given.recorded_at or held.recorded_at),
     ):
         if theirs != ours:
             return label
@@ -193,22 +202,60 @@ def mirror(
     raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
 
 
+def append_at_end(
+    target: Store, stream: str, events: Sequence[NewEvent], *, name: str | None = None
+) -> tuple[int, int]:
+    """Append ``events`` at the end of ``target``'s ``stream``, wherever it is by now, but for
+    those whose ids the stream holds already: each of those must be the same event
+    (``Diverged`` if not) and is skipped. Returns the generation the stream was at before
+    the append and how many of ``events`` it held. A conflict is met by looking again, at
+    most ``ATTEMPTS`` times (see the module docstring); an id held by another stream is the
+    store's ``DuplicateEventId``, from the append."""
+    name = name or target.url
+    for attempt in range(1, ATTEMPTS + 1):
+        at = target.generation(stream)
+        found = target.find_ids([e.event_id for e in events], [stream])
+        held = {i: g for i, (s, g) in found.items() if s == stream}
+        for event in events:
+            generation = held.get(event.event_id)
+            if generation is not None:
+                compare(target, stream, generation, generation, [event], name=name)
+        missing = [e for e in events if e.event_id not in held]
+        try:
+            target.append(stream, missing, at)
+        except ConcurrencyConflict:
+            if attempt == ATTEMPTS:
+                raise
+            continue
+        return at, len(events) - len(missing)
+    raise AssertionError("unreachable")  # pragma: no cover - the loop returns or raises
+
+
 def mirror_streams(
     store: Store,
     transactional: Transactional,
     batches: Sequence[tuple[str, int, Sequence[NewEvent]]],
     *,
+    at_end: Collection[str] = (),
     name: str | None = None,
-) -> None:
+) -> dict[str, tuple[int, int]]:
     """``mirror`` of several streams' ``(stream, first, events)`` as one write
     (``append_streams``; ``store`` and ``transactional`` are one object, seen as each
     protocol), each expected right after ``first - 1``, as the caller's own checks and
     appends know the target. A conflict (a writer got in) is met by ``mirror`` of each batch
     in turn, which looks again (``append_streams`` wrote none of them: every one or none,
-    nested in the caller's transaction too, as the contract tests check). How many each
-    appended is not told: the caller planned them, and counts them itself."""
+    nested in the caller's transaction too, as the contract tests check); a stream named in
+    ``at_end`` by ``append_at_end`` instead, as its events have no place but the end. How
+    many each appended is not told: the caller planned them, and counts them itself; but
+    for the ``at_end`` streams met again, what ``append_at_end`` returned, by stream."""
     try:
         transactional.append_streams([(s, events, first - 1) for s, first, events in batches])
     except ConcurrencyConflict:
+        placed: dict[str, tuple[int, int]] = {}
         for s, first, events in batches:
-            mirror(store, s, first, events, name=name)
+            if s in at_end:
+                placed[s] = append_at_end(store, s, events, name=name)
+            else:
+                mirror(store, s, first, events, name=name)
+        return placed
+    return {}

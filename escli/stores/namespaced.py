@@ -91,6 +91,21 @@ class NamespacedStore(BaseStore):
             if stream.startswith(self.prefix)
         }
 
+    def find_events(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, RecordedEvent]:
+        """As ``find_ids``: the events held inside the prefix."""
+        found = self.inner.find_events(event_ids, [self.prefix + s for s in streams])
+        return {
+            event_id: self._out(recorded)
+            for event_id, recorded in found.items()
+            if recorded.stream.startswith(self.prefix)
+        }
+
+    def generations(self, streams: Collection[str]) -> dict[str, int]:
+        found = self.inner.generations([self.prefix + s for s in streams])
+        return {s: found[self.prefix + s] for s in streams}
+
     def streams(self) -> Iterator[StreamInfo]:
         for info in self.inner.streams():
             if info.stream.startswith(self.prefix):

@@ -166,6 +166,14 @@ class Defect:
     message: str  # what the error line says after the location (a part of it)
 
 
+# What a message about an attribute other producers' files lack adds: what takes them.
+FOREIGN = "; for events escli did not write, use escli import --append"
+# What a message about a datacontenttype escli does not take says escli takes.
+TAKES_JSON = (
+    "is not application/json: escli takes an event's data as a JSON object in data, with "
+    "datacontenttype application/json or none (not text, nor data_base64)"
+)
+
 # Each kept attribute missing, null, empty and of a wrong type. None: the event is fine.
 # A type that is wrong for `generation` must not be an integer, which would be a place.
 ATTRIBUTE_DEFECTS: dict[str, dict[str, str | None]] = {
@@ -212,14 +220,17 @@ ATTRIBUTE_DEFECTS: dict[str, dict[str, str | None]] = {
         "wrong type": "datacontenttype must be a string, got 7",
     },
     "typeversion": {
-        "missing": "extension attribute 'typeversion' (the event type's version) is missing",
-        "null": "extension attribute 'typeversion' (the event type's version) is missing",
+        "missing": "extension attribute 'typeversion' (the event type's version) is missing"
+        + FOREIGN,
+        "null": "extension attribute 'typeversion' (the event type's version) is missing" + FOREIGN,
         "empty": 'typeversion must be a non-empty string, got ""',
         "wrong type": "typeversion must be a non-empty string, got 7",
     },
     "generation": {
-        "missing": "extension attribute 'generation' (the event's place in its stream) is missing",
-        "null": "extension attribute 'generation' (the event's place in its stream) is missing",
+        "missing": "extension attribute 'generation' (the event's place in its stream) is "
+        "missing" + FOREIGN,
+        "null": "extension attribute 'generation' (the event's place in its stream) is missing"
+        + FOREIGN,
         "empty": 'generation must be a positive integer, got ""',
         "wrong type": 'generation must be a positive integer, got "1"',
     },
@@ -300,10 +311,15 @@ DEFECTS = [
         put("time", "2026-11-26T12:00:00+24:00"),
         "has offset +24:00; use -23:59..+23:59",
     ),
-    Defect(
+    Defect(  # the CloudEvents rule (data must then be text) in escli's words
         "datacontenttype not JSON",
         put("datacontenttype", "text/plain"),
-        "datacontenttype 'text/plain' is not JSON",
+        f"datacontenttype 'text/plain' {TAKES_JSON}",
+    ),
+    Defect(
+        "datacontenttype not JSON, data text",
+        lambda event: dict(event, datacontenttype="text/plain", data="ogre"),
+        f"datacontenttype 'text/plain' {TAKES_JSON}",
     ),
     Defect(
         "datacontenttype not a media type",
@@ -385,7 +401,7 @@ DEFECTS = [
     Defect(
         "datacontenttype JSON but not application/json",
         put("datacontenttype", "text/json"),
-        "datacontenttype 'text/json' is not application/json",
+        f"datacontenttype 'text/json' {TAKES_JSON}",
     ),
     Defect(
         "subject not a stream",

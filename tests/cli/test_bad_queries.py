@@ -47,7 +47,18 @@ CASES = [
     (["import", "-", "--append", "--stream", ""], 2, "names no attribute"),
     (["import", "-", "--append", "--stream", "combat-{{subject}}"], 2, "names no attribute"),
     (["import", "-", "--append", "--stream", "combat-{"], 2, "is not a template"),
-    (["import", "-", "--append", "--stream", "combat-{subject!r}"], 2, "not an attribute name"),
+    # a conversion, a format spec, an index or an attribute access is named as unsupported
+    (["import", "-", "--append", "--stream", "combat-{subject!r}"], 2,
+     "the conversion !r in {subject} is not supported"),
+    (["import", "-", "--append", "--stream", "combat-{subject:>10}"], 2,
+     "the format spec :>10 in {subject} is not supported"),
+    (["import", "-", "--append", "--stream", "combat-{subject.x}"], 2,
+     "the index or attribute access in {subject.x} is not supported"),
+    (["import", "-", "--append", "--stream", "combat-{subject[0]}"], 2,
+     "the index or attribute access in {subject[0]} is not supported"),
+    (["import", "-", "--append", "--stream", "combat-{Subject}"], 2,
+     "{Subject} is not an attribute name; attribute names are lower-case a-z and 0-9"),
+    (["import", "-", "--append", "--stream", "combat-{}"], 2, "{} names no attribute"),
     # one --meta key, one value: a second would drop the first silently
     (
         ["dispatch", "combat", "attack", "ogre", "1", "--meta", "k=1", "--meta", "k=2"],
@@ -57,7 +68,7 @@ CASES = [
     # --sort names a field
     (["view", "combat.roster", "--sort", ""], 2, "--sort"),
     (["view", "combat.roster", "--sort", "-"], 2, "--sort"),
-]
+]  # fmt: skip
 
 
 @pytest.mark.parametrize(("args", "code", "says"), CASES, ids=[" ".join(c[0])[:80] for c in CASES])

@@ -347,7 +347,8 @@ BAD: list[tuple[str, str, Any, str, str]] = [
      "source, type, subject, time, datacontenttype, typeversion, generation, extension "
      "attributes (as metadata) and data; remove it"),
     ("missing generation", "jsonl", changed(1, generation=...), ":2",
-     "extension attribute 'generation' (the event's place in its stream) is missing"),
+     "extension attribute 'generation' (the event's place in its stream) is missing; for "
+     "events escli did not write, use escli import --append"),
     ("bad subject", "jsonl", changed(1, subject="ogre"), ":2",
      "subject 'ogre' does not name an escli stream: <domain>-<id>"),
     ("repeated id", "jsonl", changed(1, id=IDS[0]), ":2", f"event id {IDS[0]} repeats line 1"),

@@ -9,7 +9,10 @@ Every test runs on SQLite and on PostgreSQL.
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import threading
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +20,16 @@ import pytest
 from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 
-from escli.cloudevents.foreign import dataschema_version
+from escli import load_domain
+from escli.cloudevents.foreign import Foreign, dataschema_version
+from escli.cloudevents.importing import import_file
+from escli.stores.base import NewEvent, Store
 from tests.conftest import Run, open_store, snapshot
+from tests.stores.contract import new
 
 SOURCE = "https://alerts.example.com/arena"
 SCHEMAS = "https://alerts.example.com/schemas/attacked"
+COMBAT = load_domain("combat")
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -169,6 +177,43 @@ def test_the_dataschema_rule(uri: str, version: str | None) -> None:
     assert dataschema_version(uri) == version
 
 
+# (attributes of the event, --stream arguments, its stream)
+KEPT_AS_METADATA = [
+    ("a subject", {"subject": "combat-ogre"}, (), "combat-ogre"),
+    ("a template over the extension", {"subject": None}, ("--stream", "combat-{tenant}"),
+     "combat-acme"),
+    ("a template over the subject", {"subject": "ogre"}, ("--stream", "combat-{subject}"),
+     "combat-ogre"),
+    ("a template over both", {"subject": "ogre"}, ("--stream", "combat-{subject}-{tenant}"),
+     "combat-ogre-acme"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batch", "event"])
+@pytest.mark.parametrize(
+    ("attributes", "args", "stream"),
+    [c[1:] for c in KEPT_AS_METADATA],
+    ids=[c[0] for c in KEPT_AS_METADATA],
+)
+def test_every_extension_attribute_is_kept_as_metadata_whether_a_template_names_it_or_not(
+    escli: Run, tmp_path: Path, store_url: str, fmt: str, attributes: dict[str, Any],
+    args: tuple[str, ...], stream: str,
+) -> None:  # fmt: skip
+    event = foreign("te-1", attributes["subject"], tenant="acme")
+    path = tmp_path / "te.json"
+    path.write_text({"jsonl": jsonl, "batch": batch, "event": json.dumps}[fmt](
+        [event] if fmt != "event" else event
+    ))  # fmt: skip
+    out = escli("import", str(path), "--append", *args)
+    assert out.exit_code == 0, out.stderr
+    [recorded] = open_store(store_url).read(stream)
+    assert recorded.metadata == {"tenant": "acme"}
+    shown = json.loads(escli("event", "te-1", "--json").stdout)
+    assert shown["metadata"] == {"tenant": "acme"}
+    [exported] = [json.loads(line) for line in escli("export", stream).stdout.splitlines()]
+    assert exported["tenant"] == "acme"
+
+
 # Each defect is the second event of the file (jsonl, batch), or the only one (event).
 DEFECTS = [
     ("no subject, no --stream", foreign("b", None), (),
@@ -191,8 +236,6 @@ DEFECTS = [
                                                          dataschema=f"{SCHEMAS}/v1.0"), (),
      "combat.EntityAttacked v1.0 upcast by add_weapon (combat.EntityAttacked v1.0 -> v2.0) "
      "field damage: missing"),
-    ("no time", {k: v for k, v in foreign("b").items() if k != "time"}, (),
-     "time is missing: escli keeps the time of every event"),
 ]  # fmt: skip
 
 
@@ -220,6 +263,80 @@ def test_every_defect_is_one_error_and_nothing_is_written(
     assert len(lines) == 1 and lines[0].startswith(f"Error: {path}{where}: "), out.stderr
     assert lines[0] == f"Error: {path}{where}: {message}"
     assert snapshot(open_store(store_url)) == before
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "batch", "event"])
+def test_an_event_without_a_time_is_recorded_at_the_time_of_the_import(
+    escli: Run, tmp_path: Path, store_url: str, fmt: str
+) -> None:
+    untimed = {k: v for k, v in foreign("m2").items() if k != "time"}
+    events = [foreign("m1"), untimed] if fmt != "event" else [untimed]
+    path = tmp_path / "more.json"
+    path.write_text({"jsonl": jsonl, "batch": batch}[fmt](events) if fmt != "event"
+                    else json.dumps(untimed))  # fmt: skip
+    before = datetime.now(UTC)
+    out = escli("import", str(path), "--append")
+    after = datetime.now(UTC)
+    assert out.exit_code == 0, out.stderr
+    recorded = list(open_store(store_url).read("combat-ogre"))
+    assert [r.event_id for r in recorded] == [e["id"] for e in events]
+    at = datetime.fromisoformat(recorded[-1].recorded_at)
+    assert before - timedelta(seconds=1) <= at <= after + timedelta(seconds=1)
+    stored_before = snapshot(open_store(store_url))
+    again = escli("import", str(path), "--append", "--json")  # the same events, by their ids
+    assert again.exit_code == 0, again.stderr
+    assert (json.loads(again.stdout)["already_stored"], snapshot(open_store(store_url))) == (
+        len(events),
+        stored_before,
+    )
+    plain = tmp_path / "plain.jsonl"  # escli's own format: every event has its time
+    plain.write_text(jsonl([{**untimed, "typeversion": "2.0", "generation": 5}]))
+    assert escli("import", str(plain)).stderr == (
+        f"Error: {plain}: time is missing: escli keeps the time of every event\n"
+    )
+
+
+ARRAY = (
+    "an event must be a JSON object, got a JSON array: a line of JSON Lines, or an element "
+    "of a batch, is one event (a JSON object); a batch is a file holding one JSON array of "
+    "events"
+)
+NOT_ESCLIS = (
+    "extension attribute 'typeversion' (the event type's version) is missing; for events "
+    "escli did not write, use escli import --append"
+)
+TEXT = {**foreign("b"), "datacontenttype": "text/plain"}
+# (the file's text, the import's options, the error line after "Error: FILE")
+SAYS_WHAT_TO_DO = [
+    ("an array on a line of JSON Lines", jsonl([foreign("a")]) + json.dumps([foreign("b")]),
+     ("--append",), f":2: {ARRAY}"),
+    ("an array in a batch", batch([foreign("a"), [foreign("b")]]), ("--append",),
+     f": event 2: {ARRAY}"),
+    ("another producer's JSON Lines without --append", jsonl([foreign("a"), foreign("b")]),
+     (), f":1: {NOT_ESCLIS}"),
+    ("another producer's batch without --append", batch([foreign("a")]), (),
+     f": event 1: {NOT_ESCLIS}"),
+    ("another producer's event without --append", json.dumps(foreign("a")), (),
+     f": {NOT_ESCLIS}"),
+    *((f"text data, {fmt}", write([foreign("a"), TEXT]), ("--append",),
+       f"{where}: datacontenttype 'text/plain' is not application/json: escli takes an "
+       "event's data as a JSON object in data, with datacontenttype application/json or "
+       "none (not text, nor data_base64)")
+      for fmt, write, where in (("jsonl", jsonl, ":2"), ("batch", batch, ": event 2"))),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("text", "args", "says"), [c[1:] for c in SAYS_WHAT_TO_DO], ids=[c[0] for c in SAYS_WHAT_TO_DO]
+)
+def test_a_message_says_what_to_do_instead(
+    escli: Run, tmp_path: Path, store_url: str, text: str, args: tuple[str, ...], says: str
+) -> None:
+    path = tmp_path / "alerts.json"
+    path.write_text(text)
+    out = escli("import", str(path), *args)
+    assert (out.exit_code, out.stderr) == (4, f"Error: {path}{says}\n")
+    assert snapshot(open_store(store_url)) == []
 
 
 def test_without_append_a_foreign_event_is_refused_as_before(escli: Run, tmp_path: Path) -> None:
@@ -273,3 +390,67 @@ def test_standard_input_is_read_as_a_file(escli: Run, store_url: str) -> None:
     out = escli("import", "-", "--append", input=batch([foreign("a1"), foreign("a2")]))
     assert out.exit_code == 0, out.stderr
     assert [r[:2] for r in stored(store_url)] == [(1, "a1"), (2, "a2")]
+
+
+class Gated:
+    """A store an import is given in a thread of its own: ``checked`` is set when the
+    import is about to begin its transaction, its checks done (then it goes on)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.url = store, store.url
+        self.checked = threading.Event()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def transaction(self) -> AbstractContextManager[None]:
+        self.checked.set()
+        return self.store.transaction()  # type: ignore[attr-defined, no-any-return]
+
+    def append_streams(self, appends: Sequence[tuple[str, Sequence[NewEvent], int]]) -> None:
+        self.store.append_streams(appends)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("write", [jsonl, batch], ids=["jsonl", "batch"])
+@pytest.mark.parametrize("same_file", [False, True], ids=["two files", "one file twice"])
+def test_concurrent_imports_append_after_each_other_and_lose_nothing(
+    escli: Run, tmp_path: Path, store_url: str, write: Any, same_file: bool
+) -> None:
+    """Both imports check the stream while a third writer holds the store's lock, and wait;
+    it then moves the stream's end, and so does whichever import commits first: each import
+    looks again and goes after them (events of the same file are found stored: skipped)."""
+    escli("dispatch", "combat", "spawn", "conc", "100000")
+    files = []
+    for tag in ("cA", "cA" if same_file else "cB"):
+        path = tmp_path / f"{tag}.json"
+        path.write_text(write([foreign(f"{tag}-{n}", "combat-conc") for n in range(300)]))
+        files.append(path)
+    holder = open_store(store_url)
+    imports = [Gated(open_store(store_url)) for _ in files]
+    results: list[Any] = [None, None]
+
+    def run(n: int) -> None:
+        try:
+            results[n] = import_file(str(files[n]), [COMBAT], imports[n], foreign=Foreign())
+        except Exception as e:  # the assertion below shows it
+            results[n] = e
+
+    threads = [threading.Thread(target=run, args=(n,)) for n in (0, 1)]
+    with holder.transaction():  # type: ignore[attr-defined]
+        holder.append("combat-conc", [new({"entity_id": "conc", "damage": 1})], 1)
+        for thread in threads:
+            thread.start()
+        for store in imports:
+            assert store.checked.wait(30)
+    for thread in threads:
+        thread.join(60)
+    assert [type(r).__name__ for r in results] == ["ImportResult", "ImportResult"], results
+    first, second = sorted(results, key=lambda r: r.streams[0].before)
+    tags = [Path(first.name).stem] + ([] if same_file else [Path(second.name).stem])
+    ids = [r.event_id for r in open_store(store_url).read("combat-conc")]
+    assert len(ids) == len(set(ids))  # nothing twice
+    assert ids[2:] == [f"{tag}-{n}" for tag in tags for n in range(300)]  # nothing lost
+    assert [(s.before, s.after, s.present) for r in (first, second) for s in r.streams] == [
+        (2, 302, 0),
+        (302, 302, 300) if same_file else (302, 602, 0),
+    ]

@@ -19,6 +19,7 @@ import pytest
 from escli import ConcurrencyConflict, StoreError, load_domain, open_store
 from escli.app.copy import copy_streams, plan_copy
 from escli.cloudevents.files import export_events
+from escli.cloudevents.foreign import Foreign
 from escli.cloudevents.importing import import_file
 from escli.errors import InvalidInput
 from escli.stores.base import NewEvent, RecordedEvent, Store
@@ -122,6 +123,66 @@ def test_an_import_looks_ids_up_and_never_reads_the_whole_store(
     assert str(raised.value) == (
         f"{elsewhere}: event id combat-troll-2 is already stored, at combat-troll generation 2"
     )
+    store.close()
+
+
+class Counted(WatchedTransactional):
+    """Counts the store's calls that cost a round trip each on PostgreSQL."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name: str) -> Any:
+        found = getattr(self.store, name)
+        if name in ("read", "generation", "generations", "find_ids", "find_events"):
+
+            def counted(*args: Any, **kwargs: Any) -> Any:
+                self.calls[name] = self.calls.get(name, 0) + 1
+                return found(*args, **kwargs)
+
+            return counted
+        return found
+
+
+def foreign_lines(records: Sequence[RecordedEvent]) -> str:
+    """``records`` as another producer writes them: no generation (their typeversion, 1.0,
+    kept: the type's current version is 2.0)."""
+    lines = io.StringIO()
+    export_events(records, lines)
+    events = [json.loads(line) for line in lines.getvalue().splitlines()]
+    return "".join(
+        json.dumps({k: v for k, v in e.items() if k != "generation"}) + "\n" for e in events
+    )
+
+
+@pytest.mark.parametrize("shape", ["escli", "foreign"])
+@pytest.mark.parametrize("kind", ["sqlite", "postgres"])
+def test_importing_a_file_again_looks_its_ids_up_a_chunk_at_a_time_not_a_stream_at_a_time(
+    tmp_path: Path, request: pytest.FixtureRequest, kind: str, shape: str
+) -> None:
+    """Every event of the file is stored already: the check is a few look-ups a chunk of
+    the file (ids with their events, the generations of its streams), never a read or a
+    generation per stream or per event."""
+    url = (
+        f"sqlite:///{tmp_path / 'events.db'}"
+        if kind == "sqlite"
+        else request.getfixturevalue("postgres_schemas")()
+    )
+    records = [r for n in range(1000) for r in attacks(f"combat-e{n}", 2)]
+    file = tmp_path / "again.jsonl"
+    if shape == "escli":
+        write(file, records)
+    else:
+        file.write_text(foreign_lines(records))
+    foreign = Foreign() if shape == "foreign" else None
+    store = open_store(url)
+    assert import_file(str(file), [COMBAT], store, foreign=foreign).imported == 2000
+    counted = Counted(store)
+    result = import_file(str(file), [COMBAT], counted, foreign=foreign)  # type: ignore[arg-type]
+    assert (result.imported, result.present) == (0, 2000)
+    assert set(counted.calls) == {"find_events", "generations"}, counted.calls
+    assert counted.calls["find_events"] == counted.calls["generations"] <= 10
     store.close()
 
 

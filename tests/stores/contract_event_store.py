@@ -283,6 +283,35 @@ class EventStoreContract(Contract):
         else:
             assert found == {one.event_id: (a, 1)}
 
+    def test_find_events_gives_the_stored_event_of_each_id_it_holds(
+        self, store: EventStore
+    ) -> None:
+        a, b = unique_stream(), unique_stream()
+        first = store.append(a, [new(), new({"entity_id": "elf", "damage": 7})], 0)
+        [other] = store.append(b, [new()], 0)
+        wanted = [first[1].event_id, other.event_id, new_event_id()]
+        found = store.find_events(wanted, [a, b])
+        assert found == {
+            first[1].event_id: next(store.read(a, 2, 2)),
+            other.event_id: next(store.read(b, 1, 1)),
+        }
+        assert found[first[1].event_id].data == {"entity_id": "elf", "damage": 7}
+        assert store.find_events([], [a, b]) == {}
+        many = [new() for _ in range(1200)]  # more than one page of ids
+        store.append(a, many, 2)
+        assert len(store.find_events([e.event_id for e in many], [a])) == 1200
+
+    def test_generations_gives_each_streams_generation_and_0_for_an_empty_one(
+        self, store: EventStore
+    ) -> None:
+        a, b, empty = unique_stream(), unique_stream(), unique_stream()
+        store.append(a, [new(), new()], 0)
+        store.append(b, [new()], 0)
+        assert store.generations([a, b, empty]) == {a: 2, b: 1, empty: 0}
+        assert store.generations([]) == {}
+        names = [unique_stream() for _ in range(1100)]  # more than one page of names
+        assert store.generations([*names, a]) == {**dict.fromkeys(names, 0), a: 2}
+
     def test_version_counts_group_events_by_domain_type_and_version(
         self, store: EventStore
     ) -> None:

@@ -44,6 +44,7 @@ __all__ = ["PostgresStore"]
 
 # A subscription re-reads at least this often even without a notification: insurance only.
 RECHECK_S = 5.0
+_PAGE = 1000  # ids (or stream names) a look-up sends in one query's array
 
 _APPEND = """
 WITH current AS (
@@ -123,6 +124,13 @@ class PostgresStore(ViewTables, SearchQueries):
             f"SELECT stream, {_RECORD_COLUMNS} FROM {s}.events"
             " WHERE position > %s ORDER BY position"
         )
+        self._find_events_sql = (
+            f"SELECT stream, {_RECORD_COLUMNS} FROM {s}.events WHERE event_id = ANY(%s::text[])"
+        )
+        self._generations_sql = (
+            f"SELECT stream, max(generation) FROM {s}.events"
+            " WHERE stream = ANY(%s::text[]) GROUP BY stream"
+        )
         self._read_data_sql = (
             f"SELECT generation, event_type, type_version, data::text FROM {s}.events"
             " WHERE stream = %s AND generation BETWEEN %s AND %s ORDER BY generation"
@@ -192,6 +200,35 @@ class PostgresStore(ViewTables, SearchQueries):
         except psycopg.Error as e:
             raise self._error(e) from e
         return {event_id: (stream, int(generation)) for event_id, stream, generation in rows}
+
+    def find_events(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, RecordedEvent]:
+        """A page of ids a query, through the index of ids: one round trip for an import's
+        chunk, where a read each (a server-side cursor) cost several."""
+        return {r.event_id: r for r in records(self._paged(self._find_events_sql, list(event_ids)))}
+
+    def generations(self, streams: Collection[str]) -> dict[str, int]:
+        found = dict.fromkeys(streams, 0)
+        found.update(self._paged(self._generations_sql, list(found)))
+        return found
+
+    def _paged(self, sql: str, values: list[str]) -> list[Any]:
+        """The rows of ``sql`` over ``values`` (its one ``%s``, a text array), a page of
+        values a query, fetched whole (no cursor: a page's rows are few)."""
+        rows: list[Any] = []
+        if not values:
+            return rows
+        try:
+            with self._connection() as conn:
+                if not self._ensure(conn, create=False):
+                    return rows
+                for start in range(0, len(values), _PAGE):
+                    part = values[start : start + _PAGE]
+                    rows += conn.execute(sql, (part,)).fetchall()
+        except psycopg.Error as e:
+            raise self._error(e) from e
+        return rows
 
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:

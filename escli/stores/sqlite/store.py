@@ -236,6 +236,35 @@ class SQLiteStore(PendingTable, SnapshotTable, ViewTables, SearchQueries):
             found.update((event_id, (stream, generation)) for event_id, stream, generation in rows)
         return found
 
+    def find_events(
+        self, event_ids: Collection[str], streams: Collection[str] = ()
+    ) -> dict[str, RecordedEvent]:
+        ids = list(event_ids)
+        found: dict[str, RecordedEvent] = {}
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            part = ids[start : start + _IDS_PER_QUERY]
+            rows = self._rows(
+                f"SELECT stream, {_COLUMNS} FROM events"
+                f" WHERE event_id IN ({','.join('?' * len(part))})",
+                tuple(part),
+            )
+            found.update((r.event_id, r) for r in records(rows))
+        return found
+
+    def generations(self, streams: Collection[str]) -> dict[str, int]:
+        names = list(streams)
+        found = dict.fromkeys(names, 0)
+        for start in range(0, len(names), _IDS_PER_QUERY):
+            part = names[start : start + _IDS_PER_QUERY]
+            found.update(
+                self._rows(
+                    "SELECT stream, max(generation) FROM events"
+                    f" WHERE stream IN ({','.join('?' * len(part))}) GROUP BY stream",
+                    tuple(part),
+                )
+            )
+        return found
+
     @contextmanager
     def transaction(self, *, rollback: bool = False) -> Iterator[None]:
         conn = self._writer()
