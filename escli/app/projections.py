@@ -12,6 +12,14 @@ The rules, each decided here once:
 - **Up to a head read first**: a run reads the store's head position, then the log up to
   it; positions are handed out in commit order, so every event at or below the head is
   there to read, and a batch with no event of the domain still moves the checkpoint.
+- **A build is of one event store**: each records the store its rows come from
+  (``ViewBuild.source``: ``""`` for views kept in the store's own database, else the
+  store's ``log_name``, when ``--views`` keeps them elsewhere). A run, a ``view`` or
+  ``projections`` on a build of another store is refused (``ProjectionStale``, exit 15,
+  naming both stores), nothing written: rows of two stores would be neither's. Another
+  ``--views``, or ``--rebuild`` (which builds from this store beside it and switches
+  over), is the way on. A build from before builds recorded their store reads as the
+  store's own (``escli.stores.views``).
 - **Stale code is refused**: a view built by other code (``projection_fingerprint``) is not
   caught up: mixing its rows with the new code's would be neither. ``rebuild`` builds a
   new one from position 0 beside it and switches over in one transaction; an interrupted
@@ -34,7 +42,7 @@ from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
 from escli.domain.model import Domain
 from escli.domain.projection import Projection
-from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError
+from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError, wrote_nothing
 from escli.stores.base import Store
 from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
 from escli.suggest import did_you_mean
@@ -51,6 +59,7 @@ __all__ = [
     "query_rows",
     "rebuild_key",
     "rows_of",
+    "source_of",
     "status",
 ]
 
@@ -98,14 +107,53 @@ def _stale(projection: Projection, build: ViewBuild) -> ProjectionStale:
     )
 
 
-def live_build(projection: Projection, views: Views, *, create: bool = True) -> ViewBuild | None:
-    """The live build of ``projection``'s view, made (empty, at position 0) when it has none
-    and ``create``; ``ProjectionStale`` when other code built it."""
+def source_of(log: EventLog, views: Views) -> str:
+    """What a build in ``views`` of ``log``'s events records as its source: ``""`` when
+    ``views`` is that store itself (the same object, or the same store by name), else
+    ``log.log_name``."""
+    if isinstance(views, EventLog) and (views is log or views.log_name == log.log_name):
+        return ""
+    return log.log_name
+
+
+def _views_name(views: Views) -> str:
+    return views.log_name if isinstance(views, EventLog) else repr(views)
+
+
+def _other_store(
+    projection: Projection, build: ViewBuild, log: EventLog, views: Views, *, writing: bool
+) -> ProjectionStale:
+    """The refusal of a build made from another store's events than ``log``'s."""
+    name, kept = projection.full_name, _views_name(views)
+    built = build.source or kept
+    refused = (
+        f"{name}: its rows in {kept} were built from the events of {built}, not of {log.log_name}"
+    )
+    then = (
+        f" (another --views URL keeps {log.log_name}'s rows apart, or escli project {name}"
+        f" --rebuild builds them again from {log.log_name})"
+    )
+    if writing:
+        return wrote_nothing(ProjectionStale(), refused, then)
+    return ProjectionStale(refused + then)
+
+
+def live_build(
+    projection: Projection, log: EventLog, views: Views, *, create: bool = True
+) -> ViewBuild | None:
+    """The live build of ``projection``'s view of ``log``'s events, made (empty, at position
+    0) when it has none and ``create``; ``ProjectionStale`` when other code built it, or
+    from another store's events."""
     builds = views.view_builds(projection.full_name)
     live = next((b for b in builds if b.live), None)
     fingerprint = projection_fingerprint(projection)
+    source = source_of(log, views)
     if live is None:
-        return views.start_build(projection.full_name, fingerprint, live=True) if create else None
+        if not create:
+            return None
+        return views.start_build(projection.full_name, fingerprint, live=True, source=source)
+    if live.source != source:
+        raise _other_store(projection, live, log, views, writing=True)
     if live.fingerprint != fingerprint:
         raise _stale(projection, live)
     return live
@@ -123,7 +171,7 @@ def check_inline(projections: Sequence[Projection], store: Store) -> None:
             "rows, or has no transactions): run escli project NAME --follow beside it"
         )
     for projection in projections:
-        live_build(projection, store)
+        live_build(projection, store, store)
 
 
 INLINE_TRIES = 5
@@ -162,14 +210,19 @@ def catch_up(
     after each."""
     name = projection.full_name
     if rebuild:
-        fingerprint = projection_fingerprint(projection)
+        fingerprint, source = projection_fingerprint(projection), source_of(log, views)
         builds = views.view_builds(name)
         has_live = any(b.live for b in builds)
         target = next(
-            (b for b in builds if not b.live and b.fingerprint == fingerprint), None
-        ) or views.start_build(name, fingerprint, live=not has_live)
+            (
+                b
+                for b in builds
+                if not b.live and b.fingerprint == fingerprint and b.source == source
+            ),
+            None,
+        ) or views.start_build(name, fingerprint, live=not has_live, source=source)
     else:
-        found = live_build(projection, views)
+        found = live_build(projection, log, views)
         assert found is not None
         target = found
     head = log.head_position()
@@ -214,7 +267,7 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
             f"--stream {stream!r} is not of domain {domain.name!r} (its streams are "
             f"{domain.stream_name('<id>')}, the only ones {projection.full_name} reads)"
         ) from None
-    live = live_build(projection, views, create=False)
+    live = live_build(projection, store, views, create=False)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
@@ -304,6 +357,8 @@ def status(projections: Sequence[Projection], log: EventLog, views: Views) -> li
             lag = log.events_after(0, up_to=head)
             shown.append(Status(projection.full_name, 0, head, lag, 0, 0, "new", ""))
             continue
+        if live.source != source_of(log, views):
+            raise _other_store(projection, live, log, views, writing=False)
         state = "fresh" if live.fingerprint == fingerprint else "stale"
         if any(not b.live for b in builds):
             state = "rebuilding" if state == "fresh" else state
@@ -323,8 +378,9 @@ def status(projections: Sequence[Projection], log: EventLog, views: Views) -> li
 
 
 def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
-    """The live rows of ``projection``'s view, by key (none before its first run). Rows of
-    stale code are still shown: reading is no harm, and ``projections`` says they are."""
+    """The live rows of ``projection``'s view, by key (none before its first run), whatever
+    store they were built from (``query_rows`` checks that). Rows of stale code are still
+    shown: reading is no harm, and ``projections`` says they are."""
     builds = views.view_builds(projection.full_name)
     live = next((b for b in builds if b.live), None)
     if live is None:
@@ -335,6 +391,7 @@ def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[st
 
 def query_rows(
     projection: Projection,
+    log: EventLog,
     views: Views,
     *,
     keys: Sequence[str] = (),
@@ -345,10 +402,14 @@ def query_rows(
     """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
     by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
     rows without it last) else by key, at most ``limit``. Filtering reads the view's rows
-    (its size, not the store's); a key is one look-up."""
+    (its size, not the store's); a key is one look-up. Rows built from another store's
+    events than ``log``'s are refused (stale code's are shown: see ``rows_of``)."""
     if sort is not None and not sort.removeprefix("-"):
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
-    live = live_build(projection, views, create=False) if keys else None
+    builds = views.view_builds(projection.full_name)
+    live = next((b for b in builds if b.live), None)
+    if live is not None and live.source != source_of(log, views):
+        raise _other_store(projection, live, log, views, writing=False)
     if keys:
         if live is None:
             return []

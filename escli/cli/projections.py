@@ -218,6 +218,7 @@ def view(
     projection = find_projection(app.registry, name)
     found = query_rows(
         projection,
+        app.store,
         app.views(views_url),
         keys=keys,
         where=[where_condition(c) for c in conditions],

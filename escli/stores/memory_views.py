@@ -43,13 +43,15 @@ class MemoryViews:
             found = [b for b in self._builds.values() if name is None or b.name == name]
         return sorted(found, key=lambda b: (b.name, not b.live, b.build))
 
-    def start_build(self, name: str, fingerprint: str, *, live: bool) -> ViewBuild:
+    def start_build(
+        self, name: str, fingerprint: str, *, live: bool, source: str = ""
+    ) -> ViewBuild:
         with self._lock:
             self._drop(name, live=False)
             last = max((b for (n, b) in self._builds if n == name), default=0)
             if live:
                 self._drop(name, live=True)
-            made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339())
+            made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339(), source)
             self._builds[name, made.build] = made
             self._view_data[name, made.build] = {}
             return made

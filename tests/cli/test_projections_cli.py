@@ -202,6 +202,32 @@ def test_views_in_another_store(escli: Run, tmp_path: Path) -> None:
     assert rows(escli) == {}  # the store's own views are untouched
 
 
+def test_views_of_another_store_are_refused_and_left_as_they_were(
+    escli: Run, tmp_path: Path
+) -> None:
+    y, x = f"sqlite:///{tmp_path / 'y.db'}", f"sqlite:///{tmp_path / 'x.db'}"
+    for _ in range(2):
+        escli("dispatch", "combat", "attack", "troll", "1", "--store", y)
+    assert escli("project", "combat.roster", "--store", y).exit_code == 0
+    for _ in range(4):
+        escli("dispatch", "combat", "attack", "ogre", "5", "--store", x)
+    kept = rows(escli, "--store", y)
+    refused = escli("project", "combat.roster", "--store", x, "--views", y)
+    assert refused.exit_code == 15 and refused.stdout == ""
+    assert refused.stderr == (
+        f"Error: combat.roster: its rows in {y} were built from the events of {y}, not of "
+        f"{x}; nothing was written (another --views URL keeps {x}'s rows apart, or escli "
+        f"project combat.roster --rebuild builds them again from {x})\n"
+    )
+    for read in (["view", "combat.roster"], ["projections"]):
+        out = escli(*read, "--store", x, "--views", y)
+        assert out.exit_code == 15 and out.stderr.count("\n") == 1, out.stderr
+    assert rows(escli, "--store", y) == kept
+    rebuilt = escli("project", "combat.roster", "--store", x, "--views", y, "--rebuild")
+    assert rebuilt.stdout == "combat.roster  rebuilt from 4 events, checkpoint 4\n"
+    assert [r["blows_taken"] for r in rows(escli, "--store", x, "--views", y).values()] == [4]
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -244,3 +270,10 @@ def test_an_eventstoredb_store_keeps_its_rows_where_views_says(
         "dispatch", "combat", "heal", "wolf", "5", "--store", url, "--project", "combat.roster"
     )
     assert inline.exit_code == 2 and "cannot update projections" in inline.stderr
+    # A SQLite store's own views are not the EventStoreDB store's: refused before reading.
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    escli("dispatch", "combat", "spawn", "imp", "3", "--store", own, "--project", "combat.roster")
+    mixed = escli("project", "combat.roster", "--store", url, "--views", own)
+    assert mixed.exit_code == 15
+    assert f"built from the events of {own}, not of {url}; nothing was written" in mixed.stderr
+    assert list(rows(escli, "--store", own)) == ["combat-imp"]

@@ -4,8 +4,9 @@
 bound, of the streams a prefix names; the head position; the events after a position; and
 waking when the log moves (``contract_wakeup``).
 ``ViewsContract`` runs on the stores that keep views (memory, SQLite, PostgreSQL): builds
-numbered and dropped, rows and checkpoint written together and only from the checkpoint
-read, switching and dropping, and reads of a store that kept none.
+numbered and dropped, each with the event store it is built from, rows and checkpoint
+written together and only from the checkpoint read, switching and dropping, and reads of a
+store that kept none.
 
 The stores of a session may be shared (PostgreSQL's schema, the EventStoreDB server): each
 test uses streams and views of its own, and counts positions from the head it found.
@@ -152,6 +153,19 @@ class ViewsContract(Contract):
         assert tuple(rebuild)[:6] == made(name, 2, live=False, fingerprint="fp2")
         assert store.view_builds(name) == [first, rebuild]  # the live one first
         assert [b for b in store.view_builds() if b.name == name] == [first, rebuild]
+
+    def test_a_build_records_the_event_store_it_is_built_from(self, store: Views) -> None:
+        name = unique_view()
+        own = store.start_build(name, "fp", live=True)  # the store's own events
+        assert own.source == "" and store.view_builds(name)[0].source == ""
+        elsewhere = "sqlite:////srv/events.db"
+        rebuild = store.start_build(name, "fp", live=False, source=elsewhere)
+        assert rebuild.source == elsewhere
+        store.write_view(name, rebuild.build, {"a": "1"}, after=0, position=3, events=3)
+        store.switch_build(name, rebuild.build)
+        [build] = store.view_builds(name)
+        assert (build.build, build.source, build.position) == (rebuild.build, elsewhere, 3)
+        assert [b.source for b in store.view_builds() if b.name == name] == [elsewhere]
 
     def test_a_new_start_drops_the_build_that_was_not_live_with_its_rows(
         self, store: Views
