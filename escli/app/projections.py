@@ -24,6 +24,12 @@ The rules, each decided here once:
   caught up: mixing its rows with the new code's would be neither. ``rebuild`` builds a
   new one from position 0 beside it and switches over in one transaction; an interrupted
   rebuild of the same code is continued by the next one.
+- **A build at position 0 was never built**: no batch committed to it, so it holds no row,
+  whatever code (or store) started it: a first run that failed (the projection raised,
+  returned what is not a row, met an unreadable event) or was killed right after making
+  its build record. It is not stale: ``projections`` says ``new``, and the next run starts
+  it again with its own code. A dispatch's projections make their first build inside the
+  dispatch's transaction, so a failed dispatch leaves none at all.
 - **Events of the projection's domain only** (streams ``<domain>-...``), of the classes
   its annotation names, decoded as a fold decodes them (upcasters first); an event the
   domain cannot read stops the run, as it stops a replay, with what was done kept.
@@ -107,6 +113,11 @@ def _stale(projection: Projection, build: ViewBuild) -> ProjectionStale:
     )
 
 
+def built(build: ViewBuild) -> bool:
+    """Whether a batch ever committed to ``build`` (see the module docstring)."""
+    return build.position > 0
+
+
 def source_of(log: EventLog, views: Views) -> str:
     """What a build in ``views`` of ``log``'s events records as its source: ``""`` when
     ``views`` is that store itself (the same object, or the same store by name), else
@@ -148,6 +159,16 @@ def live_build(
     live = next((b for b in builds if b.live), None)
     fingerprint = projection_fingerprint(projection)
     source = source_of(log, views)
+    if (
+        live is not None
+        and not built(live)
+        and (live.fingerprint, live.source)
+        != (
+            fingerprint,
+            source,
+        )
+    ):
+        live = None  # never built: started again by this code, from this store
     if live is None:
         if not create:
             return None
@@ -162,7 +183,8 @@ def live_build(
 def check_inline(projections: Sequence[Projection], store: Store) -> None:
     """Refuse what a dispatch cannot update in its own transaction: a store without views
     or transactions (EventStoreDB: run ``escli project NAME --follow`` beside it), or a
-    projection whose code changed (``ProjectionStale``)."""
+    projection whose code changed (``ProjectionStale``). Nothing is written: a view's first
+    build is made in the dispatch's transaction (``catch_up_inline``)."""
     from escli.stores.base import Transactional
 
     if not isinstance(store, Views) or not isinstance(store, Transactional):
@@ -171,7 +193,7 @@ def check_inline(projections: Sequence[Projection], store: Store) -> None:
             "rows, or has no transactions): run escli project NAME --follow beside it"
         )
     for projection in projections:
-        live_build(projection, store, store)
+        live_build(projection, store, store, create=False)
 
 
 INLINE_TRIES = 5
@@ -332,8 +354,8 @@ def follow(
 
 class Status(NamedTuple):
     """A projection as ``escli projections`` shows it: ``state`` is ``fresh`` (built by this
-    code), ``stale`` (other code: rebuild), ``new`` (no rows yet) or ``rebuilding`` (a
-    rebuild was interrupted; the next continues it)."""
+    code), ``stale`` (other code: rebuild), ``new`` (never built: no build, or one at
+    position 0) or ``rebuilding`` (a rebuild was interrupted; the next continues it)."""
 
     name: str
     position: int
@@ -353,7 +375,7 @@ def status(projections: Sequence[Projection], log: EventLog, views: Views) -> li
         builds = views.view_builds(projection.full_name)
         live = next((b for b in builds if b.live), None)
         fingerprint = projection_fingerprint(projection)
-        if live is None:
+        if live is None or not built(live):
             lag = log.events_after(0, up_to=head)
             shown.append(Status(projection.full_name, 0, head, lag, 0, 0, "new", ""))
             continue
@@ -408,7 +430,7 @@ def query_rows(
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
     builds = views.view_builds(projection.full_name)
     live = next((b for b in builds if b.live), None)
-    if live is not None and live.source != source_of(log, views):
+    if live is not None and built(live) and live.source != source_of(log, views):
         raise _other_store(projection, live, log, views, writing=False)
     if keys:
         if live is None:

@@ -42,7 +42,7 @@ def projections(app: App, views_url: str | None) -> None:
 
     A projection keeps one row per key (a stream, by default) made by a domain's function
     from the events of its streams. Its state is fresh (built by the code as it is now),
-    stale (the code changed since: escli project NAME --rebuild), new (never run) or
+    stale (the code changed since: escli project NAME --rebuild), new (never built) or
     rebuilding (a rebuild was interrupted; the next one continues it).
 
     \b

@@ -6,6 +6,7 @@ dispatch's own transaction; an EventStoreDB store needs ``--views``."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,40 @@ def test_dispatch_updates_a_projection_in_its_own_transaction(escli: Run) -> Non
     assert [(p["checkpoint"], p["lag"]) for p in listed] == [(6, 0)]
     verbose = escli("dispatch", "combat", "attack", "wolf", "1", "--project", "combat.roster", "-v")
     assert "combat.roster: 1 event projected, checkpoint 7" in verbose.stderr
+
+
+def test_a_dispatch_whose_projection_fails_leaves_it_never_built(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    from tests.app.test_projections import SHOP
+
+    def module(folder: str, body: str) -> tuple[str, str]:
+        """The domain's module in a folder of its own: a new import, not the one loaded."""
+        path = tmp_path / folder / "shopfail.py"
+        path.parent.mkdir()
+        path.write_text(textwrap.dedent(SHOP.format(tag="fail", body=body, extra="")))
+        return "--domains", str(path)
+
+    shop = module("broken", "return {'x': 1 // 0}")
+    failed = escli("dispatch", "shopfail", "add", "a", "pen", "--project", "shopfail.carts", *shop)
+    assert failed.exit_code == 11 and "ZeroDivisionError" in failed.stderr
+    assert open_store(store_url).view_builds("shopfail.carts") == []  # type: ignore[attr-defined]
+    assert escli("dispatch", "shopfail", "add", "a", "pen", *shop).exit_code == 0
+    assert escli("project", "shopfail.carts", *shop).exit_code == 11  # its build stays at 0
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    assert [(p["state"], p["rows"]) for p in listed if p["projection"] == "shopfail.carts"] == [
+        ("new", 0)
+    ]
+    shop = module("fixed", "return {'x': 1}")
+    fixed = escli("dispatch", "shopfail", "add", "b", "ink", "--project", "shopfail.carts", *shop)
+    assert fixed.exit_code == 0, fixed.stderr
+    assert escli("project", "shopfail.carts", *shop).stdout == (
+        "shopfail.carts  0 events processed, checkpoint 2\n"
+    )
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    assert [(p["state"], p["rows"]) for p in listed if p["projection"] == "shopfail.carts"] == [
+        ("fresh", 2)
+    ]
 
 
 def test_the_project_file_names_inline_projections_and_views(
