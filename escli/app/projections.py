@@ -74,7 +74,8 @@ BATCH = 20_000  # events of the log per transaction
 
 class Caught(NamedTuple):
     """What a run did: ``events`` given to the projection, ``scanned`` read from the log,
-    the checkpoint it ended at, and whether it switched a rebuilt view live."""
+    the checkpoint it ended at, whether it rebuilt the view, and how many times another
+    runner's write made it read the checkpoint again (``reread``)."""
 
     name: str
     build: int
@@ -82,6 +83,7 @@ class Caught(NamedTuple):
     scanned: int
     position: int
     rebuilt: bool = False
+    reread: int = 0
 
 
 def find_projection(registry: DomainRegistry, name: str) -> Projection:
@@ -196,25 +198,47 @@ def check_inline(projections: Sequence[Projection], store: Store) -> None:
         live_build(projection, store, store, create=False)
 
 
-INLINE_TRIES = 5
-
-
 def catch_up_inline(projections: Sequence[Projection], store: Any) -> tuple[Caught, ...]:
     """Each projection caught up inside the caller's transaction (``dispatch``): normally
     just the events the dispatch appended, else whatever its view lagged behind too. A
     runner beside it (``project --follow``) that moved the checkpoint meanwhile undoes only
-    that batch's write (a savepoint): it is read again, up to ``INLINE_TRIES`` times, so a
+    that batch's write (a savepoint), and ``catch_up`` reads the checkpoint again, so a
     dispatch does not fail for a view's race."""
-    caught = []
-    for projection in projections:
-        for attempt in range(INLINE_TRIES):
-            try:
-                caught.append(catch_up(projection, store, store))
-                break
-            except CheckpointMoved:
-                if attempt == INLINE_TRIES - 1:
-                    raise
-    return tuple(caught)
+    return tuple(catch_up(projection, store, store) for projection in projections)
+
+
+def _target(
+    projection: Projection,
+    log: EventLog,
+    views: Views,
+    *,
+    rebuild: bool,
+    previous: ViewBuild | None = None,
+) -> ViewBuild:
+    """The build a run writes to, read again (``previous``: the one it wrote to until
+    another runner moved it). A catch-up writes to the live build, whichever it is now
+    (``live_build``). A rebuild goes on with its own build (live by now if another
+    rebuilder switched it over), else joins one of the same code and store beside the
+    live one, else starts one; its build gone (replaced by a rebuild of other code or of
+    another store, or the view dropped) ends it: ``CheckpointMoved``."""
+    if not rebuild:
+        found = live_build(projection, log, views)
+        assert found is not None
+        return found
+    name, fingerprint = projection.full_name, projection_fingerprint(projection)
+    source = source_of(log, views)
+    builds = views.view_builds(name)
+    same = next((b for b in builds if previous is not None and b.build == previous.build), None)
+    joined = next(
+        (b for b in builds if not b.live and (b.fingerprint, b.source) == (fingerprint, source)),
+        None,
+    )
+    found = same or joined
+    if found is not None:
+        return found
+    if previous is not None:
+        raise CheckpointMoved(name, previous.position, None)
+    return views.start_build(name, fingerprint, live=not any(b.live for b in builds), source=source)
 
 
 def catch_up(
@@ -229,27 +253,22 @@ def catch_up(
     """Bring ``projection``'s view up to the store's head (see the module docstring); with
     ``rebuild``, a new build from position 0, made live at the end. ``progress(done,
     total)`` is told, in events of the log, once before the first batch (``done`` 0) and
-    after each."""
+    after each.
+
+    A second runner at work on the view (another ``project``, a follower, a dispatch's
+    projection) makes it read again: a batch it wrote first leaves this one's write
+    refused (``CheckpointMoved``, nothing written), and the run reads the build again
+    (``_target``), forgets the rows it kept (the view changed under them) and goes on from
+    that checkpoint, ending at once when the other went past this run's head. So both
+    end, each batch applied by one of them. The run follows the view's live build: one a
+    rebuild switched over (refused as stale if other code built it), or one made after a
+    drop."""
     name = projection.full_name
-    if rebuild:
-        fingerprint, source = projection_fingerprint(projection), source_of(log, views)
-        builds = views.view_builds(name)
-        has_live = any(b.live for b in builds)
-        target = next(
-            (
-                b
-                for b in builds
-                if not b.live and b.fingerprint == fingerprint and b.source == source
-            ),
-            None,
-        ) or views.start_build(name, fingerprint, live=not has_live, source=source)
-    else:
-        found = live_build(projection, log, views)
-        assert found is not None
-        target = found
+    target = _target(projection, log, views, rebuild=rebuild)
+    rebuilt = not target.live
     head = log.head_position()
     start = position = target.position
-    events = scanned = 0
+    events = scanned = reread = 0
     # Progress in events of the log, from positions (dense on SQL stores, byte offsets on
     # EventStoreDB): one count at the start, none per batch.
     total = log.events_after(position, up_to=head) if progress is not None else 0
@@ -257,19 +276,30 @@ def catch_up(
         progress(0, total)
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
     run = Batcher(projection, views, target.build, empty=position == 0)
-    while position < head:
-        rows = log.read_log(position, batch, up_to=head, prefix=prefix)
-        # A full page ends at its last position, the last page at the head.
-        end = rows[-1][0] if len(rows) >= batch else head
-        given, changed = run.apply(rows)
-        views.write_view(name, target.build, changed, after=position, position=end, events=given)
-        if progress is not None:
-            progress(round(total * (end - start) / (head - start)), total)
-        scanned += len(rows)
-        position, events = end, events + given
-    if not target.live:
-        views.switch_build(name, target.build)
-    return Caught(name, target.build, events, scanned, position, rebuilt=not target.live)
+    while True:
+        try:
+            while position < head:
+                rows = log.read_log(position, batch, up_to=head, prefix=prefix)
+                # A full page ends at its last position, the last page at the head.
+                end = rows[-1][0] if len(rows) >= batch else head
+                given, changed = run.apply(rows)
+                views.write_view(
+                    name, target.build, changed, after=position, position=end, events=given
+                )
+                if progress is not None:
+                    done = round(total * (end - start) / (head - start))
+                    progress(min(max(done, 0), total), total)
+                scanned += len(rows)
+                position, events = end, events + given
+            if not target.live:
+                views.switch_build(name, target.build)
+            break
+        except CheckpointMoved:
+            target = _target(projection, log, views, rebuild=rebuild, previous=target)
+            position = target.position
+            run.reset(target.build, empty=position == 0)
+            reread += 1
+    return Caught(name, target.build, events, scanned, position, rebuilt, reread)
 
 
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:

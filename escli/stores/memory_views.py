@@ -100,8 +100,12 @@ class MemoryViews:
 
     def switch_build(self, name: str, build: int) -> None:
         with self._lock:
-            self._drop(name, live=True)
-            self._builds[name, build] = self._builds[name, build]._replace(live=True)
+            kept = self._builds.get((name, build))
+            if kept is None:
+                raise CheckpointMoved(name, 0, None)
+            if not kept.live:
+                self._drop(name, live=True)
+                self._builds[name, build] = kept._replace(live=True)
 
     def drop_view(self, name: str) -> int:
         with self._lock:

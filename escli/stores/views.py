@@ -109,10 +109,14 @@ class CheckpointMoved(ConcurrencyConflict):
     read it again and go on from there."""
 
     def __init__(self, name: str, expected: int, actual: int | None) -> None:
+        moved = (
+            f"view {name} moved from position {expected} to {actual} meanwhile"
+            if actual is not None
+            else f"view {name}: the build written to is gone (another run replaced it with "
+            "a build of other code or of another store, or dropped the view)"
+        )
         Exception.__init__(
-            self,
-            f"view {name} moved from position {expected} to {actual} meanwhile; nothing was "
-            "written (another runner is at work: try again)",
+            self, f"{moved}; nothing was written (another runner is at work: try again)"
         )
         self.stream = name  # a view's name, where a stream's conflict has the stream's
         self.expected = expected
@@ -199,7 +203,9 @@ class Views(Protocol):
         ...
 
     def switch_build(self, name: str, build: int) -> None:
-        """Make ``build`` live and drop the build that was, with its rows, at once."""
+        """Make ``build`` live and drop the build that was, with its rows, at once. A build
+        live already stays as it is (a second rebuilder of it switched it first); one that
+        is gone (another start dropped it) is ``CheckpointMoved``, and nothing changes."""
         ...
 
     def drop_view(self, name: str) -> int:

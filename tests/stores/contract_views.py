@@ -234,6 +234,21 @@ class ViewsContract(Contract):
         assert store.view_rows(name, 1, ["a", "b"]) == {} and store.count_rows(name, 1) == 0
         assert store.view_rows(name, 2, ["a", "b"]) == {"a": "10"}
 
+    def test_switching_a_build_live_already_or_gone_drops_nothing(self, store: Views) -> None:
+        name = unique_view()
+        store.start_build(name, "old", live=True)
+        store.start_build(name, "new", live=False)
+        store.write_view(name, 2, {"a": "10"}, after=0, position=6, events=6)
+        store.switch_build(name, 2)
+        store.switch_build(name, 2)  # a second rebuilder of it, done a moment later
+        assert without_time(store.view_builds(name)) == [(name, 2, True, 6, 6, "new")]
+        assert store.view_rows(name, 2, ["a"]) == {"a": "10"}
+        with pytest.raises(CheckpointMoved) as gone:  # dropped by another start meanwhile
+            store.switch_build(name, 1)
+        assert gone.value.actual == -1 and "the build written to is gone" in str(gone.value)
+        assert without_time(store.view_builds(name)) == [(name, 2, True, 6, 6, "new")]
+        assert store.view_rows(name, 2, ["a"]) == {"a": "10"}
+
     def test_dropping_a_view_forgets_every_build_and_its_rows(self, store: Views) -> None:
         name, other = unique_view(), unique_view()
         for view in (name, other):

@@ -300,11 +300,18 @@ class ViewTables(SnapshotTable):
         try:
             with self._connection() as conn, conn.transaction():
                 self._lock_view(conn, name)
-                self._drop_builds(conn, name, live=True)
-                conn.execute(
-                    f"UPDATE {self._s}.views SET live = true WHERE name = %s AND build = %s",
+                row = conn.execute(
+                    f"SELECT live FROM {self._s}.views WHERE name = %s AND build = %s",
                     (name, build),
-                )
+                ).fetchone()
+                if row is None:
+                    raise CheckpointMoved(name, 0, None)
+                if not row[0]:
+                    self._drop_builds(conn, name, live=True)
+                    conn.execute(
+                        f"UPDATE {self._s}.views SET live = true WHERE name = %s AND build = %s",
+                        (name, build),
+                    )
         except psycopg.Error as e:
             raise self._error(e) from e
 

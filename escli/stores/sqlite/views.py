@@ -237,10 +237,16 @@ class ViewTables(Connections):
         conn = self._writer()
         try:
             with _immediate(conn):
-                self._drop_builds(conn, name, live=True)
-                conn.execute(
-                    "UPDATE views SET live = 1 WHERE name = ? AND build = ?", (name, build)
-                )
+                row = conn.execute(
+                    "SELECT live FROM views WHERE name = ? AND build = ?", (name, build)
+                ).fetchone()
+                if row is None:
+                    raise CheckpointMoved(name, 0, None)
+                if not row[0]:
+                    self._drop_builds(conn, name, live=True)
+                    conn.execute(
+                        "UPDATE views SET live = 1 WHERE name = ? AND build = ?", (name, build)
+                    )
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
