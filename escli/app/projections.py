@@ -398,7 +398,10 @@ class Status(NamedTuple):
 
 
 def status(projections: Sequence[Projection], log: EventLog, views: Views) -> list[Status]:
-    """Each projection's checkpoint, the store's head, the lag and row count (read only)."""
+    """Each projection's checkpoint, the store's head, the lag and row count (read only).
+    The lag is the store's events after the checkpoint, of every domain (``events_after``):
+    a subtraction of positions on SQL stores, where counting the domain's alone would read
+    its events; the README and ``projections --help`` say so."""
     head = log.head_position()
     shown = []
     for projection in projections:

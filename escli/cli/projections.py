@@ -45,6 +45,10 @@ def projections(app: App, views_url: str | None) -> None:
     stale (the code changed since: escli project NAME --rebuild), new (never built) or
     rebuilding (a rebuild was interrupted; the next one continues it).
 
+    The lag counts the store's events after the checkpoint, of every domain, not only the
+    projection's: the next escli project NAME may process fewer (other domains' events,
+    and classes it does not take, only move its checkpoint).
+
     \b
     Example:
       escli projections

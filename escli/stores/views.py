@@ -149,7 +149,8 @@ class EventLog(Protocol):
         ...
 
     def events_after(self, position: int, *, up_to: int | None = None) -> int:
-        """How many events lie after ``position`` (up to ``up_to``): a view's lag."""
+        """How many events lie after ``position`` (up to ``up_to``), of every stream: a
+        view's lag (``escli projections`` says it counts other domains' events too)."""
         ...
 
     def waiter(self) -> Waiter:

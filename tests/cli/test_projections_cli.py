@@ -210,6 +210,24 @@ def test_a_dispatch_whose_projection_fails_leaves_it_never_built(
     ]
 
 
+def test_the_lag_counts_every_domains_events_and_says_so(escli: Run, tmp_path: Path) -> None:
+    from tests.app.test_projections import SHOP
+
+    module = tmp_path / "shoplag.py"
+    module.write_text(textwrap.dedent(SHOP.format(tag="lag", body="return {'n': 1}", extra="")))
+    shop = ("--domains", str(module))
+    assert escli("dispatch", "combat", "spawn", "imp", "3", *shop).exit_code == 0
+    for cart in "abcd":
+        assert escli("dispatch", "shoplag", "add", cart, "pen", *shop).exit_code == 0
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    lags = {p["projection"]: p["lag"] for p in listed}
+    assert lags["shoplag.carts"] == 5  # the combat event too
+    caught = escli("project", "shoplag.carts", *shop)
+    assert caught.stdout == "shoplag.carts  4 events processed, checkpoint 5\n"
+    helped = " ".join(escli("projections", "--help").stdout.split())
+    assert "The lag counts the store's events after the checkpoint, of every domain" in helped
+
+
 def test_the_project_file_names_inline_projections_and_views(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, escli: Run
 ) -> None:
