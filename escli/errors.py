@@ -16,7 +16,8 @@
     ├── ClientMissing              12  the client library a store or target needs is not installed
     ├── ProjectError               13  the project file (escli.toml) is broken
     ├── SnapshotMismatch           14  a snapshot and a fold from generation 0 disagree
-    └── ProjectionStale            15  a projection's code changed since its rows were built
+    └── ProjectionStale            15  a projection's code changed since its rows were built,
+                                        or they were built from another event store's events
 
 Everything that is not an ``EscliError`` is a bug and is shown with its traceback. The CLI's
 root group is the only place that turns these into ``Error: ...`` lines and exit codes; the
@@ -167,9 +168,11 @@ class SnapshotMismatch(EscliError):
 
 
 class ProjectionStale(EscliError):
-    """A projection's code changed since its rows were built: ``project`` (and a dispatch
-    that updates it) refuses to mix rows of the old code with rows of the new, until
-    ``escli project NAME --rebuild``."""
+    """A projection's rows are not what this run would build on: its code changed since
+    they were built, or they were built from another event store's events (views kept by
+    ``--views``). ``project`` (and a dispatch that updates it) refuses to mix them with
+    new rows, and ``view`` and ``projections`` to show another store's as this one's,
+    until ``escli project NAME --rebuild`` (or another ``--views``)."""
 
     exit_code = 15
 

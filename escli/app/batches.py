@@ -45,6 +45,11 @@ class Batcher:
         self.wanted = projection.classes
         self.cache: dict[str, dict[str, Any] | None] = {}
 
+    def reset(self, build: int, *, empty: bool) -> None:
+        """Go on with ``build`` (``empty``: at position 0), every row kept forgotten: another
+        runner wrote the view meanwhile, so the view may no longer hold them."""
+        self.build, self.empty, self.cache = build, empty, {}
+
     def _decoding(
         self, stream: str, generation: int, event_type: str, version: str
     ) -> StoredDecoder | None:

@@ -12,10 +12,24 @@ The rules, each decided here once:
 - **Up to a head read first**: a run reads the store's head position, then the log up to
   it; positions are handed out in commit order, so every event at or below the head is
   there to read, and a batch with no event of the domain still moves the checkpoint.
+- **A build is of one event store**: each records the store its rows come from
+  (``ViewBuild.source``: ``""`` for views kept in the store's own database, else the
+  store's ``log_name``, when ``--views`` keeps them elsewhere). A run, a ``view`` or
+  ``projections`` on a build of another store is refused (``ProjectionStale``, exit 15,
+  naming both stores), nothing written: rows of two stores would be neither's. Another
+  ``--views``, or ``--rebuild`` (which builds from this store beside it and switches
+  over), is the way on. A build from before builds recorded their store reads as the
+  store's own (``escli.stores.views``).
 - **Stale code is refused**: a view built by other code (``projection_fingerprint``) is not
   caught up: mixing its rows with the new code's would be neither. ``rebuild`` builds a
   new one from position 0 beside it and switches over in one transaction; an interrupted
   rebuild of the same code is continued by the next one.
+- **A build at position 0 was never built**: no batch committed to it, so it holds no row,
+  whatever code (or store) started it: a first run that failed (the projection raised,
+  returned what is not a row, met an unreadable event) or was killed right after making
+  its build record. It is not stale: ``projections`` says ``new``, and the next run starts
+  it again with its own code. A dispatch's projections make their first build inside the
+  dispatch's transaction, so a failed dispatch leaves none at all.
 - **Events of the projection's domain only** (streams ``<domain>-...``), of the classes
   its annotation names, decoded as a fold decodes them (upcasters first); an event the
   domain cannot read stops the run, as it stops a replay, with what was done kept.
@@ -34,7 +48,7 @@ from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
 from escli.domain.model import Domain
 from escli.domain.projection import Projection
-from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError
+from escli.errors import InvalidInput, NotFound, ProjectionStale, UsageError, wrote_nothing
 from escli.stores.base import Store
 from escli.stores.views import CheckpointMoved, EventLog, ViewBuild, Views, log_row
 from escli.suggest import did_you_mean, stream_not_found
@@ -52,6 +66,7 @@ __all__ = [
     "rebuild_key",
     "rows_of",
     "shown_build",
+    "source_of",
     "status",
 ]
 
@@ -60,7 +75,8 @@ BATCH = 20_000  # events of the log per transaction
 
 class Caught(NamedTuple):
     """What a run did: ``events`` given to the projection, ``scanned`` read from the log,
-    the checkpoint it ended at, and whether it switched a rebuilt view live."""
+    the checkpoint it ended at, whether it rebuilt the view, and how many times another
+    runner's write made it read the checkpoint again (``reread``)."""
 
     name: str
     build: int
@@ -68,6 +84,7 @@ class Caught(NamedTuple):
     scanned: int
     position: int
     rebuilt: bool = False
+    reread: int = 0
 
 
 def find_projection(registry: DomainRegistry, name: str) -> Projection:
@@ -99,14 +116,68 @@ def _stale(projection: Projection, build: ViewBuild) -> ProjectionStale:
     )
 
 
-def live_build(projection: Projection, views: Views, *, create: bool = True) -> ViewBuild | None:
-    """The live build of ``projection``'s view, made (empty, at position 0) when it has none
-    and ``create``; ``ProjectionStale`` when other code built it."""
+def built(build: ViewBuild) -> bool:
+    """Whether a batch ever committed to ``build`` (see the module docstring)."""
+    return build.position > 0
+
+
+def source_of(log: EventLog, views: Views) -> str:
+    """What a build in ``views`` of ``log``'s events records as its source: ``""`` when
+    ``views`` is that store itself (the same object, or the same store by name), else
+    ``log.log_name``."""
+    if isinstance(views, EventLog) and (views is log or views.log_name == log.log_name):
+        return ""
+    return log.log_name
+
+
+def _views_name(views: Views) -> str:
+    return views.log_name if isinstance(views, EventLog) else repr(views)
+
+
+def _other_store(
+    projection: Projection, build: ViewBuild, log: EventLog, views: Views, *, writing: bool
+) -> ProjectionStale:
+    """The refusal of a build made from another store's events than ``log``'s."""
+    name, kept = projection.full_name, _views_name(views)
+    built = build.source or kept
+    refused = (
+        f"{name}: its rows in {kept} were built from the events of {built}, not of {log.log_name}"
+    )
+    then = (
+        f" (another --views URL keeps {log.log_name}'s rows apart, or escli project {name}"
+        f" --rebuild builds them again from {log.log_name})"
+    )
+    if writing:
+        return wrote_nothing(ProjectionStale(), refused, then)
+    return ProjectionStale(refused + then)
+
+
+def live_build(
+    projection: Projection, log: EventLog, views: Views, *, create: bool = True
+) -> ViewBuild | None:
+    """The live build of ``projection``'s view of ``log``'s events, made (empty, at position
+    0) when it has none and ``create``; ``ProjectionStale`` when other code built it, or
+    from another store's events."""
     builds = views.view_builds(projection.full_name)
     live = next((b for b in builds if b.live), None)
     fingerprint = projection_fingerprint(projection)
+    source = source_of(log, views)
+    if (
+        live is not None
+        and not built(live)
+        and (live.fingerprint, live.source)
+        != (
+            fingerprint,
+            source,
+        )
+    ):
+        live = None  # never built: started again by this code, from this store
     if live is None:
-        return views.start_build(projection.full_name, fingerprint, live=True) if create else None
+        if not create:
+            return None
+        return views.start_build(projection.full_name, fingerprint, live=True, source=source)
+    if live.source != source:
+        raise _other_store(projection, live, log, views, writing=True)
     if live.fingerprint != fingerprint:
         raise _stale(projection, live)
     return live
@@ -115,7 +186,8 @@ def live_build(projection: Projection, views: Views, *, create: bool = True) -> 
 def check_inline(projections: Sequence[Projection], store: Store) -> None:
     """Refuse what a dispatch cannot update in its own transaction: a store without views
     or transactions (EventStoreDB: run ``escli project NAME --follow`` beside it), or a
-    projection whose code changed (``ProjectionStale``)."""
+    projection whose code changed (``ProjectionStale``). Nothing is written: a view's first
+    build is made in the dispatch's transaction (``catch_up_inline``)."""
     from escli.stores.base import Transactional
 
     if not isinstance(store, Views) or not isinstance(store, Transactional):
@@ -124,28 +196,50 @@ def check_inline(projections: Sequence[Projection], store: Store) -> None:
             "rows, or has no transactions): run escli project NAME --follow beside it"
         )
     for projection in projections:
-        live_build(projection, store)
-
-
-INLINE_TRIES = 5
+        live_build(projection, store, store, create=False)
 
 
 def catch_up_inline(projections: Sequence[Projection], store: Any) -> tuple[Caught, ...]:
     """Each projection caught up inside the caller's transaction (``dispatch``): normally
     just the events the dispatch appended, else whatever its view lagged behind too. A
     runner beside it (``project --follow``) that moved the checkpoint meanwhile undoes only
-    that batch's write (a savepoint): it is read again, up to ``INLINE_TRIES`` times, so a
+    that batch's write (a savepoint), and ``catch_up`` reads the checkpoint again, so a
     dispatch does not fail for a view's race."""
-    caught = []
-    for projection in projections:
-        for attempt in range(INLINE_TRIES):
-            try:
-                caught.append(catch_up(projection, store, store))
-                break
-            except CheckpointMoved:
-                if attempt == INLINE_TRIES - 1:
-                    raise
-    return tuple(caught)
+    return tuple(catch_up(projection, store, store) for projection in projections)
+
+
+def _target(
+    projection: Projection,
+    log: EventLog,
+    views: Views,
+    *,
+    rebuild: bool,
+    previous: ViewBuild | None = None,
+) -> ViewBuild:
+    """The build a run writes to, read again (``previous``: the one it wrote to until
+    another runner moved it). A catch-up writes to the live build, whichever it is now
+    (``live_build``). A rebuild goes on with its own build (live by now if another
+    rebuilder switched it over), else joins one of the same code and store beside the
+    live one, else starts one; its build gone (replaced by a rebuild of other code or of
+    another store, or the view dropped) ends it: ``CheckpointMoved``."""
+    if not rebuild:
+        found = live_build(projection, log, views)
+        assert found is not None
+        return found
+    name, fingerprint = projection.full_name, projection_fingerprint(projection)
+    source = source_of(log, views)
+    builds = views.view_builds(name)
+    same = next((b for b in builds if previous is not None and b.build == previous.build), None)
+    joined = next(
+        (b for b in builds if not b.live and (b.fingerprint, b.source) == (fingerprint, source)),
+        None,
+    )
+    found = same or joined
+    if found is not None:
+        return found
+    if previous is not None:
+        raise CheckpointMoved(name, previous.position, None)
+    return views.start_build(name, fingerprint, live=not any(b.live for b in builds), source=source)
 
 
 def catch_up(
@@ -160,22 +254,22 @@ def catch_up(
     """Bring ``projection``'s view up to the store's head (see the module docstring); with
     ``rebuild``, a new build from position 0, made live at the end. ``progress(done,
     total)`` is told, in events of the log, once before the first batch (``done`` 0) and
-    after each."""
+    after each.
+
+    A second runner at work on the view (another ``project``, a follower, a dispatch's
+    projection) makes it read again: a batch it wrote first leaves this one's write
+    refused (``CheckpointMoved``, nothing written), and the run reads the build again
+    (``_target``), forgets the rows it kept (the view changed under them) and goes on from
+    that checkpoint, ending at once when the other went past this run's head. So both
+    end, each batch applied by one of them. The run follows the view's live build: one a
+    rebuild switched over (refused as stale if other code built it), or one made after a
+    drop."""
     name = projection.full_name
-    if rebuild:
-        fingerprint = projection_fingerprint(projection)
-        builds = views.view_builds(name)
-        has_live = any(b.live for b in builds)
-        target = next(
-            (b for b in builds if not b.live and b.fingerprint == fingerprint), None
-        ) or views.start_build(name, fingerprint, live=not has_live)
-    else:
-        found = live_build(projection, views)
-        assert found is not None
-        target = found
+    target = _target(projection, log, views, rebuild=rebuild)
+    rebuilt = not target.live
     head = log.head_position()
     start = position = target.position
-    events = scanned = 0
+    events = scanned = reread = 0
     # Progress in events of the log, from positions (dense on SQL stores, byte offsets on
     # EventStoreDB): one count at the start, none per batch.
     total = log.events_after(position, up_to=head) if progress is not None else 0
@@ -183,19 +277,30 @@ def catch_up(
         progress(0, total)
     prefix = projection.domain.name + Domain.STREAM_SEPARATOR
     run = Batcher(projection, views, target.build, empty=position == 0)
-    while position < head:
-        rows = log.read_log(position, batch, up_to=head, prefix=prefix)
-        # A full page ends at its last position, the last page at the head.
-        end = rows[-1][0] if len(rows) >= batch else head
-        given, changed = run.apply(rows)
-        views.write_view(name, target.build, changed, after=position, position=end, events=given)
-        if progress is not None:
-            progress(round(total * (end - start) / (head - start)), total)
-        scanned += len(rows)
-        position, events = end, events + given
-    if not target.live:
-        views.switch_build(name, target.build)
-    return Caught(name, target.build, events, scanned, position, rebuilt=not target.live)
+    while True:
+        try:
+            while position < head:
+                rows = log.read_log(position, batch, up_to=head, prefix=prefix)
+                # A full page ends at its last position, the last page at the head.
+                end = rows[-1][0] if len(rows) >= batch else head
+                given, changed = run.apply(rows)
+                views.write_view(
+                    name, target.build, changed, after=position, position=end, events=given
+                )
+                if progress is not None:
+                    done = round(total * (end - start) / (head - start))
+                    progress(min(max(done, 0), total), total)
+                scanned += len(rows)
+                position, events = end, events + given
+            if not target.live:
+                views.switch_build(name, target.build)
+            break
+        except CheckpointMoved:
+            target = _target(projection, log, views, rebuild=rebuild, previous=target)
+            position = target.position
+            run.reset(target.build, empty=position == 0)
+            reread += 1
+    return Caught(name, target.build, events, scanned, position, rebuilt, reread)
 
 
 def rebuild_key(projection: Projection, store: Store, views: Views, stream: str) -> Caught:
@@ -217,7 +322,7 @@ def rebuild_key(projection: Projection, store: Store, views: Views, stream: str)
             f"--stream {stream!r} is not of domain {domain.name!r} (its streams are "
             f"{domain.stream_name('<id>')}, the only ones {projection.full_name} reads)"
         ) from None
-    live = live_build(projection, views, create=False)
+    live = live_build(projection, store, views, create=False)
     name = projection.full_name
     if live is None:
         raise NotFound(f"{name} has no rows yet: run escli project {name}")
@@ -285,8 +390,8 @@ def follow(
 
 class Status(NamedTuple):
     """A projection as ``escli projections`` shows it: ``state`` is ``fresh`` (built by this
-    code), ``stale`` (other code: rebuild), ``new`` (no rows yet) or ``rebuilding`` (a
-    rebuild was interrupted; the next continues it)."""
+    code), ``stale`` (other code: rebuild), ``new`` (never built: no build, or one at
+    position 0) or ``rebuilding`` (a rebuild was interrupted; the next continues it)."""
 
     name: str
     position: int
@@ -299,17 +404,22 @@ class Status(NamedTuple):
 
 
 def status(projections: Sequence[Projection], log: EventLog, views: Views) -> list[Status]:
-    """Each projection's checkpoint, the store's head, the lag and row count (read only)."""
+    """Each projection's checkpoint, the store's head, the lag and row count (read only).
+    The lag is the store's events after the checkpoint, of every domain (``events_after``):
+    a subtraction of positions on SQL stores, where counting the domain's alone would read
+    its events; the README and ``projections --help`` say so."""
     head = log.head_position()
     shown = []
     for projection in projections:
         builds = views.view_builds(projection.full_name)
         live = next((b for b in builds if b.live), None)
         fingerprint = projection_fingerprint(projection)
-        if live is None:
+        if live is None or not built(live):
             lag = log.events_after(0, up_to=head)
             shown.append(Status(projection.full_name, 0, head, lag, 0, 0, "new", ""))
             continue
+        if live.source != source_of(log, views):
+            raise _other_store(projection, live, log, views, writing=False)
         state = "fresh" if live.fingerprint == fingerprint else "stale"
         if any(not b.live for b in builds):
             state = "rebuilding" if state == "fresh" else state
@@ -337,7 +447,8 @@ def shown_build(projection: Projection, views: Views) -> ViewBuild | None:
 
 def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
     """The live rows of ``projection``'s view, by key (none before its first run), stale
-    or not (``shown_build``)."""
+    or not (``shown_build``), whatever store they were built from (``query_rows`` checks
+    that)."""
     live = shown_build(projection, views)
     if live is None:
         return
@@ -347,6 +458,7 @@ def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[st
 
 def query_rows(
     projection: Projection,
+    log: EventLog,
     views: Views,
     *,
     keys: Sequence[str] = (),
@@ -357,11 +469,14 @@ def query_rows(
     """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
     by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
     rows without it last; a field none of them has is a usage error naming those they
-    have) else by key, at most ``limit``. Filtering reads the view's rows
-    (its size, not the store's); a key is one look-up."""
+    have) else by key, at most ``limit``. Filtering reads the view's rows (its size, not
+    the store's); a key is one look-up. Rows built from another store's events than
+    ``log``'s are refused (stale code's are shown: see ``shown_build``)."""
     if sort is not None and not sort.removeprefix("-"):
         raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
-    live = shown_build(projection, views) if keys else None
+    live = shown_build(projection, views)
+    if live is not None and built(live) and live.source != source_of(log, views):
+        raise _other_store(projection, live, log, views, writing=False)
     if keys:
         if live is None:
             return []

@@ -42,8 +42,12 @@ def projections(app: App, views_url: str | None) -> None:
 
     A projection keeps one row per key (a stream, by default) made by a domain's function
     from the events of its streams. Its state is fresh (built by the code as it is now),
-    stale (the code changed since: escli project NAME --rebuild), new (never run) or
+    stale (the code changed since: escli project NAME --rebuild), new (never built) or
     rebuilding (a rebuild was interrupted; the next one continues it).
+
+    The lag counts the store's events after the checkpoint, of every domain, not only the
+    projection's: the next escli project NAME may process fewer (other domains' events,
+    and classes it does not take, only move its checkpoint).
 
     \b
     Example:
@@ -219,6 +223,7 @@ def view(
     views = app.views(views_url)
     found = query_rows(
         projection,
+        app.store,
         views,
         keys=keys,
         where=[where_condition(c) for c in conditions],

@@ -50,6 +50,7 @@ from escli.stores.records import (
 )
 from escli.stores.search import EventSearch, SearchFromReadAll
 from escli.stores.views import EventLog
+from escli.urls import unmasked
 
 __all__ = [
     "MAX_GENERATION",
@@ -335,6 +336,11 @@ class BaseStore(LogFromReadAll, SearchFromReadAll):
     @property
     def canonical_url(self) -> str:
         return self.url
+
+    @property
+    def log_name(self) -> str:
+        """``EventLog.log_name``: ``canonical_url`` with every masked secret left out."""
+        return unmasked(self.canonical_url)
 
     def close(self) -> None:
         pass

@@ -43,13 +43,15 @@ class MemoryViews:
             found = [b for b in self._builds.values() if name is None or b.name == name]
         return sorted(found, key=lambda b: (b.name, not b.live, b.build))
 
-    def start_build(self, name: str, fingerprint: str, *, live: bool) -> ViewBuild:
+    def start_build(
+        self, name: str, fingerprint: str, *, live: bool, source: str = ""
+    ) -> ViewBuild:
         with self._lock:
             self._drop(name, live=False)
             last = max((b for (n, b) in self._builds if n == name), default=0)
             if live:
                 self._drop(name, live=True)
-            made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339())
+            made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339(), source)
             self._builds[name, made.build] = made
             self._view_data[name, made.build] = {}
             return made
@@ -98,8 +100,12 @@ class MemoryViews:
 
     def switch_build(self, name: str, build: int) -> None:
         with self._lock:
-            self._drop(name, live=True)
-            self._builds[name, build] = self._builds[name, build]._replace(live=True)
+            kept = self._builds.get((name, build))
+            if kept is None:
+                raise CheckpointMoved(name, 0, None)
+            if not kept.live:
+                self._drop(name, live=True)
+                self._builds[name, build] = kept._replace(live=True)
 
     def drop_view(self, name: str) -> int:
         with self._lock:

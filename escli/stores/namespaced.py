@@ -43,6 +43,11 @@ class NamespacedStore(BaseStore):
         self.prefix = prefix
         self.url = store.url
 
+    @property
+    def log_name(self) -> str:
+        """The store underneath's, with the prefix: another namespace is another log."""
+        return f"{self.inner.log_name} streams {self.prefix}*"
+
     def _out(self, recorded: RecordedEvent) -> RecordedEvent:
         return recorded._replace(stream=recorded.stream[len(self.prefix) :])
 

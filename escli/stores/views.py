@@ -17,8 +17,16 @@ The rules every implementation keeps:
   both apply a batch.
 - **Inside ``transaction()``** (SQLite, PostgreSQL) a view's write is part of it: a dispatch
   updates a view in its own transaction (``dispatch --project``).
+- **A build records the event store it is built from** (``ViewBuild.source``, given to
+  ``start_build``): ``""`` when that is the store that keeps the view (its own log), else
+  that store's ``EventLog.log_name`` (views kept elsewhere, ``--views``). Rows of two
+  stores never meet in one build: ``escli.app.projections`` refuses a run or a read of a
+  build made from another store than the one it reads.
 - Tables are made by the first view a store keeps: a store an older escli made needs no
-  migration.
+  migration. Views tables an older escli made have no ``source`` column: the first build
+  a store starts adds it, and until then their builds read as ``""``, the store's own
+  (what every build was before ``--views`` existed, and the safe guess after: a view an
+  EventStoreDB store built into such a table is refused until rebuilt, never mixed).
 
 ``Views`` is a capability of its own, checked with ``isinstance``: SQLite and PostgreSQL
 keep views in their own database, the memory store in dicts. EventStoreDB keeps none: its
@@ -83,7 +91,8 @@ def log_row(r: Any) -> LogRow:
 
 class ViewBuild(NamedTuple):
     """One build of a view: ``live`` is the one readers see; ``position`` the checkpoint
-    (the last event processed), ``events`` how many events the projection was given."""
+    (the last event processed), ``events`` how many events the projection was given;
+    ``source`` the event store it is built from (``""``: the store that keeps it)."""
 
     name: str
     build: int
@@ -92,6 +101,7 @@ class ViewBuild(NamedTuple):
     events: int
     fingerprint: str
     updated_at: str
+    source: str = ""
 
 
 class CheckpointMoved(ConcurrencyConflict):
@@ -99,19 +109,32 @@ class CheckpointMoved(ConcurrencyConflict):
     read it again and go on from there."""
 
     def __init__(self, name: str, expected: int, actual: int | None) -> None:
+        moved = (
+            f"view {name} moved from position {expected} to {actual} meanwhile"
+            if actual is not None
+            else f"view {name}: the build written to is gone (another run replaced it with "
+            "a build of other code or of another store, or dropped the view)"
+        )
         Exception.__init__(
-            self,
-            f"view {name} moved from position {expected} to {actual} meanwhile; nothing was "
-            "written (another runner is at work: try again)",
+            self, f"{moved}; nothing was written (another runner is at work: try again)"
         )
         self.stream = name  # a view's name, where a stream's conflict has the stream's
         self.expected = expected
-        self.actual = -1 if actual is None else actual
+        self.actual = -1 if actual is None else actual  # -1: the build is gone
 
 
 @runtime_checkable
 class EventLog(Protocol):
     """The global log in pages (see the module docstring)."""
+
+    @property
+    def log_name(self) -> str:
+        """The store's one name as a view built from its log records it (``ViewBuild.source``):
+        its ``canonical_url`` (a SQLite file by its absolute path, a server's URL as given)
+        with no secret in it and no read-only mode, since neither changes what the log
+        holds; a namespaced view's with its prefix, since that does. ``BaseStore`` derives it
+        from ``canonical_url``."""
+        ...
 
     def read_log(
         self, after_position: int, limit: int, *, up_to: int | None = None, prefix: str = ""
@@ -126,7 +149,8 @@ class EventLog(Protocol):
         ...
 
     def events_after(self, position: int, *, up_to: int | None = None) -> int:
-        """How many events lie after ``position`` (up to ``up_to``): a view's lag."""
+        """How many events lie after ``position`` (up to ``up_to``), of every stream: a
+        view's lag (``escli projections`` says it counts other domains' events too)."""
         ...
 
     def waiter(self) -> Waiter:
@@ -143,9 +167,13 @@ class Views(Protocol):
         """The builds of view ``name`` (of every view when None), by name, live first."""
         ...
 
-    def start_build(self, name: str, fingerprint: str, *, live: bool) -> ViewBuild:
-        """A new, empty build of ``name`` at position 0: live when the view has none yet,
-        else beside the live one (a rebuild). A build that was not live is dropped first."""
+    def start_build(
+        self, name: str, fingerprint: str, *, live: bool, source: str = ""
+    ) -> ViewBuild:
+        """A new, empty build of ``name`` at position 0, of the events of ``source`` (``""``:
+        this store's own): live when the view has none yet, else beside the live one (a
+        rebuild). A build that was not live is dropped first; a live one replaces every
+        build."""
         ...
 
     def view_rows(self, name: str, build: int, keys: Collection[str]) -> dict[str, str]:
@@ -176,7 +204,9 @@ class Views(Protocol):
         ...
 
     def switch_build(self, name: str, build: int) -> None:
-        """Make ``build`` live and drop the build that was, with its rows, at once."""
+        """Make ``build`` live and drop the build that was, with its rows, at once. A build
+        live already stays as it is (a second rebuilder of it switched it first); one that
+        is gone (another start dropped it) is ``CheckpointMoved``, and nothing changes."""
         ...
 
     def drop_view(self, name: str) -> int:

@@ -290,14 +290,30 @@ SHOP = """
     @domain.projection("carts")
     def carts(row, event, meta):
         {body}
-"""
+{extra}"""
 
 
 def shop(
-    tmp_path: Path, body: str = "return None if isinstance(event, Emptied) else {'n': 1}"
+    tmp_path: Path,
+    body: str = "return None if isinstance(event, Emptied) else {'n': 1}",
+    tag: str | None = None,
+    extra: str = "",
 ) -> Domain:
-    tag = uuid.uuid4().hex[:6]
-    return domain_with(f"shop{tag}", SHOP.format(tag=tag, body=body), tmp_path)
+    """A shop domain of its own name (``tag``: the same name again, say with other code;
+    ``extra``: more of the module)."""
+    tag = tag or uuid.uuid4().hex[:6]
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    source = SHOP.format(tag=tag, body=body, extra=textwrap.indent(extra, "    "))
+    return domain_with(f"shop{tag}", source, tmp_path)
+
+
+# An event class a shop may learn later (one it could not read before).
+GONE = """
+@domain.event
+@dataclass(frozen=True)
+class Gone:
+    cart: str
+"""
 
 
 def test_a_key_groups_rows_and_none_deletes_one(tmp_path: Path) -> None:
@@ -344,6 +360,55 @@ def test_a_projections_mistake_is_the_authors_error_and_writes_nothing(
     assert str(failed.value).startswith(str(tmp_path))  # the author's file, first
     [build] = store.view_builds(carts.full_name)
     assert (build.position, list(rows_of(carts, store))) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "failure",
+    ["return {'x': 1 // 0}", "return ['not', 'a', 'row']", "an event it cannot read"],
+)
+def test_a_failed_first_run_leaves_a_view_never_built_that_fixed_code_builds(
+    tmp_path: Path, failure: str
+) -> None:
+    from escli.app.projections import status
+
+    unreadable = failure == "an event it cannot read"
+    broken = shop(tmp_path / "broken", "return {'n': 1}" if unreadable else failure)
+    store = MemoryStore()
+    if unreadable:  # a type the domain has no class for (yet)
+        store.append(f"{broken.name}-a", [new_event(f"{broken.name}.Gone")], 0)
+    else:
+        dispatch(broken, broken.command_spec("add").cls("a", "pen"), store)
+    with pytest.raises(DomainError):
+        catch_up(broken.projections["carts"], store, store)
+    [listed] = status([broken.projections["carts"]], store, store)
+    assert (listed.state, listed.position, listed.rows, listed.lag) == ("new", 0, 0, 1)
+    tag = broken.name.removeprefix("shop")
+    fixed = shop(tmp_path / "fixed", "return {'n': 1}", tag, GONE if unreadable else "")
+    carts = fixed.projections["carts"]
+    caught = catch_up(carts, store, store)  # not refused as stale: nothing was ever built
+    assert (caught.events, caught.position) == (1, 1)
+    assert dict(rows_of(carts, store)) == {f"{fixed.name}-a": {"n": 1}}
+    assert [s.state for s in status([carts], store, store)] == ["fresh"]
+
+
+def test_a_build_left_at_position_0_by_a_killed_run_is_started_again(tmp_path: Path) -> None:
+    from escli.app.projections import status
+
+    domain, store = shop(tmp_path), MemoryStore()
+    dispatch(domain, domain.command_spec("add").cls("a", "pen"), store)
+    carts = domain.projections["carts"]
+    # kill -9 right after another version of the code made the build record.
+    store.start_build(carts.full_name, "other code", live=True, source="")
+    assert [s.state for s in status([carts], store, store)] == ["new"]
+    assert catch_up(carts, store, store).events == 1
+    [build] = store.view_builds(carts.full_name)
+    assert (build.build, build.position, build.fingerprint != "other code") == (2, 1, True)
+
+
+def new_event(event_type: str, **data: Any) -> Any:
+    from escli.stores.base import NewEvent, new_event_id
+
+    return NewEvent(event_type, "1.0", "test", {"cart": "a", **data}, new_event_id())
 
 
 def test_a_projection_runs_with_the_cycle_collector_as_the_process_has_it(

@@ -6,6 +6,7 @@ dispatch's own transaction; an EventStoreDB store needs ``--views``."""
 from __future__ import annotations
 
 import json
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -175,6 +176,58 @@ def test_dispatch_updates_a_projection_in_its_own_transaction(escli: Run) -> Non
     assert "combat.roster: 1 event projected, checkpoint 7" in verbose.stderr
 
 
+def test_a_dispatch_whose_projection_fails_leaves_it_never_built(
+    escli: Run, tmp_path: Path, store_url: str
+) -> None:
+    from tests.app.test_projections import SHOP
+
+    def module(folder: str, body: str) -> tuple[str, str]:
+        """The domain's module in a folder of its own: a new import, not the one loaded."""
+        path = tmp_path / folder / "shopfail.py"
+        path.parent.mkdir()
+        path.write_text(textwrap.dedent(SHOP.format(tag="fail", body=body, extra="")))
+        return "--domains", str(path)
+
+    shop = module("broken", "return {'x': 1 // 0}")
+    failed = escli("dispatch", "shopfail", "add", "a", "pen", "--project", "shopfail.carts", *shop)
+    assert failed.exit_code == 11 and "ZeroDivisionError" in failed.stderr
+    assert open_store(store_url).view_builds("shopfail.carts") == []  # type: ignore[attr-defined]
+    assert escli("dispatch", "shopfail", "add", "a", "pen", *shop).exit_code == 0
+    assert escli("project", "shopfail.carts", *shop).exit_code == 11  # its build stays at 0
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    assert [(p["state"], p["rows"]) for p in listed if p["projection"] == "shopfail.carts"] == [
+        ("new", 0)
+    ]
+    shop = module("fixed", "return {'x': 1}")
+    fixed = escli("dispatch", "shopfail", "add", "b", "ink", "--project", "shopfail.carts", *shop)
+    assert fixed.exit_code == 0, fixed.stderr
+    assert escli("project", "shopfail.carts", *shop).stdout == (
+        "shopfail.carts  0 events processed, checkpoint 2\n"
+    )
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    assert [(p["state"], p["rows"]) for p in listed if p["projection"] == "shopfail.carts"] == [
+        ("fresh", 2)
+    ]
+
+
+def test_the_lag_counts_every_domains_events_and_says_so(escli: Run, tmp_path: Path) -> None:
+    from tests.app.test_projections import SHOP
+
+    module = tmp_path / "shoplag.py"
+    module.write_text(textwrap.dedent(SHOP.format(tag="lag", body="return {'n': 1}", extra="")))
+    shop = ("--domains", str(module))
+    assert escli("dispatch", "combat", "spawn", "imp", "3", *shop).exit_code == 0
+    for cart in "abcd":
+        assert escli("dispatch", "shoplag", "add", cart, "pen", *shop).exit_code == 0
+    listed = json.loads(escli("projections", "--json", *shop).stdout)
+    lags = {p["projection"]: p["lag"] for p in listed}
+    assert lags["shoplag.carts"] == 5  # the combat event too
+    caught = escli("project", "shoplag.carts", *shop)
+    assert caught.stdout == "shoplag.carts  4 events processed, checkpoint 5\n"
+    helped = " ".join(escli("projections", "--help").stdout.split())
+    assert "The lag counts the store's events after the checkpoint, of every domain" in helped
+
+
 def test_the_project_file_names_inline_projections_and_views(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, escli: Run
 ) -> None:
@@ -200,6 +253,32 @@ def test_views_in_another_store(escli: Run, tmp_path: Path) -> None:
     assert escli("project", "combat.roster", "--views", views).exit_code == 0
     assert rows(escli, "--views", views) == ROSTER
     assert rows(escli) == {}  # the store's own views are untouched
+
+
+def test_views_of_another_store_are_refused_and_left_as_they_were(
+    escli: Run, tmp_path: Path
+) -> None:
+    y, x = f"sqlite:///{tmp_path / 'y.db'}", f"sqlite:///{tmp_path / 'x.db'}"
+    for _ in range(2):
+        escli("dispatch", "combat", "attack", "troll", "1", "--store", y)
+    assert escli("project", "combat.roster", "--store", y).exit_code == 0
+    for _ in range(4):
+        escli("dispatch", "combat", "attack", "ogre", "5", "--store", x)
+    kept = rows(escli, "--store", y)
+    refused = escli("project", "combat.roster", "--store", x, "--views", y)
+    assert refused.exit_code == 15 and refused.stdout == ""
+    assert refused.stderr == (
+        f"Error: combat.roster: its rows in {y} were built from the events of {y}, not of "
+        f"{x}; nothing was written (another --views URL keeps {x}'s rows apart, or escli "
+        f"project combat.roster --rebuild builds them again from {x})\n"
+    )
+    for read in (["view", "combat.roster"], ["projections"]):
+        out = escli(*read, "--store", x, "--views", y)
+        assert out.exit_code == 15 and out.stderr.count("\n") == 1, out.stderr
+    assert rows(escli, "--store", y) == kept
+    rebuilt = escli("project", "combat.roster", "--store", x, "--views", y, "--rebuild")
+    assert rebuilt.stdout == "combat.roster  rebuilt from 4 events, checkpoint 4\n"
+    assert [r["blows_taken"] for r in rows(escli, "--store", x, "--views", y).values()] == [4]
 
 
 @pytest.mark.parametrize(
@@ -244,3 +323,10 @@ def test_an_eventstoredb_store_keeps_its_rows_where_views_says(
         "dispatch", "combat", "heal", "wolf", "5", "--store", url, "--project", "combat.roster"
     )
     assert inline.exit_code == 2 and "cannot update projections" in inline.stderr
+    # A SQLite store's own views are not the EventStoreDB store's: refused before reading.
+    own = f"sqlite:///{tmp_path / 'own.db'}"
+    escli("dispatch", "combat", "spawn", "imp", "3", "--store", own, "--project", "combat.roster")
+    mixed = escli("project", "combat.roster", "--store", url, "--views", own)
+    assert mixed.exit_code == 15
+    assert f"built from the events of {own}, not of {url}; nothing was written" in mixed.stderr
+    assert list(rows(escli, "--store", own)) == ["combat-imp"]

@@ -4,8 +4,9 @@
 bound, of the streams a prefix names; the head position; the events after a position; and
 waking when the log moves (``contract_wakeup``).
 ``ViewsContract`` runs on the stores that keep views (memory, SQLite, PostgreSQL): builds
-numbered and dropped, rows and checkpoint written together and only from the checkpoint
-read, switching and dropping, and reads of a store that kept none.
+numbered and dropped, each with the event store it is built from, rows and checkpoint
+written together and only from the checkpoint read, switching and dropping, and reads of a
+store that kept none.
 
 The stores of a session may be shared (PostgreSQL's schema, the EventStoreDB server): each
 test uses streams and views of its own, and counts positions from the head it found.
@@ -153,6 +154,19 @@ class ViewsContract(Contract):
         assert store.view_builds(name) == [first, rebuild]  # the live one first
         assert [b for b in store.view_builds() if b.name == name] == [first, rebuild]
 
+    def test_a_build_records_the_event_store_it_is_built_from(self, store: Views) -> None:
+        name = unique_view()
+        own = store.start_build(name, "fp", live=True)  # the store's own events
+        assert own.source == "" and store.view_builds(name)[0].source == ""
+        elsewhere = "sqlite:////srv/events.db"
+        rebuild = store.start_build(name, "fp", live=False, source=elsewhere)
+        assert rebuild.source == elsewhere
+        store.write_view(name, rebuild.build, {"a": "1"}, after=0, position=3, events=3)
+        store.switch_build(name, rebuild.build)
+        [build] = store.view_builds(name)
+        assert (build.build, build.source, build.position) == (rebuild.build, elsewhere, 3)
+        assert [b.source for b in store.view_builds() if b.name == name] == [elsewhere]
+
     def test_a_new_start_drops_the_build_that_was_not_live_with_its_rows(
         self, store: Views
     ) -> None:
@@ -219,6 +233,21 @@ class ViewsContract(Contract):
         assert (build.build, build.live, build.fingerprint, build.position) == (2, True, "new", 6)
         assert store.view_rows(name, 1, ["a", "b"]) == {} and store.count_rows(name, 1) == 0
         assert store.view_rows(name, 2, ["a", "b"]) == {"a": "10"}
+
+    def test_switching_a_build_live_already_or_gone_drops_nothing(self, store: Views) -> None:
+        name = unique_view()
+        store.start_build(name, "old", live=True)
+        store.start_build(name, "new", live=False)
+        store.write_view(name, 2, {"a": "10"}, after=0, position=6, events=6)
+        store.switch_build(name, 2)
+        store.switch_build(name, 2)  # a second rebuilder of it, done a moment later
+        assert without_time(store.view_builds(name)) == [(name, 2, True, 6, 6, "new")]
+        assert store.view_rows(name, 2, ["a"]) == {"a": "10"}
+        with pytest.raises(CheckpointMoved) as gone:  # dropped by another start meanwhile
+            store.switch_build(name, 1)
+        assert gone.value.actual == -1 and "the build written to is gone" in str(gone.value)
+        assert without_time(store.view_builds(name)) == [(name, 2, True, 6, 6, "new")]
+        assert store.view_rows(name, 2, ["a"]) == {"a": "10"}
 
     def test_dropping_a_view_forgets_every_build_and_its_rows(self, store: Views) -> None:
         name, other = unique_view(), unique_view()

@@ -19,6 +19,11 @@ batch costs four statements whatever its size. ``start_build``, ``switch_build``
 ``drop_view`` take a transaction-level advisory lock on the view's name, so two of them on
 one view take turns (two first builds would otherwise both number themselves 1).
 
+Before ``source``. A ``views`` table an older escli made has no ``source`` column: the first
+build or write of this escli adds it (``ADD COLUMN IF NOT EXISTS ... DEFAULT ''``, under
+the advisory lock of the first build), and until then its builds are read as the store's
+own (``source`` ``""``).
+
 Text. Rows are ``text``, not ``json``: written and read back as escli wrote them, like
 event data, and parsed by the projection runner anyway. Names and keys sort under the
 ``C`` collation, code point by code point, as in SQLite and memory (``scan_view`` is by key,
@@ -47,7 +52,9 @@ _LOG_COLUMNS = (
     "position, stream, generation, event_id, event_type, type_version,"
     f" coalesce(recorded_at_given, {_UTC_TEXT.format('recorded_at')}), data::text"
 )
-_BUILD = "name, build, live, position, events, fingerprint, updated_at"
+_BUILD = "name, build, live, position, events, fingerprint, updated_at, source"
+# The same, of a views table an older escli made (no source column): the store's own.
+_BUILD_BEFORE_SOURCE = "name, build, live, position, events, fingerprint, updated_at, ''"
 _CREATE = """
 CREATE TABLE IF NOT EXISTS {s}.views (
     name        text COLLATE "C" NOT NULL,
@@ -57,8 +64,10 @@ CREATE TABLE IF NOT EXISTS {s}.views (
     events      bigint  NOT NULL,
     fingerprint text    NOT NULL,
     updated_at  text    NOT NULL,
+    source      text    NOT NULL DEFAULT '',
     CONSTRAINT views_pkey PRIMARY KEY (name, build)
 );
+ALTER TABLE {s}.views ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT '';
 CREATE TABLE IF NOT EXISTS {s}.view_rows (
     name  text COLLATE "C" NOT NULL,
     build bigint NOT NULL,
@@ -130,8 +139,12 @@ class ViewTables(SnapshotTable):
         views in one): only tables seen outside one are taken as there for good."""
         if self._views_ready:
             return
-        row = conn.execute("SELECT to_regclass(%s)", (f"{self._s}.view_rows",)).fetchone()
-        if row is None or row[0] is None:
+        row = conn.execute(
+            "SELECT to_regclass(%s) IS NOT NULL AND EXISTS (SELECT FROM pg_attribute"
+            " WHERE attrelid = to_regclass(%s) AND attname = 'source' AND NOT attisdropped)",
+            (f"{self._s}.view_rows", f"{self._s}.views"),
+        ).fetchone()
+        if row is None or not row[0]:  # no tables yet, or an older escli's (no source)
             with conn.transaction():
                 conn.execute(
                     "SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
@@ -148,14 +161,20 @@ class ViewTables(SnapshotTable):
         )
 
     def view_builds(self, name: str | None = None) -> list[ViewBuild]:
-        rows = self._fetch(
-            f"SELECT {_BUILD} FROM {self._s}.views WHERE %(name)s::text IS NULL"
-            " OR name = %(name)s ORDER BY name, live DESC, build",
-            {"name": name},
-        )
+        where = "WHERE %(name)s::text IS NULL OR name = %(name)s ORDER BY name, live DESC, build"
+        try:
+            rows = self._fetch(f"SELECT {_BUILD} FROM {self._s}.views {where}", {"name": name})
+        except StoreError as e:
+            if not isinstance(e.__cause__, pgerrors.UndefinedColumn):
+                raise
+            rows = self._fetch(
+                f"SELECT {_BUILD_BEFORE_SOURCE} FROM {self._s}.views {where}", {"name": name}
+            )
         return [ViewBuild._make(row) for row in rows]
 
-    def start_build(self, name: str, fingerprint: str, *, live: bool) -> ViewBuild:
+    def start_build(
+        self, name: str, fingerprint: str, *, live: bool, source: str = ""
+    ) -> ViewBuild:
         try:
             with self._connection() as conn:
                 self._ensure(conn, create=True)
@@ -170,10 +189,10 @@ class ViewTables(SnapshotTable):
                     if live:
                         self._drop_builds(conn, name, live=True)
                     last = int(row[0]) if row else 0
-                    made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339())
+                    made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339(), source)
                     conn.execute(
                         f"INSERT INTO {self._s}.views ({_BUILD})"
-                        " VALUES (%s, %s, %s, %s, %s, %s, %s)",
+                        " VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
                         tuple(made),
                     )
         except psycopg.Error as e:
@@ -281,11 +300,18 @@ class ViewTables(SnapshotTable):
         try:
             with self._connection() as conn, conn.transaction():
                 self._lock_view(conn, name)
-                self._drop_builds(conn, name, live=True)
-                conn.execute(
-                    f"UPDATE {self._s}.views SET live = true WHERE name = %s AND build = %s",
+                row = conn.execute(
+                    f"SELECT live FROM {self._s}.views WHERE name = %s AND build = %s",
                     (name, build),
-                )
+                ).fetchone()
+                if row is None:
+                    raise CheckpointMoved(name, 0, None)
+                if not row[0]:
+                    self._drop_builds(conn, name, live=True)
+                    conn.execute(
+                        f"UPDATE {self._s}.views SET live = true WHERE name = %s AND build = %s",
+                        (name, build),
+                    )
         except psycopg.Error as e:
             raise self._error(e) from e
 

@@ -92,6 +92,11 @@ class SQLiteStore(PendingTable, SnapshotTable, ViewTables, SearchQueries):
         """The same store named by its absolute path, whatever spelling opened it."""
         return f"sqlite:///{os.path.abspath(self.path)}" + ("?mode=ro" if self.read_only else "")
 
+    @property
+    def log_name(self) -> str:
+        """The file by its absolute path, opened read-only or not: the same events."""
+        return f"sqlite:///{os.path.abspath(self.path)}"
+
     # -- the store interface -------------------------------------------------------------
 
     def read(

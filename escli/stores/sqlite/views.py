@@ -2,6 +2,10 @@
 view a store keeps (a store an older escli made has none, and needs no migration), and the
 global log read from the events' position index.
 
+A ``views`` table an older escli made has no ``source`` column: the first ``start_build``
+adds it (``ALTER TABLE ... DEFAULT ''``, in the build's own transaction), and until then
+its builds are read as the store's own (``source`` ``""``), read-only stores included.
+
 Every write is one ``BEGIN IMMEDIATE`` transaction (a savepoint inside a dispatch's own),
 so a batch's rows and its checkpoint commit together or not at all. SQLite has one writer
 at a time and numbers positions inside the write lock (``max(position) + 1``), so positions
@@ -24,18 +28,25 @@ __all__ = ["ViewTables"]
 _CREATE = (
     "CREATE TABLE IF NOT EXISTS views (name TEXT NOT NULL, build INTEGER NOT NULL,"
     " live INTEGER NOT NULL, position INTEGER NOT NULL, events INTEGER NOT NULL,"
-    " fingerprint TEXT NOT NULL, updated_at TEXT NOT NULL, PRIMARY KEY (name, build))"
-    " WITHOUT ROWID",
+    " fingerprint TEXT NOT NULL, updated_at TEXT NOT NULL, source TEXT NOT NULL DEFAULT '',"
+    " PRIMARY KEY (name, build)) WITHOUT ROWID",
     "CREATE TABLE IF NOT EXISTS view_rows (name TEXT NOT NULL, build INTEGER NOT NULL,"
     " key TEXT NOT NULL, row TEXT NOT NULL, PRIMARY KEY (name, build, key)) WITHOUT ROWID",
 )
-_BUILD = "name, build, live, position, events, fingerprint, updated_at"
+_BUILD = "name, build, live, position, events, fingerprint, updated_at, source"
+# The same, of a views table an older escli made (no source column): the store's own.
+_BUILD_BEFORE_SOURCE = "name, build, live, position, events, fingerprint, updated_at, ''"
 _KEYS_PER_QUERY = 500  # below SQLite's bound on parameters
 
 
 def _missing_table(e: StoreError) -> bool:
     cause = e.__cause__
     return isinstance(cause, sqlite3.OperationalError) and "no such table" in str(cause)
+
+
+def _missing_source(e: StoreError) -> bool:
+    cause = e.__cause__
+    return isinstance(cause, sqlite3.OperationalError) and "no such column: source" in str(cause)
 
 
 class ViewTables(Connections):
@@ -89,37 +100,43 @@ class ViewTables(Connections):
 
     # -- views -------------------------------------------------------------------------------
 
-    def _builds(self, sql: str, params: tuple[object, ...]) -> list[ViewBuild]:
+    def view_builds(self, name: str | None = None) -> list[ViewBuild]:
+        where = "WHERE ? IS NULL OR name = ? ORDER BY name, live DESC, build"
         try:
-            rows = list(self._rows(sql, params))
+            try:
+                rows = list(self._rows(f"SELECT {_BUILD} FROM views {where}", (name, name)))
+            except StoreError as e:
+                if not _missing_source(e):
+                    raise
+                rows = list(
+                    self._rows(f"SELECT {_BUILD_BEFORE_SOURCE} FROM views {where}", (name, name))
+                )
         except StoreError as e:
             if _missing_table(e):
                 return []  # no view kept in this store yet
             raise
-        return [ViewBuild(n, b, bool(live), p, e, f, u) for n, b, live, p, e, f, u in rows]
+        return [ViewBuild(n, b, bool(lv), p, e, f, u, s) for n, b, lv, p, e, f, u, s in rows]
 
-    def view_builds(self, name: str | None = None) -> list[ViewBuild]:
-        return self._builds(
-            f"SELECT {_BUILD} FROM views WHERE ? IS NULL OR name = ? ORDER BY name, live DESC,"
-            " build",
-            (name, name),
-        )
-
-    def start_build(self, name: str, fingerprint: str, *, live: bool) -> ViewBuild:
+    def start_build(
+        self, name: str, fingerprint: str, *, live: bool, source: str = ""
+    ) -> ViewBuild:
         conn = self._writer()
         try:
             with _immediate(conn):
                 for statement in _CREATE:
                     conn.execute(statement)
+                columns = [row[1] for row in conn.execute("PRAGMA table_info(views)")]
+                if "source" not in columns:  # a table an older escli made
+                    conn.execute("ALTER TABLE views ADD COLUMN source TEXT NOT NULL DEFAULT ''")
                 self._drop_builds(conn, name, live=False)
                 (last,) = conn.execute(
                     "SELECT coalesce(max(build), 0) FROM views WHERE name = ?", (name,)
                 ).fetchone()
                 if live:
                     self._drop_builds(conn, name, live=True)
-                made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339())
+                made = ViewBuild(name, last + 1, live, 0, 0, fingerprint, now_rfc3339(), source)
                 conn.execute(
-                    f"INSERT INTO views ({_BUILD}) VALUES (?, ?, ?, ?, ?, ?, ?)", tuple(made)
+                    f"INSERT INTO views ({_BUILD}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", tuple(made)
                 )
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
@@ -220,10 +237,16 @@ class ViewTables(Connections):
         conn = self._writer()
         try:
             with _immediate(conn):
-                self._drop_builds(conn, name, live=True)
-                conn.execute(
-                    "UPDATE views SET live = 1 WHERE name = ? AND build = ?", (name, build)
-                )
+                row = conn.execute(
+                    "SELECT live FROM views WHERE name = ? AND build = ?", (name, build)
+                ).fetchone()
+                if row is None:
+                    raise CheckpointMoved(name, 0, None)
+                if not row[0]:
+                    self._drop_builds(conn, name, live=True)
+                    conn.execute(
+                        "UPDATE views SET live = 1 WHERE name = ? AND build = ?", (name, build)
+                    )
         except sqlite3.Error as e:
             raise _translate(e, self.path) from e
 
