@@ -1,6 +1,6 @@
 """Running projections: catching a view up with the store's global log, in batches that each
 commit rows and checkpoint together; rebuilding it beside the live rows; following it; and
-what ``escli projections`` and ``escli view`` show.
+what ``escli projections`` and ``escli view`` show of a view is ``escli.app.view_status``.
 
 The rules, each decided here once:
 
@@ -37,13 +37,11 @@ The rules, each decided here once:
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from escli.app.batches import Batcher, Empty
-from escli.app.conditions import Condition
 from escli.domain.discovery import DomainRegistry
 from escli.domain.fingerprint import projection_fingerprint
 from escli.domain.model import Domain
@@ -56,18 +54,15 @@ from escli.suggest import did_you_mean, stream_not_found
 __all__ = [
     "BATCH",
     "Caught",
-    "Status",
+    "built",
     "catch_up",
     "catch_up_inline",
     "check_inline",
     "find_projection",
     "follow",
-    "query_rows",
+    "other_store",
     "rebuild_key",
-    "rows_of",
-    "shown_build",
     "source_of",
-    "status",
 ]
 
 BATCH = 20_000  # events of the log per transaction
@@ -134,7 +129,7 @@ def _views_name(views: Views) -> str:
     return views.log_name if isinstance(views, EventLog) else repr(views)
 
 
-def _other_store(
+def other_store(
     projection: Projection, build: ViewBuild, log: EventLog, views: Views, *, writing: bool
 ) -> ProjectionStale:
     """The refusal of a build made from another store's events than ``log``'s."""
@@ -177,7 +172,7 @@ def live_build(
             return None
         return views.start_build(projection.full_name, fingerprint, live=True, source=source)
     if live.source != source:
-        raise _other_store(projection, live, log, views, writing=True)
+        raise other_store(projection, live, log, views, writing=True)
     if live.fingerprint != fingerprint:
         raise _stale(projection, live)
     return live
@@ -386,118 +381,3 @@ def follow(
             # Each run went at least to ``head``, maybe further (a later head of its own):
             # what every one of them has seen is not news at the next wait.
             seen = max(head, min(reached, default=head))
-
-
-class Status(NamedTuple):
-    """A projection as ``escli projections`` shows it: ``state`` is ``fresh`` (built by this
-    code), ``stale`` (other code: rebuild), ``new`` (never built: no build, or one at
-    position 0) or ``rebuilding`` (a rebuild was interrupted; the next continues it)."""
-
-    name: str
-    position: int
-    head: int
-    lag: int
-    rows: int
-    events: int
-    state: str
-    updated_at: str
-
-
-def status(projections: Sequence[Projection], log: EventLog, views: Views) -> list[Status]:
-    """Each projection's checkpoint, the store's head, the lag and row count (read only).
-    The lag is the store's events after the checkpoint, of every domain (``events_after``):
-    a subtraction of positions on SQL stores, where counting the domain's alone would read
-    its events; the README and ``projections --help`` say so."""
-    head = log.head_position()
-    shown = []
-    for projection in projections:
-        builds = views.view_builds(projection.full_name)
-        live = next((b for b in builds if b.live), None)
-        fingerprint = projection_fingerprint(projection)
-        if live is None or not built(live):
-            lag = log.events_after(0, up_to=head)
-            shown.append(Status(projection.full_name, 0, head, lag, 0, 0, "new", ""))
-            continue
-        if live.source != source_of(log, views):
-            raise _other_store(projection, live, log, views, writing=False)
-        state = "fresh" if live.fingerprint == fingerprint else "stale"
-        if any(not b.live for b in builds):
-            state = "rebuilding" if state == "fresh" else state
-        shown.append(
-            Status(
-                projection.full_name,
-                live.position,
-                head,
-                log.events_after(live.position, up_to=head),
-                views.count_rows(projection.full_name, live.build),
-                live.events,
-                state,
-                live.updated_at,
-            )
-        )
-    return shown
-
-
-def shown_build(projection: Projection, views: Views) -> ViewBuild | None:
-    """The build whose rows readers see (None before the first run), whatever code built
-    it: rows of stale code are still shown, by ``view`` with or without ``--key``; reading
-    is no harm, and ``projections`` says they are stale."""
-    return next((b for b in views.view_builds(projection.full_name) if b.live), None)
-
-
-def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[str, Any]]]:
-    """The live rows of ``projection``'s view, by key (none before its first run), stale
-    or not (``shown_build``), whatever store they were built from (``query_rows`` checks
-    that)."""
-    live = shown_build(projection, views)
-    if live is None:
-        return
-    for key, text in views.scan_view(projection.full_name, live.build):
-        yield key, json.loads(text)
-
-
-def query_rows(
-    projection: Projection,
-    log: EventLog,
-    views: Views,
-    *,
-    keys: Sequence[str] = (),
-    where: Sequence[Condition] = (),
-    sort: str | None = None,
-    limit: int | None = None,
-) -> list[tuple[str, dict[str, Any]]]:
-    """The live rows of ``projection`` that ``view`` shows: those of ``keys`` (looked up
-    by key) or all, that meet every condition, ordered by ``sort`` (``-FIELD``: descending;
-    rows without it last; a field none of them has is a usage error naming those they
-    have) else by key, at most ``limit``. Filtering reads the view's rows (its size, not
-    the store's); a key is one look-up. Rows built from another store's events than
-    ``log``'s are refused (stale code's are shown: see ``shown_build``)."""
-    if sort is not None and not sort.removeprefix("-"):
-        raise UsageError(f"--sort {sort!r}: name a FIELD (or -FIELD, descending)")
-    live = shown_build(projection, views)
-    if live is not None and built(live) and live.source != source_of(log, views):
-        raise _other_store(projection, live, log, views, writing=False)
-    if keys:
-        if live is None:
-            return []
-        found = views.view_rows(projection.full_name, live.build, keys)
-        rows = [(key, json.loads(found[key])) for key in sorted(found)]
-    else:
-        rows = list(rows_of(projection, views))
-    rows = [(k, r) for k, r in rows if all(c.holds(r) for c in where)]
-    if sort:
-        field = sort.removeprefix("-")
-        descending = sort.startswith("-")
-        if rows and not any(field in r for _, r in rows):  # a typo, not an order
-            fields = ", ".join(dict.fromkeys(f for _, r in rows for f in r)) or "none"
-            raise UsageError(
-                f"--sort {sort!r}: no row shown has the field {field!r} (their fields: {fields})"
-            )
-        present = [(k, r) for k, r in rows if r.get(field) is not None]
-        missing = [(k, r) for k, r in rows if r.get(field) is None]
-        try:
-            present.sort(key=lambda kr: kr[1][field], reverse=descending)
-        except TypeError:  # values of kinds that do not order: by their text
-            present.sort(key=lambda kr: str(kr[1][field]), reverse=descending)
-        rows = present + missing
-    return rows if limit is None else rows[:limit]

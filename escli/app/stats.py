@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from escli.app.projections import Status, every_projection, status
+from escli.app.projections import every_projection
 from escli.app.snapshots import list_snapshots
+from escli.app.view_status import Status, status
 from escli.domain.discovery import DomainRegistry
 from escli.stores.base import Store, StreamInfo
 from escli.stores.counts import VersionCount

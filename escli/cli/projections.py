@@ -54,7 +54,8 @@ def projections(app: App, views_url: str | None) -> None:
       escli projections
       escli projections --json
     """
-    from escli.app.projections import every_projection, status
+    from escli.app.projections import every_projection
+    from escli.app.view_status import status
     from escli.cli.render_projections import status_json, status_view
 
     found = status(every_projection(app.registry), app.store, app.views(views_url))
@@ -216,7 +217,8 @@ def view(
       escli view combat.roster --key combat-ogre --json
     """
     from escli.app.conditions import where_condition
-    from escli.app.projections import find_projection, query_rows, shown_build
+    from escli.app.projections import find_projection
+    from escli.app.view_status import query_rows, shown_build
     from escli.cli.render_projections import no_rows_note, rows_json, rows_view
 
     projection = find_projection(app.registry, name)

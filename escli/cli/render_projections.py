@@ -12,7 +12,8 @@ from rich.text import Text
 from escli.cli.render import columns
 
 if TYPE_CHECKING:
-    from escli.app.projections import Caught, Status
+    from escli.app.projections import Caught
+    from escli.app.view_status import Status
     from escli.stores.views import ViewBuild
 
 __all__ = [

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from escli import dispatch, load_domain
-from escli.app.projections import catch_up, query_rows, status
+from escli.app.projections import catch_up
+from escli.app.view_status import query_rows, status
 from escli.errors import ProjectionStale
 from escli.stores.base import Store
 from escli.stores.views import Views

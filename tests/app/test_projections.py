@@ -23,7 +23,8 @@ from typing import Any
 import pytest
 
 from escli import DomainError, dispatch, load_domain
-from escli.app.projections import catch_up, rows_of
+from escli.app.projections import catch_up
+from escli.app.view_status import rows_of
 from escli.domain.model import Domain
 from escli.domain.projection import Projection
 from escli.stores.base import Store
@@ -369,7 +370,7 @@ def test_a_projections_mistake_is_the_authors_error_and_writes_nothing(
 def test_a_failed_first_run_leaves_a_view_never_built_that_fixed_code_builds(
     tmp_path: Path, failure: str
 ) -> None:
-    from escli.app.projections import status
+    from escli.app.view_status import status
 
     unreadable = failure == "an event it cannot read"
     broken = shop(tmp_path / "broken", "return {'n': 1}" if unreadable else failure)
@@ -392,7 +393,7 @@ def test_a_failed_first_run_leaves_a_view_never_built_that_fixed_code_builds(
 
 
 def test_a_build_left_at_position_0_by_a_killed_run_is_started_again(tmp_path: Path) -> None:
-    from escli.app.projections import status
+    from escli.app.view_status import status
 
     domain, store = shop(tmp_path), MemoryStore()
     dispatch(domain, domain.command_spec("add").cls("a", "pen"), store)
