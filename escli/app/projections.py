@@ -157,15 +157,8 @@ def live_build(
     live = next((b for b in builds if b.live), None)
     fingerprint = projection_fingerprint(projection)
     source = source_of(log, views)
-    if (
-        live is not None
-        and not built(live)
-        and (live.fingerprint, live.source)
-        != (
-            fingerprint,
-            source,
-        )
-    ):
+    mine = (fingerprint, source)
+    if live is not None and not built(live) and (live.fingerprint, live.source) != mine:
         live = None  # never built: started again by this code, from this store
     if live is None:
         if not create:
