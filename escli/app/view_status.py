@@ -5,7 +5,7 @@ Read only; the rules of the builds they read are ``escli.app.projections``'s."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
 from escli.app.conditions import Condition
@@ -79,7 +79,13 @@ def rows_of(projection: Projection, views: Views) -> Iterable[tuple[str, dict[st
     """The live rows of ``projection``'s view, by key (none before its first run), stale
     or not (``shown_build``), whatever store they were built from (``query_rows`` checks
     that)."""
-    live = shown_build(projection, views)
+    return _scanned(projection, views, shown_build(projection, views))
+
+
+def _scanned(
+    projection: Projection, views: Views, live: ViewBuild | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """The rows of build ``live`` (none for None), by key."""
     if live is None:
         return
     for key, text in views.scan_view(projection.full_name, live.build):
@@ -113,7 +119,7 @@ def query_rows(
         found = views.view_rows(projection.full_name, live.build, keys)
         rows = [(key, json.loads(found[key])) for key in sorted(found)]
     else:
-        rows = list(rows_of(projection, views))
+        rows = list(_scanned(projection, views, live))  # the build read above, not again
     rows = [(k, r) for k, r in rows if all(c.holds(r) for c in where)]
     if sort:
         field = sort.removeprefix("-")
