@@ -10,8 +10,9 @@ Standard library only, and cheap to import: the CLI checks every argument with i
 from __future__ import annotations
 
 import re
+from typing import cast
 
-__all__ = ["find_lone_surrogate", "lone_surrogate"]
+__all__ = ["find_lone_surrogate", "lone_surrogate", "surrogate_in"]
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -32,3 +33,42 @@ def lone_surrogate(text: str) -> str | None:
     if index is None:
         return None
     return f"a lone surrogate U+{ord(text[index]):04X} at index {index}, which UTF-8 cannot encode"
+
+
+def surrogate_in(value: object, pointer: str) -> str | None:
+    """Where JSON ``value`` (at JSON pointer ``pointer``) holds a lone surrogate, in a
+    string or a member name, nested at any depth: the message, or None."""
+    kind = type(value)
+    if kind is str:
+        text = cast("str", value)
+        problem = lone_surrogate(text)
+        if problem is None:
+            return None
+        where = f"{pointer} contains"
+    elif kind is dict:
+        for name, item in cast("dict[str, object]", value).items():
+            problem = lone_surrogate(name)
+            if problem is not None:
+                text, where = name, f"{pointer} has a member name that contains"
+                break
+            member = type(item)
+            if member is str:
+                if cast("str", item).isprintable():  # the common case, at C speed
+                    continue
+            elif member is not dict and member is not list:
+                continue
+            part = name.replace("~", "~0").replace("/", "~1")
+            inner = surrogate_in(item, f"{pointer}/{ascii(part)[1:-1]}")
+            if inner is not None:
+                return inner
+        else:
+            return None
+    elif kind is list:
+        for index, item in enumerate(cast("list[object]", value)):
+            inner = surrogate_in(item, f"{pointer}/{index}")
+            if inner is not None:
+                return inner
+        return None
+    else:
+        return None
+    return f"{where} {problem}: {text!a}"

@@ -14,7 +14,7 @@ from escli.domain.codec import StoredDecoder
 from escli.domain.projection import Meta, Projection
 from escli.errors import EscliError
 from escli.stores.views import LogRow, Views
-from escli.text import find_lone_surrogate, lone_surrogate
+from escli.text import find_lone_surrogate, lone_surrogate, surrogate_in
 
 __all__ = ["ROW_CACHE", "Batcher", "Empty", "project_rows"]
 
@@ -176,29 +176,9 @@ def _text(projection: Projection, key: str, row: dict[str, Any] | None) -> str |
     except (TypeError, ValueError) as e:
         raise projection.failure(f"returned a row that is not JSON ({e})") from e
     if not text.isascii() and find_lone_surrogate(text) is not None:
-        found = _unencodable(row)
-        assert found is not None  # the text holds one: so does the row it was made of
-        where, value = found
-        raise projection.failure(f"returned a row whose {where} contains {lone_surrogate(value)}")
+        problem = surrogate_in(row, "row whose field at ")
+        raise projection.failure(f"returned a {problem}")
     return text
-
-
-def _unencodable(value: Any, path: str = "") -> tuple[str, str] | None:
-    """Where in a row (of JSON values) the first lone surrogate is: ``field 'a.b[2]'`` (a
-    value) or ``field name '...'``, and the text that holds it. The error path only."""
-    if isinstance(value, str):
-        return None if find_lone_surrogate(value) is None else (f"field {path!r}", value)
-    if not isinstance(value, dict | list | tuple):
-        return None
-    members = value.items() if isinstance(value, dict) else enumerate(value)
-    for name, member in members:
-        inner = f"{path}[{name}]" if isinstance(name, int) else f"{path}.{name}" if path else name
-        if isinstance(name, str) and find_lone_surrogate(name) is not None:
-            return f"field name {inner!r}", name
-        found = _unencodable(member, inner)
-        if found is not None:
-            return found
-    return None
 
 
 def project_rows(projection: Projection, rows: Iterable[LogRow]) -> dict[str, dict[str, Any]]:

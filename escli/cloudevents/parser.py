@@ -45,7 +45,7 @@ from escli.domain.upcasting import Chain, UpcastFailed, chain_decoder, json_copy
 from escli.errors import EscliError, InvalidInput, NotFound
 from escli.jsontext import DuplicateMemberError, data_values, loads_json_object_strict
 from escli.stores.base import MAX_GENERATION, NewEvent, past_max_generation
-from escli.text import lone_surrogate
+from escli.text import surrogate_in
 
 if TYPE_CHECKING:
     from escli.domain.discovery import DomainRegistry
@@ -149,45 +149,6 @@ def _may_hold_lone_surrogate(text: str) -> bool:
     """Whether JSON ``text`` may hold a lone surrogate (the fast paths leave it to the
     general path). Substring searches first: the pattern is ten times slower."""
     return ("\\ud" in text or "\\uD" in text) and _LONE_SURROGATE_ESCAPE.search(text) is not None
-
-
-def _surrogate_problem(value: object, pointer: str) -> str | None:
-    """Where JSON ``value`` (at JSON pointer ``pointer``) holds a lone surrogate, in a
-    string or a member name, nested at any depth: the message, or None."""
-    kind = type(value)
-    if kind is str:
-        text = cast("str", value)
-        problem = lone_surrogate(text)
-        if problem is None:
-            return None
-        where = f"{pointer} contains"
-    elif kind is dict:
-        for name, item in cast("dict[str, object]", value).items():
-            problem = lone_surrogate(name)
-            if problem is not None:
-                text, where = name, f"{pointer} has a member name that contains"
-                break
-            member = type(item)
-            if member is str:
-                if cast("str", item).isprintable():  # the common case, at C speed
-                    continue
-            elif member is not dict and member is not list:
-                continue
-            part = name.replace("~", "~0").replace("/", "~1")
-            inner = _surrogate_problem(item, f"{pointer}/{ascii(part)[1:-1]}")
-            if inner is not None:
-                return inner
-        else:
-            return None
-    elif kind is list:
-        for index, item in enumerate(cast("list[object]", value)):
-            inner = _surrogate_problem(item, f"{pointer}/{index}")
-            if inner is not None:
-                return inner
-        return None
-    else:
-        return None
-    return f"{where} {problem}: {text!a}"
 
 
 _groups = re.Match.groups
@@ -426,7 +387,7 @@ class EventParser:
             raise EventError(
                 f"data must be a JSON object of the event's fields, got {_describe(data)}"
             )
-        surrogate = _surrogate_problem(data, "data at /data")
+        surrogate = surrogate_in(data, "data at /data")
         if surrogate is not None:
             raise EventError(surrogate)
         resolved = self._resolve(event["source"], event["type"], subject, type_version)

@@ -340,11 +340,13 @@ def test_a_key_groups_rows_and_none_deletes_one(tmp_path: Path) -> None:
         # Text no store can keep (UTF-8 cannot encode it): refused before any is written.
         (
             "return {'x': '\\ud800'}",
-            "returned a row whose field 'x' contains a lone surrogate U+D800",
+            "returned a row whose field at /x contains a lone surrogate U+D800 at index 0, "
+            "which UTF-8 cannot encode: '\\ud800'",
         ),
         (
             "return {'tags': ['ok', {'\\udfff': 1}]}",
-            "returned a row whose field name 'tags[1].\\udfff' contains a lone surrogate U+DFFF",
+            "returned a row whose field at /tags/1 has a member name that contains a lone "
+            "surrogate U+DFFF at index 0, which UTF-8 cannot encode: '\\udfff'",
         ),
         ("raise ValueError('no such cart')", "raised ValueError: no such cart"),
     ],

@@ -80,8 +80,8 @@ def lone_surrogate_refused(out: Outcome, module: Path, name: str) -> None:
     assert out.exit_code == 11, out.stderr
     assert out.stderr.startswith(f"Error: {module}:")
     assert (
-        f"projection {name} returned a row whose field 'x' contains a lone surrogate U+D800"
-        in out.stderr
+        f"projection {name} returned a row whose field at /x contains a lone surrogate U+D800 "
+        "at index 0, which UTF-8 cannot encode: '\\ud800'\n" in out.stderr
     )
     assert out.stderr.count("\n") == 1  # one line: no traceback
 
